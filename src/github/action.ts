@@ -1,0 +1,156 @@
+/**
+ * The one place that touches `@actions/core` (with `src/github/deployments.ts` for the GitHub
+ * API). Every `actions/<name>/src/main.ts` calls {@link runAction} with a body that reads typed
+ * inputs, calls an engine and writes outputs and the job summary.
+ *
+ * Inputs follow the runner's contract (`INPUT_<NAME>` variables, read by `core.getInput`);
+ * outputs go to `GITHUB_OUTPUT`, the summary to `GITHUB_STEP_SUMMARY`, annotations are workflow
+ * commands (docs.github.com, "Workflow commands for GitHub Actions").
+ */
+import * as core from '@actions/core';
+import { parseDuration } from '../config/load.js';
+import { ConfigError, type Annotation, type Logger, type SourceLocation } from '../errors.js';
+import { urlPassword } from '../db/connect.js';
+
+function props(location?: SourceLocation, title?: string): core.AnnotationProperties {
+  return {
+    title,
+    file: location?.file,
+    startLine: location?.line,
+    startColumn: location?.line ? location?.column : undefined,
+  };
+}
+
+/** A {@link Logger} backed by `@actions/core`: warnings and errors become annotations. */
+export const actionsLogger: Logger = {
+  info: (m) => core.info(m),
+  warning: (m, l) => core.warning(m, props(l)),
+  error: (m, l) => core.error(m, props(l)),
+  debug: (m) => core.debug(m),
+  group: (title, fn) => core.group(title, fn),
+};
+
+/** Emits annotations (lint findings, failed checks) at their file and line. */
+export function annotate(annotations: Annotation[]): void {
+  for (const a of annotations) {
+    const p = props(a.location, a.title);
+    if (a.level === 'error') core.error(a.message, p);
+    else if (a.level === 'warning') core.warning(a.message, p);
+    else core.notice(a.message, p);
+  }
+}
+
+/** Typed readers for action inputs; every error names the input. */
+export const inputs = {
+  /** A string input; `''` when unset and not required. @throws ConfigError when required and empty */
+  string(name: string, options: { required?: boolean; default?: string } = {}): string {
+    const v = core.getInput(name);
+    if (!v && options.required) throw new ConfigError('is required', undefined, name);
+    return v || options.default || '';
+  },
+  /** A secret input: masked with `core.setSecret` before anything can print it. */
+  secret(name: string, options: { required?: boolean } = {}): string {
+    const v = core.getInput(name);
+    if (v) mask(v);
+    if (!v && options.required) throw new ConfigError('is required', undefined, name);
+    return v;
+  },
+  /** A PostgreSQL URL: its password is masked. */
+  databaseUrl(name = 'database-url', options: { required?: boolean } = { required: true }): string {
+    const v = core.getInput(name);
+    if (v) {
+      const pw = urlPassword(v);
+      if (pw) mask(pw);
+    }
+    if (!v && options.required) throw new ConfigError('is required', undefined, name);
+    return v;
+  },
+  /** A boolean input: true/false/yes/no/1/0 (case-insensitive). */
+  bool(name: string, fallback = false): boolean {
+    const v = core.getInput(name).trim().toLowerCase();
+    if (!v) return fallback;
+    if (['true', 'yes', '1', 'on'].includes(v)) return true;
+    if (['false', 'no', '0', 'off'].includes(v)) return false;
+    throw new ConfigError(`expected true or false, got '${v}'`, undefined, name);
+  },
+  /** A number input. @throws ConfigError when not a finite number or outside [min, max] */
+  number(name: string, fallback: number, options: { min?: number; max?: number } = {}): number {
+    const raw = core.getInput(name).trim();
+    if (!raw) return fallback;
+    const n = Number(raw);
+    if (!Number.isFinite(n))
+      throw new ConfigError(`expected a number, got '${raw}'`, undefined, name);
+    if (options.min !== undefined && n < options.min)
+      throw new ConfigError(`must be at least ${options.min}, got ${n}`, undefined, name);
+    if (options.max !== undefined && n > options.max)
+      throw new ConfigError(`must be at most ${options.max}, got ${n}`, undefined, name);
+    return n;
+  },
+  /** A duration input (`30s`, `5m`, bare seconds). @returns milliseconds */
+  durationMs(name: string, fallback: string): number {
+    const raw = core.getInput(name).trim() || fallback;
+    try {
+      return parseDuration(raw, name);
+    } catch (e) {
+      throw new ConfigError((e as Error).message, undefined, name);
+    }
+  },
+  /** A list input: one item per line or comma-separated; blanks dropped. */
+  list(name: string): string[] {
+    return core
+      .getInput(name)
+      .split(/[\n,]/)
+      .map((s) => s.trim())
+      .filter(Boolean);
+  },
+  /** One of a fixed set of values. */
+  choice<T extends string>(name: string, choices: readonly T[], fallback?: T): T {
+    const v = core.getInput(name).trim() || fallback;
+    if (!v || !choices.includes(v as T)) {
+      throw new ConfigError(
+        `expected one of ${choices.join(', ')}, got '${v ?? ''}'`,
+        undefined,
+        name,
+      );
+    }
+    return v as T;
+  },
+};
+
+/** Masks a secret value in every later log line. */
+export function mask(value: string): void {
+  if (value) core.setSecret(value);
+}
+
+/** Sets an output; objects and arrays are written as JSON. */
+export function output(name: string, value: unknown): void {
+  core.setOutput(name, typeof value === 'string' ? value : JSON.stringify(value));
+}
+
+/** Appends Markdown to the job summary (GITHUB_STEP_SUMMARY); a no-op outside the runner. */
+export async function summary(markdown: string): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) {
+    core.info(markdown);
+    return;
+  }
+  await core.summary.addRaw(markdown, true).write();
+}
+
+/**
+ * Runs an action body. A {@link ConfigError} becomes an error annotation at its file and line
+ * plus a failed step; any other error is reported as a bug with its stack in the debug log.
+ */
+export async function runAction(body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      core.error(e.message, props(e.location));
+      core.setFailed(e.message);
+    } else {
+      const err = e as Error;
+      core.debug(err.stack ?? String(err));
+      core.setFailed(err.message ?? String(err));
+    }
+  }
+}

@@ -1,0 +1,124 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigError } from '../../src/errors.js';
+import {
+  loadPlan,
+  parsePlan,
+  missingPaths,
+  reportPath,
+  trafficMatrix,
+  releasePlanJsonSchema,
+  SCHEMA_FILE,
+} from '../../src/plan/index.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const example = resolve(root, 'examples/paket7/release.yml');
+const exampleText = readFileSync(example, 'utf8');
+
+function expectConfigError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('release plan', () => {
+  test('the Paket 7 example loads with its defaults applied', () => {
+    const { value: plan } = loadPlan(example);
+    expect(plan.package).toBe('P7');
+    expect(plan.flags.flag).toBe('BILLING_ENFORCEMENT');
+    expect(plan.flags['canary-tenants']).toEqual(['tn-4582', 'tn-9014']);
+    expect(plan.flags['global-must-be']).toBe('off');
+    expect(plan.traffic.steps.map((s) => s.weight)).toEqual([1, 5, 20, 50]);
+    expect(plan.rollback).toEqual({ flags: 'restore', traffic: 'zero', rollout: 'undo' });
+    expect(reportPath(plan)).toBe('reports/deploy/P7.md');
+  });
+
+  test('traffic matrix numbers the steps and marks the last one', () => {
+    const m = trafficMatrix(loadPlan(example).value);
+    expect(m.map((s) => s.index)).toEqual([1, 2, 3, 4]);
+    expect(m.filter((s) => s.last).map((s) => s.weight)).toEqual([50]);
+  });
+
+  test('a bad value is reported with the file and the line of the offending key', () => {
+    const text = exampleText.replace(
+      '- { weight: 20, duration: 30m }',
+      '- { weight: 20, duration: soon }',
+    );
+    const line = text.split('\n').findIndex((l) => l.includes('duration: soon')) + 1;
+    const e = expectConfigError(() => parsePlan(text, 'release.yml', 'plan'));
+    expect(e.location).toEqual({ file: 'release.yml', line });
+    expect(e.message).toContain('traffic.steps.2.duration');
+    expect(e.message).toContain("input 'plan'");
+  });
+
+  test('traffic weights must increase step by step', () => {
+    const text = exampleText.replace('{ weight: 20,', '{ weight: 5,');
+    const stepLines = text
+      .split('\n')
+      .map((l, i) => [l, i + 1] as const)
+      .filter(([l]) => l.trim().startsWith('- { weight:'));
+    const e = expectConfigError(() => parsePlan(text, 'release.yml'));
+    expect(e.message).toMatch(
+      /traffic\.steps\.2\.weight: weight 5 must be above the previous step's 5/,
+    );
+    expect(e.location?.line).toBe(stepLines[2][1]);
+  });
+
+  test('unknown keys are refused (a typo does not silently drop a setting)', () => {
+    const text = exampleText.replace(
+      '  canary-tenants:',
+      '  canary-tenant: [x]\n  canary-tenants:',
+    );
+    const line = text.split('\n').findIndex((l) => l.startsWith('  canary-tenant:')) + 1;
+    const e = expectConfigError(() => parsePlan(text, 'release.yml'));
+    expect(e.message).toContain('canary-tenant');
+    expect(e.location?.line).toBeLessThanOrEqual(line);
+  });
+
+  test('missing canary tenants and a bad package id are refused', () => {
+    expectConfigError(() => parsePlan(exampleText.replace('[tn-4582, tn-9014]', '[]'), 'r.yml'));
+    const e = expectConfigError(() =>
+      parsePlan(exampleText.replace('package: P7', 'package: "P 7"'), 'r.yml'),
+    );
+    expect(e.location?.line).toBe(7);
+  });
+
+  test('bad YAML names the line', () => {
+    const e = expectConfigError(() => parsePlan('package: P7\nflags: [unclosed\n', 'r.yml'));
+    expect(e.location?.line).toBeGreaterThan(0);
+  });
+
+  test('missing referenced files are reported at their line', () => {
+    const text = exampleText.replace('examples/paket7/migrations', 'examples/paket7/no-such-dir');
+    const loaded = parsePlan(text, 'release.yml');
+    const errors = missingPaths(loaded, root);
+    const mig = errors.find((e) => e.message.includes('migrations.dir'));
+    expect(mig?.location?.line).toBe(
+      text.split('\n').findIndex((l) => l.includes('no-such-dir')) + 1,
+    );
+  });
+
+  test(`${SCHEMA_FILE} is current (regenerate with npx tsx src/plan/json-schema.ts)`, () => {
+    expect(readFileSync(resolve(root, SCHEMA_FILE), 'utf8')).toBe(releasePlanJsonSchema());
+  });
+
+  test('the JSON Schema describes the plan for editors', () => {
+    const schema = JSON.parse(releasePlanJsonSchema());
+    expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.required).toEqual(
+      expect.arrayContaining(['package', 'environment', 'flags', 'traffic', 'gate', 'promotion']),
+    );
+    expect(schema.properties.flags.properties.backend.enum).toEqual([
+      'postgres',
+      'http',
+      'launchdarkly',
+      'unleash',
+    ]);
+    expect(schema.properties.traffic.properties.steps.items.properties.weight.maximum).toBe(100);
+  });
+});

@@ -1,0 +1,228 @@
+/**
+ * Connecting to a Kubernetes API server with the official `@kubernetes/client-node` 2.x client:
+ * a kubeconfig given as YAML text (the action's secret input), a kubeconfig file (the CLI), or
+ * the in-cluster service account. Errors from the API server (`Status` objects, see the
+ * Kubernetes API conventions) become readable messages; a user's mistake (unknown object,
+ * rejected credentials, invalid object) becomes a {@link ConfigError}.
+ */
+import {
+  ApiException,
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  NetworkingV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import { ConfigError, type Logger, sleep } from '../errors.js';
+
+/** How to reach the cluster. Every engine function's options extend this. */
+export interface ClusterOptions {
+  /**
+   * Kubeconfig YAML text (e.g. a secret). Empty or undefined: `kubeconfigFile`, else the
+   * in-cluster service account (`KUBERNETES_SERVICE_HOST` and the mounted token).
+   */
+  kubeconfig?: string;
+  /** Path of a kubeconfig file (the CLI's `--kubeconfig`; `default` = $KUBECONFIG or ~/.kube/config). */
+  kubeconfigFile?: string;
+  /** Context to use instead of the kubeconfig's `current-context`. */
+  context?: string;
+  /** Namespace (default: the context's namespace, else `default`). */
+  namespace?: string;
+  /** A ready client set (tests and callers that run several steps share one). */
+  clients?: Clients;
+}
+
+/** Timing shared by the waiting functions; all values in milliseconds. */
+export interface PollOptions {
+  /** Time between two status reads (default 2000 ms). */
+  pollIntervalMs?: number;
+  /** Give up after this long (default 600000 ms = 10 minutes). */
+  timeoutMs?: number;
+  /** Injectable sleep (tests); defaults to a timer. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** The typed API clients of one cluster connection. */
+export interface Clients {
+  kc: KubeConfig;
+  namespace: string;
+  apps: AppsV1Api;
+  core: CoreV1Api;
+  batch: BatchV1Api;
+  networking: NetworkingV1Api;
+  objects: KubernetesObjectApi;
+  /** Values from the kubeconfig that must never be printed (tokens, passwords, client keys). */
+  secrets: string[];
+  /** The API server URL (for logs; carries no credentials). */
+  server: string;
+}
+
+/**
+ * Builds the clients for {@link ClusterOptions}.
+ * @throws ConfigError (input `kubeconfig`/`context`) when the kubeconfig cannot be parsed or the
+ *   context does not exist
+ */
+export function connect(options: ClusterOptions): Clients {
+  if (options.clients) return options.clients;
+  const kc = new KubeConfig();
+  try {
+    if (options.kubeconfig && options.kubeconfig.trim()) kc.loadFromString(options.kubeconfig);
+    else if (options.kubeconfigFile === 'default') kc.loadFromDefault();
+    else if (options.kubeconfigFile) kc.loadFromFile(options.kubeconfigFile);
+    else kc.loadFromCluster();
+  } catch (e) {
+    // The parser's message may quote the document; never echo it.
+    throw new ConfigError(
+      `cannot load the kubeconfig: ${
+        (e as Error).name === 'YAMLException'
+          ? 'invalid YAML'
+          : String((e as Error).message)
+              .split('\n')[0]
+              .slice(0, 120)
+      }`,
+      undefined,
+      'kubeconfig',
+    );
+  }
+  if (options.context) {
+    if (!kc.getContextObject(options.context)) {
+      throw new ConfigError(
+        `context '${options.context}' is not in the kubeconfig (contexts: ${kc.contexts.map((c) => c.name).join(', ') || 'none'})`,
+        undefined,
+        'context',
+      );
+    }
+    kc.setCurrentContext(options.context);
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster)
+    throw new ConfigError('the kubeconfig has no current cluster', undefined, 'kubeconfig');
+  const ctx = kc.getContextObject(kc.getCurrentContext());
+  const namespace = options.namespace || ctx?.namespace || 'default';
+  return {
+    kc,
+    namespace,
+    apps: kc.makeApiClient(AppsV1Api),
+    core: kc.makeApiClient(CoreV1Api),
+    batch: kc.makeApiClient(BatchV1Api),
+    networking: kc.makeApiClient(NetworkingV1Api),
+    objects: KubernetesObjectApi.makeApiClient(kc),
+    secrets: kubeconfigSecrets(kc),
+    server: cluster.server,
+  };
+}
+
+/** Credentials found in a loaded kubeconfig: tokens, passwords, client keys, auth-provider tokens. */
+export function kubeconfigSecrets(kc: KubeConfig): string[] {
+  const out: string[] = [];
+  for (const u of kc.users) {
+    for (const v of [u.token, u.password, u.keyData]) if (v) out.push(v);
+    const cfg = u.authProvider?.config;
+    if (cfg && typeof cfg === 'object') {
+      for (const k of ['access-token', 'id-token', 'refresh-token', 'client-secret']) {
+        if (typeof cfg[k] === 'string' && cfg[k]) out.push(cfg[k]);
+      }
+    }
+  }
+  return out;
+}
+
+/** Request options that send a patch with the given content type (the client defaults to JSON patch). */
+export function patchAs(strategy: PatchStrategy) {
+  return setHeaderOptions('Content-Type', strategy);
+}
+export { PatchStrategy };
+
+/** The `Status` object of a failed API call, when the server sent one. */
+export interface ApiStatus {
+  code: number;
+  reason?: string;
+  message: string;
+  details?: { causes?: { reason?: string; message?: string; field?: string }[] };
+}
+
+/** Extracts the HTTP code and the Kubernetes `Status` from an error of the client, if it is one. */
+export function apiStatus(e: unknown): ApiStatus | undefined {
+  if (!(e instanceof ApiException)) return undefined;
+  let body: any = e.body;
+  if (typeof body === 'string') {
+    try {
+      body = JSON.parse(body);
+    } catch {
+      body = { message: body.slice(0, 300) };
+    }
+  }
+  return {
+    code: e.code,
+    reason: body?.reason,
+    message: body?.message ?? (e.code === 401 ? 'Unauthorized' : `HTTP ${e.code}`),
+    details: body?.details,
+  };
+}
+
+/**
+ * Runs one API call and translates its failure: 404 → ConfigError "<what> not found" naming
+ * `input`; 401/403 → ConfigError about the credentials; 409/422 → ConfigError with the server's
+ * message; other errors pass through (a network failure or a server bug is not a user mistake).
+ */
+export async function call<T>(
+  what: string,
+  input: string | undefined,
+  fn: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const st = apiStatus(e);
+    if (!st) throw e;
+    if (st.code === 404) throw new ConfigError(`${what} not found`, undefined, input);
+    if (st.code === 401)
+      throw new ConfigError(
+        `the API server rejected the credentials (401 Unauthorized) while reading ${what}`,
+        undefined,
+        'kubeconfig',
+      );
+    if (st.code === 403)
+      throw new ConfigError(`forbidden (403): ${st.message}`, undefined, 'kubeconfig');
+    if (st.code === 409 || st.code === 422 || st.code === 400)
+      throw new ConfigError(
+        `${what}: ${st.message} (${st.code} ${st.reason ?? ''})`.trim(),
+        undefined,
+        input,
+      );
+    throw new Error(`${what}: API server answered ${st.code} ${st.reason ?? ''}: ${st.message}`);
+  }
+}
+
+/** A failed rollout or Job: the reason is the Kubernetes one (e.g. `ProgressDeadlineExceeded`). */
+export class RolloutError extends Error {
+  override readonly name = 'RolloutError';
+  constructor(
+    message: string,
+    /** `ProgressDeadlineExceeded`, `BackoffLimitExceeded`, `DeadlineExceeded`, `Timeout`, ... */
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Resolves poll options to concrete values. */
+export function pollSettings(o: PollOptions): {
+  interval: number;
+  timeout: number;
+  sleep: (ms: number) => Promise<void>;
+} {
+  return {
+    interval: o.pollIntervalMs ?? 2000,
+    timeout: o.timeoutMs ?? 600_000,
+    sleep: o.sleep ?? sleep,
+  };
+}
+
+/** Logger helper: `debug` the API server URL once per connection. */
+export function describeConnection(c: Clients, logger: Logger): void {
+  logger.debug(`API server ${c.server}, namespace ${c.namespace}`);
+}

@@ -1,0 +1,452 @@
+/**
+ * Running smoke checks: HTTP requests with the runtime's `fetch` (undici in Node 24) and
+ * `AbortSignal.timeout`, expectations on status, headers, JSON fields, body and latency,
+ * retries with exponential backoff for warm-up, and idempotency checks (the same request twice
+ * with one Idempotency-Key, per draft-ietf-httpapi-idempotency-key-header) with an optional
+ * SQL assertion that exactly N rows were written.
+ */
+import type pg from 'pg';
+import { connect, redactUrl, urlPassword } from '../db/connect.js';
+import { sleep, type Annotation, type Logger, type SourceLocation } from '../errors.js';
+import {
+  loadSmokeChecks,
+  type HeaderMatcher,
+  type PreparedCheck,
+  type PreparedExpect,
+  type PreparedSql,
+} from './load.js';
+import { redactor } from './template.js';
+
+/** The `fetch` signature the engine uses (the global one by default; tests may pass another). */
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+/** Options for {@link runSmokeChecks}. */
+export interface SmokeOptions {
+  /** Path of the checks YAML file. */
+  file: string;
+  /** Variable values (`base_url`, `env`, …); override the file's `variables:`. */
+  variables?: Record<string, string>;
+  /** Secret values by name (`{{secrets.NAME}}`); never logged, never in results. */
+  secrets?: Record<string, string>;
+  /** PostgreSQL URL for `idempotency.sql` assertions; its password never appears in output. */
+  databaseUrl?: string;
+  /** Run only these checks (by name). */
+  only?: string[];
+  /** Default per-request timeout in milliseconds. Default 10000; a check's `timeout-ms` wins. */
+  timeoutMs?: number;
+  /** The `fetch` to use. Default: the global `fetch`. */
+  fetch?: FetchLike;
+  /** The input / flag that named the file, for error messages. Default `checks`. */
+  input?: string;
+}
+
+/** The outcome of one check. `status`, `latencyMs`, `ok`, `error` form the action's `results`. */
+export interface SmokeResult {
+  name: string;
+  /** HTTP status of the (first) response; `null` when no response arrived. */
+  status: number | null;
+  /** Request sent → body read, in milliseconds (first request of an idempotency check). */
+  latencyMs: number | null;
+  ok: boolean;
+  /** Every failed expectation, joined with `; ` (secrets redacted); `null` when ok. */
+  error: string | null;
+  method: string;
+  url: string;
+  /** Requests sent: attempts for a retried check, 2 for an idempotency check. */
+  attempts: number;
+  kind: 'http' | 'idempotency';
+  /** The check's line in the checks file. */
+  location: SourceLocation;
+}
+
+/** All checks of one run. */
+export interface SmokeRun {
+  file: string;
+  results: SmokeResult[];
+  passed: number;
+  failed: number;
+  /** One error annotation per failed check, at the check's line in the YAML file. */
+  annotations: Annotation[];
+}
+
+/** What a response looked like, as far as the expectations need it. */
+interface Captured {
+  status: number;
+  headers: Headers;
+  text: string;
+  latencyMs: number;
+}
+
+function excerpt(text: string, max = 200): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+
+function show(value: unknown): string {
+  return value === undefined ? '(missing)' : excerpt(JSON.stringify(value) ?? String(value), 120);
+}
+
+/** The value at a dotted path (`a.b.0.c`, `a.b[0].c`); `undefined` when absent. */
+export function jsonAt(value: unknown, path: string): unknown {
+  const parts = path
+    .replace(/\[(\d+)\]/g, '.$1')
+    .split('.')
+    .filter((p) => p.length > 0);
+  let cur: unknown = value;
+  for (const p of parts) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[p];
+  }
+  return cur;
+}
+
+function withoutPaths(value: unknown, paths: string[]): unknown {
+  if (paths.length === 0 || value === null || typeof value !== 'object') return value;
+  const copy = JSON.parse(JSON.stringify(value)) as unknown;
+  for (const path of paths) {
+    const parts = path
+      .replace(/\[(\d+)\]/g, '.$1')
+      .split('.')
+      .filter(Boolean);
+    const last = parts.pop();
+    const parent = parts.length ? jsonAt(copy, parts.join('.')) : copy;
+    if (last !== undefined && parent && typeof parent === 'object') {
+      delete (parent as Record<string, unknown>)[last];
+    }
+  }
+  return copy;
+}
+
+/** Structural equality of JSON values (objects compared by keys, not by prototype). */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every(
+    (k) =>
+      Object.prototype.hasOwnProperty.call(b, k) &&
+      jsonEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+  );
+}
+
+/** The first place two JSON values differ, as `path: a vs b`; `undefined` when equal. */
+export function firstDifference(a: unknown, b: unknown, path = ''): string | undefined {
+  if (jsonEqual(a, b)) return undefined;
+  const bothObjects =
+    a !== null &&
+    b !== null &&
+    typeof a === 'object' &&
+    typeof b === 'object' &&
+    Array.isArray(a) === Array.isArray(b);
+  if (bothObjects) {
+    const keys = new Set([...Object.keys(a as object), ...Object.keys(b as object)]);
+    for (const k of keys) {
+      const d = firstDifference(
+        (a as Record<string, unknown>)[k],
+        (b as Record<string, unknown>)[k],
+        path ? `${path}.${k}` : k,
+      );
+      if (d) return d;
+    }
+  }
+  return `${path || '(body)'}: ${show(a)} vs ${show(b)}`;
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+function statusOk(expect: PreparedExpect, status: number): boolean {
+  return expect.status ? expect.status.includes(status) : status >= 200 && status < 300;
+}
+
+function headerFailures(matchers: HeaderMatcher[], headers: Headers, prefix = ''): string[] {
+  const out: string[] = [];
+  for (const m of matchers) {
+    const v = headers.get(m.name);
+    if (!m.test(v)) {
+      out.push(
+        `${prefix}header ${m.name}: expected ${m.describe}, got ${v === null ? '(absent)' : `'${excerpt(v, 120)}'`}`,
+      );
+    }
+  }
+  return out;
+}
+
+/** Every expectation of `expect` that `res` fails, as messages. */
+function evaluate(expect: PreparedExpect, res: Captured): string[] {
+  const failures: string[] = [];
+  if (!statusOk(expect, res.status)) {
+    const wanted = expect.status ? expect.status.join(' or ') : '2xx';
+    failures.push(
+      `status: expected ${wanted}, got ${res.status} (body: ${excerpt(res.text) || 'empty'})`,
+    );
+  }
+  failures.push(...headerFailures(expect.headers, res.headers));
+  if (expect.json.length > 0) {
+    const parsed = parseJson(res.text);
+    if (!parsed.ok) {
+      failures.push(`json: response is not JSON (body: ${excerpt(res.text) || 'empty'})`);
+    } else {
+      for (const j of expect.json) {
+        const actual = jsonAt(parsed.value, j.path);
+        if (j.pattern) {
+          if (actual === undefined || actual === null || !j.pattern.test(String(actual))) {
+            failures.push(`json ${j.path}: expected to match ${j.pattern}, got ${show(actual)}`);
+          }
+        } else if (!jsonEqual(actual, j.expected)) {
+          failures.push(`json ${j.path}: expected ${show(j.expected)}, got ${show(actual)}`);
+        }
+      }
+    }
+  }
+  if (expect.body) {
+    const { text, pattern } = expect.body;
+    if (pattern ? !pattern.test(res.text) : !res.text.includes(text ?? '')) {
+      failures.push(`body: expected ${pattern ? `to match ${pattern}` : `to contain '${text}'`}`);
+    }
+  }
+  if (expect.latencyMs !== undefined && res.latencyMs > expect.latencyMs) {
+    failures.push(
+      `latency: ${Math.round(res.latencyMs)} ms over the budget of ${expect.latencyMs} ms`,
+    );
+  }
+  return failures;
+}
+
+/** Why a request produced no response, in one line. */
+function requestError(e: unknown, timeoutMs: number): string {
+  const err = e as Error & { cause?: { code?: string; message?: string } };
+  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') {
+    return `request: no response within ${timeoutMs} ms (timeout)`;
+  }
+  const cause = err?.cause;
+  const detail = cause?.code ?? cause?.message ?? err?.message ?? String(e);
+  return `request: ${err?.message ?? 'failed'}${cause ? ` (${detail})` : ''}`;
+}
+
+async function send(check: PreparedCheck, doFetch: FetchLike): Promise<Captured> {
+  const started = performance.now();
+  const res = await doFetch(check.url, {
+    method: check.method,
+    headers: check.headers,
+    body: check.body,
+    redirect: check.followRedirects ? 'follow' : 'manual',
+    signal: AbortSignal.timeout(check.timeoutMs),
+  });
+  const text = await res.text();
+  return {
+    status: res.status,
+    headers: res.headers,
+    text,
+    latencyMs: performance.now() - started,
+  };
+}
+
+/** Lazily opened database connection for SQL assertions, shared by one run. */
+class SqlAsserter {
+  private client?: pg.Client;
+  constructor(private readonly url: string | undefined) {}
+
+  /** Runs the query in a READ ONLY transaction; returns a failure message or undefined. */
+  async check(sql: PreparedSql): Promise<string | undefined> {
+    if (!this.url) return 'sql: no database-url given';
+    try {
+      this.client ??= await connect(this.url, {
+        applicationName: 'runbook-smoke',
+        input: 'database-url',
+      });
+      await this.client.query('BEGIN READ ONLY');
+      try {
+        const r = await this.client.query(sql.query, sql.params);
+        if (r.rows.length !== sql.expectRows) {
+          return `sql: expected ${sql.expectRows} row${sql.expectRows === 1 ? '' : 's'}, got ${r.rows.length} (${excerpt(sql.query, 120)})`;
+        }
+        return undefined;
+      } finally {
+        await this.client.query('ROLLBACK').catch(() => {});
+      }
+    } catch (e) {
+      return `sql: ${redactUrl((e as Error).message)}`;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client?.end().catch(() => {});
+  }
+}
+
+async function runHttpCheck(
+  check: PreparedCheck,
+  doFetch: FetchLike,
+  logger: Logger,
+  redact: (s: string) => string,
+): Promise<{
+  status: number | null;
+  latencyMs: number | null;
+  failures: string[];
+  attempts: number;
+}> {
+  const { attempts, backoffMs } = check.retries;
+  let last: { status: number | null; latencyMs: number | null; failures: string[] } = {
+    status: null,
+    latencyMs: null,
+    failures: [],
+  };
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      const res = await send(check, doFetch);
+      last = {
+        status: res.status,
+        latencyMs: res.latencyMs,
+        failures: evaluate(check.expect, res),
+      };
+    } catch (e) {
+      last = { status: null, latencyMs: null, failures: [requestError(e, check.timeoutMs)] };
+    }
+    if (last.failures.length === 0 || attempt === attempts) return { ...last, attempts: attempt };
+    const wait = backoffMs * 2 ** (attempt - 1);
+    logger.info(
+      `  ${check.name}: attempt ${attempt}/${attempts} failed (${redact(last.failures[0])}); retrying in ${wait} ms`,
+    );
+    await sleep(wait);
+  }
+  return { ...last, attempts };
+}
+
+async function runIdempotencyCheck(
+  check: PreparedCheck,
+  doFetch: FetchLike,
+  sql: SqlAsserter,
+): Promise<{
+  status: number | null;
+  latencyMs: number | null;
+  failures: string[];
+  attempts: number;
+}> {
+  const idem = check.idempotency!;
+  let first: Captured;
+  try {
+    first = await send(check, doFetch);
+  } catch (e) {
+    return {
+      status: null,
+      latencyMs: null,
+      failures: [requestError(e, check.timeoutMs)],
+      attempts: 1,
+    };
+  }
+  const failures = evaluate(check.expect, first);
+  let second: Captured;
+  try {
+    second = await send(check, doFetch);
+  } catch (e) {
+    failures.push(`retry ${requestError(e, check.timeoutMs)}`);
+    return { status: first.status, latencyMs: first.latencyMs, failures, attempts: 2 };
+  }
+  if (second.status !== first.status) {
+    failures.push(
+      `idempotency: retry with the same key returned status ${second.status}, first request ${first.status}`,
+    );
+  }
+  const a = parseJson(first.text);
+  const b = parseJson(second.text);
+  if (a.ok && b.ok) {
+    const diff = firstDifference(
+      withoutPaths(a.value, idem.ignoreJson),
+      withoutPaths(b.value, idem.ignoreJson),
+    );
+    if (diff)
+      failures.push(`idempotency: retry with the same key returned a different body (${diff})`);
+  } else if (first.text !== second.text) {
+    failures.push(
+      `idempotency: retry with the same key returned a different body ('${excerpt(first.text, 80)}' vs '${excerpt(second.text, 80)}')`,
+    );
+  }
+  failures.push(...headerFailures(idem.expectReplay, second.headers, 'replay '));
+  const budget = check.expect.latencyMs;
+  if (budget !== undefined && second.latencyMs > budget) {
+    failures.push(
+      `latency: retry took ${Math.round(second.latencyMs)} ms, over the budget of ${budget} ms`,
+    );
+  }
+  if (idem.sql) {
+    const f = await sql.check(idem.sql);
+    if (f) failures.push(f);
+  }
+  return { status: first.status, latencyMs: first.latencyMs, failures, attempts: 2 };
+}
+
+/**
+ * Loads a checks file and runs its checks in file order, one at a time.
+ *
+ * A check passes when every expectation holds (for a retried check: on some attempt). An
+ * idempotency check sends its request twice with the same key and passes when the second
+ * response has the same status and body (minus `ignore-json` paths), the replay headers
+ * match, and the SQL assertion (run in a READ ONLY transaction) returns `expect-rows` rows.
+ * Failed checks do not stop the run. Secret values are replaced by `***` in every message.
+ *
+ * @returns every check's result, the pass/fail counts and one annotation per failed check
+ * @throws ConfigError (file and line) for a bad checks file, before any request is sent
+ */
+export async function runSmokeChecks(options: SmokeOptions, logger: Logger): Promise<SmokeRun> {
+  const loaded = loadSmokeChecks({
+    file: options.file,
+    variables: options.variables,
+    secrets: options.secrets,
+    hasDatabase: Boolean(options.databaseUrl),
+    only: options.only,
+    timeoutMs: options.timeoutMs,
+    input: options.input,
+  });
+  const pw = options.databaseUrl ? urlPassword(options.databaseUrl) : undefined;
+  const redact = redactor([...Object.values(options.secrets ?? {}), ...(pw ? [pw] : [])]);
+  const doFetch: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
+  const sql = new SqlAsserter(options.databaseUrl);
+  const results: SmokeResult[] = [];
+  try {
+    for (const check of loaded.checks) {
+      const outcome = check.idempotency
+        ? await runIdempotencyCheck(check, doFetch, sql)
+        : await runHttpCheck(check, doFetch, logger, redact);
+      const ok = outcome.failures.length === 0;
+      const result: SmokeResult = {
+        name: check.name,
+        status: outcome.status,
+        latencyMs: outcome.latencyMs === null ? null : Math.round(outcome.latencyMs),
+        ok,
+        error: ok ? null : redact(outcome.failures.join('; ')),
+        method: check.method,
+        url: redact(check.url),
+        attempts: outcome.attempts,
+        kind: check.idempotency ? 'idempotency' : 'http',
+        location: check.location,
+      };
+      results.push(result);
+      const head = `${ok ? '✓' : '✗'} ${check.name}: ${check.method} ${result.url} → ${result.status ?? 'no response'}${result.latencyMs !== null ? ` in ${result.latencyMs} ms` : ''}`;
+      logger.info(ok ? head : `${head}: ${result.error}`);
+    }
+  } finally {
+    await sql.close();
+  }
+  const failed = results.filter((r) => !r.ok);
+  return {
+    file: loaded.file,
+    results,
+    passed: results.length - failed.length,
+    failed: failed.length,
+    annotations: failed.map((r) => ({
+      level: 'error',
+      title: `smoke check '${r.name}' failed`,
+      message: r.error ?? 'failed',
+      location: r.location,
+    })),
+  };
+}

@@ -193,7 +193,9 @@ export async function call<T>(
         undefined,
         input,
       );
-    throw new Error(`${what}: API server answered ${st.code} ${st.reason ?? ''}: ${st.message}`);
+    throw new Error(`${what}: API server answered ${st.code} ${st.reason ?? ''}: ${st.message}`, {
+      cause: e,
+    });
   }
 }
 

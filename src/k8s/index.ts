@@ -6,3 +6,4 @@
  */
 export * from './client.js';
 export * from './rollout.js';
+export * from './canary.js';

@@ -476,7 +476,7 @@ export async function undoRollout(options: UndoOptions, logger: Logger): Promise
     `deployment "${name}" rolled back from revision ${fromRevision} to the template of revision ${toRevision} (${describeImages(images)})`,
   );
   let wait: WaitResult | undefined;
-  let revision = 0;
+  let revision: number;
   if (options.wait ?? true) {
     wait = await waitForRollout({ ...options, clients: c, namespace }, logger);
     revision = wait.revision;

@@ -16,3 +16,43 @@ export function deployment(name: string, namespace: string, image: string, repli
     },
   };
 }
+
+/** A networking.k8s.io/v1 Ingress for `host` routing to `service`; `canary` adds the nginx canary annotations. */
+export function ingress(
+  name: string,
+  namespace: string,
+  service: string,
+  canary?: { weight: number },
+) {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: {
+      name,
+      namespace,
+      annotations: canary
+        ? {
+            'nginx.ingress.kubernetes.io/canary': 'true',
+            'nginx.ingress.kubernetes.io/canary-weight': String(canary.weight),
+          }
+        : {},
+    },
+    spec: {
+      ingressClassName: 'nginx',
+      rules: [
+        {
+          host: 'billing.example.test',
+          http: {
+            paths: [
+              {
+                path: '/',
+                pathType: 'Prefix',
+                backend: { service: { name: service, port: { number: 80 } } },
+              },
+            ],
+          },
+        },
+      ],
+    },
+  };
+}

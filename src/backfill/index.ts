@@ -1,0 +1,32 @@
+/**
+ * The backfill engine's public API: load a spec, then analyze, dry-run, execute and verify it.
+ * Each function takes one options object and a {@link Logger} and returns a plain result.
+ */
+export {
+  loadBackfillSpec,
+  validateSpecAgainstDatabase,
+  backfillSpecSchema,
+  type BackfillSpec,
+  type SpecQuery,
+} from './spec.js';
+export {
+  analyzeBackfill,
+  dryRunBackfill,
+  executeBackfill,
+  verifyBackfill,
+  BackfillBusyError,
+  CHECKPOINT_DDL,
+  type BackfillOptions,
+  type DryRunOptions,
+  type ExecuteOptions,
+  type VerifyOptions,
+  type AnalyzeResult,
+  type DryRunResult,
+  type ExecuteResult,
+  type VerifyResult,
+  type QueryResult,
+  type DiffRow,
+  type DiffCounts,
+} from './engine.js';
+export { generatePaket7Data, type GenerateOptions, type GenerateResult } from './generate.js';
+export { analyzeMarkdown, executeMarkdown, verifyMarkdown, checkAnnotations } from './report.js';

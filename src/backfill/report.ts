@@ -1,0 +1,128 @@
+/**
+ * Markdown reports of backfill results for job summaries and the CLI, and annotations for
+ * anomaly checks that returned rows.
+ */
+import type { Annotation } from '../errors.js';
+import { code, formatMs, heading, table } from '../report/markdown.js';
+import type {
+  AnalyzeResult,
+  DiffRow,
+  DryRunResult,
+  ExecuteResult,
+  QueryResult,
+  VerifyResult,
+} from './engine.js';
+
+function queries(title: string, list: QueryResult[]): string {
+  if (!list.length) return '';
+  return (
+    heading(title, 3) +
+    table(
+      ['Name', 'Rows', 'Result', 'First row'],
+      list.map((q) => [
+        q.name,
+        q.rows,
+        q.rows === 0 ? '✅ none' : '⚠️ found',
+        q.sample[0] ? JSON.stringify(q.sample[0]) : '',
+      ]),
+    )
+  );
+}
+
+function diffs(title: string, rows: DiffRow[]): string {
+  if (!rows.length) return '';
+  return (
+    heading(title, 3) +
+    table(
+      ['Key', 'Before', 'After'],
+      rows.map((d) => [
+        d.key.join(', '),
+        d.before ? JSON.stringify(d.before) : '(missing)',
+        JSON.stringify(d.after),
+      ]),
+    )
+  );
+}
+
+/** The analyze (or dry-run) table: rows to create, update, unchanged, checks, estimate. */
+export function analyzeMarkdown(r: AnalyzeResult | DryRunResult): string {
+  const dry = 'firstBatch' in r;
+  let md =
+    heading(`Backfill ${r.name}: ${dry ? 'dry-run' : 'analyze'}`) +
+    table(
+      ['Measure', 'Value'],
+      [
+        ['Mode / target', `${r.mode} into \`${r.table}\``],
+        ['Source rows', r.sourceRows],
+        ['New rows to create', r.toCreate],
+        ['Existing rows to update', r.toUpdate],
+        ['Unchanged rows', r.unchanged],
+        ...(r.skipped ? [['Differing rows this mode skips', r.skipped]] : []),
+        ['**Total database operations planned**', `**${r.totalOperations}**`],
+        ['Batches', `${r.batches} × up to ${r.batchSize} rows`],
+        ['Estimated duration', formatMs(r.estimatedMs)],
+        ...(r.duplicateKeys.length
+          ? [['Duplicate source keys', `⚠️ ${r.duplicateKeys.length}+ (execute would fail)`]]
+          : []),
+      ],
+    );
+  md += queries('Anomaly checks', r.checks);
+  if (dry) {
+    const d = r as DryRunResult;
+    md += diffs('First differences (before → after)', d.sample);
+    md += `\nFirst batch, executed and rolled back: ${d.firstBatch.seen} rows read, ${d.firstBatch.inserted} would be inserted, ${d.firstBatch.updated} updated, in ${formatMs(d.firstBatch.durationMs)}.\n`;
+  }
+  return md;
+}
+
+/** The execute report. */
+export function executeMarkdown(r: ExecuteResult): string {
+  return (
+    heading(`Backfill ${r.name}: execute (run #${r.runId}, ${r.status})`) +
+    (r.resumed ? `Resumed after key \`${JSON.stringify(r.resumedFrom)}\`.\n\n` : '') +
+    table(
+      ['Measure', 'Value'],
+      [
+        ['Batches', r.batches],
+        ['Source rows walked', r.rowsSeen],
+        ['Rows created', r.inserted],
+        ['Rows updated', r.updated],
+        ['Rows unchanged', r.unchanged],
+        ['Throughput', `${r.rowsPerSecond} rows/s`],
+        ['Longest batch', formatMs(r.longestBatchMs)],
+        ['Duration', formatMs(r.durationMs)],
+        ['Last key', r.lastKey ? code(JSON.stringify(r.lastKey)).trim() : ''],
+      ],
+    )
+  );
+}
+
+/** The verify report: the difference (must be zero), first differing keys, assertions. */
+export function verifyMarkdown(r: VerifyResult): string {
+  return (
+    heading(`Backfill ${r.name}: verify ${r.verified ? '✅ passed' : '❌ failed'}`) +
+    table(
+      ['Measure', 'Value'],
+      [
+        ['Source rows', r.sourceRows],
+        ['Missing in target', r.toCreate],
+        ['Different in target', r.toUpdate],
+        ['Equal', r.unchanged],
+      ],
+    ) +
+    diffs('First differing keys (target → source)', r.differences) +
+    queries('Assertions', r.assertions)
+  );
+}
+
+/** Annotations at the spec line of every check or assertion that returned rows. */
+export function checkAnnotations(list: QueryResult[], level: 'error' | 'warning'): Annotation[] {
+  return list
+    .filter((q) => q.rows > 0)
+    .map((q) => ({
+      level,
+      title: `backfill check ${q.name}`,
+      message: `${q.name}: ${q.rows} row(s)${q.description ? ` — ${q.description}` : ''}; first: ${JSON.stringify(q.sample[0])}`,
+      location: q.location,
+    }));
+}

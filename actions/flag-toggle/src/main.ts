@@ -1,0 +1,70 @@
+/**
+ * `flag-toggle` action: typed inputs → `toggleFlag` → outputs `previous-state`, `state`,
+ * `changed`, and a job summary. See actions/flag-toggle/README.md.
+ */
+import {
+  inputs,
+  output,
+  runAction,
+  summary,
+  actionsLogger,
+  mask,
+} from '../../../src/github/action.js';
+import { ConfigError } from '../../../src/errors.js';
+import { BACKENDS, OPERATIONS, flagSummary, toggleFlag } from '../../../src/flags/index.js';
+import type { HttpApiConfig } from '../../../src/flags/backends/http.js';
+
+function httpApi(): Partial<HttpApiConfig> | undefined {
+  const raw = inputs.string('http-api');
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(raw) as Partial<HttpApiConfig>;
+  } catch (e) {
+    throw new ConfigError(`not valid JSON: ${(e as Error).message}`, undefined, 'http-api');
+  }
+}
+
+await runAction(async () => {
+  const backend = inputs.choice('backend', BACKENDS, 'postgres');
+  const token = inputs.secret('token');
+  const databaseUrl =
+    backend === 'postgres'
+      ? inputs.databaseUrl('database-url', { required: true })
+      : inputs.databaseUrl('database-url', { required: false });
+  const tenants = inputs.list('tenants');
+  const scopeRaw = inputs.string('scope');
+  const scope = scopeRaw ? inputs.choice('scope', ['tenants', 'global'] as const) : undefined;
+  const restoreState = inputs.string('restore-state');
+  const result = await toggleFlag(
+    {
+      backend,
+      operation: inputs.choice('operation', OPERATIONS),
+      flag: inputs.string('flag'),
+      tenants,
+      scope,
+      plan: inputs.string('plan') || undefined,
+      guard: {
+        globalMustBe: inputs.choice('global-must-be', ['on', 'off', 'any'] as const, 'any'),
+      },
+      restoreState: restoreState || undefined,
+      reason: inputs.string('reason'),
+      dryRun: inputs.bool('dry-run'),
+      keyPattern: inputs.string('key-pattern') || undefined,
+      tenantPattern: inputs.string('tenant-pattern') || undefined,
+      databaseUrl,
+      flagTableSchema: inputs.string('flag-table-schema', { default: 'runbook' }),
+      baseUrl: inputs.string('base-url') || undefined,
+      token: token || undefined,
+      environment: inputs.string('environment') || undefined,
+      project: inputs.string('project') || undefined,
+      contextKind: inputs.string('context-kind', { default: 'tenant' }),
+      http: httpApi(),
+    },
+    actionsLogger,
+  );
+  if (token) mask(token);
+  output('previous-state', result.previousState);
+  output('state', result.state);
+  output('changed', result.changed ? 'true' : 'false');
+  await summary(flagSummary(result));
+});

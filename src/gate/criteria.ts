@@ -1,0 +1,413 @@
+/**
+ * Canary exit criteria: the YAML schema, its loader and the condition grammar.
+ *
+ * The vocabulary follows Argo Rollouts' AnalysisTemplate (`interval`, `count`, `initialDelay`,
+ * `failureLimit`, `consecutiveErrorLimit`, `inconclusiveLimit`, `dryRun`; see argo-rollouts
+ * `pkg/apis/rollouts/v1alpha1/analysis_types.go`), spelled in kebab-case. Every mistake is a
+ * {@link ConfigError} carrying the criteria file and line.
+ *
+ * ```yaml
+ * provider: prometheus
+ * interval: 1m
+ * duration: 30m
+ * failure-limit: 2
+ * metrics:
+ *   - name: error-rate
+ *     numerator: sum(increase(http_requests_total{code=~"5..",tenant=~"{{tenants}}"}[{{interval}}]))
+ *     denominator: sum(increase(http_requests_total{tenant=~"{{tenants}}"}[{{interval}}]))
+ *     condition: "< 1%"
+ *     unit: ratio
+ * ```
+ */
+import { z } from 'zod';
+import { loadYaml, parseDuration, parseYaml, type LoadedYaml } from '../config/load.js';
+import { ConfigError, type SourceLocation } from '../errors.js';
+
+/** Where metrics come from. `grafana` runs Prometheus queries through Grafana's datasource proxy. */
+export const PROVIDERS = ['datadog', 'prometheus', 'grafana', 'replay'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+/** What a measurement without data means: never a silent success. */
+export const NO_DATA_POLICIES = ['fail', 'inconclusive', 'ignore'] as const;
+export type NoDataPolicy = (typeof NO_DATA_POLICIES)[number];
+
+/** Units a metric may declare; conditions may then use `%`, `ms` or `s` suffixes. */
+export const UNITS = ['none', 'ratio', 'percent', 'seconds', 'milliseconds', 'count'] as const;
+export type Unit = (typeof UNITS)[number];
+
+const duration = z.union([z.string(), z.number()]);
+const positiveInt = z.number().int().min(0);
+
+const metricSchema = z
+  .object({
+    name: z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'use letters, digits, ".", "_" or "-"'),
+    provider: z.enum(['datadog', 'prometheus', 'grafana']).optional(),
+    query: z.string().min(1).optional(),
+    numerator: z.string().min(1).optional(),
+    denominator: z.string().min(1).optional(),
+    baseline: z.string().min(1).optional(),
+    condition: z.string().min(1),
+    unit: z.enum(UNITS).default('none'),
+    'no-data': z.enum(NO_DATA_POLICIES).default('inconclusive'),
+    'min-sample': z.number().min(0).default(100),
+    confidence: z.number().gt(0.5).lt(1).default(0.99),
+    'dry-run': z.boolean().default(false),
+    description: z.string().optional(),
+  })
+  .strict();
+
+/** The criteria file as written (after defaults). */
+export const criteriaSchema = z
+  .object({
+    provider: z.enum(['datadog', 'prometheus', 'grafana']).default('prometheus'),
+    interval: duration.default('1m'),
+    duration: duration.optional(),
+    count: z.number().int().min(1).optional(),
+    'initial-delay': duration.default(0),
+    'failure-limit': positiveInt.default(0),
+    'consecutive-error-limit': positiveInt.default(4),
+    'inconclusive-limit': positiveInt.default(0),
+    datadog: z
+      .object({ api: z.enum(['v1', 'v2']).default('v2'), site: z.string().optional() })
+      .strict()
+      .default({ api: 'v2' }),
+    variables: z
+      .object({
+        service: z.string().optional(),
+        env: z.string().optional(),
+        tenants: z.union([z.array(z.string()), z.string()]).optional(),
+      })
+      .strict()
+      .default({}),
+    metrics: z.array(metricSchema).min(1),
+  })
+  .strict();
+
+export type CriteriaFile = z.infer<typeof criteriaSchema>;
+
+/** Comparison operators a condition may use. */
+export type Operator = '<' | '<=' | '>' | '>=' | '==' | '!=';
+
+/**
+ * A parsed condition. The measured value passes when `value <op> threshold`, where
+ * `threshold = baseline × factor + offset` for a baseline-relative condition and the constant
+ * `threshold` otherwise (already converted to the metric's unit).
+ */
+export interface Condition {
+  op: Operator;
+  /** Constant threshold in the metric's unit (absent when relative to the baseline). */
+  threshold?: number;
+  /** Baseline-relative: `baseline × factor + offset`. */
+  relative?: { factor: number; offset: number };
+  /** The condition as written, for reports. */
+  text: string;
+}
+
+/** One metric of the criteria, with its queries rendered (template variables filled). */
+export interface MetricCriteria {
+  name: string;
+  provider: Exclude<ProviderName, 'replay'>;
+  /** The value query (absent for a count-based rate). */
+  query?: string;
+  /** Count queries: errors and requests per interval; the value is numerator / denominator. */
+  numerator?: string;
+  denominator?: string;
+  /** Query whose value is the stable version's, for baseline-relative conditions. */
+  baseline?: string;
+  condition: Condition;
+  unit: Unit;
+  noData: NoDataPolicy;
+  /** Minimum cumulative denominator before a count-based rate is judged. */
+  minSample: number;
+  /** One-sided confidence level of the Wilson bound (0.5..1), e.g. 0.99. */
+  confidence: number;
+  dryRun: boolean;
+  location: SourceLocation;
+}
+
+/** Criteria ready to run: durations in milliseconds, queries rendered. */
+export interface Criteria {
+  file: string;
+  provider: Exclude<ProviderName, 'replay'>;
+  /** Milliseconds between measurements. */
+  intervalMs: number;
+  /** Number of measurements that must hold for a pass (from `count`, or `duration / interval`). */
+  count: number;
+  /** Milliseconds to wait before the first measurement window starts. */
+  initialDelayMs: number;
+  failureLimit: number;
+  consecutiveErrorLimit: number;
+  inconclusiveLimit: number;
+  datadogApi: 'v1' | 'v2';
+  /** Datadog site from the file (`datadog.site`), used when no site input is given. */
+  datadogSite?: string;
+  metrics: MetricCriteria[];
+}
+
+/** Values for the `{{tenants}}`, `{{service}}` and `{{env}}` template variables. */
+export interface TemplateVariables {
+  tenants?: string[];
+  service?: string;
+  env?: string;
+}
+
+/** Overrides given by action inputs or CLI flags. */
+export interface CriteriaOverrides {
+  /** Milliseconds. */
+  intervalMs?: number;
+  /** Milliseconds. */
+  durationMs?: number;
+}
+
+const CONDITION_RE =
+  /^\s*(<=|>=|==|!=|<|>)\s*(?:(baseline)\s*(?:\*\s*([0-9.eE+-]+))?\s*(?:([+-])\s*([0-9.eE+-]+)\s*(%|ms|s)?)?|([+-]?[0-9.]+(?:[eE][+-]?\d+)?)\s*(%|ms|s)?)\s*$/;
+
+function convert(n: number, suffix: string | undefined, unit: Unit, text: string): number {
+  if (!suffix) return n;
+  if (suffix === '%') {
+    if (unit === 'ratio') return n / 100;
+    if (unit === 'percent') return n;
+    throw new Error(
+      `'${text}' uses % but the metric's unit is '${unit}' (state unit: ratio or percent)`,
+    );
+  }
+  const ms = suffix === 'ms' ? n : n * 1000;
+  if (unit === 'seconds') return ms / 1000;
+  if (unit === 'milliseconds') return ms;
+  throw new Error(
+    `'${text}' uses ${suffix} but the metric's unit is '${unit}' (state unit: seconds or milliseconds)`,
+  );
+}
+
+/**
+ * Parses a condition such as `< 0.01`, `< 1%`, `<= 500ms`, `== 0` or `<= baseline * 1.5 + 0.001`.
+ * Suffixes `%`, `ms`, `s` are converted to the metric's `unit`.
+ * @throws Error with a message naming the condition (the loader adds file and line)
+ */
+export function parseCondition(text: string, unit: Unit = 'none'): Condition {
+  const m = CONDITION_RE.exec(text);
+  if (!m) {
+    throw new Error(
+      `condition '${text}' is not understood (write e.g. "< 0.01", "< 1%", "<= 500ms", "== 0", "<= baseline * 1.5 + 0.001")`,
+    );
+  }
+  const op = m[1] as Operator;
+  if (m[2]) {
+    const factor = m[3] !== undefined ? Number(m[3]) : 1;
+    let offset = m[5] !== undefined ? convert(Number(m[5]), m[6], unit, text) : 0;
+    if (m[4] === '-') offset = -offset;
+    if (!Number.isFinite(factor) || !Number.isFinite(offset)) {
+      throw new Error(`condition '${text}' has a number that is not finite`);
+    }
+    return { op, relative: { factor, offset }, text: text.trim() };
+  }
+  const n = Number(m[7]);
+  if (!Number.isFinite(n)) throw new Error(`condition '${text}' has a number that is not finite`);
+  return { op, threshold: convert(n, m[8], unit, text), text: text.trim() };
+}
+
+/** True when `value <op> threshold` holds. */
+export function holds(op: Operator, value: number, threshold: number): boolean {
+  switch (op) {
+    case '<':
+      return value < threshold;
+    case '<=':
+      return value <= threshold;
+    case '>':
+      return value > threshold;
+    case '>=':
+      return value >= threshold;
+    case '==':
+      return value === threshold;
+    case '!=':
+      return value !== threshold;
+  }
+}
+
+const VAR_RE = /\{\{\s*([a-z_]+)(?::([a-z]+))?\s*\}\}/g;
+
+/**
+ * Fills template variables in a query. `{{tenants}}` renders as a regex alternation
+ * (`tn-4582|tn-9014`, for PromQL `=~`), `{{tenants:csv}}` as `tn-4582,tn-9014` (Datadog
+ * `tenant IN (...)`), `{{tenants:or}}` as `tn-4582 OR tn-9014`; `{{service}}`, `{{env}}`;
+ * `{{interval}}` as a PromQL duration (`60s`) and `{{interval_seconds}}` as a number.
+ * @throws Error naming an unknown or unset variable
+ */
+export function renderTemplate(text: string, vars: TemplateVariables, intervalMs: number): string {
+  return text.replace(VAR_RE, (_all, name: string, format?: string) => {
+    switch (name) {
+      case 'tenants': {
+        if (!vars.tenants || vars.tenants.length === 0) {
+          throw new Error(`{{tenants}} is used but no tenants were given (input 'tenants')`);
+        }
+        if (!format || format === 'regex') return vars.tenants.join('|');
+        if (format === 'csv') return vars.tenants.join(',');
+        if (format === 'or') return vars.tenants.join(' OR ');
+        throw new Error(`unknown format '{{tenants:${format}}}' (use regex, csv or or)`);
+      }
+      case 'service':
+      case 'env': {
+        const v = vars[name];
+        if (!v) throw new Error(`{{${name}}} is used but no ${name} was given (input '${name}')`);
+        return v;
+      }
+      case 'interval':
+        return `${Math.round(intervalMs / 1000)}s`;
+      case 'interval_seconds':
+        return String(Math.round(intervalMs / 1000));
+      default:
+        throw new Error(
+          `unknown template variable {{${name}}} (known: tenants, service, env, interval, interval_seconds)`,
+        );
+    }
+  });
+}
+
+function tenantsOf(v: string[] | string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const list = Array.isArray(v) ? v : v.split(/[\s,]+/);
+  return list.map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * Turns a validated criteria document into {@link Criteria}: durations to milliseconds,
+ * conditions parsed, template variables filled (inputs win over the file's `variables`).
+ * @throws ConfigError with file and line for any semantic mistake
+ */
+export function resolveCriteria(
+  loaded: LoadedYaml<CriteriaFile>,
+  variables: TemplateVariables = {},
+  overrides: CriteriaOverrides = {},
+  input = 'criteria',
+): Criteria {
+  const doc = loaded.value;
+  const fail = (path: (string | number)[], message: string): never => {
+    throw new ConfigError(message, loaded.locate(path), input);
+  };
+  const dur = (v: string | number, path: string): number => {
+    try {
+      return parseDuration(v, path);
+    } catch (e) {
+      return fail([path], (e as Error).message);
+    }
+  };
+  const intervalMs = overrides.intervalMs ?? dur(doc.interval, 'interval');
+  if (intervalMs < 1000) fail(['interval'], `interval must be at least 1s`);
+  let count: number;
+  if (overrides.durationMs !== undefined)
+    count = Math.max(1, Math.ceil(overrides.durationMs / intervalMs));
+  else if (doc.count !== undefined) count = doc.count;
+  else if (doc.duration !== undefined) {
+    count = Math.max(1, Math.ceil(dur(doc.duration, 'duration') / intervalMs));
+  } else {
+    return fail(
+      [],
+      'give either duration (how long every criterion must hold) or count (measurements)',
+    );
+  }
+  const vars: TemplateVariables = {
+    service: variables.service || doc.variables.service,
+    env: variables.env || doc.variables.env,
+    tenants: variables.tenants?.length ? variables.tenants : tenantsOf(doc.variables.tenants),
+  };
+  const names = new Set<string>();
+  const metrics = doc.metrics.map((m, i): MetricCriteria => {
+    const at = (key: string) => ['metrics', i, key];
+    if (names.has(m.name)) fail(at('name'), `metric name '${m.name}' is used twice`);
+    names.add(m.name);
+    const counts = m.numerator !== undefined || m.denominator !== undefined;
+    if (counts && (m.numerator === undefined || m.denominator === undefined)) {
+      fail(at(m.numerator ? 'numerator' : 'denominator'), 'give both numerator and denominator');
+    }
+    if (counts && m.query !== undefined) {
+      fail(at('query'), 'give either query or numerator/denominator, not both');
+    }
+    if (!counts && m.query === undefined) {
+      fail(['metrics', i], 'give a query, or numerator and denominator count queries');
+    }
+    let condition: Condition;
+    try {
+      condition = parseCondition(m.condition, m.unit);
+    } catch (e) {
+      return fail(at('condition'), (e as Error).message);
+    }
+    if (condition.relative && !m.baseline) {
+      fail(
+        at('condition'),
+        `condition '${m.condition}' refers to the baseline but no baseline query is given`,
+      );
+    }
+    if (m.baseline && !condition.relative) {
+      fail(
+        at('baseline'),
+        `a baseline query is given but condition '${m.condition}' does not use it (write e.g. "<= baseline * 1.5 + 0.001")`,
+      );
+    }
+    const render = (
+      key: 'query' | 'numerator' | 'denominator' | 'baseline',
+    ): string | undefined => {
+      const q = m[key];
+      if (q === undefined) return undefined;
+      try {
+        return renderTemplate(q, vars, intervalMs);
+      } catch (e) {
+        return fail(at(key), (e as Error).message);
+      }
+    };
+    return {
+      name: m.name,
+      provider: m.provider ?? doc.provider,
+      query: render('query'),
+      numerator: render('numerator'),
+      denominator: render('denominator'),
+      baseline: render('baseline'),
+      condition,
+      unit: m.unit,
+      noData: m['no-data'],
+      minSample: m['min-sample'],
+      confidence: m.confidence,
+      dryRun: m['dry-run'],
+      location: loaded.locate(['metrics', i]),
+    };
+  });
+  return {
+    file: loaded.file,
+    provider: doc.provider,
+    intervalMs,
+    count,
+    initialDelayMs: dur(doc['initial-delay'], 'initial-delay'),
+    failureLimit: doc['failure-limit'],
+    consecutiveErrorLimit: doc['consecutive-error-limit'],
+    inconclusiveLimit: doc['inconclusive-limit'],
+    datadogApi: doc.datadog.api,
+    datadogSite: doc.datadog.site,
+    metrics,
+  };
+}
+
+/**
+ * Loads and validates a criteria file.
+ * @param file - path to the YAML criteria
+ * @param variables - template variables from inputs (override the file's `variables`)
+ * @param overrides - `interval`/`duration` overrides in milliseconds
+ * @throws ConfigError with file and line for unreadable files, bad YAML, schema violations,
+ *   unknown template variables and bad conditions
+ */
+export function loadCriteria(
+  file: string,
+  variables: TemplateVariables = {},
+  overrides: CriteriaOverrides = {},
+  input = 'criteria',
+): Criteria {
+  return resolveCriteria(loadYaml(file, criteriaSchema, input), variables, overrides, input);
+}
+
+/** As {@link loadCriteria} for text in memory (`file` names it in errors). */
+export function parseCriteria(
+  text: string,
+  file = 'criteria.yml',
+  variables: TemplateVariables = {},
+  overrides: CriteriaOverrides = {},
+): Criteria {
+  return resolveCriteria(parseYaml(text, file, criteriaSchema, 'criteria'), variables, overrides);
+}

@@ -1,0 +1,288 @@
+/**
+ * Judging measurements: one measurement per metric per interval, and the limits that turn a
+ * run of measurements into a verdict (Argo Rollouts' semantics, with every limit counted over
+ * consecutive measurements as the criteria file documents).
+ *
+ * - Count-based rates (`numerator`/`denominator`): counts are pooled from the first
+ *   measurement on; until the pooled denominator reaches `min-sample` a measurement is
+ *   `pending` (it neither fails nor passes). After that, a `<`/`<=` condition fails only when
+ *   the one-sided Wilson lower bound of the pooled rate breaks it (a `>`/`>=` condition: the
+ *   upper bound), so noise at low traffic does not abort a canary but a real regression does.
+ * - No data (empty result, NaN, null point, zero denominator) follows the metric's `no-data`
+ *   policy: `fail`, `inconclusive` (default) or `ignore` (`skipped`; a metric that only ever
+ *   skipped can never pass).
+ */
+import { holds, type MetricCriteria } from './criteria.js';
+import { wilsonBounds } from './statistics.js';
+
+/** The outcome of one measurement. */
+export type Phase = 'successful' | 'failed' | 'inconclusive' | 'error' | 'pending' | 'skipped';
+
+/** Raw query results at one measurement time; `null` = no data, `undefined` = not queried. */
+export interface Sample {
+  value?: number | null;
+  numerator?: number | null;
+  denominator?: number | null;
+  baseline?: number | null;
+  /** A provider error message (the measurement is an `error`). */
+  error?: string;
+}
+
+/** One judged measurement, as written to the measurements file. */
+export interface Measurement {
+  /** RFC 3339 time the measurement stands for. */
+  at: string;
+  phase: Phase;
+  /** The measured value in the metric's unit (for count metrics: this interval's rate). */
+  value: number | null;
+  /** The threshold the value was compared with (baseline-relative thresholds resolved). */
+  threshold?: number;
+  numerator?: number | null;
+  denominator?: number | null;
+  baseline?: number | null;
+  /** Count metrics: pooled counts since the first measurement. */
+  pooled?: { numerator: number; denominator: number };
+  /** Count metrics: pooled rate and its one-sided Wilson bounds at the metric's confidence. */
+  estimate?: number;
+  lower?: number;
+  upper?: number;
+  message?: string;
+}
+
+/** Running state of one metric. */
+export interface MetricState {
+  measurements: Measurement[];
+  pooledNumerator: number;
+  pooledDenominator: number;
+  consecutiveFailed: number;
+  consecutiveErrors: number;
+  consecutiveInconclusive: number;
+  successful: number;
+  failed: number;
+  errors: number;
+  inconclusive: number;
+}
+
+/** A fresh {@link MetricState}. */
+export function newMetricState(): MetricState {
+  return {
+    measurements: [],
+    pooledNumerator: 0,
+    pooledDenominator: 0,
+    consecutiveFailed: 0,
+    consecutiveErrors: 0,
+    consecutiveInconclusive: 0,
+    successful: 0,
+    failed: 0,
+    errors: 0,
+    inconclusive: 0,
+  };
+}
+
+function noData(metric: MetricCriteria, base: Measurement, why: string): Measurement {
+  const phase: Phase =
+    metric.noData === 'fail' ? 'failed' : metric.noData === 'ignore' ? 'skipped' : 'inconclusive';
+  return { ...base, phase, message: `no data: ${why} (no-data: ${metric.noData})` };
+}
+
+function thresholdOf(metric: MetricCriteria, baseline: number | null | undefined): number | null {
+  const c = metric.condition;
+  if (c.relative) {
+    if (baseline === null || baseline === undefined) return null;
+    return baseline * c.relative.factor + c.relative.offset;
+  }
+  return c.threshold!;
+}
+
+/**
+ * Judges one sample of `metric` taken at `atMs` (milliseconds since the epoch), updates
+ * `state` and returns the measurement.
+ */
+export function measure(
+  metric: MetricCriteria,
+  state: MetricState,
+  sample: Sample,
+  atMs: number,
+): Measurement {
+  const base: Measurement = {
+    at: new Date(atMs).toISOString(),
+    phase: 'inconclusive',
+    value: null,
+  };
+  let m: Measurement;
+  if (sample.error !== undefined) {
+    m = { ...base, phase: 'error', message: sample.error };
+  } else if (metric.numerator !== undefined) {
+    m = measureCounts(metric, state, sample, base);
+  } else {
+    const value = sample.value ?? null;
+    const threshold = thresholdOf(metric, sample.baseline);
+    const withValues: Measurement = {
+      ...base,
+      value,
+      ...(metric.baseline ? { baseline: sample.baseline ?? null } : {}),
+      ...(threshold !== null ? { threshold } : {}),
+    };
+    if (value === null) m = noData(metric, withValues, 'the query returned no value');
+    else if (threshold === null)
+      m = noData(metric, withValues, 'the baseline query returned no value');
+    else {
+      const ok = holds(metric.condition.op, value, threshold);
+      m = { ...withValues, phase: ok ? 'successful' : 'failed' };
+    }
+  }
+  record(state, m);
+  return m;
+}
+
+function measureCounts(
+  metric: MetricCriteria,
+  state: MetricState,
+  sample: Sample,
+  base: Measurement,
+): Measurement {
+  const num = sample.numerator ?? null;
+  const den = sample.denominator ?? null;
+  const threshold = thresholdOf(metric, sample.baseline);
+  const withValues: Measurement = {
+    ...base,
+    numerator: num,
+    denominator: den,
+    value: num !== null && den !== null && den > 0 ? num / den : null,
+    ...(metric.baseline ? { baseline: sample.baseline ?? null } : {}),
+    ...(threshold !== null ? { threshold } : {}),
+  };
+  if (den === null) return noData(metric, withValues, 'the denominator query returned no value');
+  if (den <= 0) return noData(metric, withValues, 'no requests in this interval (denominator 0)');
+  if (num === null) {
+    return noData(
+      metric,
+      withValues,
+      'the numerator query returned no value (append `or vector(0)` if no series means zero)',
+    );
+  }
+  state.pooledNumerator += Math.max(0, num);
+  state.pooledDenominator += den;
+  const pooled = { numerator: state.pooledNumerator, denominator: state.pooledDenominator };
+  const b = wilsonBounds(pooled.numerator, pooled.denominator, metric.confidence)!;
+  const withBounds: Measurement = {
+    ...withValues,
+    pooled,
+    estimate: b.estimate,
+    lower: b.lower,
+    upper: b.upper,
+  };
+  if (threshold === null) return noData(metric, withBounds, 'the baseline query returned no value');
+  if (pooled.denominator < metric.minSample) {
+    return {
+      ...withBounds,
+      phase: 'pending',
+      message: `${fmtCount(pooled.denominator)} requests so far; judging starts at min-sample ${metric.minSample}`,
+    };
+  }
+  const op = metric.condition.op;
+  // Judge the bound that is most favourable to the canary: a breach must be beyond noise.
+  const judged =
+    op === '<' || op === '<=' ? b.lower : op === '>' || op === '>=' ? b.upper : b.estimate;
+  const ok = holds(op, judged, threshold);
+  return {
+    ...withBounds,
+    phase: ok ? 'successful' : 'failed',
+    message: ok
+      ? undefined
+      : `pooled rate ${fmt(b.estimate)} (${fmtCount(pooled.numerator)}/${fmtCount(pooled.denominator)}); ${op === '<' || op === '<=' ? 'lower' : 'upper'} ${Math.round(metric.confidence * 100)}% bound ${fmt(judged)} breaks ${metric.condition.text}`,
+  };
+}
+
+function record(state: MetricState, m: Measurement): void {
+  state.measurements.push(m);
+  switch (m.phase) {
+    case 'successful':
+      state.successful++;
+      state.consecutiveFailed = 0;
+      state.consecutiveErrors = 0;
+      state.consecutiveInconclusive = 0;
+      break;
+    case 'failed':
+      state.failed++;
+      state.consecutiveFailed++;
+      state.consecutiveErrors = 0;
+      state.consecutiveInconclusive = 0;
+      break;
+    case 'error':
+      state.errors++;
+      state.consecutiveErrors++;
+      break;
+    case 'inconclusive':
+      state.inconclusive++;
+      state.consecutiveInconclusive++;
+      state.consecutiveErrors = 0;
+      break;
+    case 'pending':
+      state.consecutiveErrors = 0;
+      break;
+    case 'skipped':
+      break;
+  }
+}
+
+/** Limits from the criteria. */
+export interface Limits {
+  failureLimit: number;
+  consecutiveErrorLimit: number;
+  inconclusiveLimit: number;
+}
+
+/** Where a metric stands after its latest measurement. */
+export type MetricOutcome =
+  { status: 'failed' | 'error' | 'inconclusive'; reason: string } | { status: 'running' };
+
+/** Applies the limits to a metric's state: `failed` when consecutive failures exceed `failure-limit`, and so on. */
+export function outcome(metric: MetricCriteria, state: MetricState, limits: Limits): MetricOutcome {
+  const last = state.measurements[state.measurements.length - 1];
+  const why = last?.message ? `: ${last.message}` : '';
+  if (state.consecutiveFailed > limits.failureLimit) {
+    return {
+      status: 'failed',
+      reason: `${metric.name} failed ${state.consecutiveFailed} consecutive measurement(s) (failure-limit ${limits.failureLimit}); last value ${fmt(last.value)} vs ${metric.condition.text}${why}`,
+    };
+  }
+  if (state.consecutiveErrors > limits.consecutiveErrorLimit) {
+    return {
+      status: 'error',
+      reason: `${metric.name}: ${state.consecutiveErrors} consecutive provider errors (consecutive-error-limit ${limits.consecutiveErrorLimit})${why}`,
+    };
+  }
+  if (state.consecutiveInconclusive > limits.inconclusiveLimit) {
+    return {
+      status: 'inconclusive',
+      reason: `${metric.name}: ${state.consecutiveInconclusive} consecutive inconclusive measurement(s) (inconclusive-limit ${limits.inconclusiveLimit})${why}`,
+    };
+  }
+  return { status: 'running' };
+}
+
+/** Why a metric that reached the end of its measurements cannot pass yet, or `undefined` when it holds. */
+export function notYetPassing(metric: MetricCriteria, state: MetricState): string | undefined {
+  const judged = state.measurements.filter((m) => m.phase !== 'skipped');
+  const last = judged[judged.length - 1];
+  if (!last || state.successful === 0) {
+    return `${metric.name} has no successful measurement${last?.message ? ` (${last.message})` : ''}`;
+  }
+  if (last.phase === 'pending') return `${metric.name}: ${last.message}`;
+  if (last.phase !== 'successful') {
+    return `${metric.name}: the last measurement was ${last.phase}${last.message ? ` (${last.message})` : ''}`;
+  }
+  return undefined;
+}
+
+/** Formats a number for messages: up to 4 significant digits. */
+export function fmt(v: number | null | undefined): string {
+  if (v === null || v === undefined) return 'no data';
+  if (v === 0) return '0';
+  return Math.abs(v) >= 1000 ? v.toFixed(0) : Number(v.toPrecision(4)).toString();
+}
+
+function fmtCount(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toFixed(1);
+}

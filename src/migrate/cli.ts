@@ -1,12 +1,151 @@
-/** `runbook migrate`: placeholder until the migrate engine lands. */
+/**
+ * `runbook migrate <command>`: the migrate engine from the command line (same engine as the
+ * `migrate` action). The URL comes from `--database-url` or `DATABASE_URL`.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import type { CliCommand } from '../cli/types.js';
+import { parseDuration } from '../config/load.js';
+import { ConfigError, type Logger } from '../errors.js';
+import {
+  applyMigrations,
+  baselineMigrations,
+  MigrationFailedError,
+  MigrationRefusedError,
+  migrationStatus,
+  planMigrations,
+  verifyMigrations,
+  type MigrateOptions,
+} from './engine.js';
+import { lintMigrations, type FailOn } from './lint.js';
+import { textTable } from './report.js';
+
+const COMMANDS = ['plan', 'apply', 'status', 'verify', 'baseline', 'lint'] as const;
+
+const usage = `usage: runbook migrate <${COMMANDS.join('|')}> [options]
+
+  plan       list pending migrations (parses them; writes nothing)
+  apply      apply pending migrations, each file in its own transaction
+  status     show every migration's state
+  verify     check checksums, order and syntax; exit 1 on a problem
+  baseline   mark versions up to --baseline-version as applied without running them
+  lint       flag dangerous operations in pending/changed files (all files without a URL)
+
+options:
+  --database-url URL        PostgreSQL URL (default: $DATABASE_URL)
+  --dir DIR                 migrations directory (default: migrations)
+  --history-table NAME      history table (default: runbook.schema_migrations)
+  --lock-wait SECONDS       wait for another run's lock (default: 60)
+  --lock-timeout DURATION   lock_timeout per statement (default: 5s; 0 = none)
+  --statement-timeout DUR   statement_timeout per statement (default: 0 = none)
+  --retries N               retries after a lock timeout, SQLSTATE 55P03 (default: 3)
+  --allow-out-of-order      apply pending files older than the newest applied one
+  --baseline-version V      for baseline
+  --ca-cert FILE            PEM CA certificate to verify the server with
+  --fail-on LEVEL           lint: error|warning|never (default: error)
+  --all                     lint: every file, not only pending and changed ones
+
+exit codes: 0 success, 1 refused/failed migration, verify problem or failing lint, 2 usage error`;
+
+function number(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0)
+    throw new ConfigError(`expected a number >= 0, got '${raw}'`, undefined, name);
+  return n;
+}
 
 export const command: CliCommand = {
   name: 'migrate',
-  summary: '(migrate: not yet available)',
-  usage: 'runbook migrate',
-  run: async (_argv, logger) => {
-    logger.error('runbook migrate is not available yet');
-    return 2;
+  summary: 'plan, apply, status, verify, baseline and lint SQL migrations',
+  usage,
+  run: async (argv: string[], logger: Logger): Promise<number> => {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        'database-url': { type: 'string' },
+        dir: { type: 'string', default: 'migrations' },
+        'history-table': { type: 'string' },
+        'lock-wait': { type: 'string' },
+        'lock-timeout': { type: 'string' },
+        'statement-timeout': { type: 'string' },
+        retries: { type: 'string' },
+        'allow-out-of-order': { type: 'boolean', default: false },
+        'baseline-version': { type: 'string' },
+        'ca-cert': { type: 'string' },
+        'fail-on': { type: 'string', default: 'error' },
+        all: { type: 'boolean', default: false },
+      },
+    });
+    const sub = positionals[0] ?? 'status';
+    if (!(COMMANDS as readonly string[]).includes(sub)) {
+      throw new ConfigError(`unknown migrate command '${sub}' (expected ${COMMANDS.join(', ')})`);
+    }
+    const url = values['database-url'] ?? process.env.DATABASE_URL ?? '';
+    if (!url && sub !== 'lint') {
+      throw new ConfigError('pass --database-url or set DATABASE_URL', undefined, '--database-url');
+    }
+    let caCert: string | undefined;
+    if (values['ca-cert']) {
+      try {
+        caCert = readFileSync(values['ca-cert'], 'utf8');
+      } catch (e) {
+        throw new ConfigError(
+          `cannot read CA certificate: ${(e as Error).message}`,
+          undefined,
+          '--ca-cert',
+        );
+      }
+    }
+    const options: MigrateOptions = {
+      databaseUrl: url,
+      dir: values.dir!,
+      historyTable: values['history-table'],
+      lockWaitMs: number('--lock-wait', values['lock-wait'], 60) * 1000,
+      lockTimeoutMs: parseDuration(values['lock-timeout'] ?? '5s', '--lock-timeout'),
+      statementTimeoutMs: parseDuration(values['statement-timeout'] ?? '0', '--statement-timeout'),
+      retries: number('--retries', values.retries, 3),
+      allowOutOfOrder: values['allow-out-of-order'],
+      caCert,
+    };
+    try {
+      if (sub === 'lint') {
+        const failOn = values['fail-on'] as FailOn;
+        if (!['error', 'warning', 'never'].includes(failOn)) {
+          throw new ConfigError(
+            `expected error, warning or never, got '${failOn}'`,
+            undefined,
+            '--fail-on',
+          );
+        }
+        const res = await lintMigrations(
+          { ...options, databaseUrl: url || undefined, failOn, all: values.all },
+          logger,
+        );
+        return res.failed ? 1 : 0;
+      }
+      const res =
+        sub === 'plan'
+          ? await planMigrations(options, logger)
+          : sub === 'apply'
+            ? await applyMigrations(options, logger)
+            : sub === 'verify'
+              ? await verifyMigrations(options, logger)
+              : sub === 'baseline'
+                ? await baselineMigrations(
+                    { ...options, baselineVersion: values['baseline-version'] ?? '' },
+                    logger,
+                  )
+                : await migrationStatus(options, logger);
+      logger.info(textTable(res));
+      return res.problems.length && sub === 'verify' ? 1 : 0;
+    } catch (e) {
+      if (e instanceof MigrationRefusedError || e instanceof MigrationFailedError) {
+        logger.error(e.message);
+        return 1;
+      }
+      throw e;
+    }
   },
 };

@@ -702,7 +702,10 @@ export async function startFakeKubernetes(
     if (!s) {
       const o = clone(body);
       o.metadata = { ...o.metadata, name };
-      if (dryRun) return { obj: o, created: true };
+      if (dryRun) {
+        validate(t, o);
+        return { obj: o, created: true };
+      }
       const created = insert(t, o, ns);
       for (const [p] of leaves) created.owners.set(p, manager);
       created.obj.metadata.managedFields = [
@@ -738,7 +741,10 @@ export async function startFakeKubernetes(
       spec: body.spec,
       data: body.data,
     }) as Obj;
-    if (dryRun) return { obj: next, created: false };
+    if (dryRun) {
+      validate(t, next);
+      return { obj: next, created: false };
+    }
     commit(s, next);
     for (const [p] of leaves) s.owners.set(p, manager);
     const managers = new Set(s.owners.values());

@@ -1,12 +1,162 @@
-/** `runbook backfill`: placeholder until the backfill engine lands. */
+/**
+ * `runbook backfill <analyze|dry-run|execute|verify|generate>`: the backfill engine from the
+ * command line, for local rehearsal against an embedded or staging PostgreSQL.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import type { CliCommand } from '../cli/types.js';
+import { parseDuration } from '../config/load.js';
+import { ConfigError } from '../errors.js';
+import {
+  analyzeBackfill,
+  BackfillBusyError,
+  dryRunBackfill,
+  executeBackfill,
+  verifyBackfill,
+} from './engine.js';
+import { generatePaket7Data } from './generate.js';
+
+const usage = `usage: runbook backfill <command> --spec FILE [options]
+
+commands:
+  analyze    read-only counts: rows to create, to update, unchanged; anomaly checks; estimate
+  dry-run    analyze + a sample of differences + the first batch executed and rolled back
+  execute    keyset batches with checkpoint (resumes an interrupted run), advisory lock
+  verify     recompute the difference (must be zero) and run the spec's assertions
+  generate   fill the Paket 7 base schema with generated data (--users N [--profile P] [--replace])
+
+options:
+  --spec FILE            backfill spec (YAML)
+  --database-url URL     PostgreSQL URL (default: $DATABASE_URL)
+  --ca-cert-file FILE    PEM CA certificate to trust
+  --batch-size N         rows per batch (overrides the spec)
+  --max-batches N        execute: stop after N batches (the next execute resumes)
+  --pause DURATION       execute: pause between batches (overrides the spec), e.g. 100ms
+  --lock-wait DURATION   execute: wait this long for another run to finish (default 0: refuse)
+  --fail-on-checks       analyze/dry-run: exit 1 when an anomaly check returns rows
+  --json                 print the result as JSON
+exit codes: 0 ok; 1 failed verify, failed checks or backfill already running; 2 usage error`;
+
+function int(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new ConfigError(`expected a positive integer, got '${value}'`, undefined, flag);
+  return n;
+}
+
+function ms(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseDuration(value, flag);
+  } catch (e) {
+    throw new ConfigError((e as Error).message, undefined, flag);
+  }
+}
 
 export const command: CliCommand = {
   name: 'backfill',
-  summary: '(backfill: not yet available)',
-  usage: 'runbook backfill',
-  run: async (_argv, logger) => {
-    logger.error('runbook backfill is not available yet');
-    return 2;
+  summary: 'analyze, dry-run, execute and verify a data backfill (keyset batches, resumable)',
+  usage,
+  run: async (argv, logger) => {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        spec: { type: 'string' },
+        'database-url': { type: 'string' },
+        'ca-cert-file': { type: 'string' },
+        'batch-size': { type: 'string' },
+        'max-batches': { type: 'string' },
+        pause: { type: 'string' },
+        'lock-wait': { type: 'string' },
+        'fail-on-checks': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        users: { type: 'string' },
+        profile: { type: 'string' },
+        replace: { type: 'boolean', default: false },
+      },
+    });
+    const sub = positionals[0];
+    const databaseUrl = values['database-url'] ?? process.env.DATABASE_URL ?? '';
+    if (!databaseUrl)
+      throw new ConfigError('is required (or set DATABASE_URL)', undefined, '--database-url');
+    const caCert = values['ca-cert-file']
+      ? readFileSync(values['ca-cert-file'], 'utf8')
+      : undefined;
+    const print = (r: unknown) => {
+      if (values.json) console.log(JSON.stringify(r, null, 2));
+    };
+    if (sub === 'generate') {
+      const profile = values.profile ?? 'realistic';
+      if (profile !== 'realistic' && profile !== 'all-subscribed')
+        throw new ConfigError(
+          `expected realistic or all-subscribed, got '${profile}'`,
+          undefined,
+          '--profile',
+        );
+      print(
+        await generatePaket7Data(
+          {
+            databaseUrl,
+            caCert,
+            users: int(values.users, '--users') ?? 1000,
+            profile,
+            replace: values.replace,
+          },
+          logger,
+        ),
+      );
+      return 0;
+    }
+    if (!values.spec) throw new ConfigError('is required', undefined, '--spec');
+    const base = {
+      spec: values.spec,
+      databaseUrl,
+      caCert,
+      batchSize: int(values['batch-size'], '--batch-size'),
+    };
+    switch (sub) {
+      case 'analyze':
+      case 'dry-run': {
+        const r =
+          sub === 'analyze'
+            ? await analyzeBackfill(base, logger)
+            : await dryRunBackfill(base, logger);
+        print(r);
+        return values['fail-on-checks'] && r.failedChecks.length ? 1 : 0;
+      }
+      case 'execute':
+        try {
+          const r = await executeBackfill(
+            {
+              ...base,
+              maxBatches: int(values['max-batches'], '--max-batches'),
+              pauseMs: ms(values.pause, '--pause'),
+              lockWaitMs: ms(values['lock-wait'], '--lock-wait'),
+            },
+            logger,
+          );
+          print(r);
+          return 0;
+        } catch (e) {
+          if (e instanceof BackfillBusyError) {
+            logger.error(e.message);
+            return 1;
+          }
+          throw e;
+        }
+      case 'verify': {
+        const r = await verifyBackfill(base, logger);
+        print(r);
+        return r.verified ? 0 : 1;
+      }
+      default:
+        throw new ConfigError(
+          `unknown subcommand '${sub ?? ''}' (analyze, dry-run, execute, verify, generate)`,
+          undefined,
+          'runbook backfill',
+        );
+    }
   },
 };

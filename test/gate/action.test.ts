@@ -1,0 +1,151 @@
+/**
+ * The bundled canary-gate action (actions/canary-gate/dist), run as the runner runs it, in
+ * backtest mode against a real Prometheus. Build it first: `node scripts/bundle.mjs canary-gate`.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { runBundledAction } from '../support/action.js';
+import {
+  describePrometheus,
+  scenarioOpenMetrics,
+  scenarioStart,
+  startPrometheus,
+  type RunningPrometheus,
+} from '../support/gate-prometheus.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const bundle = join(root, 'actions/canary-gate/dist/index.js');
+const run = describePrometheus();
+if (run && !existsSync(bundle))
+  throw new Error('build the bundle first: node scripts/bundle.mjs canary-gate');
+const d = run ? describe : describe.skip;
+const MIN = 60_000;
+
+d('canary-gate action (bundled) in backtest mode', () => {
+  let prom: RunningPrometheus;
+  let dir: string;
+  const S = scenarioStart();
+  const start = new Date(S + 2 * MIN).toISOString();
+  const end = new Date(S + 32 * MIN).toISOString();
+  const token = 'prom-bearer-s3cret-token';
+
+  beforeAll(async () => {
+    prom = await startPrometheus(scenarioOpenMetrics(S));
+    dir = mkdtempSync(join(tmpdir(), 'gate-action-'));
+  });
+  afterAll(async () => {
+    await prom?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const inputs = (service: string, file: string) => ({
+    criteria: 'examples/paket7/gate/prometheus.yml',
+    mode: 'backtest',
+    'prometheus-url': prom.url,
+    'prometheus-token': token,
+    tenants: 'tn-4582, tn-9014',
+    service,
+    start,
+    end,
+    'measurements-file': join(dir, file),
+  });
+
+  test('a regression fails the step with failed-at, an annotation at the metric, a summary and measurements', async () => {
+    const r = await runBundledAction(
+      'canary-gate',
+      inputs('checkout-regression', 'regression.json'),
+    );
+    expect(r.exitCode).toBe(1);
+    expect(r.outputs.verdict).toBe('fail');
+    expect(r.outputs['failed-at']).toBe(new Date(S + 5 * MIN).toISOString());
+    expect(r.outputs.reason).toMatch(/canary-5xx-rate failed 3 consecutive/);
+    const ann = r.annotations.find(
+      (a) => a.level === 'error' && a.title?.includes('canary-5xx-rate'),
+    );
+    expect(ann?.file).toBe('examples/paket7/gate/prometheus.yml');
+    expect(ann?.line).toBe(
+      readFileSync(join(root, 'examples/paket7/gate/prometheus.yml'), 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes('name: canary-5xx-rate')) + 1,
+    );
+    expect(r.summary).toContain('Canary gate: ❌ fail');
+    expect(r.summary).toMatch(/\| canary-5xx-rate \| prometheus \| `< 1%` \(ratio\) \|/);
+    expect(r.summary).toContain('xychart-beta');
+    const saved = JSON.parse(readFileSync(r.outputs['measurements-file'], 'utf8'));
+    expect(saved.verdict).toBe('fail');
+    expect(saved.metrics[0].measurements).toHaveLength(3);
+    // The bearer token is masked and never printed.
+    expect(r.masks).toContain(token);
+    expect(r.stdout.replace(`::add-mask::${token}`, '')).not.toContain(token);
+    expect(r.summary).not.toContain(token);
+  });
+
+  test('a healthy canary passes; its measurements replay to the same verdict, and a stricter criterion re-judges them', async () => {
+    const r = await runBundledAction('canary-gate', inputs('checkout-healthy', 'healthy.json'));
+    expect(r.stderr).toBe('');
+    expect(r.exitCode).toBe(0);
+    expect(r.outputs.verdict).toBe('pass');
+    expect(r.outputs['failed-at']).toBe('');
+    expect(r.summary).toContain('Canary gate: ✅ pass');
+
+    const replay = await runBundledAction('canary-gate', {
+      criteria: 'examples/paket7/gate/prometheus.yml',
+      mode: 'replay',
+      'replay-file': join(dir, 'healthy.json'),
+      service: 'checkout-healthy',
+    });
+    expect(replay.outputs.verdict).toBe('pass');
+
+    // Tune the latency criterion against the recorded canary: p99 under 300 ms would have failed.
+    const strict = join(dir, 'strict.yml');
+    writeFileSync(
+      strict,
+      readFileSync(join(root, 'examples/paket7/gate/prometheus.yml'), 'utf8').replace(
+        '"< 500ms"',
+        '"< 300ms"',
+      ),
+    );
+    const tuned = await runBundledAction('canary-gate', {
+      criteria: strict,
+      mode: 'replay',
+      'replay-file': join(dir, 'healthy.json'),
+      service: 'checkout-healthy',
+    });
+    expect(tuned.outputs.verdict).toBe('fail');
+    expect(tuned.outputs.reason).toMatch(/p99-latency failed/);
+  });
+
+  test('no traffic: inconclusive fails the step by default and is neutral on request', async () => {
+    const r = await runBundledAction('canary-gate', inputs('checkout-idle', 'idle.json'));
+    expect(r.outputs.verdict).toBe('inconclusive');
+    expect(r.exitCode).toBe(1);
+    const neutral = await runBundledAction('canary-gate', {
+      ...inputs('checkout-idle', 'idle2.json'),
+      'on-inconclusive': 'neutral',
+    });
+    expect(neutral.outputs.verdict).toBe('inconclusive');
+    expect(neutral.exitCode).toBe(0);
+    expect(
+      neutral.annotations.some((a) => a.level === 'warning' && /inconclusive/.test(a.message)),
+    ).toBe(true);
+  });
+
+  test('a bad criteria file fails with an annotation at its file and line', async () => {
+    const bad = join(dir, 'bad.yml');
+    writeFileSync(
+      bad,
+      'interval: 1m\nduration: 30m\nmetrics:\n  - name: x\n    query: up\n    condition: "about 1%"\n',
+    );
+    const r = await runBundledAction('canary-gate', {
+      criteria: bad,
+      mode: 'backtest',
+      'prometheus-url': prom.url,
+    });
+    expect(r.exitCode).toBe(1);
+    const ann = r.annotations.find((a) => a.level === 'error');
+    expect(ann?.file).toBe(bad);
+    expect(ann?.line).toBe(6);
+    expect(ann?.message).toMatch(/condition 'about 1%' is not understood/);
+  });
+});

@@ -58,8 +58,10 @@ export const BackfillSchema = z
       .describe('Stop after this many batches (for rehearsals).'),
     'fail-on-checks': z
       .boolean()
-      .default(true)
-      .describe('Fail analyze when a critical checkpoint fails.'),
+      .default(false)
+      .describe(
+        'Fail analyze when an anomaly check returns rows (default: report them as warnings).',
+      ),
   })
   .strict();
 

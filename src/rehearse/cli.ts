@@ -1,0 +1,100 @@
+/** `runbook rehearse`: a release plan run end to end on this machine. */
+import { parseArgs } from 'node:util';
+import type { CliCommand } from '../cli/types.js';
+import { ConfigError } from '../errors.js';
+import { runInfo } from '../runinfo.js';
+import { rehearse } from './rehearse.js';
+
+const usage = `usage: runbook rehearse <plan.yml> [options]
+
+Runs a release plan end to end as the reusable release workflow would: preflight, migrate,
+deploy the canary, backfill, flags on for the canary tenants, each traffic step (weight, smoke,
+canary gate on a recorded canary), approval, promotion — or, when a step fails, the rollback.
+Writes a Markdown report (timeline, what changed, measured values against criteria, approval).
+
+options:
+  --regression           replay the plan's recorded regression instead of the healthy recording
+  --replay-file <file>   replay this measurements file instead
+  --report <file>        report path (default: the plan's report.path, reports/deploy/<package>.md)
+  --approve              approve the promotion as the local user (default: auto-approval, noted in the report)
+  --database-url <url>   application database (default: $DATABASE_URL, else an embedded PostgreSQL)
+  --sample-users <n>     generate n sample users before the backfill (default 1000 on the embedded database, 0 otherwise)
+  --kubeconfig <file>    run the Kubernetes steps against this cluster (default: skipped)
+  --smoke-url <url>      run the smoke checks against this base URL (default: skipped)
+  --smoke-secret NAME=VALUE  a secret for the smoke checks (repeatable)
+  --root <dir>           repository root the plan's paths are relative to (default: .)
+
+exit codes: 0 promoted, 1 rolled back, 2 usage or plan error`;
+
+/** The `runbook rehearse` command. */
+export const command: CliCommand = {
+  name: 'rehearse',
+  summary:
+    'rehearse a release plan locally (embedded PostgreSQL, recorded canary) and write its report',
+  usage,
+  run: async (argv, logger) => {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        regression: { type: 'boolean', default: false },
+        'replay-file': { type: 'string' },
+        report: { type: 'string' },
+        approve: { type: 'boolean', default: false },
+        'database-url': { type: 'string' },
+        'sample-users': { type: 'string' },
+        kubeconfig: { type: 'string' },
+        'smoke-url': { type: 'string' },
+        'smoke-secret': { type: 'string', multiple: true },
+        root: { type: 'string' },
+      },
+    });
+    if (positionals.length !== 1) {
+      logger.error(`expected one plan file, got ${positionals.length}\n\n${usage}`);
+      return 2;
+    }
+    const secrets: Record<string, string> = {};
+    for (const s of values['smoke-secret'] ?? []) {
+      const eq = s.indexOf('=');
+      if (eq <= 0)
+        throw new ConfigError(
+          `expected NAME=VALUE, got '${s.split('=')[0]}…'`,
+          undefined,
+          '--smoke-secret',
+        );
+      secrets[s.slice(0, eq)] = s.slice(eq + 1);
+    }
+    let sampleUsers: number | undefined;
+    if (values['sample-users'] !== undefined) {
+      sampleUsers = Number(values['sample-users']);
+      if (!Number.isInteger(sampleUsers) || sampleUsers < 0) {
+        throw new ConfigError(
+          `expected a whole number, got '${values['sample-users']}'`,
+          undefined,
+          '--sample-users',
+        );
+      }
+    }
+    const result = await rehearse(
+      {
+        plan: positionals[0],
+        root: values.root,
+        databaseUrl: values['database-url'] || process.env.DATABASE_URL || undefined,
+        sampleUsers,
+        recording: values.regression ? 'regression' : 'healthy',
+        replayFile: values['replay-file'],
+        approver: values.approve ? runInfo().actor : undefined,
+        kubeconfig: values.kubeconfig,
+        smoke: values['smoke-url'] ? { baseUrl: values['smoke-url'], secrets } : undefined,
+        reportFile: values.report,
+      },
+      logger,
+    );
+    logger.info(
+      result.outcome === 'promoted'
+        ? `release ${result.package}: promoted`
+        : `release ${result.package}: rolled back (stopped at ${result.failedStep})`,
+    );
+    return result.outcome === 'promoted' ? 0 : 1;
+  },
+};

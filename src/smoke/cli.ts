@@ -1,12 +1,111 @@
-/** `runbook smoke`: placeholder until the smoke engine lands. */
+/**
+ * `runbook smoke`: run a checks file from the command line, e.g. to rehearse the post-deploy
+ * checks against a staging URL. Secrets come from environment variables, never from arguments
+ * (which end up in shell history and process listings).
+ */
+import { parseArgs } from 'node:util';
 import type { CliCommand } from '../cli/types.js';
+import { parseDuration } from '../config/load.js';
+import { ConfigError } from '../errors.js';
+import { parseAssignments } from './template.js';
+import { runSmokeChecks } from './run.js';
+import { smokeSummary } from './report.js';
 
+const usage = `usage: runbook smoke --checks FILE [options]
+
+Runs the smoke checks in FILE (YAML) and prints a table of results.
+
+options:
+  --checks FILE          the checks file (required)
+  --base-url URL         fills {{base_url}}
+  --env NAME             fills {{env}}
+  --var NAME=VALUE       another variable (repeatable)
+  --secret NAME          {{secrets.NAME}} from the environment variable NAME (repeatable)
+  --database-url URL     PostgreSQL URL for SQL assertions (default: $DATABASE_URL)
+  --only NAME            run only this check (repeatable)
+  --timeout DURATION     default per-request timeout, e.g. 10s, 500ms (default 10s)
+  --json                 print the results as JSON instead of a table
+
+exit codes: 0 every check passed, 1 a check failed, 2 a usage or checks-file error`;
+
+/** The `runbook smoke` command. */
 export const command: CliCommand = {
   name: 'smoke',
-  summary: '(smoke: not yet available)',
-  usage: 'runbook smoke',
-  run: async (_argv, logger) => {
-    logger.error('runbook smoke is not available yet');
-    return 2;
+  summary:
+    'run HTTP smoke checks (status, headers, JSON, latency, idempotency, SQL) from a YAML file',
+  usage,
+  run: async (argv, logger) => {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: argv,
+        options: {
+          checks: { type: 'string' },
+          'base-url': { type: 'string' },
+          env: { type: 'string' },
+          var: { type: 'string', multiple: true },
+          secret: { type: 'string', multiple: true },
+          'database-url': { type: 'string' },
+          only: { type: 'string', multiple: true },
+          timeout: { type: 'string' },
+          json: { type: 'boolean' },
+        },
+        allowPositionals: false,
+      });
+    } catch (e) {
+      throw new ConfigError(`${(e as Error).message}\n\n${usage}`);
+    }
+    const v = parsed.values;
+    if (!v.checks) throw new ConfigError('is required', undefined, '--checks');
+    const variables = parseAssignments((v.var ?? []).join('\n'), '--var');
+    if (v['base-url']) variables.base_url = v['base-url'].replace(/\/+$/, '');
+    if (v.env) variables.env = v.env;
+    const secrets: Record<string, string> = {};
+    for (const name of v.secret ?? []) {
+      const value = process.env[name];
+      if (value === undefined || value === '') {
+        throw new ConfigError(`environment variable ${name} is not set`, undefined, '--secret');
+      }
+      secrets[name] = value;
+    }
+    let timeoutMs: number | undefined;
+    if (v.timeout) {
+      try {
+        timeoutMs = parseDuration(v.timeout, '--timeout');
+      } catch (e) {
+        throw new ConfigError((e as Error).message, undefined, '--timeout');
+      }
+    }
+    const run = await runSmokeChecks(
+      {
+        file: v.checks,
+        variables,
+        secrets,
+        databaseUrl: v['database-url'] ?? (process.env.DATABASE_URL || undefined),
+        only: v.only,
+        timeoutMs,
+        input: '--checks',
+      },
+      v.json ? { ...logger, info: () => {} } : logger,
+    );
+    if (v.json) {
+      console.log(
+        JSON.stringify(
+          run.results.map(({ name, status, latencyMs, ok, error }) => ({
+            name,
+            status,
+            latencyMs,
+            ok,
+            error,
+          })),
+          null,
+          2,
+        ),
+      );
+    } else {
+      logger.info(smokeSummary(run));
+      for (const a of run.annotations) logger.error(a.message, a.location);
+    }
+    return run.failed > 0 ? 1 : 0;
   },
 };

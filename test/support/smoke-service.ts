@@ -87,6 +87,8 @@ export async function startSmokeService(options: SmokeServiceOptions = {}): Prom
     ? new pg.Pool({ connectionString: options.databaseUrl, max: 2 })
     : undefined;
   if (pool) {
+    // An idle client's error (the server shutting down) must not crash the process.
+    pool.on('error', () => {});
     await pool.query(`
       CREATE TABLE IF NOT EXISTS purchase (
         id text PRIMARY KEY, idempotency_key text, package_code text NOT NULL,

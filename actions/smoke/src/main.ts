@@ -1,0 +1,73 @@
+/**
+ * The `smoke` action: typed inputs → smoke engine → outputs, job summary and one error
+ * annotation per failed check at its line in the checks file. Fails the step when a check fails.
+ */
+import { isAbsolute, relative } from 'node:path';
+import {
+  actionsLogger,
+  annotate,
+  inputs,
+  mask,
+  output,
+  runAction,
+  summary,
+} from '../../../src/github/action.js';
+import { parseAssignments, runSmokeChecks, smokeSummary } from '../../../src/smoke/index.js';
+
+await runAction(async () => {
+  const secretsText = inputs.secret('secrets');
+  const secrets = parseAssignments(secretsText, 'secrets', true);
+  for (const value of Object.values(secrets)) mask(value);
+  const databaseUrl = inputs.databaseUrl('database-url', { required: false }) || undefined;
+  const variables = parseAssignments(inputs.string('variables'), 'variables');
+  const baseUrl = inputs.string('base-url');
+  const env = inputs.string('env');
+  if (baseUrl) variables.base_url = baseUrl.replace(/\/+$/, '');
+  if (env) variables.env = env;
+  const file = inputs.string('checks', { required: true });
+
+  const run = await runSmokeChecks(
+    {
+      file,
+      variables,
+      secrets,
+      databaseUrl,
+      only: inputs.list('only'),
+      timeoutMs: inputs.durationMs('timeout', '10s'),
+    },
+    actionsLogger,
+  );
+
+  output('passed', String(run.passed));
+  output('failed', String(run.failed));
+  output(
+    'results',
+    run.results.map(({ name, status, latencyMs, ok, error }) => ({
+      name,
+      status,
+      latencyMs,
+      ok,
+      error,
+    })),
+  );
+  await summary(smokeSummary(run));
+  const workspace = process.env.GITHUB_WORKSPACE;
+  annotate(
+    run.annotations.map((a) => ({
+      ...a,
+      location: a.location && {
+        ...a.location,
+        file:
+          workspace && isAbsolute(a.location.file)
+            ? relative(workspace, a.location.file)
+            : a.location.file,
+      },
+    })),
+  );
+  if (run.failed > 0) {
+    const names = run.results.filter((r) => !r.ok).map((r) => r.name);
+    throw new Error(
+      `${run.failed} of ${run.results.length} smoke checks failed: ${names.join(', ')}`,
+    );
+  }
+});

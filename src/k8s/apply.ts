@@ -45,9 +45,13 @@ function expand(path: string, input: string): string[] {
  * its subdirectories, as `kubectl apply -f <dir>`), one or more
  * YAML documents per file.
  * @throws ConfigError with file and line for invalid YAML or an object without `apiVersion`,
- *   `kind` or `metadata.name` (input `manifests`)
+ *   `kind` or `metadata.name` (or `metadata.generateName` when `allowGenerateName`)
  */
-export function readManifests(paths: string[], input = 'manifests'): ManifestObject[] {
+export function readManifests(
+  paths: string[],
+  input = 'manifests',
+  options: { allowGenerateName?: boolean } = {},
+): ManifestObject[] {
   if (paths.length === 0)
     throw new ConfigError('at least one file or directory is required', undefined, input);
   const out: ManifestObject[] = [];
@@ -85,7 +89,9 @@ export function readManifests(paths: string[], input = 'manifests'): ManifestObj
           throw new ConfigError(`${key} is required`, { file, line }, input);
         }
       }
-      if (typeof value.metadata?.name !== 'string' || !value.metadata.name) {
+      const generated =
+        options.allowGenerateName && typeof value.metadata?.generateName === 'string';
+      if (!generated && (typeof value.metadata?.name !== 'string' || !value.metadata.name)) {
         throw new ConfigError(
           `${value.kind}: metadata.name is required`,
           { file, line: lineOfKey('metadata') },

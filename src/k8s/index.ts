@@ -8,3 +8,4 @@ export * from './client.js';
 export * from './rollout.js';
 export * from './canary.js';
 export * from './apply.js';
+export * from './job.js';

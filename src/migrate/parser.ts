@@ -6,7 +6,9 @@
  * libpg_query reports `stmt_location` / `stmt_len` as byte offsets into the UTF-8 text (both
  * omitted when 0), and a parse error's cursor position as a 0-based byte offset.
  */
-import { dirname } from 'node:path';
+import { mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Node, ParseResult } from 'libpg-query';
 import { ConfigError } from '../errors.js';
@@ -20,17 +22,26 @@ let loading: Promise<LibPgQuery> | undefined;
  *
  * Inside an ncc bundle the emscripten loader looks for `libpg-query.wasm` in `__dirname`, which
  * an ES module does not have; the `new URL(...)` below makes ncc copy the wasm file next to the
- * bundle (it rewrites the expression to that path), and the global `__dirname` points the loader
- * there. Outside a bundle Node loads the package's CommonJS build, which has its own `__dirname`.
+ * bundle (it rewrites the expression to that path, possibly under a hashed name, in which case a
+ * symlink with the expected name is made in a temporary directory), and the global `__dirname`
+ * points the loader there. Outside a bundle Node loads the package's CommonJS build, which has its own `__dirname`.
  */
 export function loadParser(): Promise<LibPgQuery> {
   loading ??= (async () => {
     const ref = String(
       new URL('../../node_modules/libpg-query/wasm/libpg-query.wasm', import.meta.url),
     );
-    const wasm = ref.startsWith('file:') ? fileURLToPath(ref) : ref;
+    let wasm = ref.startsWith('file:') ? fileURLToPath(ref) : ref;
     const g = globalThis as { __dirname?: string };
-    if (g.__dirname === undefined) g.__dirname = dirname(wasm);
+    if (g.__dirname === undefined) {
+      // The bundler may emit the asset under a hashed name; the loader wants its own name.
+      if (basename(wasm) !== 'libpg-query.wasm') {
+        const dir = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'libpg-query-'));
+        symlinkSync(wasm, join(dir, 'libpg-query.wasm'));
+        wasm = join(dir, 'libpg-query.wasm');
+      }
+      g.__dirname = dirname(wasm);
+    }
     const lib = await import('libpg-query');
     await lib.loadModule();
     return lib;

@@ -6,7 +6,7 @@
  * SQL assertion that exactly N rows were written.
  */
 import type pg from 'pg';
-import { connect, redactUrl, urlPassword } from '../db/connect.js';
+import { clientConfig, connect, redactUrl, urlPassword } from '../db/connect.js';
 import { sleep, type Annotation, type Logger, type SourceLocation } from '../errors.js';
 import {
   loadSmokeChecks,
@@ -232,7 +232,16 @@ function requestError(e: unknown, timeoutMs: number): string {
   return `request: ${err?.message ?? 'failed'}${cause ? ` (${detail})` : ''}`;
 }
 
-async function send(check: PreparedCheck, doFetch: FetchLike): Promise<Captured> {
+/**
+ * Sends the check's request once. The captured body and header values have every secret
+ * replaced by `***` already, so no later excerpt (which may cut a value short) can show a part
+ * of a secret that a server echoed back.
+ */
+async function send(
+  check: PreparedCheck,
+  doFetch: FetchLike,
+  redact: (s: string) => string,
+): Promise<Captured> {
   const started = performance.now();
   const res = await doFetch(check.url, {
     method: check.method,
@@ -244,8 +253,8 @@ async function send(check: PreparedCheck, doFetch: FetchLike): Promise<Captured>
   const text = await res.text();
   return {
     status: res.status,
-    headers: res.headers,
-    text,
+    headers: new Headers([...res.headers].map(([k, v]) => [k, redact(v)])),
+    text: redact(text),
     latencyMs: performance.now() - started,
   };
 }
@@ -302,7 +311,7 @@ async function runHttpCheck(
   };
   for (let attempt = 1; attempt <= attempts; attempt++) {
     try {
-      const res = await send(check, doFetch);
+      const res = await send(check, doFetch, redact);
       last = {
         status: res.status,
         latencyMs: res.latencyMs,
@@ -325,6 +334,7 @@ async function runIdempotencyCheck(
   check: PreparedCheck,
   doFetch: FetchLike,
   sql: SqlAsserter,
+  redact: (s: string) => string,
 ): Promise<{
   status: number | null;
   latencyMs: number | null;
@@ -334,7 +344,7 @@ async function runIdempotencyCheck(
   const idem = check.idempotency!;
   let first: Captured;
   try {
-    first = await send(check, doFetch);
+    first = await send(check, doFetch, redact);
   } catch (e) {
     return {
       status: null,
@@ -346,7 +356,7 @@ async function runIdempotencyCheck(
   const failures = evaluate(check.expect, first);
   let second: Captured;
   try {
-    second = await send(check, doFetch);
+    second = await send(check, doFetch, redact);
   } catch (e) {
     failures.push(`retry ${requestError(e, check.timeoutMs)}`);
     return { status: first.status, latencyMs: first.latencyMs, failures, attempts: 2 };
@@ -406,6 +416,10 @@ export async function runSmokeChecks(options: SmokeOptions, logger: Logger): Pro
     timeoutMs: options.timeoutMs,
     input: options.input,
   });
+  // A malformed database URL is a configuration error, reported before any request is sent.
+  if (options.databaseUrl && loaded.checks.some((c) => c.idempotency?.sql)) {
+    clientConfig(options.databaseUrl, { input: 'database-url' });
+  }
   const pw = options.databaseUrl ? urlPassword(options.databaseUrl) : undefined;
   const redact = redactor([...Object.values(options.secrets ?? {}), ...(pw ? [pw] : [])]);
   const doFetch: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
@@ -414,7 +428,7 @@ export async function runSmokeChecks(options: SmokeOptions, logger: Logger): Pro
   try {
     for (const check of loaded.checks) {
       const outcome = check.idempotency
-        ? await runIdempotencyCheck(check, doFetch, sql)
+        ? await runIdempotencyCheck(check, doFetch, sql, redact)
         : await runHttpCheck(check, doFetch, logger, redact);
       const ok = outcome.failures.length === 0;
       const result: SmokeResult = {

@@ -88,13 +88,16 @@ export function parseAssignments(
 }
 
 /**
- * A function that replaces every secret value (and a connection-URL password) in `text` with
- * `***`. Longer secrets are replaced first so a secret that contains another is fully hidden.
+ * A function that replaces every secret value in `text` with `***`, also in its JSON-escaped and
+ * percent-encoded forms. Longer values are replaced first so a secret that contains another is
+ * fully hidden.
  */
 export function redactor(secretValues: string[]): (text: string) => string {
-  const values = [...new Set(secretValues.filter((v) => v.length > 0))].sort(
-    (a, b) => b.length - a.length,
-  );
+  // Also the forms a server may echo a secret in: JSON-escaped and percent-encoded.
+  const forms = secretValues
+    .filter((v) => v.length > 0)
+    .flatMap((v) => [v, JSON.stringify(v).slice(1, -1), encodeURIComponent(v)]);
+  const values = [...new Set(forms)].sort((a, b) => b.length - a.length);
   return (text) => {
     let out = text;
     for (const v of values) out = out.split(v).join('***');

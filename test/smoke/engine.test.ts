@@ -13,6 +13,7 @@ import {
 
 const EXAMPLE = resolve(import.meta.dirname, '../../examples/paket7/smoke.yml');
 const TOKEN = 'tok_live_5f3b9c0e7a1d42e8';
+const LONG_SECRET = `lng_${'7Qm2'.repeat(40)}`;
 const dir = mkdtempSync(join(tmpdir(), 'smoke-engine-'));
 let n = 0;
 
@@ -207,9 +208,9 @@ checks:
 checks:
   - name: echo
     url: '{{base_url}}/echo'
-    headers: { Authorization: 'Bearer {{secrets.API_TOKEN}}', X-Api-Key: '{{secrets.KEY}}' }
+    headers: { Authorization: 'Bearer {{secrets.API_TOKEN}}', X-Q: '{{secrets.QUOTED}}', X-Long: '{{secrets.LONG}}' }
     expect:
-      json: { headers.authorization: nope }
+      json: { headers.authorization: nope, headers.x-q: nope, headers.x-long: nope }
       body: 'absent-text'
   - name: wrong token
     url: '{{base_url}}/v1/jobs'
@@ -223,16 +224,22 @@ checks:
       {
         file,
         variables: { base_url: svc.url },
-        secrets: { API_TOKEN: TOKEN, KEY: 'k3y-Vq9ZpL' },
+        secrets: { API_TOKEN: TOKEN, KEY: 'k3y-Vq9ZpL', QUOTED: 'a"b\\c-Zx81', LONG: LONG_SECRET },
         databaseUrl: db.url,
       },
       logger,
     );
     expect(run.failed).toBe(2);
-    expect(run.results[0].error).toContain('"Bearer ***"');
+    expect(run.results[0].error).toContain(
+      'json headers.authorization: expected "nope", got "Bearer ***"',
+    );
+    expect(run.results[0].error).toContain('json headers.x-q: expected "nope", got "***"');
+    expect(run.results[0].error).toContain('json headers.x-long: expected "nope", got "***"');
     const everything = [JSON.stringify(run), smokeSummary(run), ...logger.lines].join('\n');
     expect(everything).not.toContain(TOKEN);
     expect(everything).not.toContain('k3y-Vq9ZpL');
+    expect(everything).not.toContain('Zx81');
+    expect(everything).not.toContain(LONG_SECRET.slice(0, 24));
     if (dbPassword) expect(everything).not.toContain(dbPassword);
   });
 
@@ -351,6 +358,9 @@ describe('checks file errors (before any request is sent)', () => {
     expect(e.message).toMatch(/database-url/);
     const o = await failure(run(text, { only: ['b'] }));
     expect(o.input).toBe('only');
+    const m = await failure(run(text, { databaseUrl: 'mysql://app:pw-77x@db/app' }));
+    expect(m.input).toBe('database-url');
+    expect(m.message).not.toContain('pw-77x');
   });
 
   it('rejects a bad regular expression and a non-http URL', async () => {

@@ -243,6 +243,31 @@ checks:
     if (dbPassword) expect(everything).not.toContain(dbPassword);
   });
 
+  it('compares the two bodies without the ignore-json paths', async () => {
+    const svc = await start();
+    const file = checksFile(`
+defaults:
+  headers: { Authorization: 'Bearer {{secrets.T}}' }
+checks:
+  - name: jobs strict
+    method: POST
+    url: '{{base_url}}/v1/jobs'
+    body: { type: transcode }
+    idempotency: {}
+  - name: jobs ignoring id
+    method: POST
+    url: '{{base_url}}/v1/jobs'
+    body: { type: transcode }
+    idempotency: { ignore-json: [id] }
+`);
+    const run = await runSmokeChecks(
+      { file, variables: { base_url: svc.url }, secrets: { T: TOKEN } },
+      recordingLogger(),
+    );
+    expect(run.results[0].error).toMatch(/different body \(id: "job_\d+" vs "job_\d+"\)/);
+    expect(run.results[1]).toMatchObject({ ok: true, attempts: 2 });
+  });
+
   it('reports an SQL error as a failed check, without the database password', async () => {
     const svc = await start();
     const file = checksFile(`

@@ -11,7 +11,7 @@
  * otherwise; the smoke checks run only when a base URL is given; the approval is `approve`
  * (the local user) or an explicit auto-approval line.
  */
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import type { Logger } from '../errors.js';
 import { ConfigError } from '../errors.js';
 import { parseDuration } from '../config/load.js';
@@ -144,7 +144,7 @@ export async function rehearse(options: RehearseOptions, logger: Logger): Promis
   const root = resolve(options.root ?? process.cwd());
   const now = options.now ?? Date.now;
   const iso = () => new Date(now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const planFile = typeof options.plan === 'string' ? options.plan : options.plan.file;
+  const planFile = relative(root, resolve(typeof options.plan === 'string' ? options.plan : options.plan.file));
   const loaded = typeof options.plan === 'string' ? loadPlan(options.plan, 'plan') : options.plan;
   const plan = loaded.value;
   const missing = missingPaths(loaded, root);
@@ -552,7 +552,7 @@ export async function rehearse(options: RehearseOptions, logger: Logger): Promis
             variables: { service: plan.service, tenants: plan.flags['canary-tenants'] },
             sleep: async () => {},
           },
-          logger,
+          quietMeasurements(logger),
         )
         .catch((e: unknown) => {
           gate.reason = `the gate could not judge: ${(e as Error).message}`;
@@ -782,6 +782,14 @@ export async function rehearse(options: RehearseOptions, logger: Logger): Promis
       return undefined;
     }
   }
+}
+
+/** The gate logs one line per measurement; the rehearsal keeps those for `RUNBOOK_DEBUG`. */
+function quietMeasurements(logger: Logger): Logger {
+  return {
+    ...logger,
+    info: (m) => (/^\[\d{4}-/.test(m) ? logger.debug(m) : logger.info(m)),
+  };
 }
 
 function pick(s: { global: string; tenants: string[] }): { global: string; tenants: string[] } {

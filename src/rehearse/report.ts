@@ -109,7 +109,7 @@ export function renderReport(r: RehearsalResult, plan: ReleasePlan): string {
             fmt(m.worst, m.unit),
             fmt(m.threshold, m.unit),
             `${m.successful} / ${m.failed}`,
-            `${m.status}${m.reason ? `: ${m.reason}` : ''}`,
+            m.status === 'running' ? 'held (gate stopped early)' : m.status,
           ]),
         ),
       );

@@ -9,3 +9,4 @@ export * from './rollout.js';
 export * from './canary.js';
 export * from './apply.js';
 export * from './job.js';
+export * from './summary.js';

@@ -1,0 +1,190 @@
+/**
+ * The `rollout` action: reads typed inputs, runs one command of the k8s engine (set-image, wait,
+ * undo, set-weight, promote, abort, apply, run-job), writes outputs and the job summary.
+ */
+import {
+  actionsLogger,
+  inputs,
+  mask,
+  output,
+  runAction,
+  summary,
+} from '../../../src/github/action.js';
+import { ConfigError } from '../../../src/errors.js';
+import { runInfo } from '../../../src/runinfo.js';
+import {
+  abortCanary,
+  applyManifests,
+  applySummary,
+  canarySummary,
+  connect,
+  describeImages,
+  failureSummary,
+  JobFailedError,
+  jobSummary,
+  parseImages,
+  parseWeights,
+  promoteCanary,
+  RolloutError,
+  runJob,
+  setImage,
+  setImageSummary,
+  stepCanaryWeights,
+  undoRollout,
+  undoSummary,
+  waitForRollout,
+  waitSummary,
+  type ClusterOptions,
+  type PollOptions,
+} from '../../../src/k8s/index.js';
+
+const COMMANDS = [
+  'set-image',
+  'wait',
+  'undo',
+  'set-weight',
+  'promote',
+  'abort',
+  'apply',
+  'run-job',
+] as const;
+
+await runAction(async () => {
+  const command = inputs.choice('command', COMMANDS);
+  const kubeconfig = inputs.secret('kubeconfig');
+  const base: ClusterOptions = {
+    kubeconfig,
+    context: inputs.string('context') || undefined,
+    namespace: inputs.string('namespace', { default: 'default' }),
+  };
+  const clients = connect(base);
+  for (const s of clients.secrets) mask(s);
+  const poll: PollOptions = {
+    timeoutMs: inputs.durationMs('timeout', '10m'),
+    pollIntervalMs: inputs.durationMs('poll-interval', '2s'),
+  };
+  const cluster = { ...base, clients, ...poll };
+  const logger = actionsLogger;
+  const need = (name: string) => inputs.string(name, { required: true });
+  const run = runInfo();
+  const images = () => parseImages(inputs.list('images'));
+  try {
+    switch (command) {
+      case 'set-image': {
+        const wanted = images();
+        const changeCause =
+          inputs.string('change-cause') ||
+          `set image ${describeImages(wanted)} by ${run.actor}${run.runUrl ? ` (${run.runUrl})` : ''}`;
+        const r = await setImage(
+          { ...cluster, deployment: need('deployment'), images: wanted, changeCause },
+          logger,
+        );
+        output('previous-image', r.previousImages);
+        output('previous-revision', String(r.previousRevision));
+        output('revision', String(r.revision));
+        await summary(setImageSummary(r));
+        break;
+      }
+      case 'wait': {
+        const r = await waitForRollout({ ...cluster, deployment: need('deployment') }, logger);
+        output('revision', String(r.revision));
+        await summary(waitSummary(r));
+        break;
+      }
+      case 'undo': {
+        const r = await undoRollout(
+          {
+            ...cluster,
+            deployment: need('deployment'),
+            toRevision: inputs.number('to-revision', 0, { min: 0 }),
+          },
+          logger,
+        );
+        output('previous-image', r.previousImages);
+        output('previous-revision', String(r.fromRevision));
+        output('revision', String(r.revision));
+        await summary(undoSummary(r));
+        break;
+      }
+      case 'set-weight': {
+        const weights = parseWeights(inputs.list('weights'));
+        const r = await stepCanaryWeights(
+          {
+            ...cluster,
+            ingress: need('ingress'),
+            weights,
+            pauseMs: inputs.durationMs('pause', '0s'),
+          },
+          logger,
+        );
+        output('weight', String(r.weight));
+        await summary(canarySummary('set-weight', r));
+        break;
+      }
+      case 'abort': {
+        const r = await abortCanary({ ...cluster, ingress: need('ingress') }, logger);
+        output('weight', String(r.weight));
+        await summary(canarySummary('abort', r));
+        break;
+      }
+      case 'promote': {
+        const list = inputs.list('images');
+        const deployment = inputs.string('deployment');
+        if (list.length > 0 && !deployment) {
+          throw new ConfigError(
+            'is required when images are given (the stable Deployment to update)',
+            undefined,
+            'deployment',
+          );
+        }
+        const r = await promoteCanary(
+          {
+            ...cluster,
+            ingress: need('ingress'),
+            deployment: deployment || undefined,
+            images: list.length ? parseImages(list) : undefined,
+            changeCause: inputs.string('change-cause') || undefined,
+          },
+          logger,
+        );
+        output('weight', String(r.weight));
+        if (r.setImage) {
+          output('previous-image', r.setImage.previousImages);
+          output('previous-revision', String(r.setImage.previousRevision));
+          output('revision', String(r.wait?.revision ?? r.setImage.revision));
+        }
+        await summary(canarySummary('promote', r));
+        break;
+      }
+      case 'apply': {
+        const manifests = inputs.list('manifests');
+        if (manifests.length === 0)
+          throw new ConfigError('is required for apply', undefined, 'manifests');
+        const r = await applyManifests(
+          {
+            ...cluster,
+            manifests,
+            fieldManager: inputs.string('field-manager', { default: 'runbook-actions' }),
+          },
+          logger,
+        );
+        await summary(applySummary(r));
+        break;
+      }
+      case 'run-job': {
+        const r = await runJob({ ...cluster, jobManifest: need('job-manifest') }, logger);
+        output('job-name', r.name);
+        await summary(jobSummary(r));
+        break;
+      }
+    }
+  } catch (e) {
+    if (e instanceof JobFailedError) {
+      output('job-name', e.result.name);
+      await summary(jobSummary(e.result));
+    } else if (e instanceof RolloutError) {
+      await summary(failureSummary(command, `${e.message} (reason: ${e.reason})`));
+    }
+    throw e;
+  }
+});

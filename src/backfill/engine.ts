@@ -27,6 +27,11 @@ export interface BackfillOptions {
   caCert?: string;
   /** Overrides the spec's `batch-size` (rows per batch). */
   batchSize?: number;
+  /**
+   * analyze/dry-run: log anomaly checks that return rows as errors (the action's
+   * `fail-on-checks`) instead of warnings. Either way they carry the spec file and line.
+   */
+  failOnChecks?: boolean;
 }
 
 /** Result of one named query (`checks` or `verify`). */
@@ -222,7 +227,11 @@ async function readOnly<T>(client: pg.Client, fn: () => Promise<T>): Promise<T> 
   }
 }
 
-async function analyzeWith(p: Prepared, logger: Logger): Promise<AnalyzeResult> {
+async function analyzeWith(
+  p: Prepared,
+  options: BackfillOptions,
+  logger: Logger,
+): Promise<AnalyzeResult> {
   const started = Date.now();
   return readOnly(p.client, async () => {
     const t0 = Date.now();
@@ -252,12 +261,12 @@ async function analyzeWith(p: Prepared, logger: Logger): Promise<AnalyzeResult> 
       estimatedMs,
       durationMs: Date.now() - started,
     };
-    logAnalysis(result, logger);
+    logAnalysis(result, logger, options.failOnChecks ?? false);
     return result;
   });
 }
 
-function logAnalysis(r: AnalyzeResult, logger: Logger): void {
+function logAnalysis(r: AnalyzeResult, logger: Logger, asErrors: boolean): void {
   logger.info(`Backfill '${r.name}' (${r.mode} into ${r.table}):`);
   logger.info(`  source rows:                     ${r.sourceRows}`);
   logger.info(`  new ${r.table} rows to create:     ${r.toCreate}`);
@@ -276,7 +285,7 @@ function logAnalysis(r: AnalyzeResult, logger: Logger): void {
   for (const c of r.checks) {
     if (c.rows === 0) logger.info(`  check ${c.name}: ok (0 rows)`);
     else
-      logger.warning(
+      (asErrors ? logger.error : logger.warning)(
         `check ${c.name}: ${c.rows} row(s)${c.description ? ` — ${c.description}` : ''}; first: ${JSON.stringify(c.sample[0])}`,
         c.location,
       );
@@ -294,7 +303,7 @@ export async function analyzeBackfill(
 ): Promise<AnalyzeResult> {
   const p = await prepare(options, 'analyze');
   try {
-    return await analyzeWith(p, logger);
+    return await analyzeWith(p, options, logger);
   } finally {
     await p.client.end().catch(() => {});
   }
@@ -318,7 +327,7 @@ export async function dryRunBackfill(
 ): Promise<DryRunResult> {
   const p = await prepare(options, 'dry-run');
   try {
-    const analysis = await analyzeWith(p, logger);
+    const analysis = await analyzeWith(p, options, logger);
     const sample = await readOnly(p.client, () => diffSample(p, options.sampleSize ?? 10));
     if (sample.length) {
       logger.info(`First ${sample.length} difference(s), before → after:`);

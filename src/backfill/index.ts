@@ -29,4 +29,4 @@ export {
   type DiffCounts,
 } from './engine.js';
 export { generatePaket7Data, type GenerateOptions, type GenerateResult } from './generate.js';
-export { analyzeMarkdown, executeMarkdown, verifyMarkdown, checkAnnotations } from './report.js';
+export { analyzeMarkdown, executeMarkdown, verifyMarkdown } from './report.js';

@@ -1,8 +1,6 @@
 /**
- * Markdown reports of backfill results for job summaries and the CLI, and annotations for
- * anomaly checks that returned rows.
+ * Markdown reports of backfill results for job summaries and the CLI.
  */
-import type { Annotation } from '../errors.js';
 import { code, formatMs, heading, table } from '../report/markdown.js';
 import type {
   AnalyzeResult,
@@ -113,16 +111,4 @@ export function verifyMarkdown(r: VerifyResult): string {
     diffs('First differing keys (target → source)', r.differences) +
     queries('Assertions', r.assertions)
   );
-}
-
-/** Annotations at the spec line of every check or assertion that returned rows. */
-export function checkAnnotations(list: QueryResult[], level: 'error' | 'warning'): Annotation[] {
-  return list
-    .filter((q) => q.rows > 0)
-    .map((q) => ({
-      level,
-      title: `backfill check ${q.name}`,
-      message: `${q.name}: ${q.rows} row(s)${q.description ? ` — ${q.description}` : ''}; first: ${JSON.stringify(q.sample[0])}`,
-      location: q.location,
-    }));
 }

@@ -1,20 +1,14 @@
 /**
  * `backfill` action: typed inputs → the backfill engine (`analyze`, `dry-run`, `execute` or
- * `verify`) → outputs, job summary and annotations. See actions/backfill/README.md.
+ * `verify`) → outputs and job summary. The engine's warnings and errors that carry a spec file
+ * and line (anomaly checks, failed assertions, spec errors) become annotations through
+ * `actionsLogger`. See actions/backfill/README.md.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import {
-  actionsLogger,
-  annotate,
-  inputs,
-  output,
-  runAction,
-  summary,
-} from '../../../src/github/action.js';
+import { actionsLogger, inputs, output, runAction, summary } from '../../../src/github/action.js';
 import {
   analyzeBackfill,
   analyzeMarkdown,
-  checkAnnotations,
   dryRunBackfill,
   executeBackfill,
   executeMarkdown,
@@ -47,7 +41,7 @@ await runAction(async () => {
   const maxBatches = optionalInt('max-batches');
   const failOnChecks = inputs.bool('fail-on-checks', false);
   const spec = loadBackfillSpec(specPath, 'spec');
-  const base = { spec, databaseUrl, caCert: caCert(), batchSize };
+  const base = { spec, databaseUrl, caCert: caCert(), batchSize, failOnChecks };
   const logger = actionsLogger;
 
   const counts = (toCreate: number, toUpdate: number, unchanged: number) => {
@@ -67,7 +61,6 @@ await runAction(async () => {
     output('verified', 'false');
     output('run-id', '');
     await summary(analyzeMarkdown(r));
-    annotate(checkAnnotations(r.checks, failOnChecks ? 'error' : 'warning'));
     if (failOnChecks && r.failedChecks.length) {
       throw new Error(
         `${r.failedChecks.length} anomaly check(s) returned rows: ${r.failedChecks.map((c) => c.name).join(', ')} (fail-on-checks is true)`,
@@ -90,7 +83,6 @@ await runAction(async () => {
   output('verified', String(r.verified));
   output('run-id', '');
   await summary(verifyMarkdown(r));
-  annotate(checkAnnotations(r.assertions, 'error'));
   if (!r.verified) {
     const differing = r.toCreate + r.toUpdate;
     throw new Error(

@@ -80,8 +80,12 @@ describe('unleash strategies', () => {
       `POST /api/admin/projects/default/features/${FLAG}/environments/${ENV}/strategies`,
       `POST /api/admin/projects/default/features/${FLAG}/environments/${ENV}/on`,
     ]);
-    const feature = await (await admin(`/api/admin/projects/default/features/${FLAG}`)).json();
-    const env = feature.environments.find((e: { name: string }) => e.name === ENV);
+    const feature = (await (
+      await admin(`/api/admin/projects/default/features/${FLAG}`)
+    ).json()) as {
+      environments: { name: string; enabled: boolean; strategies: { title: string }[] }[];
+    };
+    const env = feature.environments.find((e) => e.name === ENV)!;
     expect(env.enabled).toBe(true);
     expect(env.strategies).toHaveLength(1);
     expect(env.strategies[0]).toMatchObject({
@@ -100,9 +104,7 @@ describe('unleash strategies', () => {
       /by release-bot; run https:\/\/github.com\/acme\/api\/actions\/runs\/42; reason: canary/,
     );
     // the other environment is untouched
-    expect(
-      feature.environments.find((e: { name: string }) => e.name === 'development').enabled,
-    ).toBe(false);
+    expect(feature.environments.find((e) => e.name === 'development')!.enabled).toBe(false);
   });
 
   it('reads an environment enabled with the default strategy as global on, and the guard refuses', async () => {

@@ -1,12 +1,209 @@
-/** `runbook rollout`: placeholder until the k8s engine lands. */
+/** `runbook rollout <command>`: the rollout engine from the command line. */
+import { parseArgs } from 'node:util';
 import type { CliCommand } from '../cli/types.js';
+import { ConfigError } from '../errors.js';
+import { parseDuration } from '../config/load.js';
+import { runInfo } from '../runinfo.js';
+import type { ClusterOptions, PollOptions } from './client.js';
+import { RolloutError } from './client.js';
+import { abortCanary, parseWeights, promoteCanary, stepCanaryWeights } from './canary.js';
+import { applyManifests } from './apply.js';
+import { JobFailedError, runJob } from './job.js';
+import { describeImages, parseImages, setImage, undoRollout, waitForRollout } from './rollout.js';
+import {
+  applySummary,
+  canarySummary,
+  jobSummary,
+  setImageSummary,
+  undoSummary,
+  waitSummary,
+} from './summary.js';
 
+const COMMANDS = [
+  'set-image',
+  'wait',
+  'undo',
+  'set-weight',
+  'promote',
+  'abort',
+  'apply',
+  'run-job',
+];
+
+const usage = `usage: runbook rollout <command> [options]
+
+commands:
+  set-image   --deployment D --image api=repo:tag [--image ...] [--change-cause TEXT]
+  wait        --deployment D                 (kubectl rollout status rules)
+  undo        --deployment D [--to-revision N]
+  set-weight  --ingress CANARY --weights 1,5,20,50,100 [--pause 2m]
+  promote     --ingress CANARY [--deployment STABLE --image api=repo:tag]
+  abort       --ingress CANARY                (canary weight 0)
+  apply       --manifest FILE|DIR [--manifest ...] [--field-manager M] [--no-force] [--dry-run]
+  run-job     --job-manifest FILE
+
+cluster:
+  --kubeconfig FILE   kubeconfig file (default: $KUBECONFIG or ~/.kube/config; 'in-cluster' for
+                      the service account)
+  --context NAME      kubeconfig context
+  -n, --namespace NS  namespace (default: the context's, else default)
+  --timeout 10m       how long to wait; --poll-interval 2s between status reads
+
+exit codes: 0 done; 1 the rollout or Job failed; 2 usage or configuration error`;
+
+/** The `runbook rollout` command. */
 export const command: CliCommand = {
   name: 'rollout',
-  summary: '(rollout: not yet available)',
-  usage: 'runbook rollout',
-  run: async (_argv, logger) => {
-    logger.error('runbook rollout is not available yet');
-    return 2;
+  summary: 'Kubernetes: set image, wait, undo, canary weights, server-side apply, run a Job',
+  usage,
+  run: async (argv, logger) => {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        kubeconfig: { type: 'string' },
+        context: { type: 'string' },
+        namespace: { type: 'string', short: 'n' },
+        deployment: { type: 'string' },
+        image: { type: 'string', multiple: true },
+        'change-cause': { type: 'string' },
+        'to-revision': { type: 'string' },
+        ingress: { type: 'string' },
+        weights: { type: 'string' },
+        pause: { type: 'string' },
+        manifest: { type: 'string', multiple: true },
+        'field-manager': { type: 'string' },
+        'no-force': { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+        'job-manifest': { type: 'string' },
+        timeout: { type: 'string' },
+        'poll-interval': { type: 'string' },
+      },
+    });
+    const [cmd] = positionals;
+    if (!cmd || !COMMANDS.includes(cmd)) {
+      console.error(usage);
+      return 2;
+    }
+    const need = (name: keyof typeof values): string => {
+      const v = values[name];
+      if (typeof v !== 'string' || !v) throw new ConfigError(`--${name} is required for ${cmd}`);
+      return v;
+    };
+    const duration = (name: 'timeout' | 'poll-interval' | 'pause', fallback: string) =>
+      parseDuration(values[name] ?? fallback, `--${name}`);
+    const cluster: ClusterOptions & PollOptions = {
+      kubeconfigFile:
+        values.kubeconfig === 'in-cluster' ? undefined : (values.kubeconfig ?? 'default'),
+      context: values.context,
+      namespace: values.namespace,
+      timeoutMs: duration('timeout', '10m'),
+      pollIntervalMs: duration('poll-interval', '2s'),
+    };
+    const images = () => parseImages(values.image ?? [], '--image');
+    try {
+      switch (cmd) {
+        case 'set-image': {
+          const wanted = images();
+          const run = runInfo();
+          const r = await setImage(
+            {
+              ...cluster,
+              deployment: need('deployment'),
+              images: wanted,
+              changeCause:
+                values['change-cause'] ??
+                `set image ${describeImages(wanted)} by ${run.actor} (runbook cli)`,
+            },
+            logger,
+          );
+          logger.info(setImageSummary(r));
+          break;
+        }
+        case 'wait':
+          logger.info(
+            waitSummary(
+              await waitForRollout({ ...cluster, deployment: need('deployment') }, logger),
+            ),
+          );
+          break;
+        case 'undo': {
+          const to = values['to-revision'] ? Number(values['to-revision']) : 0;
+          if (!Number.isInteger(to) || to < 0)
+            throw new ConfigError('--to-revision must be a revision number');
+          logger.info(
+            undoSummary(
+              await undoRollout(
+                { ...cluster, deployment: need('deployment'), toRevision: to },
+                logger,
+              ),
+            ),
+          );
+          break;
+        }
+        case 'set-weight': {
+          const weights = parseWeights(need('weights').split(','), 100, '--weights');
+          const r = await stepCanaryWeights(
+            { ...cluster, ingress: need('ingress'), weights, pauseMs: duration('pause', '0s') },
+            logger,
+          );
+          logger.info(canarySummary('set-weight', r));
+          break;
+        }
+        case 'promote': {
+          const r = await promoteCanary(
+            {
+              ...cluster,
+              ingress: need('ingress'),
+              deployment: values.deployment,
+              images: values.image?.length ? images() : undefined,
+              changeCause: values['change-cause'],
+            },
+            logger,
+          );
+          logger.info(canarySummary('promote', r));
+          break;
+        }
+        case 'abort':
+          logger.info(
+            canarySummary(
+              'abort',
+              await abortCanary({ ...cluster, ingress: need('ingress') }, logger),
+            ),
+          );
+          break;
+        case 'apply': {
+          const r = await applyManifests(
+            {
+              ...cluster,
+              manifests: values.manifest ?? [],
+              fieldManager: values['field-manager'],
+              force: !values['no-force'],
+              dryRun: values['dry-run'],
+            },
+            logger,
+          );
+          logger.info(applySummary(r));
+          break;
+        }
+        case 'run-job':
+          logger.info(
+            jobSummary(await runJob({ ...cluster, jobManifest: need('job-manifest') }, logger)),
+          );
+          break;
+      }
+      return 0;
+    } catch (e) {
+      if (e instanceof JobFailedError) {
+        logger.info(jobSummary(e.result));
+        logger.error(e.message);
+        return 1;
+      }
+      if (e instanceof RolloutError) {
+        logger.error(`${e.message} (reason: ${e.reason})`);
+        return 1;
+      }
+      throw e;
+    }
   },
 };

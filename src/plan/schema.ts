@@ -26,7 +26,12 @@ export const MigrationsSchema = z
       .string()
       .optional()
       .describe('Schema history table (migrate default when absent).'),
-    'lock-wait': duration.optional().describe('How long to wait for the migration advisory lock.'),
+    'lock-wait': z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('Seconds to wait for the migration advisory lock (as the migrate action).'),
     'lock-timeout': duration.optional().describe('PostgreSQL lock_timeout per statement.'),
     'statement-timeout': duration
       .optional()
@@ -69,7 +74,15 @@ export const BackfillSchema = z
 export const DeploySchema = z
   .object({
     namespace: z.string().min(1),
-    deployment: z.string().min(1).describe('Deployment that runs the canary.'),
+    deployment: z
+      .string()
+      .min(1)
+      .describe('Deployment that runs the canary (gets the new images first).'),
+    'stable-deployment': z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Stable Deployment behind the main ingress; promotion moves it to the new images.'),
     images: z
       .record(z.string(), z.string().min(1))
       .refine((r) => Object.keys(r).length > 0, 'at least one container image')

@@ -144,7 +144,10 @@ export async function rehearse(options: RehearseOptions, logger: Logger): Promis
   const root = resolve(options.root ?? process.cwd());
   const now = options.now ?? Date.now;
   const iso = () => new Date(now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const planFile = relative(root, resolve(typeof options.plan === 'string' ? options.plan : options.plan.file));
+  const planFile = relative(
+    root,
+    resolve(typeof options.plan === 'string' ? options.plan : options.plan.file),
+  );
   const loaded = typeof options.plan === 'string' ? loadPlan(options.plan, 'plan') : options.plan;
   const plan = loaded.value;
   const missing = missingPaths(loaded, root);
@@ -298,7 +301,7 @@ export async function rehearse(options: RehearseOptions, logger: Logger): Promis
       databaseUrl: databaseUrl!,
       dir,
       historyTable: mig['history-table'],
-      lockWaitMs: mig['lock-wait'] ? parseDuration(mig['lock-wait']) : undefined,
+      lockWaitMs: mig['lock-wait'] !== undefined ? mig['lock-wait'] * 1000 : undefined,
       lockTimeoutMs: mig['lock-timeout'] ? parseDuration(mig['lock-timeout']) : undefined,
       statementTimeoutMs: mig['statement-timeout']
         ? parseDuration(mig['statement-timeout'])
@@ -621,14 +624,14 @@ export async function rehearse(options: RehearseOptions, logger: Logger): Promis
                 context: d.context,
                 namespace: d.namespace,
                 ingress: d.ingress!,
-                deployment: d.deployment,
+                deployment: d['stable-deployment'],
                 images: d.images,
                 changeCause: d['change-cause'],
               },
               logger,
             );
             return {
-              detail: `stable ${d.deployment} on the canary's images; ingress ${r.ingress} canary off`,
+              detail: `${d['stable-deployment'] ? `stable ${d['stable-deployment']} on the new images; ` : ''}ingress ${r.ingress}: canary off, the stable ingress carries 100%`,
             };
           });
         }

@@ -3,7 +3,11 @@
  * gate, a rollback that follows every deploying job, least-privilege permissions, and actions
  * referenced by repository and ref.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse } from 'yaml';
 import {
+  root,
   ancestors,
   needsOf,
   neededPermissions,
@@ -328,6 +332,36 @@ describe('action references', () => {
       expect(ours.length).toBeGreaterThan(5);
       for (const s of ours)
         expect(s.uses).toMatch(/^runbook-actions\/runbook-actions\/actions\/[\w-]+@v1$/);
+    },
+  );
+
+  test.each(files)(
+    "%s passes every required input of each action's action.yml, and no unknown one",
+    (file) => {
+      for (const s of allSteps(file)) {
+        const action = /^runbook-actions\/runbook-actions\/actions\/([\w-]+)@/.exec(s.uses)?.[1];
+        if (!action) continue;
+        const meta = resolve(root, 'actions', action, 'action.yml');
+        if (!existsSync(meta)) continue; // the contract test above still applies
+        const inputs = (
+          parse(readFileSync(meta, 'utf8')) as {
+            inputs: Record<string, { required?: boolean; default?: unknown }>;
+          }
+        ).inputs;
+        const given = Object.keys(s.with ?? {});
+        for (const input of given)
+          expect([action, input, input in inputs]).toEqual([action, input, true]);
+        for (const [name, spec] of Object.entries(inputs)) {
+          if (spec.required && spec.default === undefined) {
+            expect([s.job, action, name, given.includes(name)]).toEqual([
+              s.job,
+              action,
+              name,
+              true,
+            ]);
+          }
+        }
+      }
     },
   );
 

@@ -72,8 +72,15 @@ export function connect(options: ClusterOptions): Clients {
     if (options.kubeconfig && options.kubeconfig.trim()) kc.loadFromString(options.kubeconfig);
     else if (options.kubeconfigFile === 'default') kc.loadFromDefault();
     else if (options.kubeconfigFile) kc.loadFromFile(options.kubeconfigFile);
-    else kc.loadFromCluster();
+    else if (!process.env.KUBERNETES_SERVICE_HOST) {
+      throw new ConfigError(
+        'is empty and this process does not run in a cluster (KUBERNETES_SERVICE_HOST is unset): pass the kubeconfig YAML',
+        undefined,
+        'kubeconfig',
+      );
+    } else kc.loadFromCluster();
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     // The parser's message may quote the document; never echo it.
     throw new ConfigError(
       `cannot load the kubeconfig: ${

@@ -195,3 +195,15 @@ describe('mistakes are ConfigErrors', () => {
     expect(err.reason).toBe('Timeout');
   });
 });
+
+test('no kubeconfig outside a cluster is a ConfigError', () => {
+  const saved = process.env.KUBERNETES_SERVICE_HOST;
+  delete process.env.KUBERNETES_SERVICE_HOST;
+  try {
+    expect(() => connect({ kubeconfig: '' })).toThrow(
+      "input 'kubeconfig': is empty and this process does not run in a cluster",
+    );
+  } finally {
+    if (saved !== undefined) process.env.KUBERNETES_SERVICE_HOST = saved;
+  }
+});

@@ -49,6 +49,8 @@ export interface RehearseOptions {
   approver?: string;
   /** kubeconfig file; without it the Kubernetes steps are skipped with a line. */
   kubeconfig?: string;
+  /** Time between two Kubernetes status reads, milliseconds (default 2000). */
+  pollIntervalMs?: number;
   /** Smoke target: when absent the smoke checks are skipped with a line. */
   smoke?: { baseUrl: string; secrets?: Record<string, string>; variables?: Record<string, string> };
   /** Where the Markdown report goes (default the plan's `report.path`), relative to `root`. */
@@ -230,7 +232,9 @@ export async function rehearse(options: RehearseOptions, logger: Logger): Promis
     result.database = redactUrl(databaseUrl);
   }
   const sampleUsers = options.sampleUsers ?? (stopEmbedded ? 1000 : 0);
-  const kube = options.kubeconfig ? { kubeconfigFile: options.kubeconfig } : undefined;
+  const kube = options.kubeconfig
+    ? { kubeconfigFile: options.kubeconfig, pollIntervalMs: options.pollIntervalMs }
+    : undefined;
   const noKube = 'skipped: no kubeconfig (give --kubeconfig to run the Kubernetes steps)';
   let flagBefore: import('../flags/index.js').FlagState | undefined;
   let previousRevision = 0;

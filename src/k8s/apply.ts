@@ -126,8 +126,8 @@ export interface AppliedObject {
   kind: string;
   name: string;
   namespace?: string;
-  /** `created`, `configured` (resourceVersion changed) or `unchanged`. */
-  action: 'created' | 'configured' | 'unchanged';
+  /** `created`, `configured` (resourceVersion changed), `unchanged`, or `validated` (dry run). */
+  action: 'created' | 'configured' | 'unchanged' | 'validated';
   location: SourceLocation;
 }
 
@@ -221,7 +221,7 @@ export async function applyManifests(options: ApplyOptions, logger: Logger): Pro
         kind: m.object.kind!,
         name: m.object.metadata!.name!,
         namespace: m.object.metadata?.namespace,
-        action: 'unchanged' as const,
+        action: 'validated' as const,
         location: m.location,
       })),
     };

@@ -184,7 +184,8 @@ export async function setImage(options: SetImageOptions, logger: Logger): Promis
         logger.info(`deployment "${name}": container ${k}: ${previousImages[k]} → ${v}`);
     }
     const generation = patched.metadata?.generation ?? 0;
-    const deadline = Date.now() + poll.timeout;
+    // The controller observes a new generation within moments; do not hang when it is down.
+    const deadline = Date.now() + Math.min(poll.timeout, 30_000);
     let current = patched;
     while ((current.status?.observedGeneration ?? 0) < generation && Date.now() < deadline) {
       await poll.sleep(Math.min(poll.interval, 250));

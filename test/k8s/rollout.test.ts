@@ -142,6 +142,29 @@ describe('failure and undo', () => {
   });
 });
 
+test('`*=image` sets every container, init containers included', async () => {
+  const d = deployment('sidecars', 'prod', 'app:1', 1);
+  (d.spec.template.spec as any).initContainers = [{ name: 'migrate', image: 'app:1' }];
+  d.spec.template.spec.containers.push({ name: 'proxy', image: 'envoy:1', ports: [] });
+  fake.seed(d);
+  const kubeconfig = fake.kubeconfig({ namespace: 'prod' });
+  const r = await setImage(
+    { kubeconfig, deployment: 'sidecars', images: { '*': 'app:2' }, ...fast },
+    recordingLogger(),
+  );
+  expect(r.previousImages).toEqual({ migrate: 'app:1', api: 'app:1', proxy: 'envoy:1' });
+  expect(r.images).toEqual({ migrate: 'app:2', api: 'app:2', proxy: 'app:2' });
+  const spec = fake.get('Deployment', 'prod', 'sidecars')!.spec.template.spec;
+  expect(spec.initContainers[0].image).toBe('app:2');
+  expect(spec.containers.map((c: any) => c.image)).toEqual(['app:2', 'app:2']);
+  expect(spec.containers[0].ports).toEqual([{ containerPort: 8080 }]); // strategic merge kept the rest
+  const again = await setImage(
+    { kubeconfig, deployment: 'sidecars', images: { api: 'app:2' }, ...fast },
+    recordingLogger(),
+  );
+  expect(again.changed).toBe(false);
+});
+
 describe('mistakes are ConfigErrors', () => {
   test('unknown deployment, unknown container, bad images, bad token, unknown context', async () => {
     const kubeconfig = fake.kubeconfig({ namespace: 'prod' });

@@ -1,12 +1,140 @@
-/** `runbook flag`: placeholder until the flags engine lands. */
+/**
+ * `runbook flag`: the flag-toggle engine on the command line, like the seed's
+ * `flag-toggle.sh enable|disable|status FLAG --tenant ID`.
+ *
+ *   runbook flag enable BILLING_ENFORCEMENT --tenant tn-4582 --tenant tn-9014 --global-must-be off
+ *   runbook flag enable --plan examples/paket7/flags.yml
+ *   runbook flag status BILLING_ENFORCEMENT
+ *   runbook flag restore BILLING_ENFORCEMENT --restore-state '{"flag":...}'
+ *
+ * Secrets come from the environment: DATABASE_URL (postgres), FLAG_TOKEN (http, launchdarkly,
+ * unleash; VIDEO_KIT_ADMIN_TOKEN also works for http), TARGET_ENV as the default environment.
+ * Exit codes: 0 done, 1 guard or verify failure or a server error, 2 usage error.
+ */
+import { parseArgs } from 'node:util';
 import type { CliCommand } from '../cli/types.js';
+import { ConfigError } from '../errors.js';
+import { flagSummary } from './summary.js';
+import {
+  FlagGuardError,
+  FlagVerifyError,
+  OPERATIONS,
+  toggleFlag,
+  type Operation,
+} from './engine.js';
+import { BACKENDS, BackendError, type BackendName } from './backends/types.js';
+
+const usage = `usage: runbook flag <enable|disable|status|restore> [FLAG] [options]
+
+  --tenant ID            a tenant (repeatable; comma-separated also works); none = global
+  --scope S              tenants | global
+  --plan FILE            flag plan YAML (flag, tenants, guard), e.g. examples/paket7/flags.yml
+  --global-must-be X     on | off | any (guard, checked before and after the write)
+  --restore-state JSON   for restore: a previous-state printed by an earlier run
+  --reason TEXT          recorded in the audit comment
+  --dry-run              print what would change, write nothing
+  --backend B            postgres (default) | http | launchdarkly | unleash
+  --database-url URL     postgres (default: $DATABASE_URL)
+  --schema NAME          postgres flag-table schema (default runbook)
+  --base-url URL         http / launchdarkly / unleash API base URL
+  --environment ENV      LaunchDarkly environment / Unleash environment / TARGET_ENV (default: $TARGET_ENV)
+  --project P            LaunchDarkly project / Unleash project
+  --context-kind K       LaunchDarkly context kind (default tenant)
+  --json                 print the result as JSON instead of Markdown
+Token: $FLAG_TOKEN (or $VIDEO_KIT_ADMIN_TOKEN for the http backend).`;
 
 export const command: CliCommand = {
   name: 'flag',
-  summary: '(flag: not yet available)',
-  usage: 'runbook flag',
-  run: async (_argv, logger) => {
-    logger.error('runbook flag is not available yet');
-    return 2;
+  summary: 'enable, disable, show or restore a feature flag per tenant or globally (4 backends)',
+  usage,
+  run: async (argv, logger) => {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        tenant: { type: 'string', multiple: true },
+        scope: { type: 'string' },
+        plan: { type: 'string' },
+        'global-must-be': { type: 'string' },
+        'restore-state': { type: 'string' },
+        reason: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        backend: { type: 'string' },
+        'database-url': { type: 'string' },
+        schema: { type: 'string' },
+        'base-url': { type: 'string' },
+        environment: { type: 'string' },
+        project: { type: 'string' },
+        'context-kind': { type: 'string' },
+        json: { type: 'boolean' },
+      },
+    });
+    const [op, flag] = positionals;
+    if (!OPERATIONS.includes(op as Operation))
+      throw new ConfigError(
+        `expected one of ${OPERATIONS.join(', ')}\n${usage}`,
+        undefined,
+        'operation',
+      );
+    const backend = (values.backend ?? 'postgres') as BackendName;
+    if (!BACKENDS.includes(backend))
+      throw new ConfigError(`expected one of ${BACKENDS.join(', ')}`, undefined, 'backend');
+    const scope = values.scope as 'tenants' | 'global' | undefined;
+    if (scope && scope !== 'tenants' && scope !== 'global')
+      throw new ConfigError('expected tenants or global', undefined, 'scope');
+    const guard = values['global-must-be'] as 'on' | 'off' | 'any' | undefined;
+    if (guard && !['on', 'off', 'any'].includes(guard))
+      throw new ConfigError('expected on, off or any', undefined, 'global-must-be');
+    try {
+      const result = await toggleFlag(
+        {
+          backend,
+          operation: op as Operation,
+          flag,
+          tenants: (values.tenant ?? []).flatMap((t) => t.split(',')),
+          scope,
+          plan: values.plan,
+          guard: { globalMustBe: guard },
+          restoreState: values['restore-state'],
+          reason: values.reason,
+          dryRun: values['dry-run'],
+          databaseUrl: values['database-url'] ?? process.env.DATABASE_URL,
+          flagTableSchema: values.schema,
+          baseUrl: values['base-url'],
+          token:
+            process.env.FLAG_TOKEN ||
+            (backend === 'http' ? process.env.VIDEO_KIT_ADMIN_TOKEN : undefined),
+          environment: values.environment ?? process.env.TARGET_ENV,
+          project: values.project,
+          contextKind: values['context-kind'],
+        },
+        logger,
+      );
+      logger.info(
+        values.json
+          ? JSON.stringify(
+              {
+                previousState: result.previousState,
+                state: result.state,
+                changed: result.changed,
+                actions: result.actions,
+              },
+              null,
+              2,
+            )
+          : flagSummary(result),
+      );
+      return 0;
+    } catch (e) {
+      if (
+        e instanceof FlagGuardError ||
+        e instanceof FlagVerifyError ||
+        e instanceof BackendError
+      ) {
+        logger.error(e.message);
+        return 1;
+      }
+      throw e;
+    }
   },
 };

@@ -310,10 +310,11 @@ function checkGuard(
   global: GlobalState,
   when: string,
   backend: FlagBackend,
+  verb = 'is',
 ): void {
   if (guard.globalMustBe === 'any' || guard.globalMustBe === global) return;
   throw new FlagGuardError(
-    `guard global-must-be: ${guard.globalMustBe} violated ${when}: global is ${global} (${backend.name}: ${backend.globalMeaning})`,
+    `guard global-must-be: ${guard.globalMustBe} violated ${when}: global ${verb} ${global} (${backend.name}: ${backend.globalMeaning})`,
   );
 }
 
@@ -377,7 +378,13 @@ export async function toggleFlag(options: ToggleOptions, logger: Logger): Promis
       if (op === 'status') return base;
       checkGuard(r.guard, previous.global, 'before the write', backend);
       const desired = desiredState(op, r, previous)!;
-      checkGuard(r.guard, desired.global, `by this ${op} (nothing was written)`, backend);
+      checkGuard(
+        r.guard,
+        desired.global,
+        `by this ${op} (nothing was written)`,
+        backend,
+        'would be',
+      );
       const actions = describeChange(previous, desired);
       base.desired = desired;
       if (actions.length === 0) {

@@ -15,25 +15,22 @@ export function flagSummary(r: ToggleResult): string {
         : r.changed
           ? 'changed'
           : 'no change';
-  const rows = [
-    [
-      'global',
-      r.previousState.global,
-      r.operation === 'status' ? '' : ((r.dryRun ? r.desired?.global : r.state.global) ?? ''),
-    ],
-    [
-      'tenants',
-      fmt(r.previousState.tenants),
-      r.operation === 'status' ? '' : fmt((r.dryRun ? r.desired?.tenants : r.state.tenants) ?? []),
-    ],
-  ];
+  const after = r.dryRun ? r.desired : r.state;
+  const status = r.operation === 'status';
+  const rows = status
+    ? [
+        ['global', r.state.global],
+        ['tenants', fmt(r.state.tenants)],
+      ]
+    : [
+        ['global', r.previousState.global, after?.global ?? ''],
+        ['tenants', fmt(r.previousState.tenants), fmt(after?.tenants ?? [])],
+      ];
   const lines = [
-    heading(`Feature flag ${r.flag}: ${r.operation} (${verb})`),
-    '',
+    heading(`Feature flag ${r.flag}: ${r.operation}${status ? '' : ` (${verb})`}`),
     `Backend **${r.backend}** — global means ${r.globalMeaning}.`,
     '',
-    table(['', 'before', r.dryRun ? 'would be' : 'after'], rows),
-    '',
+    table(status ? ['', 'state'] : ['', 'before', r.dryRun ? 'would be' : 'after'], rows),
   ];
   if (r.actions.length)
     lines.push(...r.actions.map((a) => `- ${r.dryRun ? 'would ' : ''}${a}`), '');

@@ -6,6 +6,10 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { runBundledAction } from '../support/action.js';
 import { freshDatabase, withClient, type TestDatabase } from '../support/postgres.js';
+import {
+  startLaunchDarklyFake,
+  type LaunchDarklyFake,
+} from '../support/flags-launchdarkly-fake.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const bundle = resolve(root, 'actions/flag-toggle/dist/index.js');
@@ -151,6 +155,54 @@ const env = {
       );
       expect(JSON.parse(status.outputs.state)).toMatchObject({ global: 'off', tenants: [] });
       expect(status.outputs.changed).toBe('false');
+    });
+  },
+);
+
+(existsSync(bundle) ? describe : describe.skip)(
+  'flag-toggle bundled action (launchdarkly backend)',
+  () => {
+    let fake: LaunchDarklyFake;
+    beforeAll(async () => {
+      fake = await startLaunchDarklyFake('api-91f2c7d0-5e4b-4c1a-secret');
+      fake.createFlag('video-kit', 'BILLING_ENFORCEMENT', ['production']);
+    });
+    afterAll(async () => fake.close());
+
+    const inputs = (token: string) => ({
+      backend: 'launchdarkly',
+      operation: 'enable',
+      plan: 'examples/paket7/flags.yml',
+      'base-url': fake.url,
+      token,
+      project: 'video-kit',
+      environment: 'production',
+      reason: 'canary',
+    });
+
+    it('masks the token and never prints it, on success and on a 401', async () => {
+      const ok = await runBundledAction('flag-toggle', inputs(fake.token), { env });
+      expect(ok.exitCode).toBe(0);
+      expect(JSON.parse(ok.outputs.state)).toMatchObject({
+        global: 'off',
+        tenants: ['tn-4582', 'tn-9014'],
+      });
+      expect(fake.patches[0].body.comment).toContain(
+        'https://github.com/acme/video-kit/actions/runs/777',
+      );
+      expect(ok.masks).toContain(fake.token);
+      const bad = await runBundledAction('flag-toggle', inputs('api-wrong-77aa-secret'), { env });
+      expect(bad.exitCode).toBe(1);
+      expect(bad.stdout).toMatch(/token was rejected \(401 Unauthorized\)/);
+      for (const [run, token] of [
+        [ok, fake.token],
+        [bad, 'api-wrong-77aa-secret'],
+      ] as const) {
+        const printed = run.stdout.replace(/^::add-mask::.*$/gm, '');
+        for (const text of [printed, run.stderr, run.summary, JSON.stringify(run.outputs)]) {
+          expect(text).not.toContain(token);
+        }
+      }
     });
   },
 );

@@ -398,101 +398,123 @@ export async function undoRollout(options: UndoOptions, logger: Logger): Promise
   const c = connect(options);
   const namespace = options.namespace || c.namespace;
   const name = options.deployment;
-  const d = await readDeployment(c, name, namespace);
-  if (d.spec?.paused) {
-    throw new ConfigError(
-      `you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume deployment/${name}'`,
-      undefined,
-      'deployment',
-    );
-  }
-  const selector = Object.entries(d.spec?.selector?.matchLabels ?? {})
-    .map(([k, v]) => `${k}=${v}`)
-    .join(',');
-  const list = await call(`replicasets of deployment '${name}'`, 'deployment', () =>
-    c.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector || undefined }),
-  );
-  const owned = list.items.filter((rs: V1ReplicaSet) =>
-    rs.metadata?.ownerReferences?.some((o) => o.uid === d.metadata?.uid && o.kind === 'Deployment'),
-  );
-  const fromRevision = revisionOf(d);
-  let target: V1ReplicaSet | undefined;
-  const wanted = options.toRevision ?? 0;
-  if (wanted > 0) {
-    target = owned.find((rs) => revisionOf(rs) === wanted);
-    if (!target) {
-      const known = owned.map(revisionOf).sort((a, b) => a - b);
-      throw new ConfigError(
-        `unable to find specified revision ${wanted} in history (revisions: ${known.join(', ') || 'none'})`,
-        undefined,
-        'to-revision',
-      );
+  for (let attempt = 1; ; attempt++) {
+    let d = await readDeployment(c, name, namespace);
+    // Like the ReplicaSet list, the current template must be the controller's view of it.
+    const poll = pollSettings(options);
+    const observeBy = Date.now() + Math.min(poll.timeout, 30_000);
+    while (
+      (d.status?.observedGeneration ?? 0) < (d.metadata?.generation ?? 0) &&
+      Date.now() < observeBy
+    ) {
+      await poll.sleep(Math.min(poll.interval, 250));
+      d = await readDeployment(c, name, namespace);
     }
-  } else {
-    const sorted = [...owned].sort((a, b) => revisionOf(b) - revisionOf(a));
-    target = sorted[1];
-    if (!target)
+    if (d.spec?.paused) {
       throw new ConfigError(
-        `no rollout history found for deployment "${name}": no earlier revision to go back to`,
+        `you cannot rollback a paused deployment; resume it first with 'kubectl rollout resume deployment/${name}'`,
         undefined,
         'deployment',
       );
-  }
-  const toRevision = revisionOf(target);
-  const previousImages = templateImages(d.spec?.template);
-  const template = withoutHash(target.spec?.template);
-  const images = templateImages(template);
-  if (stable(withoutHash(d.spec?.template)) === stable(template)) {
-    logger.info(
-      `deployment "${name}": skipped rollback (current template already matches revision ${toRevision})`,
+    }
+    const selector = Object.entries(d.spec?.selector?.matchLabels ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    const list = await call(`replicasets of deployment '${name}'`, 'deployment', () =>
+      c.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector || undefined }),
     );
+    const owned = list.items.filter((rs: V1ReplicaSet) =>
+      rs.metadata?.ownerReferences?.some(
+        (o) => o.uid === d.metadata?.uid && o.kind === 'Deployment',
+      ),
+    );
+    const fromRevision = revisionOf(d);
+    let target: V1ReplicaSet | undefined;
+    const wanted = options.toRevision ?? 0;
+    if (wanted > 0) {
+      target = owned.find((rs) => revisionOf(rs) === wanted);
+      if (!target) {
+        const known = owned.map(revisionOf).sort((a, b) => a - b);
+        throw new ConfigError(
+          `unable to find specified revision ${wanted} in history (revisions: ${known.join(', ') || 'none'})`,
+          undefined,
+          'to-revision',
+        );
+      }
+    } else {
+      const sorted = [...owned].sort((a, b) => revisionOf(b) - revisionOf(a));
+      target = sorted[1];
+      if (!target)
+        throw new ConfigError(
+          `no rollout history found for deployment "${name}": no earlier revision to go back to`,
+          undefined,
+          'deployment',
+        );
+    }
+    const toRevision = revisionOf(target);
+    const previousImages = templateImages(d.spec?.template);
+    const template = withoutHash(target.spec?.template);
+    const images = templateImages(template);
+    if (stable(withoutHash(d.spec?.template)) === stable(template)) {
+      logger.info(
+        `deployment "${name}": skipped rollback (current template already matches revision ${toRevision})`,
+      );
+      return {
+        deployment: name,
+        namespace,
+        fromRevision,
+        toRevision,
+        revision: fromRevision,
+        previousImages,
+        images,
+        skipped: true,
+      };
+    }
+    const annotations: Record<string, string> = {};
+    for (const [k, v] of Object.entries(d.metadata?.annotations ?? {}))
+      if (ANNOTATIONS_TO_SKIP.has(k)) annotations[k] = v;
+    for (const [k, v] of Object.entries(target.metadata?.annotations ?? {}))
+      if (!ANNOTATIONS_TO_SKIP.has(k)) annotations[k] = v;
+    const body = [
+      { op: 'test', path: '/metadata/resourceVersion', value: d.metadata?.resourceVersion },
+      { op: 'replace', path: '/spec/template', value: template },
+      { op: 'replace', path: '/metadata/annotations', value: annotations },
+    ];
+    try {
+      await c.apps.patchNamespacedDeployment(
+        { name, namespace, body, fieldManager: 'runbook-actions' },
+        patchAs(PatchStrategy.JsonPatch),
+      );
+    } catch (e) {
+      // The `test` of the resourceVersion failed: someone changed the Deployment meanwhile.
+      const st = apiStatus(e);
+      if (attempt < 3 && (st?.code === 409 || (st?.code === 422 && /test/.test(st.message)))) {
+        logger.info(`deployment "${name}" changed while rolling back; retrying on a fresh read`);
+        continue;
+      }
+      return call(`deployment '${name}'`, 'deployment', () => Promise.reject(e));
+    }
+    logger.info(
+      `deployment "${name}" rolled back from revision ${fromRevision} to the template of revision ${toRevision} (${describeImages(images)})`,
+    );
+    let wait: WaitResult | undefined;
+    let revision: number;
+    if (options.wait ?? true) {
+      wait = await waitForRollout({ ...options, clients: c, namespace }, logger);
+      revision = wait.revision;
+    } else {
+      revision = revisionOf(await readDeployment(c, name, namespace));
+    }
     return {
       deployment: name,
       namespace,
       fromRevision,
       toRevision,
-      revision: fromRevision,
+      revision,
       previousImages,
       images,
-      skipped: true,
+      skipped: false,
+      wait,
     };
   }
-  const annotations: Record<string, string> = {};
-  for (const [k, v] of Object.entries(d.metadata?.annotations ?? {}))
-    if (ANNOTATIONS_TO_SKIP.has(k)) annotations[k] = v;
-  for (const [k, v] of Object.entries(target.metadata?.annotations ?? {}))
-    if (!ANNOTATIONS_TO_SKIP.has(k)) annotations[k] = v;
-  const body = [
-    { op: 'test', path: '/metadata/resourceVersion', value: d.metadata?.resourceVersion },
-    { op: 'replace', path: '/spec/template', value: template },
-    { op: 'replace', path: '/metadata/annotations', value: annotations },
-  ];
-  await call(`deployment '${name}'`, 'deployment', () =>
-    c.apps.patchNamespacedDeployment(
-      { name, namespace, body, fieldManager: 'runbook-actions' },
-      patchAs(PatchStrategy.JsonPatch),
-    ),
-  );
-  logger.info(
-    `deployment "${name}" rolled back from revision ${fromRevision} to the template of revision ${toRevision} (${describeImages(images)})`,
-  );
-  let wait: WaitResult | undefined;
-  let revision: number;
-  if (options.wait ?? true) {
-    wait = await waitForRollout({ ...options, clients: c, namespace }, logger);
-    revision = wait.revision;
-  } else {
-    revision = revisionOf(await readDeployment(c, name, namespace));
-  }
-  return {
-    deployment: name,
-    namespace,
-    fromRevision,
-    toRevision,
-    revision,
-    previousImages,
-    images,
-    skipped: false,
-    wait,
-  };
 }

@@ -404,3 +404,22 @@ describe('permissions', () => {
     expect(call.permissions).toEqual(union);
   });
 });
+
+describe('script injection', () => {
+  test.each(workflowFiles())(
+    '%s: no expression is spliced into a shell script or github-script',
+    (file) => {
+      // Values reach scripts through `env:` only, so a plan value or PR title cannot become code.
+      for (const [id, job] of Object.entries(readWorkflow(file).wf.jobs)) {
+        for (const s of job.steps ?? []) {
+          expect([id, s.name ?? s.id, (s.run ?? '').includes('${{')]).toEqual([
+            id,
+            s.name ?? s.id,
+            false,
+          ]);
+          expect([id, String(s.with?.script ?? '').includes('${{')]).toEqual([id, false]);
+        }
+      }
+    },
+  );
+});

@@ -1,0 +1,244 @@
+/**
+ * The shell steps of release.yml run for real (bash, jq) with the environment the runner would
+ * give them: reading the plan into job outputs, the secrets check, and the job summary.
+ * `yq` is a fake of mikefarah/yq (test/workflows/fake-yq.mjs) since the runner's yq is not the
+ * Debian one.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { silentLogger } from '../../src/errors.js';
+import { runGate } from '../../src/gate/index.js';
+import { loadPlan } from '../../src/plan/index.js';
+import { readWorkflow, root } from './workflows.js';
+
+const { wf } = readWorkflow('release.yml');
+const tmp = mkdtempSync(join(tmpdir(), 'wf-steps-'));
+const bin = join(tmp, 'bin');
+mkdirSync(bin);
+writeFileSync(
+  join(bin, 'yq'),
+  `#!/bin/sh\nexec node ${resolve(import.meta.dirname, 'fake-yq.mjs')} "$@"\n`,
+);
+chmodSync(join(bin, 'yq'), 0o755);
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function script(job: string, name: string): string {
+  const step = wf.jobs[job].steps!.find((s) => s.name === name);
+  if (!step?.run) throw new Error(`no run step '${name}' in job ${job}`);
+  return step.run;
+}
+
+/** Runs a step's script with bash as the runner does (`bash -e {0}`, pipefail). */
+function runStep(run: string, env: Record<string, string>, cwd = root) {
+  const dir = mkdtempSync(join(tmp, 'step-'));
+  const output = join(dir, 'output');
+  const summary = join(dir, 'summary');
+  writeFileSync(output, '');
+  writeFileSync(summary, '');
+  const r = spawnSync('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', run], {
+    cwd,
+    env: {
+      PATH: `${bin}:${process.env.PATH}`,
+      GITHUB_OUTPUT: output,
+      GITHUB_STEP_SUMMARY: summary,
+      ...env,
+    },
+    encoding: 'utf8',
+  });
+  const outputs: Record<string, string> = {};
+  for (const line of readFileSync(output, 'utf8').split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) outputs[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return {
+    code: r.status,
+    stdout: r.stdout,
+    stderr: r.stderr,
+    outputs,
+    summary: readFileSync(summary, 'utf8'),
+  };
+}
+
+describe('preflight: Read the plan', () => {
+  const run = script('preflight', 'Read the plan');
+
+  test('the job outputs are the plan, as the TypeScript loader reads it', () => {
+    const r = runStep(run, { PLAN: 'examples/paket7/release.yml', ENVIRONMENT: 'production' });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const plan = loadPlan(resolve(root, 'examples/paket7/release.yml')).value;
+    expect(r.outputs.package).toBe('P7');
+    expect(JSON.parse(r.outputs.matrix)).toEqual(
+      plan.traffic.steps.map((s, i) => ({
+        index: i + 1,
+        weight: s.weight,
+        duration: s.duration ?? '',
+        smoke: s.smoke,
+      })),
+    );
+    expect(r.outputs.tenants).toBe(plan.flags['canary-tenants'].join(','));
+    expect(r.outputs.images).toBe(
+      Object.entries(plan.deploy!.images)
+        .map(([c, i]) => `${c}=${i}`)
+        .join(','),
+    );
+    expect(r.outputs['backfill-count']).toBe(String(plan.backfills.length));
+    expect(JSON.parse(r.outputs.plan).flags.flag).toBe('BILLING_ENFORCEMENT');
+  });
+
+  test('a step with smoke: false keeps it false in the matrix', () => {
+    const text = readFileSync(resolve(root, 'examples/paket7/release.yml'), 'utf8').replace(
+      '{ weight: 5, duration: 30m }',
+      '{ weight: 5, duration: 30m, smoke: false }',
+    );
+    const file = join(tmp, 'plan-smoke.yml');
+    writeFileSync(file, text);
+    const r = runStep(run, { PLAN: file, ENVIRONMENT: 'production' });
+    expect(JSON.parse(r.outputs.matrix).map((s: { smoke: boolean }) => s.smoke)).toEqual([
+      true,
+      false,
+      true,
+      true,
+    ]);
+  });
+
+  test('an environment other than the plan one fails with an annotation', () => {
+    const r = runStep(run, { PLAN: 'examples/paket7/release.yml', ENVIRONMENT: 'staging' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(
+      "::error file=examples/paket7/release.yml::environment 'staging' is not the plan's environment 'production'",
+    );
+  });
+
+  test('a file the plan names that does not exist fails preflight', () => {
+    const text = readFileSync(resolve(root, 'examples/paket7/release.yml'), 'utf8').replace(
+      'backfills/usage-limits.yml',
+      'backfills/gone.yml',
+    );
+    const file = join(tmp, 'plan-missing.yml');
+    writeFileSync(file, text);
+    const r = runStep(run, { PLAN: file, ENVIRONMENT: 'production' });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("'examples/paket7/backfills/gone.yml' does not exist");
+  });
+});
+
+describe('preflight: Required secrets are set', () => {
+  const run = script('preflight', 'Required secrets are set');
+
+  test('names the missing secrets and never prints a value', () => {
+    const r = runStep(run, {
+      PLAN: 'release.yml',
+      REQUIRED: 'DATABASE_URL KUBECONFIG',
+      DATABASE_URL: 'postgres://app:s3cret-pw@db/app',
+      KUBECONFIG: '',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('::error file=release.yml::secrets not set: KUBECONFIG');
+    expect(r.stdout + r.stderr).not.toContain('s3cret-pw');
+  });
+
+  test('passes when every required secret is set', () => {
+    const r = runStep(run, {
+      REQUIRED: 'DATABASE_URL',
+      DATABASE_URL: 'postgres://app:s3cret-pw@db/app',
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('required secrets present: DATABASE_URL\n');
+  });
+});
+
+describe('report: Job summary', () => {
+  const run = script('report', 'Job summary');
+
+  test('timeline, what changed, measured values against criteria and the approver', async () => {
+    const cwd = mkdtempSync(join(tmp, 'report-'));
+    mkdirSync(join(cwd, 'release-steps'));
+    // A real measurements file from the gate engine (synthetic provider values).
+    await runGate(
+      {
+        criteria: resolve(root, 'examples/paket7/gate/prometheus.yml'),
+        mode: 'backtest',
+        start: '2024-06-03T19:00:00Z',
+        end: '2024-06-03T19:30:00Z',
+        measurementsFile: join(cwd, 'release-steps', 'gate-1.json'),
+        providerFactory: () => ({
+          name: 'synthetic',
+          instant: async () => null,
+          range: async (ref, s, e, step) => {
+            const pts = [];
+            for (let t = s; t <= e; t += step) {
+              const v =
+                ref.role === 'denominator'
+                  ? 5000
+                  : ref.role === 'numerator'
+                    ? 5
+                    : ref.metric === 'p99-latency'
+                      ? 0.21
+                      : 0.001;
+              pts.push({ t, v: ref.metric === 'quota-denials-outside-canary' ? 0 : v });
+            }
+            return pts;
+          },
+        }),
+      },
+      silentLogger,
+    );
+    writeFileSync(
+      join(cwd, 'release-steps', 'step-1.json'),
+      JSON.stringify({
+        started: '2024-06-03T19:00:05Z',
+        finished: '2024-06-03T19:31:02Z',
+        weight: '1',
+        smoke: 'success 10/0',
+        verdict: 'pass',
+        reason: 'every criterion held | 30 measurements',
+      }),
+    );
+    const job = (result: string, outputs: Record<string, string> = {}) => ({ result, outputs });
+    const needs = {
+      preflight: job('success', {
+        package: 'P7',
+        tenants: 'tn-4582,tn-9014',
+        'started-at': '2024-06-03T19:00:00Z',
+        'finished-at': '2024-06-03T19:00:40Z',
+      }),
+      migrate: job('success', {
+        'applied-count': '2',
+        'started-at': '2024-06-03T19:00:41Z',
+        'finished-at': '2024-06-03T19:00:50Z',
+      }),
+      'deploy-canary': job('success', { revision: '8', 'previous-revision': '7' }),
+      backfill: job('success', { 'rows-written': '147', verified: 'true' }),
+      flags: job('success', {
+        'previous-state': '{"global":"off","tenants":[]}',
+        state: '{"global":"off","tenants":["tn-4582","tn-9014"]}',
+      }),
+      traffic: job('success', { verdict: 'pass' }),
+      promotion: job('success', { 'approved-by': 'ema', 'approved-at': '2024-06-03T21:02:11Z' }),
+      promote: job('success', { promoted: 'true' }),
+      rollback: job('skipped'),
+    };
+    const r = runStep(
+      run,
+      { NEEDS: JSON.stringify(needs), PACKAGE: 'P7', ENVIRONMENT: 'production' },
+      cwd,
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const md = r.summary;
+    expect(md).toContain('# Release P7 to production');
+    expect(md).toContain('| migrate | success | 2024-06-03T19:00:41Z | 2024-06-03T19:00:50Z |');
+    expect(md).toContain('- backfill rows written: 147, verified: true');
+    expect(md).toContain(
+      '| 1% | 2024-06-03T19:00:05Z | 2024-06-03T19:31:02Z | success 10/0 | pass | every criterion held \\| 30 measurements |',
+    );
+    expect(md).toContain('#### 1% of traffic: pass');
+    expect(md).toMatch(/\| canary-5xx-rate \| < 1% \| 0\.001 ratio \| 30 \/ 0 \| successful \|/);
+    expect(md).toContain('| p99-latency | < 500ms | 0.21 seconds | 30 / 0 | successful |');
+    expect(md).toContain('Promotion approved by ema at 2024-06-03T21:02:11Z.');
+    expect(md).not.toContain('Rolled back');
+  });
+});

@@ -82,7 +82,7 @@ export const command: CliCommand = {
     });
     const [cmd] = positionals;
     if (!cmd || !COMMANDS.includes(cmd)) {
-      console.error(usage);
+      logger.error(`${cmd ? `unknown command '${cmd}'` : 'a command is required'}\n${usage}`);
       return 2;
     }
     const need = (name: keyof typeof values): string => {

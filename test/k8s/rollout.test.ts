@@ -230,3 +230,37 @@ test('no kubeconfig outside a cluster is a ConfigError', () => {
     if (saved !== undefined) process.env.KUBERNETES_SERVICE_HOST = saved;
   }
 });
+
+test('a concurrent change between read and patch is retried on a fresh read', async () => {
+  fake.seed(deployment('busy', 'prod', 'app:1', 1));
+  const kubeconfig = fake.kubeconfig({ namespace: 'prod' });
+  const log = recordingLogger();
+  await waitForRollout({ kubeconfig, deployment: 'busy', ...fast }, log);
+  // Another writer (an HPA, a colleague) bumps the Deployment right before each first patch.
+  const interfere = (verb: string) => {
+    let done = false;
+    fake.onRequest = (r) => {
+      if (!done && r.method === verb && r.path.includes('/deployments/busy')) {
+        done = true;
+        const d = fake.get('Deployment', 'prod', 'busy')!;
+        d.metadata.annotations = { ...d.metadata.annotations, 'team/owner': 'billing' };
+        d.metadata.resourceVersion = String(Number(d.metadata.resourceVersion) + 1000);
+      }
+    };
+  };
+  interfere('PATCH');
+  const r = await setImage(
+    { kubeconfig, deployment: 'busy', images: { api: 'app:2' }, ...fast },
+    log,
+  );
+  expect(r.changed).toBe(true);
+  expect(log.lines).toContain('deployment "busy" changed while patching; retrying on a fresh read');
+  await waitForRollout({ kubeconfig, deployment: 'busy', ...fast }, log);
+  interfere('PATCH');
+  const u = await undoRollout({ kubeconfig, deployment: 'busy', ...fast }, log);
+  expect(u.images).toEqual({ api: 'app:1' });
+  expect(log.lines).toContain(
+    'deployment "busy" changed while rolling back; retrying on a fresh read',
+  );
+  fake.onRequest = undefined;
+});

@@ -208,6 +208,11 @@ export interface FakeKubernetes {
   list(kind: string, namespace: string): Obj[];
   /** Every request seen: method, path (with query) and content type. */
   requests: { method: string; path: string; contentType?: string; body?: unknown }[];
+  /**
+   * Called before each request is handled (after the body is read): tests use it to simulate a
+   * concurrent writer, e.g. change an object between the engine's read and its patch.
+   */
+  onRequest?: (req: { method: string; path: string }) => void;
   /** Runs one controller tick now (tests normally let the timer do it). */
   tick(): void;
   close(): Promise<void>;
@@ -781,6 +786,7 @@ export async function startFakeKubernetes(
       contentType,
       body,
     });
+    fake.onRequest?.({ method: req.method ?? 'GET', path: url.pathname + url.search });
     if (options.token && req.headers.authorization !== `Bearer ${options.token}`) {
       throw new StatusError(401, 'Unauthorized', 'Unauthorized');
     }
@@ -941,7 +947,7 @@ export async function startFakeKubernetes(
   const timer = setInterval(tick, tickMs);
   timer.unref();
 
-  return {
+  const fake: FakeKubernetes = {
     url,
     port,
     requests,
@@ -993,4 +999,5 @@ export async function startFakeKubernetes(
         server.close(() => r());
       }),
   };
+  return fake;
 }

@@ -78,7 +78,9 @@ export function datadogProvider(options: DatadogOptions, ctx: ProviderContext): 
     (apis ??= (async () => {
       ctx.logger.debug('loading @datadog/datadog-api-client');
       const mod = await import('@datadog/datadog-api-client');
-      const { client, v1, v2 } = (mod as any).default ?? mod;
+      const { client, v1, v2, logger: ddLogger } = (mod as any).default ?? mod;
+      // The client logs failed requests itself; the gate reports them as measurement errors.
+      if (!process.env.DEBUG) ddLogger?.setLevel?.('silent');
       const configuration = client.createConfiguration({
         authMethods: { apiKeyAuth: options.apiKey, appKeyAuth: options.appKey },
         fetch: fetchWithBackoff(ctx, 'datadog'),

@@ -342,6 +342,15 @@ export async function toggleFlag(options: ToggleOptions, logger: Logger): Promis
       'operation',
     );
   }
+  const backendName =
+    typeof options.backend === 'object' ? options.backend.name : (options.backend ?? 'postgres');
+  if (r.restore?.backend && r.restore.backend !== backendName) {
+    throw new ConfigError(
+      `restore-state was read from backend ${r.restore.backend}, not ${backendName}`,
+      undefined,
+      'restore-state',
+    );
+  }
   const owned = typeof options.backend !== 'object';
   const backend =
     typeof options.backend === 'object'

@@ -304,3 +304,45 @@ describe('input validation', () => {
     ).rejects.toThrow(/tenant id 'tn-1' does not match/);
   });
 });
+
+describe('postgres backend concurrency', () => {
+  let db: TestDatabase;
+  beforeAll(async () => (db = await freshDatabase('flags_pg_conc')));
+  afterAll(async () => db.dispose());
+
+  it('serialises concurrent toggles on the flag row: no tenant is lost', async () => {
+    const o = {
+      backend: 'postgres' as const,
+      databaseUrl: db.url,
+      runInfo: who,
+      flag: 'BILLING_ENFORCEMENT',
+    };
+    const tenants = ['tn-1001', 'tn-1002', 'tn-1003', 'tn-1004', 'tn-1005', 'tn-1006'];
+    const results = await Promise.all(
+      tenants.map((t) => toggleFlag({ ...o, operation: 'enable', tenants: [t] }, silentLogger)),
+    );
+    expect(results.every((r) => r.changed)).toBe(true);
+    const st = await toggleFlag({ ...o, operation: 'status' }, silentLogger);
+    expect(st.state.tenants).toEqual(tenants);
+    expect(st.state.backendDetail).toEqual({ version: tenants.length });
+  });
+
+  it('refuses a restore-state read from another backend', async () => {
+    await expect(
+      restoreFlag(
+        {
+          backend: 'postgres',
+          databaseUrl: db.url,
+          flag: 'BILLING_ENFORCEMENT',
+          restoreState: {
+            flag: 'BILLING_ENFORCEMENT',
+            global: 'off',
+            tenants: [],
+            backend: 'unleash',
+          },
+        },
+        silentLogger,
+      ),
+    ).rejects.toThrow(/read from backend unleash, not postgres/);
+  });
+});

@@ -423,3 +423,17 @@ describe('script injection', () => {
     },
   );
 });
+
+describe('flag guard', () => {
+  test("promotion and rollback do not carry the canary's global-must-be guard", () => {
+    // The flag plan's guard (global must stay off) protects the canary; turning the flag on
+    // globally, or restoring after a half-done promotion, must not be refused by it.
+    for (const job of ['promote', 'rollback']) {
+      const step = jobs[job].steps!.find((s) => s.uses?.includes('/actions/flag-toggle@'))!;
+      expect([job, step.with?.plan]).toEqual([job, undefined]);
+      expect([job, step.with?.['global-must-be']]).toEqual([job, 'any']);
+    }
+    const canary = jobs.flags.steps!.find((s) => s.uses?.includes('/actions/flag-toggle@'))!;
+    expect(canary.with?.['global-must-be']).toMatch(/global-must-be \|\| 'off'/);
+  });
+});

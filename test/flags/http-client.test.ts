@@ -1,0 +1,79 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { recordingLogger } from '../../src/errors.js';
+import { rateLimitDelayMs, requestJson } from '../../src/flags/http.js';
+
+describe('rate-limit headers', () => {
+  const now = Date.parse('2026-06-03T19:00:00Z');
+  it('reads Retry-After in seconds or as an HTTP date, and X-Ratelimit-Reset in epoch milliseconds', () => {
+    expect(rateLimitDelayMs(new Headers({ 'Retry-After': '2' }), now)).toBe(2000);
+    expect(
+      rateLimitDelayMs(new Headers({ 'Retry-After': 'Wed, 03 Jun 2026 19:00:05 GMT' }), now),
+    ).toBe(5000);
+    expect(rateLimitDelayMs(new Headers({ 'X-Ratelimit-Reset': String(now + 1500) }), now)).toBe(
+      1500,
+    );
+    expect(rateLimitDelayMs(new Headers({ 'X-Ratelimit-Reset': String(now - 10) }), now)).toBe(0);
+    expect(rateLimitDelayMs(new Headers(), now)).toBeUndefined();
+  });
+});
+
+describe('requestJson', () => {
+  let server: Server;
+  let url: string;
+  const answers: { status: number; headers?: Record<string, string>; body?: string }[] = [];
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const a = answers.shift() ?? { status: 200, body: '{"ok":true}' };
+      res.writeHead(a.status, { 'Content-Type': 'application/json', ...a.headers });
+      res.end(a.body ?? '');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/x?token=abc-secret-123`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it('waits for X-Ratelimit-Reset (capped by maxDelayMs) and then succeeds', async () => {
+    const log = recordingLogger();
+    answers.push({ status: 429, headers: { 'X-Ratelimit-Reset': String(Date.now() + 60_000) } });
+    const r = await requestJson(
+      { method: 'GET', url },
+      { service: 'Svc', logger: log, secrets: ['abc-secret-123'], retry: { maxDelayMs: 20 } },
+    );
+    expect(r.json).toEqual({ ok: true });
+    expect(log.lines[0]).toMatch(
+      /^warning: Svc GET \/x\?token=\*\*\*: rate limited \(429\); retrying in 20 ms \(attempt 1 of 5\)/,
+    );
+  });
+
+  it('gives up on 5xx after maxAttempts and never echoes secrets', async () => {
+    const log = recordingLogger();
+    answers.push(
+      { status: 502, body: '{"message":"bad gateway for abc-secret-123"}' },
+      { status: 503, body: '{"message":"unavailable"}' },
+    );
+    const err = await requestJson(
+      { method: 'PUT', url, body: { a: 1 } },
+      {
+        service: 'Svc',
+        logger: log,
+        secrets: ['abc-secret-123'],
+        retry: { maxAttempts: 2, baseDelayMs: 1 },
+      },
+    ).catch((e) => e);
+    expect(err.status).toBe(503);
+    expect(err.message).toBe(
+      'Svc PUT /x?token=***: server error (503) after 2 attempts: unavailable',
+    );
+    expect(log.lines.join('\n')).not.toContain('abc-secret-123');
+  });
+
+  it('returns accepted statuses instead of throwing', async () => {
+    answers.push({ status: 404, body: '{"message":"nope"}' });
+    const r = await requestJson(
+      { method: 'GET', url, accept: [404] },
+      { service: 'Svc', logger: recordingLogger() },
+    );
+    expect(r.status).toBe(404);
+  });
+});

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { parse } from 'yaml';
 import { resolve } from 'node:path';
 import { ConfigError } from '../../src/errors.js';
 import {
@@ -120,5 +122,35 @@ describe('release plan', () => {
       'unleash',
     ]);
     expect(schema.properties.traffic.properties.steps.items.properties.weight.maximum).toBe(100);
+  });
+});
+
+describe('the published JSON Schema with Ajv (draft 2020-12, as the workflow preflight validates)', () => {
+  // Ajv 8 and ajv-formats 3 are installed as dependencies of unleash-server (a devDependency);
+  // Ajv is resolved from ajv-formats so the two match. The workflow uses ajv-cli@5 (Ajv 8).
+  const requireFromFormats = createRequire(createRequire(import.meta.url).resolve('ajv-formats'));
+  const Ajv2020 = requireFromFormats('ajv/dist/2020').default;
+  const addFormats =
+    createRequire(import.meta.url)('ajv-formats').default ??
+    createRequire(import.meta.url)('ajv-formats');
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
+  const validate = ajv.compile(JSON.parse(readFileSync(resolve(root, SCHEMA_FILE), 'utf8')));
+
+  test('accepts the Paket 7 plan', () => {
+    const ok = validate(parse(exampleText));
+    expect(validate.errors ?? []).toEqual([]);
+    expect(ok).toBe(true);
+  });
+
+  test('rejects what the loader rejects: an unknown key, a weight above 100, a bad duration', () => {
+    for (const bad of [
+      exampleText.replace('  canary-tenants:', '  canary-tenant: [x]\n  canary-tenants:'),
+      exampleText.replace('{ weight: 50,', '{ weight: 150,'),
+      exampleText.replace('interval: 1m', 'interval: soon'),
+    ]) {
+      expect(validate(parse(bad))).toBe(false);
+      expectConfigError(() => parsePlan(bad, 'release.yml'));
+    }
   });
 });

@@ -112,6 +112,8 @@ export interface ExecuteResult {
   rowsWritten: number;
   /** Longest single batch in this invocation, milliseconds. */
   longestBatchMs: number;
+  /** Median batch duration in this invocation, milliseconds. */
+  medianBatchMs: number;
   /** Wall time of this invocation, milliseconds. */
   durationMs: number;
   /** Source rows per second in this invocation. */
@@ -518,6 +520,7 @@ export async function executeBackfill(
         unchanged: t.seen - t.inserted - t.updated,
         rowsWritten: t.inserted + t.updated,
         longestBatchMs: out.longestBatchMs,
+        medianBatchMs: out.medianBatchMs,
         durationMs: out.durationMs,
         rowsPerSecond: out.rowsPerSecond,
         lastKey: out.lastKey,
@@ -546,6 +549,7 @@ interface BatchLoopResult {
   totals: { batches: number; seen: number; inserted: number; updated: number };
   lastKey: KeyValue | null;
   longestBatchMs: number;
+  medianBatchMs: number;
   durationMs: number;
   rowsPerSecond: number;
 }
@@ -580,6 +584,7 @@ async function runBatches(
   let idx = 0; // next boundary to use
   let lo = startKey;
   let longest = 0;
+  const durations: number[] = [];
   let seenHere = 0;
   let batchesHere = 0;
   let lastProgress = Date.now();
@@ -651,6 +656,7 @@ async function runBatches(
     seenHere += seen;
     if (hi !== null) lo = hi;
     longest = Math.max(longest, ms);
+    durations.push(ms);
     logger.debug(
       `batch ${totals.batches}: ${seen} rows, ${num(row.inserted)} inserted, ${num(row.updated)} updated, ${ms} ms`,
     );
@@ -684,6 +690,9 @@ async function runBatches(
       totals,
       lastKey: lo,
       longestBatchMs: longest,
+      medianBatchMs: durations.length
+        ? [...durations].sort((a, b) => a - b)[Math.floor(durations.length / 2)]
+        : 0,
       durationMs,
       rowsPerSecond: durationMs > 0 ? Math.round((seenHere / durationMs) * 1000) : 0,
     };

@@ -87,7 +87,10 @@ export function executeMarkdown(r: ExecuteResult): string {
         ['Rows updated', r.updated],
         ['Rows unchanged', r.unchanged],
         ['Throughput', `${r.rowsPerSecond} rows/s`],
-        ['Longest batch', formatMs(r.longestBatchMs)],
+        [
+          'Batch duration (median / longest)',
+          `${formatMs(r.medianBatchMs)} / ${formatMs(r.longestBatchMs)}`,
+        ],
         ['Duration', formatMs(r.durationMs)],
         ['Last key', r.lastKey ? code(JSON.stringify(r.lastKey)).trim() : ''],
       ],

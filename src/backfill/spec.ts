@@ -42,7 +42,7 @@ export const backfillSpecSchema = z.strictObject({
   }),
   source: z.string().min(1),
   mode: z.enum(['upsert', 'update', 'insert']).default('upsert'),
-  'batch-size': z.number().int().min(1).max(1_000_000).default(5000),
+  'batch-size': z.number().int().min(1).max(1_000_000).default(2000),
   throttle: z
     .strictObject({
       pause: duration.optional(),

@@ -264,3 +264,30 @@ test('a concurrent change between read and patch is retried on a fresh read', as
   );
   fake.onRequest = undefined;
 });
+
+test('client keys, passwords and auth-provider tokens are listed for masking', async () => {
+  const { KubeConfig } = await import('@kubernetes/client-node');
+  const { kubeconfigSecrets } = await import('../../src/k8s/index.js');
+  const kc = new KubeConfig();
+  kc.loadFromString(
+    [
+      'apiVersion: v1',
+      'clusters: [{name: c, cluster: {server: "https://k8s.example.test"}}]',
+      'users:',
+      `- {name: a, user: {client-certificate-data: ${Buffer.from('CERT').toString('base64')}, client-key-data: ${Buffer.from('PRIVATE-KEY').toString('base64')}}}`,
+      '- {name: b, user: {username: admin, password: hunter2-pw}}',
+      '- {name: o, user: {auth-provider: {name: oidc, config: {id-token: oidc-id-token-1, refresh-token: oidc-refresh-2}}}}',
+      'contexts: [{name: x, context: {cluster: c, user: a}}]',
+      'current-context: x',
+    ].join('\n'),
+  );
+  const secrets = kubeconfigSecrets(kc);
+  expect(secrets).toEqual(
+    expect.arrayContaining(['hunter2-pw', 'oidc-id-token-1', 'oidc-refresh-2']),
+  );
+  expect(
+    secrets.some(
+      (s) => Buffer.from(s, 'base64').toString() === 'PRIVATE-KEY' || s === 'PRIVATE-KEY',
+    ),
+  ).toBe(true);
+});

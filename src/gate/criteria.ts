@@ -35,53 +35,66 @@ export type NoDataPolicy = (typeof NO_DATA_POLICIES)[number];
 export const UNITS = ['none', 'ratio', 'percent', 'seconds', 'milliseconds', 'count'] as const;
 export type Unit = (typeof UNITS)[number];
 
+// Unknown keys are reported at their own line (a strict object reports them at the parent's).
+function noUnknownKeys<T extends z.ZodRawShape>(shape: T) {
+  return z
+    .object(shape)
+    .catchall(z.unknown())
+    .superRefine((obj, ctx) => {
+      for (const key of Object.keys(obj)) {
+        if (!(key in shape)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [key],
+            message: `is not a known key (known: ${Object.keys(shape).join(', ')})`,
+          });
+        }
+      }
+    });
+}
 const duration = z.union([z.string(), z.number()]);
 const positiveInt = z.number().int().min(0);
 
-const metricSchema = z
-  .object({
-    name: z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'use letters, digits, ".", "_" or "-"'),
-    provider: z.enum(['datadog', 'prometheus', 'grafana']).optional(),
-    query: z.string().min(1).optional(),
-    numerator: z.string().min(1).optional(),
-    denominator: z.string().min(1).optional(),
-    baseline: z.string().min(1).optional(),
-    condition: z.string().min(1),
-    unit: z.enum(UNITS).default('none'),
-    'no-data': z.enum(NO_DATA_POLICIES).default('inconclusive'),
-    'min-sample': z.number().min(0).default(100),
-    confidence: z.number().gt(0.5).lt(1).default(0.99),
-    'dry-run': z.boolean().default(false),
-    description: z.string().optional(),
-  })
-  .strict();
+const metricSchema = noUnknownKeys({
+  name: z.string().regex(/^[A-Za-z0-9][\w.-]*$/, 'use letters, digits, ".", "_" or "-"'),
+  provider: z.enum(['datadog', 'prometheus', 'grafana']).optional(),
+  query: z.string().min(1).optional(),
+  numerator: z.string().min(1).optional(),
+  denominator: z.string().min(1).optional(),
+  baseline: z.string().min(1).optional(),
+  condition: z.string().min(1),
+  unit: z.enum(UNITS).default('none'),
+  'no-data': z.enum(NO_DATA_POLICIES).default('inconclusive'),
+  'min-sample': z.number().min(0).default(100),
+  confidence: z.number().gt(0.5).lt(1).default(0.99),
+  'dry-run': z.boolean().default(false),
+  description: z.string().optional(),
+});
 
 /** The criteria file as written (after defaults). */
-export const criteriaSchema = z
-  .object({
-    provider: z.enum(['datadog', 'prometheus', 'grafana']).default('prometheus'),
-    interval: duration.default('1m'),
-    duration: duration.optional(),
-    count: z.number().int().min(1).optional(),
-    'initial-delay': duration.default(0),
-    'failure-limit': positiveInt.default(0),
-    'consecutive-error-limit': positiveInt.default(4),
-    'inconclusive-limit': positiveInt.default(0),
-    datadog: z
-      .object({ api: z.enum(['v1', 'v2']).default('v2'), site: z.string().optional() })
-      .strict()
-      .default({ api: 'v2' }),
-    variables: z
-      .object({
-        service: z.string().optional(),
-        env: z.string().optional(),
-        tenants: z.union([z.array(z.string()), z.string()]).optional(),
-      })
-      .strict()
-      .default({}),
-    metrics: z.array(metricSchema).min(1),
-  })
-  .strict();
+export const criteriaSchema = noUnknownKeys({
+  provider: z.enum(['datadog', 'prometheus', 'grafana']).default('prometheus'),
+  interval: duration.default('1m'),
+  duration: duration.optional(),
+  count: z.number().int().min(1).optional(),
+  'initial-delay': duration.default(0),
+  'failure-limit': positiveInt.default(0),
+  'consecutive-error-limit': positiveInt.default(4),
+  'inconclusive-limit': positiveInt.default(0),
+  datadog: z
+    .object({ api: z.enum(['v1', 'v2']).default('v2'), site: z.string().optional() })
+    .strict()
+    .default({ api: 'v2' }),
+  variables: z
+    .object({
+      service: z.string().optional(),
+      env: z.string().optional(),
+      tenants: z.union([z.array(z.string()), z.string()]).optional(),
+    })
+    .strict()
+    .default({}),
+  metrics: z.array(metricSchema).min(1),
+});
 
 export type CriteriaFile = z.infer<typeof criteriaSchema>;
 

@@ -1,0 +1,276 @@
+/** Criteria schema, conditions, templates and the statistics behind count-based rates. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '../../src/errors.js';
+import {
+  loadCriteria,
+  measure,
+  newMetricState,
+  normalQuantile,
+  outcome,
+  parseCondition,
+  parseCriteria,
+  renderTemplate,
+  wilsonBounds,
+} from '../../src/gate/index.js';
+
+describe('conditions', () => {
+  test.each([
+    ['< 0.01', 'none', { op: '<', threshold: 0.01 }],
+    ['< 1%', 'ratio', { op: '<', threshold: 0.01 }],
+    ['<= 1.5%', 'percent', { op: '<=', threshold: 1.5 }],
+    ['< 500ms', 'seconds', { op: '<', threshold: 0.5 }],
+    ['<= 0.5s', 'milliseconds', { op: '<=', threshold: 500 }],
+    ['== 0', 'count', { op: '==', threshold: 0 }],
+    ['>= 99.5%', 'ratio', { op: '>=', threshold: 0.995 }],
+  ] as const)('%s (unit %s)', (text, unit, expected) => {
+    const c = parseCondition(text, unit);
+    expect(c.op).toBe(expected.op);
+    expect(c.threshold).toBeCloseTo(expected.threshold, 12);
+  });
+
+  test('baseline-relative', () => {
+    expect(parseCondition('<= baseline * 1.5 + 0.001')).toMatchObject({
+      op: '<=',
+      relative: { factor: 1.5, offset: 0.001 },
+    });
+    expect(parseCondition('<= baseline * 1.5 + 0.1%', 'ratio').relative!.offset).toBeCloseTo(
+      0.001,
+      12,
+    );
+    expect(parseCondition('< baseline').relative).toEqual({ factor: 1, offset: 0 });
+  });
+
+  test('units must be stated before a suffix is used', () => {
+    expect(() => parseCondition('< 1%')).toThrow(/uses % but the metric's unit is 'none'/);
+    expect(() => parseCondition('< 500ms', 'ratio')).toThrow(/uses ms/);
+    expect(() => parseCondition('about 1%', 'ratio')).toThrow(/not understood/);
+  });
+});
+
+describe('templates', () => {
+  const vars = { tenants: ['tn-4582', 'tn-9014'], service: 'videokit-api', env: 'prod-eu-west-1' };
+  test('tenants in three formats, service, env and the interval', () => {
+    expect(renderTemplate('{tenant=~"{{tenants}}"}', vars, 60_000)).toBe(
+      '{tenant=~"tn-4582|tn-9014"}',
+    );
+    expect(renderTemplate('tenant IN ({{tenants:csv}})', vars, 60_000)).toBe(
+      'tenant IN (tn-4582,tn-9014)',
+    );
+    expect(renderTemplate('{{ tenants:or }}', vars, 60_000)).toBe('tn-4582 OR tn-9014');
+    expect(
+      renderTemplate('{{service}}/{{env}}[{{interval}}] {{interval_seconds}}', vars, 120_000),
+    ).toBe('videokit-api/prod-eu-west-1[120s] 120');
+  });
+  test('unknown and unset variables are errors', () => {
+    expect(() => renderTemplate('{{tenant}}', vars, 60_000)).toThrow(
+      /unknown template variable \{\{tenant\}\}/,
+    );
+    expect(() => renderTemplate('{{tenants}}', {}, 60_000)).toThrow(
+      /no tenants were given \(input 'tenants'\)/,
+    );
+  });
+});
+
+describe('criteria files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gate-criteria-'));
+  const write = (name: string, text: string) => {
+    const file = join(dir, name);
+    writeFileSync(file, text);
+    return file;
+  };
+
+  test('the Paket 7 examples load with the seed tenants; inputs override the file', () => {
+    const c = loadCriteria('examples/paket7/gate/prometheus.yml');
+    expect(c).toMatchObject({
+      intervalMs: 60_000,
+      count: 30,
+      failureLimit: 2,
+      consecutiveErrorLimit: 4,
+      inconclusiveLimit: 2,
+    });
+    expect(c.metrics.map((m) => m.name)).toEqual([
+      'canary-5xx-rate',
+      'p99-latency',
+      'quota-denials-outside-canary',
+      '5xx-rate-vs-stable',
+    ]);
+    expect(c.metrics[0].numerator).toContain('tenant=~"tn-4582|tn-9014"');
+    expect(c.metrics[1].condition.threshold).toBe(0.5);
+    expect(c.metrics[3].dryRun).toBe(true);
+    const o = loadCriteria(
+      'examples/paket7/gate/prometheus.yml',
+      { tenants: ['tn-1'], service: 'svc' },
+      { intervalMs: 30_000, durationMs: 10 * 60_000 },
+    );
+    expect(o.metrics[0].numerator).toContain('service="svc",tenant=~"tn-1"');
+    expect(o.metrics[0].numerator).toContain('[30s]');
+    expect(o.count).toBe(20);
+    expect(loadCriteria('examples/paket7/gate/datadog.yml').provider).toBe('datadog');
+  });
+
+  test('defaults: no-data inconclusive, consecutive-error-limit 4, min-sample 100', () => {
+    const c = parseCriteria(
+      'duration: 5m\nmetrics:\n  - name: up\n    query: up\n    condition: "== 1"\n',
+    );
+    expect(c).toMatchObject({
+      provider: 'prometheus',
+      intervalMs: 60_000,
+      count: 5,
+      consecutiveErrorLimit: 4,
+      failureLimit: 0,
+    });
+    expect(c.metrics[0]).toMatchObject({
+      noData: 'inconclusive',
+      minSample: 100,
+      confidence: 0.99,
+      dryRun: false,
+    });
+  });
+
+  test.each([
+    [
+      'a schema violation',
+      'duration: 5m\nmetrics:\n  - name: up\n    query: up\n    condition: "== 1"\n    no-data: pass\n',
+      6,
+      /no-data/,
+    ],
+    [
+      'an unknown key',
+      'duration: 5m\nfailure_limit: 3\nmetrics:\n  - name: up\n    query: up\n    condition: "== 1"\n',
+      2,
+      /failure_limit: is not a known key/,
+    ],
+    [
+      'an unknown metric key',
+      'duration: 5m\nmetrics:\n  - name: up\n    query: up\n    threshold: 1\n    condition: "== 1"\n',
+      5,
+      /metrics.0.threshold: is not a known key \(known: name, provider, query/,
+    ],
+    [
+      'a bad condition',
+      'duration: 5m\nmetrics:\n  - name: up\n    query: up\n    condition: "about 1"\n',
+      5,
+      /not understood/,
+    ],
+    [
+      'an unknown template variable',
+      'duration: 5m\nmetrics:\n  - name: up\n    query: up{x="{{region}}"}\n    condition: "== 1"\n',
+      4,
+      /\{\{region\}\}/,
+    ],
+    [
+      'half a rate',
+      'duration: 5m\nmetrics:\n  - name: r\n    numerator: errors\n    condition: "< 1%"\n    unit: ratio\n',
+      4,
+      /both numerator and denominator/,
+    ],
+    [
+      'a baseline condition without a baseline',
+      'duration: 5m\nmetrics:\n  - name: r\n    query: x\n    condition: "<= baseline * 2"\n',
+      5,
+      /no baseline query/,
+    ],
+    [
+      'no duration',
+      'metrics:\n  - name: up\n    query: up\n    condition: "== 1"\n',
+      1,
+      /duration.*count/,
+    ],
+    [
+      'a bad duration',
+      'duration: soon\nmetrics:\n  - name: up\n    query: up\n    condition: "== 1"\n',
+      1,
+      /not a duration/,
+    ],
+    [
+      'a duplicate metric',
+      'duration: 5m\nmetrics:\n  - name: up\n    query: up\n    condition: "== 1"\n  - name: up\n    query: up\n    condition: "== 1"\n',
+      6,
+      /used twice/,
+    ],
+  ])('%s is a ConfigError at its file and line', (_what, text, line, message) => {
+    const file = write('c.yml', text);
+    let err: unknown;
+    try {
+      loadCriteria(file);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const ce = err as ConfigError;
+    expect(ce.location).toEqual({ file, line });
+    expect(ce.input).toBe('criteria');
+    expect(ce.message).toMatch(message);
+  });
+});
+
+describe('statistics', () => {
+  test('normal quantiles', () => {
+    expect(normalQuantile(0.95)).toBeCloseTo(1.6449, 3);
+    expect(normalQuantile(0.99)).toBeCloseTo(2.3263, 3);
+  });
+  test('Wilson bounds (Brown, Cai & DasGupta 2001, Table values)', () => {
+    // 95% two-sided Wilson interval for 1/20 is about [0.0089, 0.2361]: one-sided 97.5% each.
+    const b = wilsonBounds(1, 20, 0.975)!;
+    expect(b.lower).toBeCloseTo(0.0089, 3);
+    expect(b.upper).toBeCloseTo(0.2361, 3);
+    expect(wilsonBounds(0, 0, 0.99)).toBeUndefined();
+  });
+});
+
+describe('judging rates from counts', () => {
+  const c = parseCriteria(
+    'duration: 30m\nfailure-limit: 2\nmetrics:\n  - name: rate\n    numerator: e\n    denominator: n\n    condition: "< 1%"\n    unit: ratio\n    min-sample: 20\n',
+  );
+  const metric = c.metrics[0];
+  test('1 error in 20 requests does not fail the canary', () => {
+    const s = newMetricState();
+    const m = measure(metric, s, { numerator: 1, denominator: 20 }, 0);
+    expect(m.value).toBe(0.05);
+    expect(m.phase).toBe('successful');
+    expect(m.lower!).toBeLessThan(0.01);
+  });
+  test('a real 5% error rate fails after failure-limit + 1 measurements', () => {
+    const s = newMetricState();
+    const phases = [1, 2, 3].map(
+      (k) => measure(metric, s, { numerator: 10, denominator: 200 }, k * 60_000).phase,
+    );
+    expect(phases).toEqual(['failed', 'failed', 'failed']);
+    expect(outcome(metric, s, c)).toMatchObject({ status: 'failed' });
+  });
+  test('below min-sample the measurement is pending; zero requests is no data', () => {
+    const big = { ...metric, minSample: 100 };
+    const s = newMetricState();
+    expect(measure(big, s, { numerator: 5, denominator: 50 }, 0).phase).toBe('pending');
+    expect(measure(big, s, { numerator: 0, denominator: 0 }, 60_000)).toMatchObject({
+      phase: 'inconclusive',
+      value: null,
+    });
+    expect(measure(big, s, { numerator: null, denominator: 80 }, 120_000).message).toMatch(
+      /or vector\(0\)/,
+    );
+  });
+  test('no-data policies: fail, inconclusive, ignore', () => {
+    for (const [policy, phase] of [
+      ['fail', 'failed'],
+      ['inconclusive', 'inconclusive'],
+      ['ignore', 'skipped'],
+    ] as const) {
+      const m = measure(
+        {
+          ...c.metrics[0],
+          numerator: undefined,
+          denominator: undefined,
+          query: 'q',
+          noData: policy,
+        },
+        newMetricState(),
+        { value: null },
+        0,
+      );
+      expect(m.phase).toBe(phase);
+    }
+  });
+});

@@ -98,9 +98,13 @@ export class FlagVerifyError extends Error {
     message: string,
     readonly expected: DesiredState,
     readonly actual: FlagState,
+    /** The state before the write, for a rollback (`restore`). */
+    readonly previous: FlagState,
   ) {
     super(message);
   }
+  /** True when the backend undid the write (postgres: the transaction was rolled back). */
+  rolledBack = false;
 }
 
 const stateSchema = z.object({
@@ -333,7 +337,6 @@ function checkGuard(
  * @throws BackendError for a server's refusal (401, 404, 409, 429 after retries)
  */
 export async function toggleFlag(options: ToggleOptions, logger: Logger): Promise<ToggleResult> {
-  const r = resolve(options);
   const op = options.operation;
   if (!OPERATIONS.includes(op)) {
     throw new ConfigError(
@@ -342,6 +345,7 @@ export async function toggleFlag(options: ToggleOptions, logger: Logger): Promis
       'operation',
     );
   }
+  const r = resolve(options);
   const backendName =
     typeof options.backend === 'object' ? options.backend.name : (options.backend ?? 'postgres');
   if (r.restore?.backend && r.restore.backend !== backendName) {
@@ -421,6 +425,7 @@ export async function toggleFlag(options: ToggleOptions, logger: Logger): Promis
           `verify after write failed for ${r.flag} on ${backend.name}: asked for global ${desired.global} and tenants [${desired.tenants.join(', ')}], read back global ${after.global} and tenants [${after.tenants.join(', ')}]`,
           desired,
           after,
+          previous,
         );
       }
       checkGuard(r.guard, after.global, 'after the write', backend);
@@ -429,9 +434,15 @@ export async function toggleFlag(options: ToggleOptions, logger: Logger): Promis
       );
       return { ...base, state: after, changed: true, actions, comment };
     };
-    return backend.withFlagLock && !dryRun && op !== 'status'
-      ? await backend.withFlagLock(r.flag, cycle)
-      : await cycle(backend);
+    if (backend.withFlagLock && !dryRun && op !== 'status') {
+      try {
+        return await backend.withFlagLock(r.flag, cycle);
+      } catch (e) {
+        if (e instanceof FlagVerifyError) e.rolledBack = true;
+        throw e;
+      }
+    }
+    return await cycle(backend);
   } finally {
     if (owned) await backend.close();
   }

@@ -70,7 +70,7 @@ const env = {
       expect(run.summary).toContain('Feature flag BILLING_ENFORCEMENT: enable (changed)');
       expect(run.summary).toContain('tn-4582 (Acme Studio EU Sandbox)');
       expect(run.summary).toContain('https://github.com/acme/video-kit/actions/runs/777');
-    expect(run.summary).toContain('Guard: global must be **off**');
+      expect(run.summary).toContain('Guard: global must be **off**');
       expect(run.masks).toContain(password);
       // the runner consumes `::add-mask::` commands; everything else must not carry the password
       const printed = run.stdout.replace(/^::add-mask::.*$/gm, '');

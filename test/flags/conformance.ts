@@ -126,6 +126,8 @@ export function conformance(h: () => Harness): void {
     try {
       const err = await run({ operation: 'enable', plan }).catch((e) => e);
       expect(err).toBeInstanceOf(FlagVerifyError);
+      expect(err.rolledBack).toBe(false);
+      expect(err.previous).toMatchObject({ global: 'off', tenants: [] });
       expect(err.message).toMatch(
         /verify after write failed.*read back global off and tenants \[\]/,
       );

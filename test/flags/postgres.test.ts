@@ -164,6 +164,7 @@ describe('postgres backend', () => {
       (e) => e,
     );
     expect(err).toBeInstanceOf(FlagVerifyError);
+    expect(err.rolledBack).toBe(true);
     expect(err.message).toMatch(/read back global off and tenants \[tn-0001\]/);
     const rows = await withClient(db.url, async (c) => ({
       version: (await c.query(`SELECT version FROM runbook.feature_flags`)).rows[0].version,

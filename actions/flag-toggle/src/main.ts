@@ -11,7 +11,13 @@ import {
   mask,
 } from '../../../src/github/action.js';
 import { ConfigError } from '../../../src/errors.js';
-import { BACKENDS, OPERATIONS, flagSummary, toggleFlag } from '../../../src/flags/index.js';
+import {
+  BACKENDS,
+  FlagVerifyError,
+  OPERATIONS,
+  flagSummary,
+  toggleFlag,
+} from '../../../src/flags/index.js';
 import type { HttpApiConfig } from '../../../src/flags/backends/http.js';
 
 function httpApi(): Partial<HttpApiConfig> | undefined {
@@ -61,7 +67,15 @@ await runAction(async () => {
       http: httpApi(),
     },
     actionsLogger,
-  );
+  ).catch((e: unknown) => {
+    if (e instanceof FlagVerifyError && !e.rolledBack) {
+      // The write may be partly applied: give a rollback step what it needs.
+      output('previous-state', e.previous);
+      output('state', e.actual);
+      output('changed', 'true');
+    }
+    throw e;
+  });
   if (token) mask(token);
   output('previous-state', result.previousState);
   output('state', result.state);

@@ -1,0 +1,85 @@
+/** Replay of the recorded Paket 7 canaries (examples/paket7/gate/recorded) and the job summary. */
+import { recordingLogger, silentLogger } from '../../src/errors.js';
+import { loadCriteria, renderSummary, runGate } from '../../src/gate/index.js';
+
+const criteriaFile = 'examples/paket7/gate/prometheus.yml';
+const recorded = (name: string) => `examples/paket7/gate/recorded/${name}.json`;
+
+test('the recorded healthy canary passes and the regression fails at 19:16 UTC', async () => {
+  const healthy = await runGate(
+    { criteria: criteriaFile, mode: 'replay', replayFile: recorded('healthy') },
+    silentLogger,
+  );
+  expect(healthy.verdict).toBe('pass');
+  expect(healthy.window).toEqual({
+    start: '2024-06-03T19:06:00.000Z',
+    end: '2024-06-03T19:35:00.000Z',
+  });
+  const regression = await runGate(
+    { criteria: criteriaFile, mode: 'replay', replayFile: recorded('regression') },
+    silentLogger,
+  );
+  expect(regression.verdict).toBe('fail');
+  expect(regression.failedAt).toBe('2024-06-03T19:16:00.000Z');
+  // The dry-run metric failed too, but is reported only.
+  const dry = regression.metrics.find((m) => m.name === '5xx-rate-vs-stable')!;
+  expect(dry).toMatchObject({ dryRun: true, status: 'failed' });
+  expect(regression.reason).toMatch(/^canary-5xx-rate failed/);
+});
+
+test('re-judging a recording with tuned criteria: failure-limit 0 fails two intervals earlier', async () => {
+  const c = loadCriteria(criteriaFile);
+  c.failureLimit = 0;
+  const r = await runGate(
+    { criteria: c, mode: 'replay', replayFile: recorded('regression') },
+    silentLogger,
+  );
+  expect(r.failedAt).toBe('2024-06-03T19:14:00.000Z');
+});
+
+test('a changed query replays the recorded values with a warning', async () => {
+  const log = recordingLogger();
+  const r = await runGate(
+    {
+      criteria: criteriaFile,
+      variables: { service: 'other-api' },
+      mode: 'replay',
+      replayFile: recorded('healthy'),
+    },
+    log,
+  );
+  expect(r.verdict).toBe('pass');
+  expect(
+    log.lines.some((l) =>
+      /warning: replay: the numerator query of 'canary-5xx-rate' differs/.test(l),
+    ),
+  ).toBe(true);
+});
+
+test('replay without a file is a ConfigError naming replay-file', async () => {
+  await expect(runGate({ criteria: criteriaFile, mode: 'replay' }, silentLogger)).rejects.toThrow(
+    /input 'replay-file': is required/,
+  );
+  await expect(
+    runGate({ criteria: criteriaFile, mode: 'replay', replayFile: criteriaFile }, silentLogger),
+  ).rejects.toThrow(/input 'replay-file'.*cannot read measurements/);
+});
+
+test('the job summary has a table row per metric and an xychart of value against threshold', async () => {
+  const r = await runGate(
+    { criteria: criteriaFile, mode: 'replay', replayFile: recorded('regression') },
+    silentLogger,
+  );
+  const md = renderSummary(r);
+  expect(md).toContain('## Canary gate: ❌ fail');
+  expect(md).toContain('**failed at 2024-06-03T19:16:00.000Z**');
+  expect(md).toMatch(
+    /\| canary-5xx-rate \| replay \| `< 1%` \(ratio\) \| 0\.063 \| 0\.01 \| 139\/6506 \| 8 \| 3 \| 0 \| 0 \| failed \|/,
+  );
+  expect(md).toContain('| 5xx-rate-vs-stable (dry-run) |');
+  const charts = md.match(/```mermaid\nxychart-beta[\s\S]*?```/g)!;
+  expect(charts).toHaveLength(4);
+  expect(charts[0]).toContain('title "canary-5xx-rate vs < 1%"');
+  expect(charts[0]).toContain('x-axis ["19:06", "19:07"');
+  expect(charts[0]).toMatch(/line \[[^\]]+\]\n\s+line \[0\.01, 0\.01/);
+});

@@ -83,3 +83,20 @@ test('the job summary has a table row per metric and an xychart of value against
   expect(charts[0]).toContain('x-axis ["19:06", "19:07"');
   expect(charts[0]).toMatch(/line \[[^\]]+\]\n\s+line \[0\.01, 0\.01/);
 });
+
+test('runbook gate: exit code 0 on pass, 1 on fail, with the summary printed', async () => {
+  const { command } = await import('../../src/gate/cli.js');
+  const log = recordingLogger();
+  const args = (name: string) => [
+    '--criteria',
+    criteriaFile,
+    '--mode',
+    'replay',
+    '--replay-file',
+    recorded(name),
+  ];
+  expect(await command.run(args('healthy'), log)).toBe(0);
+  expect(await command.run(args('regression'), log)).toBe(1);
+  expect(log.lines.join('\n')).toContain('## Canary gate: ❌ fail');
+  await expect(command.run(['--mode', 'replay'], log)).rejects.toThrow(/--criteria/);
+});

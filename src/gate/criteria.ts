@@ -66,6 +66,7 @@ const metricSchema = noUnknownKeys({
   unit: z.enum(UNITS).default('none'),
   'no-data': z.enum(NO_DATA_POLICIES).default('inconclusive'),
   'min-sample': z.number().min(0).default(100),
+  pool: duration.optional(),
   confidence: z.number().gt(0.5).lt(1).default(0.99),
   'dry-run': z.boolean().default(false),
   description: z.string().optional(),
@@ -132,6 +133,8 @@ export interface MetricCriteria {
   noData: NoDataPolicy;
   /** Minimum cumulative denominator before a count-based rate is judged. */
   minSample: number;
+  /** Count metrics: pool counts over the trailing this-many measurements (undefined = all since the first). */
+  poolIntervals?: number;
   /** One-sided confidence level of the Wilson bound (0.5..1), e.g. 0.99. */
   confidence: number;
   dryRun: boolean;
@@ -378,6 +381,10 @@ export function resolveCriteria(
       unit: m.unit,
       noData: m['no-data'],
       minSample: m['min-sample'],
+      poolIntervals:
+        m.pool === undefined
+          ? undefined
+          : Math.max(1, Math.round(dur(m.pool, `metrics.${i}.pool`) / intervalMs)),
       confidence: m.confidence,
       dryRun: m['dry-run'],
       location: loaded.locate(['metrics', i]),

@@ -4,7 +4,8 @@
  * consecutive measurements as the criteria file documents).
  *
  * - Count-based rates (`numerator`/`denominator`): counts are pooled from the first
- *   measurement on; until the pooled denominator reaches `min-sample` a measurement is
+ *   measurement on (or over the trailing `pool`, e.g. `10m`, so a regression that starts
+ *   late in a long canary is not diluted); until the pooled denominator reaches `min-sample` a measurement is
  *   `pending` (it neither fails nor passes). After that, a `<`/`<=` condition fails only when
  *   the one-sided Wilson lower bound of the pooled rate breaks it (a `>`/`>=` condition: the
  *   upper bound), so noise at low traffic does not abort a canary but a real regression does.
@@ -163,7 +164,23 @@ function measureCounts(
   }
   state.pooledNumerator += Math.max(0, num);
   state.pooledDenominator += den;
-  const pooled = { numerator: state.pooledNumerator, denominator: state.pooledDenominator };
+  let pooled = { numerator: state.pooledNumerator, denominator: state.pooledDenominator };
+  if (metric.poolIntervals !== undefined) {
+    // This interval plus the previous (pool - 1) measurement times, counted or not.
+    pooled = { numerator: Math.max(0, num), denominator: den };
+    const previous =
+      metric.poolIntervals > 1 ? state.measurements.slice(-(metric.poolIntervals - 1)) : [];
+    for (const prev of previous) {
+      if (
+        typeof prev.numerator === 'number' &&
+        typeof prev.denominator === 'number' &&
+        prev.denominator > 0
+      ) {
+        pooled.numerator += Math.max(0, prev.numerator);
+        pooled.denominator += prev.denominator;
+      }
+    }
+  }
   const b = wilsonBounds(pooled.numerator, pooled.denominator, metric.confidence)!;
   const withBounds: Measurement = {
     ...withValues,

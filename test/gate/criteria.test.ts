@@ -274,3 +274,29 @@ describe('judging rates from counts', () => {
     }
   });
 });
+
+describe('pooling over a trailing window', () => {
+  const text = (pool: string) =>
+    `duration: 60m\nfailure-limit: 0\nmetrics:\n  - name: rate\n    numerator: e\n    denominator: n\n    condition: "< 1%"\n    unit: ratio\n${pool}`;
+  // 40 healthy minutes (0.2%), then a 5% regression.
+  const minute = (k: number) =>
+    k < 40
+      ? { numerator: k % 5 === 0 ? 1 : 0, denominator: 100 }
+      : { numerator: 5, denominator: 100 };
+  const firstFailure = (pool: string) => {
+    const metric = parseCriteria(text(pool)).metrics[0];
+    const s = newMetricState();
+    for (let k = 0; k < 60; k++)
+      if (measure(metric, s, minute(k), k * 60_000).phase === 'failed') return k;
+    return undefined;
+  };
+  test('a late regression is caught sooner with pool: 5m than when pooled since the start', () => {
+    const all = firstFailure('');
+    const trailing = firstFailure('    pool: 5m\n');
+    expect(parseCriteria(text('    pool: 5m\n')).metrics[0].poolIntervals).toBe(5);
+    expect(trailing).toBeDefined();
+    expect(all).toBeDefined();
+    expect(trailing!).toBeLessThan(all!);
+    expect(trailing! - 40).toBeLessThanOrEqual(4);
+  });
+});

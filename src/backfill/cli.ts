@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { CliCommand } from '../cli/types.js';
 import { parseDuration } from '../config/load.js';
 import { ConfigError } from '../errors.js';
+import { redactUrl } from '../db/connect.js';
 import {
   analyzeBackfill,
   BackfillBusyError,
@@ -140,11 +141,14 @@ export const command: CliCommand = {
           print(r);
           return 0;
         } catch (e) {
-          if (e instanceof BackfillBusyError) {
-            logger.error(e.message);
-            return 1;
-          }
-          throw e;
+          if (e instanceof ConfigError) throw e;
+          // Busy, lock timeout after retries, a failing statement: the run is recorded as
+          // failed (or was never started) and the next execute resumes.
+          const code = (e as { code?: string }).code;
+          logger.error(
+            `${e instanceof BackfillBusyError ? '' : 'execute failed: '}${redactUrl((e as Error).message)}${code ? ` (SQLSTATE ${code})` : ''}`,
+          );
+          return 1;
         }
       case 'verify': {
         const r = await verifyBackfill(base, logger);

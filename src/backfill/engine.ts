@@ -575,9 +575,9 @@ async function runBatches(
   const tb = Date.now();
   const b = await client.query(sql.boundaries(startKey !== null), [granule, ...(startKey ?? [])]);
   const bounds = b.rows.map((r) => keyOf(r, nk));
-  const total = b.rows.length ? num(b.rows[b.rows.length - 1].total) : 0;
+  const keyCount = b.rows.length ? num(b.rows[b.rows.length - 1].total) : 0;
   logger.info(
-    `${total} source row(s) to walk${startKey ? ' after the checkpoint' : ''} (keyset boundaries in ${formatMs(Date.now() - tb)}); batch size ${p.batchSize}, pause ${pauseMs} ms, max batch duration ${spec.maxBatchMs} ms`,
+    `${keyCount} ${spec.batchKeys ? 'batch key(s)' : 'source row(s)'} to walk${startKey ? ' after the checkpoint' : ''} (keyset boundaries in ${formatMs(Date.now() - tb)}); batch size ${p.batchSize}, pause ${pauseMs} ms, max batch duration ${spec.maxBatchMs} ms`,
   );
   const maxGranules = Math.max(1, Math.round(p.batchSize / granule));
   let granules = maxGranules;
@@ -673,10 +673,11 @@ async function runBatches(
       lastProgress = now;
       const elapsed = (now - started) / 1000;
       const rate = elapsed > 0 ? seenHere / elapsed : 0;
-      const remaining = Math.max(0, total - seenHere);
-      const pct = total ? Math.min(100, (100 * seenHere) / total) : 100;
+      // Progress is measured in batch keys walked, so it holds with or without `batch-keys`.
+      const done = tailDone || bounds.length === 0 ? 1 : idx / bounds.length;
+      const etaMs = done > 0 ? ((now - started) * (1 - done)) / done : NaN;
       logger.info(
-        `progress: ${seenHere}/${total} rows (${pct.toFixed(1)}%), ${totals.batches} batches, ${Math.round(rate)} rows/s, ETA ${rate > 0 ? formatMs((remaining / rate) * 1000) : '?'}`,
+        `progress: ${(100 * done).toFixed(1)}% of ${keyCount} keys, ${seenHere} source rows, ${totals.batches} batches, ${Math.round(rate)} rows/s, ETA ${Number.isFinite(etaMs) ? formatMs(etaMs) : '?'}`,
       );
     }
     if (!tailDone && pauseMs > 0) await sleep(pauseMs);

@@ -41,6 +41,11 @@ export const backfillSpecSchema = z.strictObject({
     'set-on-write': z.record(column, z.string().min(1)).optional(),
   }),
   source: z.string().min(1),
+  /**
+   * Optional cheap query returning key values spread like the source's (e.g. the primary key of
+   * the table the key comes from). Only sets batch boundaries; batch-size then counts these keys.
+   */
+  'batch-keys': z.string().min(1).optional(),
   mode: z.enum(['upsert', 'update', 'insert']).default('upsert'),
   'batch-size': z.number().int().min(1).max(1_000_000).default(2000),
   throttle: z
@@ -78,6 +83,8 @@ export interface BackfillSpec {
   columns: string[];
   setOnWrite: Record<string, string>;
   source: string;
+  /** Query whose key columns set the keyset batch boundaries; undefined: the source's keys. */
+  batchKeys?: string;
   mode: 'upsert' | 'update' | 'insert';
   batchSize: number;
   /** Pause between batches, milliseconds. */
@@ -167,6 +174,7 @@ function normaliseSpec(loaded: LoadedYaml<BackfillSpecFile>, input: string): Bac
     columns: v.target.columns,
     setOnWrite,
     source: v.source.trim().replace(/;\s*$/, ''),
+    batchKeys: v['batch-keys']?.trim().replace(/;\s*$/, ''),
     mode: v.mode,
     batchSize: v['batch-size'],
     pauseMs: ms(v.throttle.pause, ['throttle', 'pause'], 0),
@@ -292,6 +300,27 @@ export async function validateSpecAgainstDatabase(
       spec.locate(['source']),
       input,
     );
+  }
+  if (spec.batchKeys) {
+    let keyFields: string[];
+    try {
+      const r = await client.query(`SELECT * FROM (${spec.batchKeys}) AS s LIMIT 0`);
+      keyFields = r.fields.map((f) => f.name);
+    } catch (e) {
+      throw new ConfigError(
+        `batch-keys query fails: ${(e as Error).message}`,
+        spec.locate(['batch-keys']),
+        input,
+      );
+    }
+    const missingKeys = spec.key.filter((c) => !keyFields.includes(c));
+    if (missingKeys.length) {
+      throw new ConfigError(
+        `batch-keys query does not return key column(s) ${missingKeys.join(', ')} (it returns: ${keyFields.join(', ')})`,
+        spec.locate(['batch-keys']),
+        input,
+      );
+    }
   }
   const types: Record<string, string> = {};
   for (const c of [...spec.key, ...spec.columns]) types[c] = byName.get(c)!.type;

@@ -118,18 +118,22 @@ export class BackfillSql {
   }
 
   /**
-   * Every `$2`-th source key after the optional lower bound (and the last one), with its row
-   * number and the number of keys: the keyset batch boundaries.
+   * Every `$1`-th key after the optional lower bound (and the last one), with its row number and
+   * the number of keys: the keyset batch boundaries. Keys come from the spec's `batch-keys`
+   * query when it has one (a cheap index scan), else from the source itself. Boundaries only
+   * cut the key space into ranges `(lo, hi]` and a final open range, so every source row is
+   * covered whatever keys this query returns.
    */
   boundaries(lo: boolean): string {
     // Parameters: $1 the granule; the lower bound's key values from $2.
     const w = this.range(lo, false, 2).where;
     const keys = this.spec.key.map((k, i) => `${ident(k)}::text AS k${i}`).join(', ');
+    const from = this.spec.batchKeys ?? this.spec.source;
     return `SELECT ${keys}, rn, total FROM (
               SELECT ${this.keyList('s')},
                      row_number() OVER (ORDER BY ${this.keyList('s')}) AS rn,
                      count(*) OVER () AS total
-                FROM (${this.spec.source}) AS s WHERE ${w}) AS x
+                FROM (${from}) AS s WHERE ${w}) AS x
              WHERE rn % $1 = 0 OR rn = total
              ORDER BY rn`;
   }

@@ -14,6 +14,7 @@ import {
   loadBackfillSpec,
 } from '../../src/backfill/index.js';
 import { recordingLogger, silentLogger } from '../../src/errors.js';
+import { connect } from '../../src/db/connect.js';
 import { freshDatabase, withClient, type TestDatabase } from '../support/postgres.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,8 +84,10 @@ describe('backfill engine on generated Paket 7 data', () => {
     expect(Object.keys(after).some((t) => t.startsWith('runbook.'))).toBe(false);
     expect(r.sample).toHaveLength(5);
     expect(r.sample[0].after.current_usage_limit).toBeGreaterThanOrEqual(20);
-    expect(r.firstBatch.seen).toBe(500);
-    expect(r.firstBatch.inserted + r.firstBatch.updated).toBe(500);
+    // The first batch covers the first 500 users (batch-keys); their subscribers are source rows.
+    expect(r.firstBatch.seen).toBeGreaterThan(0);
+    expect(r.firstBatch.seen).toBeLessThanOrEqual(500);
+    expect(r.firstBatch.inserted + r.firstBatch.updated).toBe(r.firstBatch.seen);
   });
 
   it('execute makes the target equal the independent computation; verify passes', async () => {
@@ -165,7 +168,7 @@ describe('backfill engine on generated Paket 7 data', () => {
   it('refuses a second concurrent execute of the same backfill, naming the holder', async () => {
     await withClient(db.url, (c) => c.query(`UPDATE user_stats SET current_usage_limit = 5`));
     const slow = executeBackfill(
-      { spec, databaseUrl: db.url, batchSize: 100, pauseMs: 150 },
+      { spec, databaseUrl: db.url, batchSize: 100, pauseMs: 60 },
       silentLogger,
     );
     // Wait until the slow run holds the lock and has committed a batch.
@@ -221,6 +224,47 @@ describe('backfill engine on generated Paket 7 data', () => {
       c.query('SELECT status FROM runbook.backfill_runs WHERE id = $1', [paused.runId]),
     );
     expect(old.rows[0].status).toBe('abandoned');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a batch blocked past lock-timeout fails the run (status failed); the next execute resumes it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bf-lock-'));
+    const fast = join(dir, 'usage-limits.yml');
+    writeFileSync(fast, exampleText().replace('lock-timeout: 2s', 'lock-timeout: 100ms'));
+    await withClient(db.url, (c) => c.query(`UPDATE user_stats SET current_usage_limit = 5`));
+    const holder = await connect(db.url, { applicationName: 'row-lock-holder' });
+    await holder.query('BEGIN');
+    await holder.query(
+      `SELECT 1 FROM user_stats WHERE user_id = (
+         SELECT min(s.reference_id) FROM subscription s JOIN user_stats us ON us.user_id = s.reference_id
+          WHERE s.status = 'active' AND s.reference_id > 'u000001500') FOR UPDATE`,
+    );
+    const log = recordingLogger();
+    const err = await executeBackfill(
+      { spec: fast, databaseUrl: db.url, batchSize: 200, lockRetries: 1 },
+      log,
+    ).catch((e) => e);
+    expect(err.code).toBe('55P03');
+    expect(log.lines.join('\n')).toMatch(/SQLSTATE 55P03\); retry 1\/1/);
+    const failed = await withClient(db.url, (c) =>
+      c.query(
+        `SELECT id, status, error, batches FROM runbook.backfill_runs ORDER BY id DESC LIMIT 1`,
+      ),
+    );
+    expect(failed.rows[0]).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/lock timeout/),
+    });
+    expect(failed.rows[0].batches).toBeGreaterThan(0); // batches before the locked row committed
+    await holder.query('ROLLBACK');
+    await holder.end();
+    const resumed = await executeBackfill({ spec: fast, databaseUrl: db.url }, silentLogger);
+    expect(resumed).toMatchObject({
+      resumed: true,
+      runId: Number(failed.rows[0].id),
+      status: 'completed',
+    });
+    expect((await limitChecksums(db.url)).actual).toBe((await limitChecksums(db.url)).expected);
     rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -146,4 +146,14 @@ describe('backfill spec errors', () => {
       /does not return column\(s\) billing_period_end/,
     );
   });
+
+  it('a batch-keys query without the key column, at the batch-keys line', async () => {
+    const text = exampleText().replace('SELECT id AS user_id FROM "user"', 'SELECT id FROM "user"');
+    const file = writeSpec(dir, 'bad-batch-keys.yml', text);
+    await expectRefused(
+      file,
+      lineOf(text, 'batch-keys:'),
+      /batch-keys query does not return key column\(s\) user_id/,
+    );
+  });
 });

@@ -24,7 +24,11 @@ export function fetchWithBackoff(ctx: ProviderContext, what: string): typeof fet
   const maxRetries = ctx.maxRetries ?? 5;
   return async (input, init) => {
     for (let attempt = 0; ; attempt++) {
-      const resp = await fetch(input, init);
+      // Every request gets a deadline unless the caller set its own signal.
+      const resp = await fetch(input, {
+        ...init,
+        signal: init?.signal ?? AbortSignal.timeout(ctx.requestTimeoutMs ?? 30_000),
+      });
       const transient = [502, 503, 504].includes(resp.status) && attempt < 2;
       if ((resp.status === 429 && attempt < maxRetries) || transient) {
         const wait = retryDelayMs(resp.headers, attempt);

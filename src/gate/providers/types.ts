@@ -54,6 +54,8 @@ export interface ProviderContext {
   sleep: (ms: number) => Promise<void>;
   /** Retries after HTTP 429 before giving up (default 5). */
   maxRetries?: number;
+  /** Milliseconds before a request without its own signal is aborted (default 30 000). */
+  requestTimeoutMs?: number;
 }
 
 /** Aligns points to the steps `startMs + k × stepMs`: each step takes the last non-null point in `(t - stepMs, t]`. */

@@ -148,4 +148,31 @@ d('canary-gate action (bundled) in backtest mode', () => {
     expect(ann?.line).toBe(6);
     expect(ann?.message).toMatch(/condition 'about 1%' is not understood/);
   });
+
+  test('Datadog keys are masked before anything can print them', async () => {
+    const apiKey = 'ddapi-0f1e2d3c4b5a69788796a5b4c3d2e1f0';
+    const appKey = 'ddapp-a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
+    const r = await runBundledAction('canary-gate', {
+      criteria: 'examples/paket7/gate/datadog.yml',
+      mode: 'backtest',
+      'datadog-api-key': apiKey,
+      'datadog-app-key': appKey,
+      'datadog-site': 'datadoghq.invalid',
+      start: '2024-06-03T19:05:00Z',
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.annotations[0].message).toMatch(
+      /input 'datadog-site': unknown Datadog site 'datadoghq.invalid'/,
+    );
+    expect(r.masks).toEqual(expect.arrayContaining([apiKey, appKey]));
+    const printed =
+      r.stdout
+        .split('\n')
+        .filter((l) => !l.startsWith('::add-mask::'))
+        .join('\n') +
+      r.stderr +
+      r.summary;
+    expect(printed).not.toContain(apiKey);
+    expect(printed).not.toContain(appKey);
+  });
 });

@@ -9,44 +9,40 @@
 import { mkdtempSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
 import type { Node, ParseResult } from 'libpg-query';
 import { ConfigError } from '../errors.js';
 import type { MigrationFile } from './files.js';
+import { wasmPath } from './wasm.js';
 
 type LibPgQuery = typeof import('libpg-query');
 let loading: Promise<LibPgQuery> | undefined;
 
 /**
- * Loads the parser's WebAssembly module once per process.
- *
- * Inside an ncc bundle the emscripten loader looks for `libpg-query.wasm` in `__dirname`, which
- * an ES module does not have; the `new URL(...)` below makes ncc copy the wasm file next to the
- * bundle (it rewrites the expression to that path, possibly under a hashed name, in which case a
- * symlink with the expected name is made in a temporary directory), and the global `__dirname`
- * points the loader there. Outside a bundle Node loads the package's CommonJS build, which has its own `__dirname`.
+ * Loads the parser's WebAssembly module once per process. Inside an ncc bundle the emscripten
+ * loader finds the wasm file through a global `__dirname` (see wasm.ts); outside a bundle Node
+ * loads the package's CommonJS build, which has its own `__dirname`.
  */
 export function loadParser(): Promise<LibPgQuery> {
-  loading ??= (async () => {
-    const ref = String(
-      new URL('../../node_modules/libpg-query/wasm/libpg-query.wasm', import.meta.url),
-    );
-    let wasm = ref.startsWith('file:') ? fileURLToPath(ref) : ref;
-    const g = globalThis as { __dirname?: string };
-    if (g.__dirname === undefined) {
-      // The bundler may emit the asset under a hashed name; the loader wants its own name.
-      if (basename(wasm) !== 'libpg-query.wasm') {
-        const dir = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'libpg-query-'));
-        symlinkSync(wasm, join(dir, 'libpg-query.wasm'));
-        wasm = join(dir, 'libpg-query.wasm');
-      }
-      g.__dirname = dirname(wasm);
-    }
-    const lib = await import('libpg-query');
-    await lib.loadModule();
-    return lib;
-  })();
+  if (!loading) loading = loadLibrary();
   return loading;
+}
+
+async function loadLibrary(): Promise<LibPgQuery> {
+  const g = globalThis as { __dirname?: string };
+  if (g.__dirname === undefined) {
+    const wasm = wasmPath();
+    let dir = dirname(wasm);
+    // The bundler may emit the asset under another name; the loader wants its own name.
+    if (basename(wasm) !== 'libpg-query.wasm') {
+      dir = mkdtempSync(join(process.env.RUNNER_TEMP || tmpdir(), 'libpg-query-'));
+      symlinkSync(wasm, join(dir, 'libpg-query.wasm'));
+    }
+    g.__dirname = dir;
+  }
+  const lib = await import('libpg-query');
+  await lib.loadModule();
+  return lib;
 }
 
 /** One statement of a migration file. */

@@ -181,7 +181,7 @@ try {
     String(single.seen),
     formatMs(single.ms),
     singleRate,
-    '(floor; locks every written row until commit)',
+    '(one transaction: locks every written row until it commits)',
   );
   line(
     `our execute (batch ${spec.batchSize})`,

@@ -81,6 +81,8 @@ export interface AnalyzeResult extends DiffCounts {
   batchSize: number;
   /** Number of batches at the batch size. */
   batches: number;
+  /** What batch-size counts: source `rows`, or `keys` of the spec's `batch-keys` query. */
+  batchUnit: 'rows' | 'keys';
   /** Rough duration estimate for `execute`, milliseconds (from the time the source takes to read). */
   estimatedMs: number;
   /** Time analyze took, milliseconds. */
@@ -243,11 +245,18 @@ async function analyzeWith(
     const checks: QueryResult[] = [];
     for (const q of p.spec.checks) checks.push(await runQuery(p.client, q, 'check'));
     const totalOperations = counts.toCreate + counts.toUpdate;
-    const batches = Math.max(1, Math.ceil(counts.sourceRows / p.batchSize));
-    // Execute reads the source twice (boundaries, then the batches) and writes the differences;
-    // ~50k written rows/s is what keyset upserts reach on a small server.
+    const batchKeys = p.spec.batchKeys
+      ? num(
+          (await p.client.query(`SELECT count(*) AS n FROM (${p.spec.batchKeys}) AS k`)).rows[0].n,
+        )
+      : counts.sourceRows;
+    const batches = Math.max(1, Math.ceil(batchKeys / p.batchSize));
+    // Execute reads the source once more for its boundaries (unless batch-keys gives them
+    // cheaply), reads it again batch by batch and writes the differences; ~50k written rows/s
+    // is what keyset upserts reach on a small server.
+    const reads = p.spec.batchKeys ? 1.5 : 2.5;
     const estimatedMs = Math.round(
-      readMs * 2.5 + (totalOperations / 50_000) * 1000 + (batches - 1) * p.spec.pauseMs,
+      readMs * reads + (totalOperations / 50_000) * 1000 + (batches - 1) * p.spec.pauseMs,
     );
     const result: AnalyzeResult = {
       name: p.spec.name,
@@ -260,6 +269,7 @@ async function analyzeWith(
       failedChecks: checks.filter((c) => c.rows > 0),
       batchSize: p.batchSize,
       batches,
+      batchUnit: p.spec.batchKeys ? 'keys' : 'rows',
       estimatedMs,
       durationMs: Date.now() - started,
     };
@@ -268,16 +278,21 @@ async function analyzeWith(
   });
 }
 
+function batchUnit(r: AnalyzeResult): string {
+  return r.batchUnit === 'keys' ? 'batch keys' : 'rows';
+}
+
 function logAnalysis(r: AnalyzeResult, logger: Logger, asErrors: boolean): void {
+  const line = (label: string, value: number) => logger.info(`  ${label.padEnd(40)} ${value}`);
   logger.info(`Backfill '${r.name}' (${r.mode} into ${r.table}):`);
-  logger.info(`  source rows:                     ${r.sourceRows}`);
-  logger.info(`  new ${r.table} rows to create:     ${r.toCreate}`);
-  logger.info(`  existing ${r.table} rows to update: ${r.toUpdate}`);
-  logger.info(`  unchanged rows:                  ${r.unchanged}`);
-  if (r.skipped) logger.info(`  differing rows this mode skips:  ${r.skipped}`);
-  logger.info(`  total database operations planned: ${r.totalOperations}`);
+  line('source rows:', r.sourceRows);
+  line(`new ${r.table} rows to create:`, r.toCreate);
+  line(`existing ${r.table} rows to update:`, r.toUpdate);
+  line('unchanged rows:', r.unchanged);
+  if (r.skipped) line('differing rows this mode skips:', r.skipped);
+  line('total database operations planned:', r.totalOperations);
   logger.info(
-    `  ${r.batches} batch(es) of up to ${r.batchSize} rows; estimated duration ${formatMs(r.estimatedMs)}`,
+    `  ${r.batches} batch(es) of up to ${r.batchSize} ${batchUnit(r)}; estimated duration ${formatMs(r.estimatedMs)}`,
   );
   if (r.duplicateKeys.length) {
     logger.warning(

@@ -57,7 +57,10 @@ export function analyzeMarkdown(r: AnalyzeResult | DryRunResult): string {
         ['Unchanged rows', r.unchanged],
         ...(r.skipped ? [['Differing rows this mode skips', r.skipped]] : []),
         ['**Total database operations planned**', `**${r.totalOperations}**`],
-        ['Batches', `${r.batches} × up to ${r.batchSize} rows`],
+        [
+          'Batches',
+          `${r.batches} × up to ${r.batchSize} ${r.batchUnit === 'keys' ? 'batch keys' : 'rows'}`,
+        ],
         ['Estimated duration', formatMs(r.estimatedMs)],
         ...(r.duplicateKeys.length
           ? [['Duplicate source keys', `⚠️ ${r.duplicateKeys.length}+ (execute would fail)`]]

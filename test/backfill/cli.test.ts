@@ -24,7 +24,7 @@ it('generate → analyze → verify (exit 1) → execute → verify (exit 0)', a
 
   expect(await run('analyze', '--spec', exampleSpec)).toBe(0);
   expect(await run('analyze', '--spec', exampleSpec, '--fail-on-checks')).toBe(1);
-  expect(log.lines.join('\n')).toMatch(/total database operations planned: [1-9]\d*/);
+  expect(log.lines.join('\n')).toMatch(/total database operations planned:\s+[1-9]\d*/);
   expect(await run('verify', '--spec', exampleSpec)).toBe(1);
   expect(await run('execute', '--spec', exampleSpec, '--batch-size', '50')).toBe(0);
   expect(await run('verify', '--spec', exampleSpec)).toBe(0);

@@ -68,7 +68,7 @@ describe('backfill engine on generated Paket 7 data', () => {
     expect(orphaned.rows).toBe(independent.orphans);
     expect(orphaned.location.file).toBe(spec);
     expect(orphaned.location.line).toBeGreaterThan(1);
-    expect(log.lines.join('\n')).toMatch(/total database operations planned: \d+/);
+    expect(log.lines.join('\n')).toMatch(/total database operations planned:\s+\d+/);
     toCreate = r.toCreate;
     toUpdate = r.toUpdate;
   });

@@ -8,7 +8,13 @@ import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import type { DemoStep } from './demo/context.js';
 
 const root = resolve(import.meta.dirname, '..');
-const steps: [string, () => Promise<{ demo: DemoStep }>][] = [];
+const steps: [string, () => Promise<{ demo: DemoStep }>][] = [
+  ['migrate: plan, apply, status, re-run', () => import('./demo/migrate.js')],
+  ['backfill: generate, analyze, dry-run, execute, verify', () => import('./demo/backfill.js')],
+  ['flag-toggle: canary tenants on, status, guard, rollback', () => import('./demo/flags.js')],
+  ['canary-gate: replay a healthy and a regressed canary', () => import('./demo/gate.js')],
+  ['smoke: seed checks against a local service', () => import('./demo/smoke.js')],
+];
 
 const server = await startEmbeddedPostgres();
 console.log(`embedded PostgreSQL started on 127.0.0.1:${server.port}`);

@@ -11,7 +11,7 @@ import { toggleFlag } from '../../src/flags/index.js';
 import { parsePlan } from '../../src/plan/index.js';
 import { rehearse, type RehearsalResult } from '../../src/rehearse/index.js';
 import { command } from '../../src/rehearse/cli.js';
-import { freshDatabase, type TestDatabase } from '../support/postgres.js';
+import { adminUrl, freshDatabase, withClient, type TestDatabase } from '../support/postgres.js';
 import { startSmokeService, type SmokeService } from '../support/smoke-service.js';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -135,24 +135,42 @@ describe('recorded regression: stops at the gate and rolls back', () => {
   let db: TestDatabase;
   let r: RehearsalResult;
   let report: string;
+  const logger = recordingLogger();
+  // A login of its own with a password that cannot appear in any log line by accident.
+  const role = `rehearse_${process.pid}`;
+  const password = 'Xq7-rehearsal-Pw-91';
 
   beforeAll(async () => {
     db = await freshDatabase('rehearse_bad');
+    await withClient(adminUrl(), (c) =>
+      c.query(`CREATE ROLE ${role} LOGIN SUPERUSER PASSWORD '${password}'`),
+    );
+    const url = new URL(db.url);
+    url.username = role;
+    url.password = password;
     r = await rehearse(
       {
         plan: PLAN,
         root,
-        databaseUrl: db.url,
+        databaseUrl: url.toString(),
         sampleUsers: 100,
         recording: 'regression',
         reportFile: join(tmp, 'P7-regression.md'),
       },
-      recordingLogger(),
+      logger,
     );
     report = readFileSync(join(tmp, 'P7-regression.md'), 'utf8');
   });
   afterAll(async () => {
     await db?.dispose();
+    await withClient(adminUrl(), (c) => c.query(`DROP ROLE IF EXISTS ${role}`));
+  });
+
+  test('the database password appears in no log line and not in the report', () => {
+    expect(logger.lines.length).toBeGreaterThan(20);
+    expect(logger.lines.join('\n')).not.toContain(password);
+    expect(report).not.toContain(password);
+    expect(report).toContain(`postgres://${role}:***@`);
   });
 
   test('the first traffic step fails at the canary gate; nothing is promoted', () => {

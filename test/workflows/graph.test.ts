@@ -262,6 +262,11 @@ describe('release.yml job graph', () => {
       preflight: { 'backfill-count': '1', 'deployment-id': '7' },
     });
     expect(r.report).toBe('success');
+    // Even a failed preflight gets its summary; the status step needs the deployment id.
+    expect(simulate(wf, ['preflight']).report).toBe('success');
+    expect(jobs.report.steps!.find((s) => s.name === 'Deployment status')?.if).toBe(
+      "needs.preflight.outputs.deployment-id != ''",
+    );
   });
 
   test('one deployment record: preflight creates it (in_progress), jobs on the environment create none', () => {

@@ -85,8 +85,45 @@ export interface AnalyzeResult extends DiffCounts {
   batchUnit: 'rows' | 'keys';
   /** Rough duration estimate for `execute`, milliseconds (from the time the source takes to read). */
   estimatedMs: number;
+  /** The latest recorded run of this backfill, when the checkpoint table exists and has one. */
+  lastRun?: RunSummary;
   /** Time analyze took, milliseconds. */
   durationMs: number;
+}
+
+/** One row of `runbook.backfill_runs`, as analyze reports it. */
+export interface RunSummary {
+  id: number;
+  status: 'running' | 'paused' | 'completed' | 'failed' | 'abandoned';
+  lastKey: KeyValue | null;
+  batches: number;
+  rowsSeen: number;
+  /** True when the next execute would resume this run (same spec checksum, not finished). */
+  resumable: boolean;
+  startedAt: Date;
+}
+
+async function lastRun(p: Prepared): Promise<RunSummary | undefined> {
+  const exists = await p.client.query(
+    `SELECT to_regclass('runbook.backfill_runs') IS NOT NULL AS ok`,
+  );
+  if (!exists.rows[0].ok) return undefined;
+  const r = (
+    await p.client.query(
+      `SELECT * FROM runbook.backfill_runs WHERE name = $1 ORDER BY id DESC LIMIT 1`,
+      [p.spec.name],
+    )
+  ).rows[0];
+  if (!r) return undefined;
+  return {
+    id: Number(r.id),
+    status: r.status,
+    lastKey: r.last_key,
+    batches: r.batches,
+    rowsSeen: num(r.rows_seen),
+    resumable: ['running', 'paused', 'failed'].includes(r.status) && r.checksum === p.spec.checksum,
+    startedAt: r.started_at,
+  };
 }
 
 /** Result of {@link dryRunBackfill}. */
@@ -270,6 +307,7 @@ async function analyzeWith(
       batchSize: p.batchSize,
       batches,
       batchUnit: p.spec.batchKeys ? 'keys' : 'rows',
+      lastRun: await lastRun(p),
       estimatedMs,
       durationMs: Date.now() - started,
     };
@@ -294,6 +332,12 @@ function logAnalysis(r: AnalyzeResult, logger: Logger, asErrors: boolean): void 
   logger.info(
     `  ${r.batches} batch(es) of up to ${r.batchSize} ${batchUnit(r)}; estimated duration ${formatMs(r.estimatedMs)}`,
   );
+  if (r.lastRun) {
+    const l = r.lastRun;
+    logger.info(
+      `  last run: #${l.id} ${l.status} after ${l.batches} batch(es), last key ${JSON.stringify(l.lastKey)}${l.resumable ? ' — the next execute resumes it' : ''}`,
+    );
+  }
   if (r.duplicateKeys.length) {
     logger.warning(
       `the source yields duplicate keys (first: ${JSON.stringify(r.duplicateKeys[0].key)} ×${r.duplicateKeys[0].copies}); execute would fail`,

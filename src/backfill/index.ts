@@ -27,6 +27,7 @@ export {
   type QueryResult,
   type DiffRow,
   type DiffCounts,
+  type RunSummary,
 } from './engine.js';
 export { generatePaket7Data, type GenerateOptions, type GenerateResult } from './generate.js';
 export { analyzeMarkdown, executeMarkdown, verifyMarkdown } from './report.js';

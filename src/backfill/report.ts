@@ -62,6 +62,14 @@ export function analyzeMarkdown(r: AnalyzeResult | DryRunResult): string {
           `${r.batches} × up to ${r.batchSize} ${r.batchUnit === 'keys' ? 'batch keys' : 'rows'}`,
         ],
         ['Estimated duration', formatMs(r.estimatedMs)],
+        ...(r.lastRun
+          ? [
+              [
+                'Last run',
+                `#${r.lastRun.id} ${r.lastRun.status}, ${r.lastRun.batches} batches${r.lastRun.resumable ? ' (the next execute resumes it)' : ''}`,
+              ],
+            ]
+          : []),
         ...(r.duplicateKeys.length
           ? [['Duplicate source keys', `⚠️ ${r.duplicateKeys.length}+ (execute would fail)`]]
           : []),

@@ -190,4 +190,16 @@ describe('backfill bundled action', () => {
     noSecret(r);
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it('rejects a ca-cert that is neither PEM text nor a file, naming the input', async () => {
+    const r = await runBundledAction('backfill', {
+      command: 'analyze',
+      spec,
+      'database-url': url,
+      'ca-cert': 'no-such-cert.pem',
+    });
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stdout).toMatch(/::error::input 'ca-cert': expected PEM text/);
+    noSecret(r);
+  });
 });

@@ -152,6 +152,13 @@ describe('backfill engine on generated Paket 7 data', () => {
     );
     expect(first.status).toBe('paused');
     expect(first.batches).toBe(2);
+    const plan = await analyzeBackfill({ spec, databaseUrl: db.url }, silentLogger);
+    expect(plan.lastRun).toMatchObject({
+      id: first.runId,
+      status: 'paused',
+      resumable: true,
+      lastKey: first.lastKey,
+    });
     const second = await executeBackfill(
       { spec, databaseUrl: db.url, batchSize: 300 },
       silentLogger,

@@ -5,6 +5,7 @@
  * `actionsLogger`. See actions/backfill/README.md.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { ConfigError } from '../../../src/errors.js';
 import { actionsLogger, inputs, output, runAction, summary } from '../../../src/github/action.js';
 import {
   analyzeBackfill,
@@ -24,7 +25,11 @@ function caCert(): string | undefined {
   if (!raw) return undefined;
   if (raw.includes('-----BEGIN')) return raw;
   if (existsSync(raw)) return readFileSync(raw, 'utf8');
-  return raw;
+  throw new ConfigError(
+    'expected PEM text (-----BEGIN CERTIFICATE-----) or the path of a PEM file',
+    undefined,
+    'ca-cert',
+  );
 }
 
 function optionalInt(name: string): number | undefined {

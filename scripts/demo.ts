@@ -14,6 +14,10 @@ const steps: [string, () => Promise<{ demo: DemoStep }>][] = [
   ['flag-toggle: canary tenants on, status, guard, rollback', () => import('./demo/flags.js')],
   ['canary-gate: replay a healthy and a regressed canary', () => import('./demo/gate.js')],
   ['smoke: seed checks against a local service', () => import('./demo/smoke.js')],
+  [
+    'rehearse Paket 7: healthy canary promoted, regressed canary rolled back',
+    () => import('./demo/rehearse.js'),
+  ],
 ];
 
 const server = await startEmbeddedPostgres();
@@ -22,7 +26,9 @@ let code = 0;
 try {
   for (const [title, load] of steps) {
     const { demo } = await load();
-    await consoleLogger.group(title, () => demo({ databaseUrl: server.url, root, logger: consoleLogger }));
+    await consoleLogger.group(title, () =>
+      demo({ databaseUrl: server.url, root, logger: consoleLogger }),
+    );
   }
 } catch (e) {
   console.error(e instanceof Error ? e.message : e);

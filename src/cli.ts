@@ -14,9 +14,10 @@ import { command as gate } from './gate/cli.js';
 import { command as flag } from './flags/cli.js';
 import { command as rollout } from './k8s/cli.js';
 import { command as smoke } from './smoke/cli.js';
+import { command as rehearse } from './rehearse/cli.js';
 
 /** Every command, in the order `runbook --help` lists them. */
-export const commands: CliCommand[] = [migrate, backfill, gate, flag, rollout, smoke];
+export const commands: CliCommand[] = [rehearse, migrate, backfill, gate, flag, rollout, smoke];
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));

@@ -55,6 +55,7 @@ function number(name: string, raw: string | undefined, fallback: number): number
   return n;
 }
 
+/** The `runbook migrate` command (see {@link usage}). */
 export const command: CliCommand = {
   name: 'migrate',
   summary: 'plan, apply, status, verify, baseline and lint SQL migrations',

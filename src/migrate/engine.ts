@@ -139,6 +139,8 @@ export class MigrationFailedError extends ConfigError {
   ) {
     super(message, location);
   }
+  /** Every migration's state when the run stopped (filled in by applyMigrations). */
+  rows: MigrationRow[] = [];
 }
 
 const DEFAULTS = {
@@ -567,7 +569,10 @@ export async function applyMigrations(
           logger.info(`applied ${p.file.filename} (${ms} ms)`);
         } catch (e) {
           row.state = 'failed';
-          if (e instanceof MigrationFailedError) e.applied.push(...applied);
+          if (e instanceof MigrationFailedError) {
+            e.applied.push(...applied);
+            e.rows = a.rows;
+          }
           throw e;
         }
       }
@@ -665,7 +670,7 @@ async function runTransactional(ctx: RunContext, p: ParsedMigration): Promise<nu
     ...p.statements.map((s) => s.sql),
     historyInsert(ctx, p.file),
     'COMMIT',
-  ].join(';\n');
+  ].join('\n;\n'); // the newline ends a trailing `-- comment` before the `;`
   const start = performance.now();
   try {
     await withLockRetry(

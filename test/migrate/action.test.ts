@@ -107,6 +107,8 @@ it('annotates a failing migration at its file and line, without the password', a
     const err = run.annotations.find((a) => a.level === 'error');
     expect(err).toMatchObject({ file: join(dir, '2_bad.sql'), line: 2 });
     expect(err?.message).toMatch(/relation "act_nope" does not exist/);
+    expect(run.outputs['pending-count']).toBe('1');
+    expect(run.summary).toMatch(/\| 2 \| bad \| {2}\| ❌ failed \|/);
     expect(everything(run)).not.toContain(PASSWORD);
   } finally {
     removeDir(dir);

@@ -142,6 +142,17 @@ describe('apply', () => {
     expect(versions.map((v) => v.version)).toEqual(['1']);
   });
 
+  it('handles a file ending in a comment without a newline, and a wrapping BEGIN/COMMIT', async () => {
+    const dir = dirOf({
+      '1_a.sql': 'CREATE TABLE tail_a (id int) -- no newline, no semicolon',
+      '2_b.sql': 'BEGIN;\nCREATE TABLE tail_b (id int);\nCOMMIT;\n',
+    });
+    const res = await applyMigrations(opts(dir), silentLogger);
+    expect(res.applied).toEqual(['1', '2']);
+    expect(await tableExists('tail_a')).toBe(true);
+    expect(await tableExists('tail_b')).toBe(true);
+  });
+
   it('validates every pending file before applying any', async () => {
     const dir = dirOf({
       '1_ok.sql': 'CREATE TABLE ok (id int);',

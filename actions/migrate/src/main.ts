@@ -6,7 +6,6 @@ import {
   actionsLogger,
   annotate,
   inputs,
-  mask,
   output,
   runAction,
   summary,
@@ -44,7 +43,6 @@ await runAction(async () => {
     allowOutOfOrder: inputs.bool('allow-out-of-order', false),
     caCert: caCert || undefined,
   };
-  if (caCert) mask(caCert);
 
   if (command === 'lint') {
     const failOn = inputs.choice('fail-on', ['error', 'warning', 'never'] as const, 'error');
@@ -87,6 +85,19 @@ await runAction(async () => {
     if (e instanceof MigrationFailedError) {
       output('applied', e.applied);
       output('applied-count', String(e.applied.length));
+      const pending = e.rows.filter((r) => r.state === 'pending' || r.state === 'failed');
+      output('pending-count', String(pending.length));
+      await summary(
+        migrateSummary({
+          command: 'apply',
+          rows: e.rows,
+          applied: e.applied,
+          baselined: [],
+          pending: pending.map((r) => r.version),
+          problems: [e.message],
+          warnings: [],
+        }),
+      );
     }
     throw e;
   }

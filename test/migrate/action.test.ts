@@ -2,7 +2,7 @@
  * The bundled `migrate` action (actions/migrate/dist/index.js) run as the GitHub runner runs it.
  * Build it first: `node scripts/bundle.mjs migrate`.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runBundledAction, type ActionRun } from '../support/action.js';
 import { freshDatabase, withClient, type TestDatabase } from '../support/postgres.js';
@@ -48,6 +48,12 @@ function everything(run: ActionRun): string {
     JSON.stringify(run.env),
   ].join('\n');
 }
+
+it('ships the parser wasm byte for byte in the bundle', () => {
+  const bundled = readFileSync('actions/migrate/dist/libpg-query.wasm');
+  const original = readFileSync('node_modules/libpg-query/wasm/libpg-query.wasm');
+  expect(bundled.equals(original)).toBe(true);
+});
 
 it('applies the Paket 7 migrations, sets outputs and writes the summary; a second run applies nothing', async () => {
   const first = await runBundledAction(

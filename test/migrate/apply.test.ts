@@ -153,6 +153,19 @@ describe('apply', () => {
     expect(await tableExists('tail_b')).toBe(true);
   });
 
+  it('stops a statement that runs past statement_timeout and commits nothing of its file', async () => {
+    const dir = dirOf({
+      '1_slow.sql': 'CREATE TABLE slow_side (id int);\nSELECT pg_sleep(2);\n',
+    });
+    const err = await applyMigrations(opts(dir, { statementTimeoutMs: 100 }), silentLogger).catch(
+      (e) => e,
+    );
+    expect(err).toBeInstanceOf(MigrationFailedError);
+    expect(err.sqlState).toBe('57014');
+    expect(err.message).toMatch(/statement timeout.*statement_timeout/);
+    expect(await tableExists('slow_side')).toBe(false);
+  });
+
   it('validates every pending file before applying any', async () => {
     const dir = dirOf({
       '1_ok.sql': 'CREATE TABLE ok (id int);',

@@ -714,8 +714,9 @@ async function locateFailure(ctx: RunContext, p: ParsedMigration): Promise<State
 /**
  * A file with a statement that cannot run in a transaction: each statement runs alone, the
  * history row is written after the last one. A failed `CREATE INDEX CONCURRENTLY` leaves an
- * invalid index behind (PostgreSQL docs, "Building Indexes Concurrently"); it is dropped before
- * a retry and reported otherwise.
+ * invalid index behind (PostgreSQL docs, "Building Indexes Concurrently"); such an index with
+ * the statement's name is dropped (`DROP INDEX CONCURRENTLY`) after the failure and before
+ * every attempt, so a re-run builds it again.
  */
 async function runNonTransactional(ctx: RunContext, p: ParsedMigration): Promise<number> {
   const start = performance.now();
@@ -723,6 +724,9 @@ async function runNonTransactional(ctx: RunContext, p: ParsedMigration): Promise
     `SET lock_timeout = ${pgInterval(ctx.lockTimeoutMs)}; SET statement_timeout = ${pgInterval(ctx.statementTimeoutMs)}`,
   );
   for (const s of p.statements) {
+    // An invalid index left by an earlier, interrupted CREATE INDEX CONCURRENTLY would make
+    // `IF NOT EXISTS` skip the build and record the migration as applied.
+    await dropInvalidIndex(ctx, s);
     try {
       await withLockRetry(
         ctx,

@@ -193,6 +193,31 @@ describe('apply', () => {
     expect(idx).toEqual([{ indisvalid: true }]);
   });
 
+  it('drops an invalid index left by an interrupted CREATE INDEX CONCURRENTLY and builds it again', async () => {
+    const dir = dirOf({
+      '1_table.sql': 'CREATE TABLE dup (a int);\nINSERT INTO dup VALUES (1), (1), (2);',
+    });
+    await applyMigrations(opts(dir), silentLogger);
+    // A unique index built concurrently over duplicates fails and stays behind, invalid.
+    await expect(q('CREATE UNIQUE INDEX CONCURRENTLY dup_a_key ON dup (a)')).rejects.toThrow(
+      /could not create unique index/,
+    );
+    writeFileSync(
+      join(dir, '2_unique.sql'),
+      'CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS dup_a_key ON dup (a);\n',
+    );
+    await q('DELETE FROM dup WHERE ctid NOT IN (SELECT min(ctid) FROM dup GROUP BY a)');
+    const logger = recordingLogger();
+    expect((await applyMigrations(opts(dir), logger)).applied).toEqual(['2']);
+    expect(logger.lines).toContain(
+      'warning: dropping invalid index dup_a_key left by a failed or interrupted CREATE INDEX CONCURRENTLY',
+    );
+    const idx = await q<{ indisvalid: boolean }>(
+      `SELECT indisvalid FROM pg_index WHERE indexrelid = 'dup_a_key'::regclass`,
+    );
+    expect(idx).toEqual([{ indisvalid: true }]);
+  });
+
   it('retries a statement blocked by another session after lock_timeout (55P03) and then applies it', async () => {
     const dir = dirOf({
       '1_table.sql': 'CREATE TABLE busy (id int);',

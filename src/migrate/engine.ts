@@ -766,7 +766,7 @@ async function dropInvalidIndex(ctx: RunContext, s: Statement): Promise<void> {
     .catch(() => ({ rows: [] as { invalid: boolean }[] }));
   if (r.rows[0]?.invalid) {
     ctx.logger.warning(
-      `dropping invalid index ${name} left by the failed CREATE INDEX CONCURRENTLY`,
+      `dropping invalid index ${name} left by a failed or interrupted CREATE INDEX CONCURRENTLY`,
     );
     await ctx.client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${ident(name)}`).catch(() => {});
   }

@@ -30,7 +30,8 @@ export function loadParser(): Promise<LibPgQuery> {
 
 async function loadLibrary(): Promise<LibPgQuery> {
   const g = globalThis as { __dirname?: string };
-  if (g.__dirname === undefined) {
+  const shim = g.__dirname === undefined;
+  if (shim) {
     const wasm = wasmPath();
     let dir = dirname(wasm);
     // The bundler may emit the asset under another name; the loader wants its own name.
@@ -40,9 +41,15 @@ async function loadLibrary(): Promise<LibPgQuery> {
     }
     g.__dirname = dir;
   }
-  const lib = await import('libpg-query');
-  await lib.loadModule();
-  return lib;
+  try {
+    // Evaluating the module starts the loader, which reads `__dirname` synchronously.
+    const lib = await import('libpg-query');
+    if (shim) delete g.__dirname;
+    await lib.loadModule();
+    return lib;
+  } finally {
+    if (shim) delete g.__dirname;
+  }
 }
 
 /** One statement of a migration file. */

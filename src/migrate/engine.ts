@@ -226,6 +226,8 @@ interface Analysis {
   changed: { file: MigrationFile; row: HistoryRow }[];
   outOfOrder: MigrationFile[];
   missing: HistoryRow[];
+  /** The highest applied version, if any. */
+  newest?: string;
 }
 
 function analyse(
@@ -281,7 +283,7 @@ function analyse(
     });
   }
   rows.sort((a, b) => compareVersions(a.version, b.version));
-  return { rows, pending, changed, outOfOrder, missing };
+  return { rows, pending, changed, outOfOrder, missing, newest };
 }
 
 function problemsOf(a: Analysis, allowOutOfOrder: boolean): { message: string; file: string }[] {
@@ -290,16 +292,10 @@ function problemsOf(a: Analysis, allowOutOfOrder: boolean): { message: string; f
     message: `${file.filename} was changed after it was applied: checksum on disk ${file.checksum}, applied ${row.checksum} (applied ${row.appliedAt.toISOString()} by ${row.appliedBy}). Never edit an applied migration; add a new one`,
   }));
   if (!allowOutOfOrder && a.outOfOrder.length) {
-    const newest = a.rows
-      .filter((r) => r.appliedChecksum && r.state !== 'missing file')
-      .map((r) => r.version)
-      .concat(a.missing.map((m) => m.version))
-      .sort(compareVersions)
-      .pop();
     for (const f of a.outOfOrder) {
       problems.push({
         file: f.path,
-        message: `${f.filename} is pending but older than the newest applied migration ${newest}; rename it with a newer version or set allow-out-of-order`,
+        message: `${f.filename} is pending but older than the newest applied migration ${a.newest}; rename it with a newer version or set allow-out-of-order`,
       });
     }
   }

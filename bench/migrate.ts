@@ -25,7 +25,7 @@ import { applyMigrations, migrationStatus } from '../src/migrate/index.js';
 const run = promisify(execFile);
 const MIGRATIONS = 300;
 const STATUS_MIGRATIONS = 1000;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const info = { actor: 'bench', via: 'cli' as const };
 
 /** One realistic migration: a table, an index, seed rows, a later ALTER of an earlier table. */

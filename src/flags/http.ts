@@ -1,14 +1,19 @@
 /**
  * A small JSON-over-HTTP client for the SaaS flag backends (LaunchDarkly, Unleash, a home-grown
  * admin API): bearer/API-key authentication, clear errors for 401/403/404/409, and retries with
- * backoff for 429 and 5xx.
+ * backoff for 429 and 5xx (through the shared `src/http/retry.ts`).
  *
  * Rate limits follow the documented headers: `Retry-After` (seconds or an HTTP date, RFC 9110
  * section 10.2.3) and LaunchDarkly's `X-Ratelimit-Reset` (epoch milliseconds; LaunchDarkly API
  * docs, "Rate limiting"). Tokens never appear in errors or logs.
  */
 import type { Logger } from '../errors.js';
-import { sleep } from '../errors.js';
+import {
+  fetchWithRetry,
+  LAUNCHDARKLY_RATE_LIMIT_HEADERS,
+  serverDelayMs,
+  type RetryPolicy,
+} from '../http/retry.js';
 import { BackendError } from './backends/types.js';
 
 /** Retry settings. All durations in milliseconds. */
@@ -53,17 +58,12 @@ export interface HttpClientOptions {
   logger: Logger;
 }
 
-/** Milliseconds to wait before retrying a 429, from `Retry-After` or `X-Ratelimit-Reset`. */
+/**
+ * Milliseconds to wait before retrying a 429, from `Retry-After` (seconds or HTTP date) or, when
+ * that is absent, `X-Ratelimit-Reset` (epoch milliseconds); `undefined` when neither is usable.
+ */
 export function rateLimitDelayMs(headers: Headers, now = Date.now()): number | undefined {
-  const retryAfter = headers.get('retry-after');
-  if (retryAfter) {
-    if (/^\d+(\.\d+)?$/.test(retryAfter.trim())) return Number(retryAfter) * 1000;
-    const at = Date.parse(retryAfter);
-    if (!Number.isNaN(at)) return Math.max(0, at - now);
-  }
-  const reset = headers.get('x-ratelimit-reset');
-  if (reset && /^\d+$/.test(reset.trim())) return Math.max(0, Number(reset) - now);
-  return undefined;
+  return serverDelayMs(headers, LAUNCHDARKLY_RATE_LIMIT_HEADERS, now);
 }
 
 function redact(text: string, secrets: string[] = []): string {
@@ -82,7 +82,8 @@ function serverMessage(text: string, json: unknown): string {
 }
 
 /**
- * Sends one JSON request with retries.
+ * Sends one JSON request with retries: 429 (waiting as {@link rateLimitDelayMs} says), any 5xx
+ * and network errors (exponential backoff), each wait at most `maxDelayMs`.
  * @throws BackendError with the HTTP status: 401/403 (token rejected), 404 (not found),
  *   409 (conflict), other 4xx, or 429/5xx after `maxAttempts`
  */
@@ -91,9 +92,7 @@ export async function requestJson(
   client: HttpClientOptions,
 ): Promise<JsonResponse> {
   const maxAttempts = client.retry?.maxAttempts ?? 5;
-  const base = client.retry?.baseDelayMs ?? 500;
   const cap = client.retry?.maxDelayMs ?? 30_000;
-  const timeoutMs = client.retry?.timeoutMs ?? 30_000;
   const path = (() => {
     try {
       const u = new URL(req.url);
@@ -103,10 +102,33 @@ export async function requestJson(
     }
   })();
   const what = `${client.service} ${req.method} ${redact(path, client.secrets)}`;
-  for (let attempt = 1; ; attempt++) {
-    let res: Response;
-    try {
-      res = await fetch(req.url, {
+  let attempts = 1;
+  const policy: RetryPolicy = {
+    maxAttempts,
+    serverErrors: 'all',
+    retryNetworkErrors: true,
+    doNotRetry: req.accept,
+    baseDelayMs: client.retry?.baseDelayMs ?? 500,
+    maxBackoffMs: cap,
+    serverDelayStatuses: [429],
+    rateLimitHeaders: LAUNCHDARKLY_RATE_LIMIT_HEADERS,
+    maxServerDelayMs: cap,
+    timeoutMs: client.retry?.timeoutMs ?? 30_000,
+    onRetry: (e) => {
+      attempts = e.attempt + 1;
+      const wait = `retrying in ${e.delayMs} ms`;
+      client.logger.warning(
+        e.reason === 'network-error'
+          ? `${what}: ${redact((e.error as Error).message, client.secrets)}; ${wait} (attempt ${e.attempt})`
+          : `${what}: ${e.status === 429 ? 'rate limited (429)' : `server error ${e.status}`}; ${wait} (attempt ${e.attempt} of ${e.maxAttempts})`,
+      );
+    },
+  };
+  let res: Response;
+  try {
+    res = await fetchWithRetry(
+      req.url,
+      {
         method: req.method,
         headers: { Accept: 'application/json', ...req.headers },
         body:
@@ -115,55 +137,41 @@ export async function requestJson(
             : typeof req.body === 'string'
               ? req.body
               : JSON.stringify(req.body),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-    } catch (e) {
-      const msg = redact((e as Error).message, client.secrets);
-      if (attempt >= maxAttempts)
-        throw new BackendError(`${what} failed after ${attempt} attempts: ${msg}`);
-      const wait = Math.min(cap, base * 2 ** (attempt - 1));
-      client.logger.warning(`${what}: ${msg}; retrying in ${wait} ms (attempt ${attempt})`);
-      await sleep(wait);
-      continue;
-    }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    if (res.ok || req.accept?.includes(res.status))
-      return { status: res.status, headers: res.headers, json, text };
-    const detail = redact(serverMessage(text, json), client.secrets);
-    if (res.status === 429 || res.status >= 500) {
-      if (attempt >= maxAttempts) {
-        throw new BackendError(
-          `${what}: ${res.status === 429 ? 'rate limited (429)' : `server error (${res.status})`} after ${attempt} attempts: ${detail}`,
-          res.status,
-        );
-      }
-      const asked = res.status === 429 ? rateLimitDelayMs(res.headers) : undefined;
-      const wait = Math.min(cap, asked ?? base * 2 ** (attempt - 1));
-      client.logger.warning(
-        `${what}: ${res.status === 429 ? 'rate limited (429)' : `server error ${res.status}`}; retrying in ${wait} ms (attempt ${attempt} of ${maxAttempts})`,
-      );
-      await sleep(wait);
-      continue;
-    }
-    if (res.status === 401 || res.status === 403) {
-      throw new BackendError(
-        `${what}: the token was rejected (${res.status} ${res.status === 401 ? 'Unauthorized' : 'Forbidden'}): check the 'token' input and its permissions. ${detail}`,
-        res.status,
-      );
-    }
-    if (res.status === 404) throw new BackendError(`${what}: not found (404): ${detail}`, 404);
-    if (res.status === 409 || res.status === 412) {
-      throw new BackendError(
-        `${what}: conflict (${res.status}): the flag changed concurrently or the request conflicts with its state: ${detail}`,
-        res.status,
-      );
-    }
-    throw new BackendError(`${what}: rejected (${res.status}): ${detail}`, res.status);
+      },
+      policy,
+    );
+  } catch (e) {
+    const msg = redact((e as Error).message, client.secrets);
+    throw new BackendError(`${what} failed after ${attempts} attempts: ${msg}`);
   }
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  if (res.ok || req.accept?.includes(res.status))
+    return { status: res.status, headers: res.headers, json, text };
+  const detail = redact(serverMessage(text, json), client.secrets);
+  if (res.status === 429 || res.status >= 500) {
+    throw new BackendError(
+      `${what}: ${res.status === 429 ? 'rate limited (429)' : `server error (${res.status})`} after ${attempts} attempts: ${detail}`,
+      res.status,
+    );
+  }
+  if (res.status === 401 || res.status === 403) {
+    throw new BackendError(
+      `${what}: the token was rejected (${res.status} ${res.status === 401 ? 'Unauthorized' : 'Forbidden'}): check the 'token' input and its permissions. ${detail}`,
+      res.status,
+    );
+  }
+  if (res.status === 404) throw new BackendError(`${what}: not found (404): ${detail}`, 404);
+  if (res.status === 409 || res.status === 412) {
+    throw new BackendError(
+      `${what}: conflict (${res.status}): the flag changed concurrently or the request conflicts with its state: ${detail}`,
+      res.status,
+    );
+  }
+  throw new BackendError(`${what}: rejected (${res.status}): ${detail}`, res.status);
 }

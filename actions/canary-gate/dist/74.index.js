@@ -42,47 +42,210 @@ function grafanaProvider(options, ctx) {
 
 /***/ }),
 
-/***/ 93556:
+/***/ 818381:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   H: () => (/* binding */ fetchWithBackoff)
-/* harmony export */ });
-/* unused harmony export retryDelayMs */
-/** Seconds to wait before retrying a rate-limited response, from its headers. */
-function retryDelayMs(headers, attempt) {
-    for (const name of ['x-ratelimit-reset', 'retry-after']) {
-        const raw = headers.get(name);
-        if (raw !== null && /^\d+(\.\d+)?$/.test(raw.trim()))
-            return Math.max(0, Number(raw)) * 1000;
-    }
-    return Math.min(60_000, 1000 * 2 ** attempt);
+
+// EXPORTS
+__webpack_require__.d(__webpack_exports__, {
+  H: () => (/* binding */ fetchWithBackoff)
+});
+
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __webpack_require__(983916);
+;// CONCATENATED MODULE: ./src/http/retry.ts
+/**
+ * `fetch` with retries: one implementation of "retry on HTTP 429 and 5xx, wait as the server
+ * asks, else back off exponentially, give every attempt a deadline", shared by the feature-flag
+ * backends (`src/flags/http.ts`) and the metrics providers (`src/gate/providers/http.ts`).
+ *
+ * Where APIs differ (which header wins, what `X-RateLimit-Reset` counts, which 5xx are retried,
+ * how many times, whether a network error is retried), the difference is a {@link RetryPolicy}
+ * option, not a second copy of the loop.
+ *
+ * Headers honoured (only for the statuses in {@link RetryPolicy.serverDelayStatuses}):
+ * - `Retry-After`: delay-seconds (a non-negative number) or an HTTP-date
+ *   (RFC 9110 section 10.2.3). A date in the past means "now" (0 ms).
+ * - `X-RateLimit-Reset`, in one of two documented meanings ({@link ResetHeaderMeaning}):
+ *   - seconds until the rate-limit window resets (Datadog, docs.datadoghq.com/api/latest/rate-limits);
+ *   - the instant of the reset in milliseconds since the Unix epoch (LaunchDarkly's
+ *     `X-Ratelimit-Reset`, launchdarkly.com/docs/api, "Rate limiting").
+ *
+ * Engine code: no `@actions/*` imports.
+ */
+
+/**
+ * LaunchDarkly (launchdarkly.com/docs/api, "Rate limiting"): `Retry-After` first, then
+ * `X-Ratelimit-Reset` as epoch milliseconds.
+ */
+const LAUNCHDARKLY_RATE_LIMIT_HEADERS = {
+    reset: 'epoch-milliseconds',
+    prefer: 'retry-after',
+};
+/**
+ * Datadog (docs.datadoghq.com/api/latest/rate-limits): `X-RateLimit-Reset` first, as seconds
+ * until the reset, then `Retry-After`.
+ */
+const DATADOG_RATE_LIMIT_HEADERS = {
+    reset: 'delta-seconds',
+    prefer: 'x-ratelimit-reset',
+};
+const SECONDS = /^\d+(\.\d+)?$/;
+const INTEGER = /^\d+$/;
+/**
+ * Milliseconds to wait according to a `Retry-After` value: delay-seconds or an HTTP-date
+ * (RFC 9110 section 10.2.3).
+ * @param value - the header value, or `null` when absent
+ * @param nowMs - the current time in milliseconds since the epoch (for the HTTP-date form)
+ * @returns milliseconds (≥ 0), or `undefined` for an absent, empty or unparseable value
+ */
+function retryAfterMs(value, nowMs) {
+    if (!value)
+        return undefined;
+    if (SECONDS.test(value.trim()))
+        return Number(value) * 1000;
+    const at = Date.parse(value);
+    return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
 }
+/**
+ * Milliseconds to wait according to an `X-RateLimit-Reset` value.
+ * @param value - the header value, or `null` when absent
+ * @param meaning - what the value counts (see {@link ResetHeaderMeaning})
+ * @param nowMs - the current time in milliseconds since the epoch (for `'epoch-milliseconds'`)
+ * @returns milliseconds (≥ 0), or `undefined` for an absent or unparseable value
+ */
+function rateLimitResetMs(value, meaning, nowMs) {
+    if (value === null)
+        return undefined;
+    const v = value.trim();
+    if (meaning === 'delta-seconds')
+        return SECONDS.test(v) ? Number(v) * 1000 : undefined;
+    return INTEGER.test(v) ? Math.max(0, Number(v) - nowMs) : undefined;
+}
+/**
+ * Milliseconds the server asks the client to wait, from `Retry-After` and `X-RateLimit-Reset`
+ * read in the order and meaning `headers` gives. A header that is absent or does not parse is
+ * skipped in favour of the other.
+ * @param nowMs - the current time in milliseconds since the epoch (default `Date.now()`)
+ * @returns milliseconds (≥ 0, not capped), or `undefined` when neither header gives a wait
+ */
+function serverDelayMs(responseHeaders, headers, nowMs = Date.now()) {
+    const retryAfter = () => retryAfterMs(responseHeaders.get('retry-after'), nowMs);
+    const reset = () => rateLimitResetMs(responseHeaders.get('x-ratelimit-reset'), headers.reset, nowMs);
+    return headers.prefer === 'retry-after' ? (retryAfter() ?? reset()) : (reset() ?? retryAfter());
+}
+/** The exponential backoff before the retry that follows failed attempt `attempt` (from 1), in ms. */
+function backoffMs(policy, attempt) {
+    return Math.min(policy.maxBackoffMs, policy.baseDelayMs * 2 ** (attempt - 1));
+}
+function retryReason(status, policy) {
+    if (policy.doNotRetry?.includes(status))
+        return undefined;
+    if (status === 429)
+        return 'rate-limited';
+    const s = policy.serverErrors;
+    if (s === 'all' ? status >= 500 && status <= 599 : s.includes(status))
+        return 'server-error';
+    return undefined;
+}
+/**
+ * Calls `fetch(input, init)` and retries per `policy`: 429, the listed 5xx and (optionally)
+ * network errors. Before a retry the response body is discarded and the wait is the server's
+ * (for `serverDelayStatuses`, capped by `maxServerDelayMs`) or the exponential backoff.
+ *
+ * @returns the first response that is not retried: a success, a status that is not retried, or
+ *   the last 429/5xx once its attempts run out (callers report it)
+ * @throws whatever `fetch` threw, when network errors are not retried or their attempts run out
+ */
+async function fetchWithRetry(input, init, policy) {
+    const maxAttempts = Math.max(1, policy.maxAttempts);
+    const maxServerErrorAttempts = Math.max(1, policy.maxServerErrorAttempts ?? maxAttempts);
+    const wait = policy.sleep ?? errors/* sleep */.yy;
+    const now = policy.now ?? Date.now;
+    for (let attempt = 1;; attempt++) {
+        let res;
+        try {
+            res = await fetch(input, {
+                ...init,
+                signal: init?.signal ?? AbortSignal.timeout(policy.timeoutMs ?? 30_000),
+            });
+        }
+        catch (error) {
+            if (!policy.retryNetworkErrors || attempt >= maxAttempts)
+                throw error;
+            const delayMs = backoffMs(policy, attempt);
+            const event = {
+                attempt,
+                maxAttempts,
+                delayMs,
+                reason: 'network-error',
+                error,
+                serverAsked: false,
+            };
+            policy.onRetry?.(event);
+            await wait(delayMs);
+            continue;
+        }
+        const reason = retryReason(res.status, policy);
+        const limit = reason === 'server-error' ? maxServerErrorAttempts : maxAttempts;
+        if (!reason || attempt >= limit)
+            return res;
+        const asked = policy.serverDelayStatuses.includes(res.status)
+            ? serverDelayMs(res.headers, policy.rateLimitHeaders, now())
+            : undefined;
+        const delayMs = asked === undefined
+            ? backoffMs(policy, attempt)
+            : Math.min(policy.maxServerDelayMs ?? Infinity, asked);
+        policy.onRetry?.({
+            attempt,
+            maxAttempts: limit,
+            delayMs,
+            reason,
+            status: res.status,
+            serverAsked: asked !== undefined,
+        });
+        await res.body?.cancel().catch(() => { });
+        await wait(delayMs);
+    }
+}
+/**
+ * A `fetch`-compatible function bound to `policy`, for client libraries that accept their own
+ * `fetch` (e.g. `@datadog/datadog-api-client`'s `createConfiguration({fetch})`).
+ */
+function retryingFetch(policy) {
+    return (input, init) => fetchWithRetry(input, init, policy);
+}
+
+;// CONCATENATED MODULE: ./src/gate/providers/http.ts
+/**
+ * HTTP with rate-limit backoff for the metrics providers, through the shared
+ * `src/http/retry.ts`. A 429 response is retried after the number of seconds in
+ * `X-RateLimit-Reset` (Datadog, docs.datadoghq.com/api/latest/rate-limits) or `Retry-After`
+ * (seconds or an HTTP date, RFC 9110 §10.2.3), else after an exponential backoff (1 s, 2 s,
+ * 4 s ... at most 60 s). A 502/503/504 is retried the same way once or twice before it is
+ * reported. Network errors are not retried here: they count as a failed measurement.
+ */
+
 /**
  * A `fetch` that answers 429 (and transient 502/503/504) with backoff, waiting through
  * `ctx.sleep`. Returns the last response when retries run out.
  * @param what - names the provider in log lines (never includes credentials)
  */
 function fetchWithBackoff(ctx, what) {
-    const maxRetries = ctx.maxRetries ?? 5;
-    return async (input, init) => {
-        for (let attempt = 0;; attempt++) {
-            // Every request gets a deadline unless the caller set its own signal.
-            const resp = await fetch(input, {
-                ...init,
-                signal: init?.signal ?? AbortSignal.timeout(ctx.requestTimeoutMs ?? 30_000),
-            });
-            const transient = [502, 503, 504].includes(resp.status) && attempt < 2;
-            if ((resp.status === 429 && attempt < maxRetries) || transient) {
-                const wait = retryDelayMs(resp.headers, attempt);
-                ctx.logger.warning(`${what}: HTTP ${resp.status}${resp.status === 429 ? ' (rate limited)' : ''}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${attempt + 1})`);
-                await resp.body?.cancel().catch(() => { });
-                await ctx.sleep(wait);
-                continue;
-            }
-            return resp;
-        }
-    };
+    return retryingFetch({
+        // `maxRetries` 429 retries; 502/503/504 while fewer than 2 retries (of any kind) were made.
+        maxAttempts: (ctx.maxRetries ?? 5) + 1,
+        serverErrors: [502, 503, 504],
+        maxServerErrorAttempts: 3,
+        retryNetworkErrors: false,
+        baseDelayMs: 1000,
+        maxBackoffMs: 60_000,
+        serverDelayStatuses: [429, 502, 503, 504],
+        rateLimitHeaders: DATADOG_RATE_LIMIT_HEADERS,
+        timeoutMs: ctx.requestTimeoutMs ?? 30_000,
+        sleep: ctx.sleep,
+        onRetry: (e) => ctx.logger.warning(`${what}: HTTP ${e.status}${e.status === 429 ? ' (rate limited)' : ''}; retrying in ${(e.delayMs / 1000).toFixed(1)} s (attempt ${e.attempt})`),
+    });
 }
 
 
@@ -96,8 +259,8 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony export */   prometheusProvider: () => (/* binding */ prometheusProvider)
 /* harmony export */ });
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(983916);
-/* harmony import */ var _http_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(93556);
-/* harmony import */ var _types_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(678075);
+/* harmony import */ var _http_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(818381);
+/* harmony import */ var _types_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(678075);
 /**
  * Prometheus HTTP API provider (prometheus.io/docs/prometheus/latest/querying/api):
  * `GET /api/v1/query?query=&time=` for live measurements and
@@ -130,7 +293,7 @@ function prometheusProvider(options, ctx) {
     else if (options.username || options.password) {
         headers.authorization = `Basic ${Buffer.from(`${options.username ?? ''}:${options.password ?? ''}`).toString('base64')}`;
     }
-    const doFetch = (0,_http_js__WEBPACK_IMPORTED_MODULE_2__/* .fetchWithBackoff */ .H)(ctx, label);
+    const doFetch = (0,_http_js__WEBPACK_IMPORTED_MODULE_1__/* .fetchWithBackoff */ .H)(ctx, label);
     async function get(path, params) {
         const url = new URL(path, base);
         for (const [k, v] of Object.entries(params))
@@ -143,7 +306,7 @@ function prometheusProvider(options, ctx) {
             });
         }
         catch (e) {
-            throw new _types_js__WEBPACK_IMPORTED_MODULE_1__/* .ProviderError */ .mZ(`${label}: request to ${base.origin} failed: ${e.message}`);
+            throw new _types_js__WEBPACK_IMPORTED_MODULE_2__/* .ProviderError */ .mZ(`${label}: request to ${base.origin} failed: ${e.message}`);
         }
         const text = await resp.text();
         if (resp.status === 401 || resp.status === 403) {
@@ -157,16 +320,16 @@ function prometheusProvider(options, ctx) {
             body = undefined;
         }
         if (resp.status === 400 && body?.status === 'error') {
-            throw new _types_js__WEBPACK_IMPORTED_MODULE_1__/* .ProviderError */ .mZ(`${label}: query rejected (${body.errorType}): ${body.error}`, 400);
+            throw new _types_js__WEBPACK_IMPORTED_MODULE_2__/* .ProviderError */ .mZ(`${label}: query rejected (${body.errorType}): ${body.error}`, 400);
         }
         if (!resp.ok || !body || body.status !== 'success' || !body.data) {
-            throw new _types_js__WEBPACK_IMPORTED_MODULE_1__/* .ProviderError */ .mZ(`${label}: HTTP ${resp.status} from ${url.pathname}${body?.error ? `: ${body.error}` : ''}`, resp.status);
+            throw new _types_js__WEBPACK_IMPORTED_MODULE_2__/* .ProviderError */ .mZ(`${label}: HTTP ${resp.status} from ${url.pathname}${body?.error ? `: ${body.error}` : ''}`, resp.status);
         }
         return body.data;
     }
     function single(ref, result) {
         if (result.length > 1) {
-            throw new _types_js__WEBPACK_IMPORTED_MODULE_1__/* .ProviderError */ .mZ(`${label}: query for ${ref.metric} (${ref.role}) returned ${result.length} series; aggregate it (sum/max) so it returns one`);
+            throw new _types_js__WEBPACK_IMPORTED_MODULE_2__/* .ProviderError */ .mZ(`${label}: query for ${ref.metric} (${ref.role}) returned ${result.length} series; aggregate it (sum/max) so it returns one`);
         }
         return result[0];
     }
@@ -175,12 +338,12 @@ function prometheusProvider(options, ctx) {
         async instant(ref, atMs) {
             const data = await get('api/v1/query', { query: ref.query, time: (atMs / 1000).toFixed(3) });
             if (data.resultType === 'scalar')
-                return (0,_types_js__WEBPACK_IMPORTED_MODULE_1__/* .sampleValue */ .Kq)(data.result[1]);
+                return (0,_types_js__WEBPACK_IMPORTED_MODULE_2__/* .sampleValue */ .Kq)(data.result[1]);
             if (data.resultType !== 'vector') {
-                throw new _types_js__WEBPACK_IMPORTED_MODULE_1__/* .ProviderError */ .mZ(`${label}: query for ${ref.metric} returned a ${data.resultType}, expected a vector`);
+                throw new _types_js__WEBPACK_IMPORTED_MODULE_2__/* .ProviderError */ .mZ(`${label}: query for ${ref.metric} returned a ${data.resultType}, expected a vector`);
             }
             const s = single(ref, data.result);
-            return s ? (0,_types_js__WEBPACK_IMPORTED_MODULE_1__/* .sampleValue */ .Kq)(s.value[1]) : null;
+            return s ? (0,_types_js__WEBPACK_IMPORTED_MODULE_2__/* .sampleValue */ .Kq)(s.value[1]) : null;
         },
         async range(ref, startMs, endMs, stepMs) {
             const data = await get('api/v1/query_range', {
@@ -190,14 +353,14 @@ function prometheusProvider(options, ctx) {
                 step: `${stepMs / 1000}`,
             });
             if (data.resultType !== 'matrix') {
-                throw new _types_js__WEBPACK_IMPORTED_MODULE_1__/* .ProviderError */ .mZ(`${label}: range query for ${ref.metric} returned a ${data.resultType}, expected a matrix`);
+                throw new _types_js__WEBPACK_IMPORTED_MODULE_2__/* .ProviderError */ .mZ(`${label}: range query for ${ref.metric} returned a ${data.resultType}, expected a matrix`);
             }
             const s = single(ref, data.result);
             const points = (s?.values ?? []).map(([t, v]) => ({
                 t: Math.round(t * 1000),
-                v: (0,_types_js__WEBPACK_IMPORTED_MODULE_1__/* .sampleValue */ .Kq)(v),
+                v: (0,_types_js__WEBPACK_IMPORTED_MODULE_2__/* .sampleValue */ .Kq)(v),
             }));
-            return (0,_types_js__WEBPACK_IMPORTED_MODULE_1__/* .alignToSteps */ .Cb)(points, startMs, endMs, stepMs);
+            return (0,_types_js__WEBPACK_IMPORTED_MODULE_2__/* .alignToSteps */ .Cb)(points, startMs, endMs, stepMs);
         },
     };
 }

@@ -49085,6 +49085,10 @@ function clientConfig(url, options = {}) {
         config.ssl = { rejectUnauthorized: true };
     else if (sslmode === 'require' || sslmode === 'prefer')
         config.ssl = { rejectUnauthorized: false };
+    // libpq's verify-ca checks the certificate chain but not that the host name matches it.
+    if (typeof config.ssl === 'object' && sslmode === 'verify-ca') {
+        config.ssl.checkServerIdentity = () => undefined;
+    }
     return config;
 }
 /**

@@ -8,7 +8,7 @@ export const modules = {
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   LaunchDarklyBackend: () => (/* binding */ LaunchDarklyBackend)
 /* harmony export */ });
-/* harmony import */ var _http_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(1943);
+/* harmony import */ var _http_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(4828);
 /* harmony import */ var _types_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(3676);
 
 
@@ -155,31 +155,193 @@ class LaunchDarklyBackend {
 
 /***/ }),
 
-/***/ 1943:
+/***/ 4828:
 /***/ ((__unused_webpack_module, __webpack_exports__, __webpack_require__) => {
 
-/* harmony export */ __webpack_require__.d(__webpack_exports__, {
-/* harmony export */   S: () => (/* binding */ requestJson)
-/* harmony export */ });
-/* unused harmony export rateLimitDelayMs */
-/* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3916);
-/* harmony import */ var _backends_types_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(3676);
 
+// EXPORTS
+__webpack_require__.d(__webpack_exports__, {
+  S: () => (/* binding */ requestJson)
+});
 
-/** Milliseconds to wait before retrying a 429, from `Retry-After` or `X-Ratelimit-Reset`. */
-function rateLimitDelayMs(headers, now = Date.now()) {
-    const retryAfter = headers.get('retry-after');
-    if (retryAfter) {
-        if (/^\d+(\.\d+)?$/.test(retryAfter.trim()))
-            return Number(retryAfter) * 1000;
-        const at = Date.parse(retryAfter);
-        if (!Number.isNaN(at))
-            return Math.max(0, at - now);
-    }
-    const reset = headers.get('x-ratelimit-reset');
-    if (reset && /^\d+$/.test(reset.trim()))
-        return Math.max(0, Number(reset) - now);
+// UNUSED EXPORTS: rateLimitDelayMs
+
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __webpack_require__(3916);
+;// CONCATENATED MODULE: ./src/http/retry.ts
+/**
+ * `fetch` with retries: one implementation of "retry on HTTP 429 and 5xx, wait as the server
+ * asks, else back off exponentially, give every attempt a deadline", shared by the feature-flag
+ * backends (`src/flags/http.ts`) and the metrics providers (`src/gate/providers/http.ts`).
+ *
+ * Where APIs differ (which header wins, what `X-RateLimit-Reset` counts, which 5xx are retried,
+ * how many times, whether a network error is retried), the difference is a {@link RetryPolicy}
+ * option, not a second copy of the loop.
+ *
+ * Headers honoured (only for the statuses in {@link RetryPolicy.serverDelayStatuses}):
+ * - `Retry-After`: delay-seconds (a non-negative number) or an HTTP-date
+ *   (RFC 9110 section 10.2.3). A date in the past means "now" (0 ms).
+ * - `X-RateLimit-Reset`, in one of two documented meanings ({@link ResetHeaderMeaning}):
+ *   - seconds until the rate-limit window resets (Datadog, docs.datadoghq.com/api/latest/rate-limits);
+ *   - the instant of the reset in milliseconds since the Unix epoch (LaunchDarkly's
+ *     `X-Ratelimit-Reset`, launchdarkly.com/docs/api, "Rate limiting").
+ *
+ * Engine code: no `@actions/*` imports.
+ */
+
+/**
+ * LaunchDarkly (launchdarkly.com/docs/api, "Rate limiting"): `Retry-After` first, then
+ * `X-Ratelimit-Reset` as epoch milliseconds.
+ */
+const retry_LAUNCHDARKLY_RATE_LIMIT_HEADERS = {
+    reset: 'epoch-milliseconds',
+    prefer: 'retry-after',
+};
+/**
+ * Datadog (docs.datadoghq.com/api/latest/rate-limits): `X-RateLimit-Reset` first, as seconds
+ * until the reset, then `Retry-After`.
+ */
+const DATADOG_RATE_LIMIT_HEADERS = {
+    reset: 'delta-seconds',
+    prefer: 'x-ratelimit-reset',
+};
+const SECONDS = /^\d+(\.\d+)?$/;
+const INTEGER = /^\d+$/;
+/**
+ * Milliseconds to wait according to a `Retry-After` value: delay-seconds or an HTTP-date
+ * (RFC 9110 section 10.2.3).
+ * @param value - the header value, or `null` when absent
+ * @param nowMs - the current time in milliseconds since the epoch (for the HTTP-date form)
+ * @returns milliseconds (≥ 0), or `undefined` for an absent, empty or unparseable value
+ */
+function retryAfterMs(value, nowMs) {
+    if (!value)
+        return undefined;
+    if (SECONDS.test(value.trim()))
+        return Number(value) * 1000;
+    const at = Date.parse(value);
+    return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
+}
+/**
+ * Milliseconds to wait according to an `X-RateLimit-Reset` value.
+ * @param value - the header value, or `null` when absent
+ * @param meaning - what the value counts (see {@link ResetHeaderMeaning})
+ * @param nowMs - the current time in milliseconds since the epoch (for `'epoch-milliseconds'`)
+ * @returns milliseconds (≥ 0), or `undefined` for an absent or unparseable value
+ */
+function rateLimitResetMs(value, meaning, nowMs) {
+    if (value === null)
+        return undefined;
+    const v = value.trim();
+    if (meaning === 'delta-seconds')
+        return SECONDS.test(v) ? Number(v) * 1000 : undefined;
+    return INTEGER.test(v) ? Math.max(0, Number(v) - nowMs) : undefined;
+}
+/**
+ * Milliseconds the server asks the client to wait, from `Retry-After` and `X-RateLimit-Reset`
+ * read in the order and meaning `headers` gives. A header that is absent or does not parse is
+ * skipped in favour of the other.
+ * @param nowMs - the current time in milliseconds since the epoch (default `Date.now()`)
+ * @returns milliseconds (≥ 0, not capped), or `undefined` when neither header gives a wait
+ */
+function retry_serverDelayMs(responseHeaders, headers, nowMs = Date.now()) {
+    const retryAfter = () => retryAfterMs(responseHeaders.get('retry-after'), nowMs);
+    const reset = () => rateLimitResetMs(responseHeaders.get('x-ratelimit-reset'), headers.reset, nowMs);
+    return headers.prefer === 'retry-after' ? (retryAfter() ?? reset()) : (reset() ?? retryAfter());
+}
+/** The exponential backoff before the retry that follows failed attempt `attempt` (from 1), in ms. */
+function backoffMs(policy, attempt) {
+    return Math.min(policy.maxBackoffMs, policy.baseDelayMs * 2 ** (attempt - 1));
+}
+function retryReason(status, policy) {
+    if (policy.doNotRetry?.includes(status))
+        return undefined;
+    if (status === 429)
+        return 'rate-limited';
+    const s = policy.serverErrors;
+    if (s === 'all' ? status >= 500 && status <= 599 : s.includes(status))
+        return 'server-error';
     return undefined;
+}
+/**
+ * Calls `fetch(input, init)` and retries per `policy`: 429, the listed 5xx and (optionally)
+ * network errors. Before a retry the response body is discarded and the wait is the server's
+ * (for `serverDelayStatuses`, capped by `maxServerDelayMs`) or the exponential backoff.
+ *
+ * @returns the first response that is not retried: a success, a status that is not retried, or
+ *   the last 429/5xx once its attempts run out (callers report it)
+ * @throws whatever `fetch` threw, when network errors are not retried or their attempts run out
+ */
+async function fetchWithRetry(input, init, policy) {
+    const maxAttempts = Math.max(1, policy.maxAttempts);
+    const maxServerErrorAttempts = Math.max(1, policy.maxServerErrorAttempts ?? maxAttempts);
+    const wait = policy.sleep ?? errors/* sleep */.yy;
+    const now = policy.now ?? Date.now;
+    for (let attempt = 1;; attempt++) {
+        let res;
+        try {
+            res = await fetch(input, {
+                ...init,
+                signal: init?.signal ?? AbortSignal.timeout(policy.timeoutMs ?? 30_000),
+            });
+        }
+        catch (error) {
+            if (!policy.retryNetworkErrors || attempt >= maxAttempts)
+                throw error;
+            const delayMs = backoffMs(policy, attempt);
+            const event = {
+                attempt,
+                maxAttempts,
+                delayMs,
+                reason: 'network-error',
+                error,
+                serverAsked: false,
+            };
+            policy.onRetry?.(event);
+            await wait(delayMs);
+            continue;
+        }
+        const reason = retryReason(res.status, policy);
+        const limit = reason === 'server-error' ? maxServerErrorAttempts : maxAttempts;
+        if (!reason || attempt >= limit)
+            return res;
+        const asked = policy.serverDelayStatuses.includes(res.status)
+            ? retry_serverDelayMs(res.headers, policy.rateLimitHeaders, now())
+            : undefined;
+        const delayMs = asked === undefined
+            ? backoffMs(policy, attempt)
+            : Math.min(policy.maxServerDelayMs ?? Infinity, asked);
+        policy.onRetry?.({
+            attempt,
+            maxAttempts: limit,
+            delayMs,
+            reason,
+            status: res.status,
+            serverAsked: asked !== undefined,
+        });
+        await res.body?.cancel().catch(() => { });
+        await wait(delayMs);
+    }
+}
+/**
+ * A `fetch`-compatible function bound to `policy`, for client libraries that accept their own
+ * `fetch` (e.g. `@datadog/datadog-api-client`'s `createConfiguration({fetch})`).
+ */
+function retryingFetch(policy) {
+    return (input, init) => fetchWithRetry(input, init, policy);
+}
+
+// EXTERNAL MODULE: ./src/flags/backends/types.ts
+var types = __webpack_require__(3676);
+;// CONCATENATED MODULE: ./src/flags/http.ts
+
+
+/**
+ * Milliseconds to wait before retrying a 429, from `Retry-After` (seconds or HTTP date) or, when
+ * that is absent, `X-Ratelimit-Reset` (epoch milliseconds); `undefined` when neither is usable.
+ */
+function rateLimitDelayMs(headers, now = Date.now()) {
+    return serverDelayMs(headers, LAUNCHDARKLY_RATE_LIMIT_HEADERS, now);
 }
 function redact(text, secrets = []) {
     let out = text;
@@ -198,15 +360,14 @@ function serverMessage(text, json) {
     return text.slice(0, 300);
 }
 /**
- * Sends one JSON request with retries.
+ * Sends one JSON request with retries: 429 (waiting as {@link rateLimitDelayMs} says), any 5xx
+ * and network errors (exponential backoff), each wait at most `maxDelayMs`.
  * @throws BackendError with the HTTP status: 401/403 (token rejected), 404 (not found),
  *   409 (conflict), other 4xx, or 429/5xx after `maxAttempts`
  */
 async function requestJson(req, client) {
     const maxAttempts = client.retry?.maxAttempts ?? 5;
-    const base = client.retry?.baseDelayMs ?? 500;
     const cap = client.retry?.maxDelayMs ?? 30_000;
-    const timeoutMs = client.retry?.timeoutMs ?? 30_000;
     const path = (() => {
         try {
             const u = new URL(req.url);
@@ -217,60 +378,65 @@ async function requestJson(req, client) {
         }
     })();
     const what = `${client.service} ${req.method} ${redact(path, client.secrets)}`;
-    for (let attempt = 1;; attempt++) {
-        let res;
-        try {
-            res = await fetch(req.url, {
-                method: req.method,
-                headers: { Accept: 'application/json', ...req.headers },
-                body: req.body === undefined
-                    ? undefined
-                    : typeof req.body === 'string'
-                        ? req.body
-                        : JSON.stringify(req.body),
-                signal: AbortSignal.timeout(timeoutMs),
-            });
-        }
-        catch (e) {
-            const msg = redact(e.message, client.secrets);
-            if (attempt >= maxAttempts)
-                throw new _backends_types_js__WEBPACK_IMPORTED_MODULE_1__/* .BackendError */ .J(`${what} failed after ${attempt} attempts: ${msg}`);
-            const wait = Math.min(cap, base * 2 ** (attempt - 1));
-            client.logger.warning(`${what}: ${msg}; retrying in ${wait} ms (attempt ${attempt})`);
-            await (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .sleep */ .yy)(wait);
-            continue;
-        }
-        const text = await res.text();
-        let json;
-        try {
-            json = text ? JSON.parse(text) : undefined;
-        }
-        catch {
-            json = undefined;
-        }
-        if (res.ok || req.accept?.includes(res.status))
-            return { status: res.status, headers: res.headers, json, text };
-        const detail = redact(serverMessage(text, json), client.secrets);
-        if (res.status === 429 || res.status >= 500) {
-            if (attempt >= maxAttempts) {
-                throw new _backends_types_js__WEBPACK_IMPORTED_MODULE_1__/* .BackendError */ .J(`${what}: ${res.status === 429 ? 'rate limited (429)' : `server error (${res.status})`} after ${attempt} attempts: ${detail}`, res.status);
-            }
-            const asked = res.status === 429 ? rateLimitDelayMs(res.headers) : undefined;
-            const wait = Math.min(cap, asked ?? base * 2 ** (attempt - 1));
-            client.logger.warning(`${what}: ${res.status === 429 ? 'rate limited (429)' : `server error ${res.status}`}; retrying in ${wait} ms (attempt ${attempt} of ${maxAttempts})`);
-            await (0,_errors_js__WEBPACK_IMPORTED_MODULE_0__/* .sleep */ .yy)(wait);
-            continue;
-        }
-        if (res.status === 401 || res.status === 403) {
-            throw new _backends_types_js__WEBPACK_IMPORTED_MODULE_1__/* .BackendError */ .J(`${what}: the token was rejected (${res.status} ${res.status === 401 ? 'Unauthorized' : 'Forbidden'}): check the 'token' input and its permissions. ${detail}`, res.status);
-        }
-        if (res.status === 404)
-            throw new _backends_types_js__WEBPACK_IMPORTED_MODULE_1__/* .BackendError */ .J(`${what}: not found (404): ${detail}`, 404);
-        if (res.status === 409 || res.status === 412) {
-            throw new _backends_types_js__WEBPACK_IMPORTED_MODULE_1__/* .BackendError */ .J(`${what}: conflict (${res.status}): the flag changed concurrently or the request conflicts with its state: ${detail}`, res.status);
-        }
-        throw new _backends_types_js__WEBPACK_IMPORTED_MODULE_1__/* .BackendError */ .J(`${what}: rejected (${res.status}): ${detail}`, res.status);
+    let attempts = 1;
+    const policy = {
+        maxAttempts,
+        serverErrors: 'all',
+        retryNetworkErrors: true,
+        doNotRetry: req.accept,
+        baseDelayMs: client.retry?.baseDelayMs ?? 500,
+        maxBackoffMs: cap,
+        serverDelayStatuses: [429],
+        rateLimitHeaders: retry_LAUNCHDARKLY_RATE_LIMIT_HEADERS,
+        maxServerDelayMs: cap,
+        timeoutMs: client.retry?.timeoutMs ?? 30_000,
+        onRetry: (e) => {
+            attempts = e.attempt + 1;
+            const wait = `retrying in ${e.delayMs} ms`;
+            client.logger.warning(e.reason === 'network-error'
+                ? `${what}: ${redact(e.error.message, client.secrets)}; ${wait} (attempt ${e.attempt})`
+                : `${what}: ${e.status === 429 ? 'rate limited (429)' : `server error ${e.status}`}; ${wait} (attempt ${e.attempt} of ${e.maxAttempts})`);
+        },
+    };
+    let res;
+    try {
+        res = await fetchWithRetry(req.url, {
+            method: req.method,
+            headers: { Accept: 'application/json', ...req.headers },
+            body: req.body === undefined
+                ? undefined
+                : typeof req.body === 'string'
+                    ? req.body
+                    : JSON.stringify(req.body),
+        }, policy);
     }
+    catch (e) {
+        const msg = redact(e.message, client.secrets);
+        throw new types/* BackendError */.J(`${what} failed after ${attempts} attempts: ${msg}`);
+    }
+    const text = await res.text();
+    let json;
+    try {
+        json = text ? JSON.parse(text) : undefined;
+    }
+    catch {
+        json = undefined;
+    }
+    if (res.ok || req.accept?.includes(res.status))
+        return { status: res.status, headers: res.headers, json, text };
+    const detail = redact(serverMessage(text, json), client.secrets);
+    if (res.status === 429 || res.status >= 500) {
+        throw new types/* BackendError */.J(`${what}: ${res.status === 429 ? 'rate limited (429)' : `server error (${res.status})`} after ${attempts} attempts: ${detail}`, res.status);
+    }
+    if (res.status === 401 || res.status === 403) {
+        throw new types/* BackendError */.J(`${what}: the token was rejected (${res.status} ${res.status === 401 ? 'Unauthorized' : 'Forbidden'}): check the 'token' input and its permissions. ${detail}`, res.status);
+    }
+    if (res.status === 404)
+        throw new types/* BackendError */.J(`${what}: not found (404): ${detail}`, 404);
+    if (res.status === 409 || res.status === 412) {
+        throw new types/* BackendError */.J(`${what}: conflict (${res.status}): the flag changed concurrently or the request conflicts with its state: ${detail}`, res.status);
+    }
+    throw new types/* BackendError */.J(`${what}: rejected (${res.status}): ${detail}`, res.status);
 }
 
 

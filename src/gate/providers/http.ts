@@ -1,19 +1,13 @@
 /**
- * HTTP with rate-limit backoff for the metrics providers. A 429 response is retried after the
- * number of seconds in `X-RateLimit-Reset` (Datadog, docs.datadoghq.com/api/latest/rate-limits)
- * or `Retry-After` (RFC 9110 §10.2.3), else after an exponential backoff (1 s, 2 s, 4 s ...).
- * A 502/503/504 is retried the same way once or twice before it is reported.
+ * HTTP with rate-limit backoff for the metrics providers, through the shared
+ * `src/http/retry.ts`. A 429 response is retried after the number of seconds in
+ * `X-RateLimit-Reset` (Datadog, docs.datadoghq.com/api/latest/rate-limits) or `Retry-After`
+ * (seconds or an HTTP date, RFC 9110 §10.2.3), else after an exponential backoff (1 s, 2 s,
+ * 4 s ... at most 60 s). A 502/503/504 is retried the same way once or twice before it is
+ * reported. Network errors are not retried here: they count as a failed measurement.
  */
+import { DATADOG_RATE_LIMIT_HEADERS, retryingFetch } from '../../http/retry.js';
 import type { ProviderContext } from './types.js';
-
-/** Seconds to wait before retrying a rate-limited response, from its headers. */
-export function retryDelayMs(headers: Headers, attempt: number): number {
-  for (const name of ['x-ratelimit-reset', 'retry-after']) {
-    const raw = headers.get(name);
-    if (raw !== null && /^\d+(\.\d+)?$/.test(raw.trim())) return Math.max(0, Number(raw)) * 1000;
-  }
-  return Math.min(60_000, 1000 * 2 ** attempt);
-}
 
 /**
  * A `fetch` that answers 429 (and transient 502/503/504) with backoff, waiting through
@@ -21,25 +15,21 @@ export function retryDelayMs(headers: Headers, attempt: number): number {
  * @param what - names the provider in log lines (never includes credentials)
  */
 export function fetchWithBackoff(ctx: ProviderContext, what: string): typeof fetch {
-  const maxRetries = ctx.maxRetries ?? 5;
-  return async (input, init) => {
-    for (let attempt = 0; ; attempt++) {
-      // Every request gets a deadline unless the caller set its own signal.
-      const resp = await fetch(input, {
-        ...init,
-        signal: init?.signal ?? AbortSignal.timeout(ctx.requestTimeoutMs ?? 30_000),
-      });
-      const transient = [502, 503, 504].includes(resp.status) && attempt < 2;
-      if ((resp.status === 429 && attempt < maxRetries) || transient) {
-        const wait = retryDelayMs(resp.headers, attempt);
-        ctx.logger.warning(
-          `${what}: HTTP ${resp.status}${resp.status === 429 ? ' (rate limited)' : ''}; retrying in ${(wait / 1000).toFixed(1)} s (attempt ${attempt + 1})`,
-        );
-        await resp.body?.cancel().catch(() => {});
-        await ctx.sleep(wait);
-        continue;
-      }
-      return resp;
-    }
-  };
+  return retryingFetch({
+    // `maxRetries` 429 retries; 502/503/504 while fewer than 2 retries (of any kind) were made.
+    maxAttempts: (ctx.maxRetries ?? 5) + 1,
+    serverErrors: [502, 503, 504],
+    maxServerErrorAttempts: 3,
+    retryNetworkErrors: false,
+    baseDelayMs: 1000,
+    maxBackoffMs: 60_000,
+    serverDelayStatuses: [429, 502, 503, 504],
+    rateLimitHeaders: DATADOG_RATE_LIMIT_HEADERS,
+    timeoutMs: ctx.requestTimeoutMs ?? 30_000,
+    sleep: ctx.sleep,
+    onRetry: (e) =>
+      ctx.logger.warning(
+        `${what}: HTTP ${e.status}${e.status === 429 ? ' (rate limited)' : ''}; retrying in ${(e.delayMs / 1000).toFixed(1)} s (attempt ${e.attempt})`,
+      ),
+  });
 }

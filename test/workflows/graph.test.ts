@@ -3,12 +3,12 @@
  * gate, a rollback that follows every deploying job, least-privilege permissions, and actions
  * referenced by repository and ref.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { parse } from 'yaml';
 import {
-  root,
+  actionContract,
+  actionNames,
   ancestors,
+  inputProblems,
+  ourAction,
   needsOf,
   neededPermissions,
   readWorkflow,
@@ -30,109 +30,6 @@ const DEPLOYING = [
   'promotion',
   'promote',
 ];
-
-/** The six actions and their input contracts. */
-const CONTRACTS: Record<string, string[]> = {
-  migrate: [
-    'command',
-    'database-url',
-    'dir',
-    'history-table',
-    'lock-wait',
-    'lock-timeout',
-    'statement-timeout',
-    'retries',
-    'allow-out-of-order',
-    'baseline-version',
-    'ca-cert',
-    'fail-on',
-  ],
-  backfill: [
-    'command',
-    'spec',
-    'database-url',
-    'ca-cert',
-    'batch-size',
-    'max-batches',
-    'fail-on-checks',
-  ],
-  'canary-gate': [
-    'criteria',
-    'mode',
-    'provider',
-    'tenants',
-    'service',
-    'env',
-    'datadog-api-key',
-    'datadog-app-key',
-    'datadog-site',
-    'prometheus-url',
-    'prometheus-token',
-    'grafana-url',
-    'grafana-token',
-    'grafana-datasource-uid',
-    'replay-file',
-    'start',
-    'end',
-    'duration',
-    'interval',
-    'timeout',
-    'on-inconclusive',
-    'measurements-file',
-  ],
-  'flag-toggle': [
-    'backend',
-    'operation',
-    'flag',
-    'tenants',
-    'scope',
-    'plan',
-    'global-must-be',
-    'restore-state',
-    'reason',
-    'dry-run',
-    'database-url',
-    'base-url',
-    'token',
-    'environment',
-    'project',
-    'context-kind',
-  ],
-  rollout: [
-    'command',
-    'kubeconfig',
-    'context',
-    'namespace',
-    'deployment',
-    'images',
-    'change-cause',
-    'to-revision',
-    'ingress',
-    'weights',
-    'pause',
-    'manifests',
-    'field-manager',
-    'job-manifest',
-    'timeout',
-  ],
-  smoke: ['checks', 'base-url', 'env', 'variables', 'secrets', 'database-url', 'only', 'timeout'],
-};
-const OUTPUTS: Record<string, string[]> = {
-  migrate: ['applied', 'applied-count', 'pending-count'],
-  backfill: [
-    'to-create',
-    'to-update',
-    'unchanged',
-    'total-operations',
-    'rows-written',
-    'verified',
-    'run-id',
-  ],
-  'canary-gate': ['verdict', 'reason', 'measurements-file', 'failed-at'],
-  'flag-toggle': ['previous-state', 'state', 'changed'],
-  rollout: ['previous-image', 'previous-revision', 'revision', 'weight'],
-  smoke: ['passed', 'failed', 'results'],
-};
 
 const gateStep = () => jobs.traffic.steps!.find((s) => s.uses?.includes('/actions/canary-gate@'))!;
 
@@ -298,19 +195,6 @@ describe('release.yml job graph', () => {
       expect([name, jobs[m![1]]?.outputs?.[m![2]]]).toEqual([name, expect.any(String)]);
     }
   });
-
-  test('step outputs read from the actions are outputs the actions declare', () => {
-    for (const [id, job] of Object.entries(jobs)) {
-      const byStep = new Map((job.steps ?? []).filter((s) => s.id).map((s) => [s.id!, s]));
-      const text = JSON.stringify(job);
-      for (const m of text.matchAll(/steps\.([\w-]+)\.outputs\.([\w-]+)/g)) {
-        const step = byStep.get(m[1]);
-        expect([id, m[1], step !== undefined]).toEqual([id, m[1], true]);
-        const action = /\/actions\/([\w-]+)@/.exec(step!.uses ?? '')?.[1];
-        if (action) expect([id, m[0], OUTPUTS[action].includes(m[2])]).toEqual([id, m[0], true]);
-      }
-    }
-  });
 });
 
 describe('action references', () => {
@@ -343,42 +227,61 @@ describe('action references', () => {
   test.each(files)(
     "%s passes every required input of each action's action.yml, and no unknown one",
     (file) => {
+      let checked = 0;
       for (const s of allSteps(file)) {
-        const action = /^runbook-actions\/runbook-actions\/actions\/([\w-]+)@/.exec(s.uses)?.[1];
+        const action = ourAction(s.uses);
         if (!action) continue;
-        const meta = resolve(root, 'actions', action, 'action.yml');
-        if (!existsSync(meta)) continue; // the contract test above still applies
-        const inputs = (
-          parse(readFileSync(meta, 'utf8')) as {
-            inputs: Record<string, { required?: boolean; default?: unknown }>;
-          }
-        ).inputs;
-        const given = Object.keys(s.with ?? {});
-        for (const input of given)
-          expect([action, input, input in inputs]).toEqual([action, input, true]);
-        for (const [name, spec] of Object.entries(inputs)) {
-          if (spec.required && spec.default === undefined) {
-            expect([s.job, action, name, given.includes(name)]).toEqual([
-              s.job,
-              action,
-              name,
-              true,
-            ]);
-          }
-        }
+        // actionContract throws when actions/<name>/action.yml does not exist.
+        const problems = inputProblems(actionContract(action), Object.keys(s.with ?? {}));
+        expect([s.job, s.uses, problems]).toEqual([s.job, s.uses, []]);
+        checked++;
       }
+      if (file === 'release.yml' || file === 'staging.yml') expect(checked).toBeGreaterThan(5);
     },
   );
 
-  test.each(files)('%s passes only inputs the actions declare', (file) => {
-    for (const s of allSteps(file)) {
-      const action = /^runbook-actions\/runbook-actions\/actions\/([\w-]+)@/.exec(s.uses)?.[1];
-      if (!action) continue;
-      expect(CONTRACTS[action]).toBeDefined();
-      for (const input of Object.keys(s.with ?? {})) {
-        expect([action, input, CONTRACTS[action].includes(input)]).toEqual([action, input, true]);
+  test.each(files)('%s reads only step outputs the actions declare', (file) => {
+    for (const [id, job] of Object.entries(readWorkflow(file).wf.jobs)) {
+      const byStep = new Map((job.steps ?? []).filter((s) => s.id).map((s) => [s.id!, s]));
+      const text = JSON.stringify(job);
+      for (const m of text.matchAll(/steps\.([\w-]+)\.outputs\.([\w-]+)/g)) {
+        const step = byStep.get(m[1]);
+        expect([id, m[1], step !== undefined]).toEqual([id, m[1], true]);
+        const action = ourAction(step!.uses);
+        if (action) {
+          expect([id, m[0], actionContract(action).outputs.includes(m[2])]).toEqual([
+            id,
+            m[0],
+            true,
+          ]);
+        }
       }
     }
+  });
+
+  test('the contracts come from action.yml: every action, with the inputs and outputs it declares today', () => {
+    expect(actionNames()).toEqual([
+      'backfill',
+      'canary-gate',
+      'flag-toggle',
+      'migrate',
+      'rollout',
+      'smoke',
+    ]);
+    // Spot checks that the reader sees what the files hold (these were missed by a hand-kept copy).
+    expect(actionContract('migrate').outputs).toContain('lint-findings');
+    expect(actionContract('rollout').outputs).toContain('job-name');
+    expect(Object.keys(actionContract('rollout').inputs)).toContain('poll-interval');
+    expect(actionContract('migrate').inputs['database-url']).toMatchObject({ required: true });
+  });
+
+  test('the check notices an input an action no longer declares, and a required one left out', () => {
+    const contract = actionContract('migrate');
+    expect(inputProblems(contract, ['database-url', 'dir'])).toEqual([]);
+    const removed = { ...contract, inputs: { ...contract.inputs } };
+    delete removed.inputs.dir;
+    expect(inputProblems(removed, ['database-url', 'dir'])).toEqual(["unknown input 'dir'"]);
+    expect(inputProblems(contract, ['dir'])).toEqual(["required input 'database-url' missing"]);
   });
 });
 

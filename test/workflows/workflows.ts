@@ -2,7 +2,7 @@
  * Helpers for the workflow tests: reading `.github/workflows/*.yml` with the `yaml` package and
  * a small model of how GitHub Actions decides which jobs of a run execute.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
 
@@ -167,4 +167,52 @@ export function neededPermissions(job: Job): Record<string, 'read' | 'write'> {
     if (/issues\.listComments/.test(script)) add('pull-requests', 'read');
   }
   return need;
+}
+
+/** An action's interface as its `actions/<name>/action.yml` declares it. */
+export interface ActionContract {
+  inputs: Record<string, { required?: boolean; default?: unknown }>;
+  outputs: string[];
+}
+
+/** The names of the actions in this repository (folders of `actions/` with an action.yml). */
+export function actionNames(): string[] {
+  return readdirSync(resolve(root, 'actions'), { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(resolve(root, 'actions', d.name, 'action.yml')))
+    .map((d) => d.name)
+    .sort();
+}
+
+/**
+ * Reads `actions/<name>/action.yml`: its inputs (with `required` and `default`) and the names
+ * of its outputs. Throws when the file does not exist, so a reference to a removed action fails.
+ */
+export function actionContract(name: string): ActionContract {
+  const meta = parse(readFileSync(resolve(root, 'actions', name, 'action.yml'), 'utf8')) as {
+    inputs?: ActionContract['inputs'];
+    outputs?: Record<string, unknown>;
+  };
+  return { inputs: meta.inputs ?? {}, outputs: Object.keys(meta.outputs ?? {}) };
+}
+
+/** Our action a `uses:` names (`runbook-actions/runbook-actions/actions/<name>@ref`), if any. */
+export function ourAction(uses: string | undefined): string | undefined {
+  return /^runbook-actions\/runbook-actions\/actions\/([\w-]+)@/.exec(uses ?? '')?.[1];
+}
+
+/**
+ * What is wrong with one step's use of an action: inputs it passes that the action does not
+ * declare, and required inputs (without a default) it leaves out.
+ */
+export function inputProblems(contract: ActionContract, given: string[]): string[] {
+  const problems: string[] = [];
+  for (const input of given) {
+    if (!(input in contract.inputs)) problems.push(`unknown input '${input}'`);
+  }
+  for (const [name, spec] of Object.entries(contract.inputs)) {
+    if (spec.required && spec.default === undefined && !given.includes(name)) {
+      problems.push(`required input '${name}' missing`);
+    }
+  }
+  return problems;
 }

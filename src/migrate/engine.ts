@@ -230,12 +230,27 @@ interface Analysis {
   newest?: string;
 }
 
+/** Versions compare numerically: `0001` and `1` are the same migration. */
+function versionKey(version: string): string {
+  return BigInt(version).toString();
+}
+
+/** The fields of a row that come from its history record. */
+function recorded(h: HistoryRow): Partial<MigrationRow> {
+  return {
+    durationMs: h.executionMs,
+    appliedAt: h.appliedAt,
+    appliedBy: h.appliedBy,
+    appliedChecksum: h.checksum,
+  };
+}
+
 function analyse(
   files: MigrationFile[],
   history: HistoryRow[],
   allowOutOfOrder: boolean,
 ): Analysis {
-  const byVersion = new Map(history.map((h) => [BigInt(h.version).toString(), h]));
+  const byVersion = new Map(history.map((h) => [versionKey(h.version), h]));
   const newest = history.length ? history[history.length - 1].version : undefined;
   const rows: MigrationRow[] = [];
   const pending: MigrationFile[] = [];
@@ -243,7 +258,7 @@ function analyse(
   const outOfOrder: MigrationFile[] = [];
   const seen = new Set<string>();
   for (const f of files) {
-    const key = BigInt(f.version).toString();
+    const key = versionKey(f.version);
     const h = byVersion.get(key);
     seen.add(key);
     const base = { version: f.version, name: f.name, file: f.path, checksum: f.checksum };
@@ -255,14 +270,7 @@ function analyse(
             ? 'baselined'
             : 'already applied';
       if (state === 'checksum changed') changed.push({ file: f, row: h });
-      rows.push({
-        ...base,
-        state,
-        durationMs: h.executionMs,
-        appliedAt: h.appliedAt,
-        appliedBy: h.appliedBy,
-        appliedChecksum: h.checksum,
-      });
+      rows.push({ ...base, ...recorded(h), state });
     } else {
       const late = newest !== undefined && compareVersions(f.version, newest) < 0;
       if (late) outOfOrder.push(f);
@@ -270,17 +278,9 @@ function analyse(
       rows.push({ ...base, state: late && !allowOutOfOrder ? 'out of order' : 'pending' });
     }
   }
-  const missing = history.filter((h) => !seen.has(BigInt(h.version).toString()));
+  const missing = history.filter((h) => !seen.has(versionKey(h.version)));
   for (const h of missing) {
-    rows.push({
-      version: h.version,
-      name: h.name,
-      state: 'missing file',
-      durationMs: h.executionMs,
-      appliedAt: h.appliedAt,
-      appliedBy: h.appliedBy,
-      appliedChecksum: h.checksum,
-    });
+    rows.push({ version: h.version, name: h.name, ...recorded(h), state: 'missing file' });
   }
   rows.sort((a, b) => compareVersions(a.version, b.version));
   return { rows, pending, changed, outOfOrder, missing, newest };
@@ -345,6 +345,61 @@ async function withClient<T>(
   }
 }
 
+/** What the read-only commands (plan, status, verify) start from. */
+interface Inspection {
+  files: MigrationFile[];
+  analysis: Analysis;
+  /** The command's result, with `warnings` for applied versions whose file is gone. */
+  res: MigrateResult;
+  /** What would make `apply` refuse. */
+  problems: { message: string; file: string }[];
+}
+
+/** Reads the files and the history table (no writes, no lock) and compares them. */
+async function inspect(
+  command: MigrateResult['command'],
+  options: MigrateOptions,
+  logger: Logger,
+): Promise<Inspection> {
+  const table = historyTableName(options.historyTable);
+  const files = discoverMigrations(options.dir);
+  const history = await withClient(options, (c) => readHistory(c, table));
+  const analysis = analyse(files, history, !!options.allowOutOfOrder);
+  const res = result(command, analysis);
+  res.warnings = warnMissing(analysis, logger);
+  return { files, analysis, res, problems: problemsOf(analysis, !!options.allowOutOfOrder) };
+}
+
+/**
+ * Connects, takes the run's advisory lock (waiting up to `lockWaitMs`), creates the history table
+ * when missing, reads it and runs `fn`; releases the lock and closes whatever happens.
+ * A killed runner's backend notices the closed connection and rolls back (PostgreSQL 14+
+ * `client_connection_check_interval`).
+ * @throws LockTimeoutError when another run holds the lock longer than `lockWaitMs`
+ */
+async function withHistoryLock<T>(
+  options: MigrateOptions,
+  table: string,
+  fn: (client: pg.Client, history: HistoryRow[]) => Promise<T>,
+): Promise<T> {
+  return withClient(options, async (client) => {
+    await client
+      .query(`SELECT set_config('client_connection_check_interval', '1000', false)`)
+      .catch(() => {});
+    const release = await acquireAdvisoryLock(
+      client,
+      lockName(table),
+      options.lockWaitMs ?? DEFAULTS.lockWaitMs,
+    );
+    try {
+      await ensureHistoryTable(client, table);
+      return await fn(client, await readHistory(client, table));
+    } finally {
+      await release();
+    }
+  });
+}
+
 /**
  * Lists pending migrations without writing anything. Parses each pending file, so syntax errors
  * and mixing-rule violations surface here.
@@ -355,19 +410,13 @@ export async function planMigrations(
   options: MigrateOptions,
   logger: Logger,
 ): Promise<MigrateResult> {
-  const table = historyTableName(options.historyTable);
-  const files = discoverMigrations(options.dir);
-  const history = await withClient(options, (c) => readHistory(c, table));
-  const a = analyse(files, history, !!options.allowOutOfOrder);
-  const res = result('plan', a);
-  res.warnings = warnMissing(a, logger);
-  const problems = problemsOf(a, !!options.allowOutOfOrder);
+  const { analysis: a, res, problems } = await inspect('plan', options, logger);
   if (problems.length) refuse(problems);
   for (const f of a.pending) {
     const parsed = await parseMigration(f);
     const row = res.rows.find((r) => r.version === f.version)!;
     row.statements = parsed.statements.length;
-    row.nonTransactional = parsed.statements.find((s) => s.nonTransactional)?.nonTransactional;
+    row.nonTransactional = nonTransactionalReason(parsed);
     logger.info(
       `pending ${f.filename} (${parsed.statements.length} statements${row.nonTransactional ? `, runs outside a transaction: ${row.nonTransactional}` : ''})`,
     );
@@ -384,13 +433,8 @@ export async function migrationStatus(
   options: MigrateOptions,
   logger: Logger,
 ): Promise<MigrateResult> {
-  const table = historyTableName(options.historyTable);
-  const files = discoverMigrations(options.dir);
-  const history = await withClient(options, (c) => readHistory(c, table));
-  const a = analyse(files, history, !!options.allowOutOfOrder);
-  const res = result('status', a);
-  res.warnings = warnMissing(a, logger);
-  res.problems = problemsOf(a, !!options.allowOutOfOrder).map((p) => p.message);
+  const { analysis: a, res, problems } = await inspect('status', options, logger);
+  res.problems = problems.map((p) => p.message);
   const applied = a.rows.filter((r) => r.state === 'already applied' || r.state === 'baselined');
   logger.info(
     `${applied.length} applied, ${a.pending.length} pending, ${a.changed.length} changed, ${a.missing.length} missing file(s)`,
@@ -407,13 +451,7 @@ export async function verifyMigrations(
   options: MigrateOptions,
   logger: Logger,
 ): Promise<MigrateResult> {
-  const table = historyTableName(options.historyTable);
-  const files = discoverMigrations(options.dir);
-  const history = await withClient(options, (c) => readHistory(c, table));
-  const a = analyse(files, history, !!options.allowOutOfOrder);
-  const res = result('verify', a);
-  res.warnings = warnMissing(a, logger);
-  const problems = problemsOf(a, !!options.allowOutOfOrder);
+  const { files, analysis: a, res, problems } = await inspect('verify', options, logger);
   for (const f of a.pending) {
     try {
       await parseMigration(f);
@@ -447,24 +485,17 @@ export async function baselineMigrations(
   }
   const files = discoverMigrations(options.dir);
   const info = options.runInfo ?? readRunInfo();
-  return withClient(options, async (client) => {
-    const release = await acquireAdvisoryLock(
-      client,
-      lockName(table),
-      options.lockWaitMs ?? DEFAULTS.lockWaitMs,
+  return withHistoryLock(options, table, async (client, history) => {
+    const known = new Set(history.map((h) => versionKey(h.version)));
+    const todo = files.filter(
+      (f) =>
+        compareVersions(f.version, options.baselineVersion) <= 0 &&
+        !known.has(versionKey(f.version)),
     );
+    if (!files.some((f) => compareVersions(f.version, options.baselineVersion) === 0)) {
+      logger.warning(`no migration file has version ${options.baselineVersion}`);
+    }
     try {
-      await ensureHistoryTable(client, table);
-      const history = await readHistory(client, table);
-      const known = new Set(history.map((h) => BigInt(h.version).toString()));
-      const todo = files.filter(
-        (f) =>
-          compareVersions(f.version, options.baselineVersion) <= 0 &&
-          !known.has(BigInt(f.version).toString()),
-      );
-      if (!files.some((f) => compareVersions(f.version, options.baselineVersion) === 0)) {
-        logger.warning(`no migration file has version ${options.baselineVersion}`);
-      }
       await client.query('BEGIN');
       for (const f of todo) {
         await client.query(
@@ -475,17 +506,15 @@ export async function baselineMigrations(
         logger.info(`baselined ${f.filename}`);
       }
       await client.query('COMMIT');
-      const a = analyse(files, await readHistory(client, table), !!options.allowOutOfOrder);
-      const res = result('baseline', a);
-      res.baselined = todo.map((f) => f.version);
-      res.warnings = warnMissing(a, logger);
-      return res;
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});
       throw e;
-    } finally {
-      await release();
     }
+    const a = analyse(files, await readHistory(client, table), !!options.allowOutOfOrder);
+    const res = result('baseline', a);
+    res.baselined = todo.map((f) => f.version);
+    res.warnings = warnMissing(a, logger);
+    return res;
   });
 }
 
@@ -499,6 +528,15 @@ const LOCK_NOT_AVAILABLE = '55P03';
 
 function pgInterval(ms: number): string {
   return `'${Math.max(0, Math.round(ms))}ms'`;
+}
+
+/** `SET [LOCAL] lock_timeout = ...; SET [LOCAL] statement_timeout = ...` for the run's settings. */
+function setTimeouts(ctx: RunContext, scope: 'LOCAL' | 'SESSION'): string[] {
+  const set = scope === 'LOCAL' ? 'SET LOCAL' : 'SET';
+  return [
+    `${set} lock_timeout = ${pgInterval(ctx.lockTimeoutMs)}`,
+    `${set} statement_timeout = ${pgInterval(ctx.statementTimeoutMs)}`,
+  ];
 }
 
 /**
@@ -521,66 +559,56 @@ export async function applyMigrations(
   const info = options.runInfo ?? readRunInfo();
   const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs;
   const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs;
-  return withClient(options, async (client) => {
-    // A killed runner's backend notices the closed connection and rolls back (PostgreSQL 14+).
-    await client
-      .query(`SELECT set_config('client_connection_check_interval', '1000', false)`)
-      .catch(() => {});
-    const release = await acquireAdvisoryLock(
-      client,
-      lockName(table),
-      options.lockWaitMs ?? DEFAULTS.lockWaitMs,
-    );
+  return withHistoryLock(options, table, async (client, history) => {
     const applied: string[] = [];
-    try {
-      await ensureHistoryTable(client, table);
-      const history = await readHistory(client, table);
-      const a = analyse(files, history, !!options.allowOutOfOrder);
-      const warnings = warnMissing(a, logger);
-      const problems = problemsOf(a, !!options.allowOutOfOrder);
-      if (problems.length) refuse(problems);
-      const parsed: ParsedMigration[] = [];
-      for (const f of a.pending) parsed.push(await parseMigration(f));
-      if (!parsed.length) logger.info('no pending migrations');
-      const ctx: RunContext = {
-        client,
-        table,
-        info,
-        lockTimeoutMs,
-        statementTimeoutMs,
-        retries: options.retries ?? DEFAULTS.retries,
-        retryBackoffMs: options.retryBackoffMs ?? DEFAULTS.retryBackoffMs,
-        logger,
-      };
-      for (const p of parsed) {
-        const row = a.rows.find((r) => r.version === p.file.version)!;
-        try {
-          const ms = p.nonTransactional
-            ? await runNonTransactional(ctx, p)
-            : await runTransactional(ctx, p);
-          row.state = 'applied';
-          row.durationMs = ms;
-          row.nonTransactional = p.statements.find((s) => s.nonTransactional)?.nonTransactional;
-          applied.push(p.file.version);
-          logger.info(`applied ${p.file.filename} (${ms} ms)`);
-        } catch (e) {
-          row.state = 'failed';
-          if (e instanceof MigrationFailedError) {
-            e.applied.push(...applied);
-            e.rows = a.rows;
-          }
-          throw e;
+    const a = analyse(files, history, !!options.allowOutOfOrder);
+    const warnings = warnMissing(a, logger);
+    const problems = problemsOf(a, !!options.allowOutOfOrder);
+    if (problems.length) refuse(problems);
+    const parsed: ParsedMigration[] = [];
+    for (const f of a.pending) parsed.push(await parseMigration(f));
+    if (!parsed.length) logger.info('no pending migrations');
+    const ctx: RunContext = {
+      client,
+      table,
+      info,
+      lockTimeoutMs,
+      statementTimeoutMs,
+      retries: options.retries ?? DEFAULTS.retries,
+      retryBackoffMs: options.retryBackoffMs ?? DEFAULTS.retryBackoffMs,
+      logger,
+    };
+    for (const p of parsed) {
+      const row = a.rows.find((r) => r.version === p.file.version)!;
+      try {
+        const ms = p.nonTransactional
+          ? await runNonTransactional(ctx, p)
+          : await runTransactional(ctx, p);
+        row.state = 'applied';
+        row.durationMs = ms;
+        row.nonTransactional = nonTransactionalReason(p);
+        applied.push(p.file.version);
+        logger.info(`applied ${p.file.filename} (${ms} ms)`);
+      } catch (e) {
+        row.state = 'failed';
+        if (e instanceof MigrationFailedError) {
+          e.applied.push(...applied);
+          e.rows = a.rows;
         }
+        throw e;
       }
-      const res = result('apply', a);
-      res.applied = applied;
-      res.pending = a.pending.map((f) => f.version).filter((v) => !applied.includes(v));
-      res.warnings = warnings;
-      return res;
-    } finally {
-      await release();
     }
+    const res = result('apply', a);
+    res.applied = applied;
+    res.pending = a.pending.map((f) => f.version).filter((v) => !applied.includes(v));
+    res.warnings = warnings;
+    return res;
   });
+}
+
+/** Why a file runs outside a transaction (its first such statement), if it does. */
+function nonTransactionalReason(p: ParsedMigration): string | undefined {
+  return p.statements.find((s) => s.nonTransactional)?.nonTransactional;
 }
 
 interface RunContext {
@@ -661,8 +689,7 @@ function failure(
 async function runTransactional(ctx: RunContext, p: ParsedMigration): Promise<number> {
   const text = [
     'BEGIN',
-    `SET LOCAL lock_timeout = ${pgInterval(ctx.lockTimeoutMs)}`,
-    `SET LOCAL statement_timeout = ${pgInterval(ctx.statementTimeoutMs)}`,
+    ...setTimeouts(ctx, 'LOCAL'),
     ...p.statements.map((s) => s.sql),
     historyInsert(ctx, p.file),
     'COMMIT',
@@ -691,9 +718,7 @@ async function runTransactional(ctx: RunContext, p: ParsedMigration): Promise<nu
 /** Replays the file statement by statement inside a rolled-back transaction; returns the first failing statement. */
 async function locateFailure(ctx: RunContext, p: ParsedMigration): Promise<Statement | undefined> {
   try {
-    await ctx.client.query(
-      `BEGIN; SET LOCAL lock_timeout = ${pgInterval(ctx.lockTimeoutMs)}; SET LOCAL statement_timeout = ${pgInterval(ctx.statementTimeoutMs)}`,
-    );
+    await ctx.client.query(['BEGIN', ...setTimeouts(ctx, 'LOCAL')].join('; '));
     for (const s of p.statements) {
       try {
         await ctx.client.query(s.sql);
@@ -716,9 +741,7 @@ async function locateFailure(ctx: RunContext, p: ParsedMigration): Promise<State
  */
 async function runNonTransactional(ctx: RunContext, p: ParsedMigration): Promise<number> {
   const start = performance.now();
-  await ctx.client.query(
-    `SET lock_timeout = ${pgInterval(ctx.lockTimeoutMs)}; SET statement_timeout = ${pgInterval(ctx.statementTimeoutMs)}`,
-  );
+  await ctx.client.query(setTimeouts(ctx, 'SESSION').join('; '));
   for (const s of p.statements) {
     // An invalid index left by an earlier, interrupted CREATE INDEX CONCURRENTLY would make
     // `IF NOT EXISTS` skip the build and record the migration as applied.

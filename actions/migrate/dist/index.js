@@ -34988,7 +34988,7 @@ function extend(target) {
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3712);
 /* harmony import */ var _src_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
-/* harmony import */ var _src_migrate_index_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2190);
+/* harmony import */ var _src_migrate_index_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1214);
 /**
  * The `migrate` action: reads typed inputs, runs the migrate engine, writes outputs, the job
  * summary and annotations.
@@ -35307,8 +35307,10 @@ __nccwpck_require__.d(__webpack_exports__, {
   z: () => (/* binding */ action_summary)
 });
 
-// UNUSED EXPORTS: mask
+// UNUSED EXPORTS: annotationPath, mask
 
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
@@ -38383,10 +38385,22 @@ var connect = __nccwpck_require__(920);
 
 
 
+
+/**
+ * The path GitHub needs to attach an annotation to a file: relative to the checkout
+ * (`GITHUB_WORKSPACE`). Engines report the path they were given; an absolute path inside the
+ * workspace is made relative, anything else is passed through.
+ */
+function annotationPath(file, workspace = process.env.GITHUB_WORKSPACE) {
+    if (!workspace || !(0,external_node_path_.isAbsolute)(file))
+        return file;
+    const rel = (0,external_node_path_.relative)(workspace, file);
+    return rel.startsWith('..') || (0,external_node_path_.isAbsolute)(rel) ? file : rel;
+}
 function props(location, title) {
     return {
         title,
-        file: location?.file,
+        file: location?.file === undefined ? undefined : annotationPath(location.file),
         startLine: location?.line,
         startColumn: location?.line ? location?.column : undefined,
     };
@@ -38429,13 +38443,16 @@ const inputs = {
             throw new errors/* ConfigError */.xL('is required', undefined, name);
         return v;
     },
-    /** A PostgreSQL URL: its password is masked. */
+    /** A PostgreSQL URL: its password is masked, decoded and as written (percent-encoded). */
     databaseUrl(name = 'database-url', options = { required: true }) {
         const v = getInput(name);
         if (v) {
             const pw = (0,connect/* urlPassword */.Ds)(v);
             if (pw)
                 mask(pw);
+            const raw = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@\s]*)@/i.exec(v)?.[1];
+            if (raw && raw !== pw)
+                mask(raw);
         }
         if (!v && options.required)
             throw new errors/* ConfigError */.xL('is required', undefined, name);
@@ -38533,7 +38550,7 @@ async function runAction(body) {
 
 /***/ }),
 
-/***/ 2190:
+/***/ 1214:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -38639,8 +38656,8 @@ function runInfo(env = process.env) {
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: ./src/migrate/files.ts
 /**
  * Migration files on disk: discovery, naming rule, checksums.
@@ -38698,7 +38715,7 @@ function discoverMigrations(dir, input = 'dir') {
     for (const filename of entries.sort()) {
         if (!filename.toLowerCase().endsWith('.sql'))
             continue;
-        const path = (0,external_node_path_namespaceObject.join)(dir, filename);
+        const path = (0,external_node_path_.join)(dir, filename);
         const m = MIGRATION_NAME.exec(filename);
         if (!m) {
             throw new errors/* ConfigError */.xL(`bad migration file name '${filename}': expected <version>_<name>.sql, e.g. 20260101091000_add_billing_audit_log.sql (version: digits; name: letters, digits, _ or -)`, { file: path }, input);
@@ -38776,11 +38793,11 @@ async function loadLibrary() {
     const shim = g.__dirname === undefined;
     if (shim) {
         const wasm = wasmPath();
-        let dir = (0,external_node_path_namespaceObject.dirname)(wasm);
+        let dir = (0,external_node_path_.dirname)(wasm);
         // The bundler may emit the asset under another name; the loader wants its own name.
-        if ((0,external_node_path_namespaceObject.basename)(wasm) !== 'libpg-query.wasm') {
-            dir = (0,external_node_fs_.mkdtempSync)((0,external_node_path_namespaceObject.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'libpg-query-'));
-            (0,external_node_fs_.symlinkSync)(wasm, (0,external_node_path_namespaceObject.join)(dir, 'libpg-query.wasm'));
+        if ((0,external_node_path_.basename)(wasm) !== 'libpg-query.wasm') {
+            dir = (0,external_node_fs_.mkdtempSync)((0,external_node_path_.join)(process.env.RUNNER_TEMP || (0,external_node_os_namespaceObject.tmpdir)(), 'libpg-query-'));
+            (0,external_node_fs_.symlinkSync)(wasm, (0,external_node_path_.join)(dir, 'libpg-query.wasm'));
         }
         g.__dirname = dir;
     }
@@ -39078,8 +39095,21 @@ async function readHistory(client, table) {
     }))
         .sort((a, b) => compareVersions(a.version, b.version));
 }
+/** Versions compare numerically: `0001` and `1` are the same migration. */
+function versionKey(version) {
+    return BigInt(version).toString();
+}
+/** The fields of a row that come from its history record. */
+function recorded(h) {
+    return {
+        durationMs: h.executionMs,
+        appliedAt: h.appliedAt,
+        appliedBy: h.appliedBy,
+        appliedChecksum: h.checksum,
+    };
+}
 function analyse(files, history, allowOutOfOrder) {
-    const byVersion = new Map(history.map((h) => [BigInt(h.version).toString(), h]));
+    const byVersion = new Map(history.map((h) => [versionKey(h.version), h]));
     const newest = history.length ? history[history.length - 1].version : undefined;
     const rows = [];
     const pending = [];
@@ -39087,7 +39117,7 @@ function analyse(files, history, allowOutOfOrder) {
     const outOfOrder = [];
     const seen = new Set();
     for (const f of files) {
-        const key = BigInt(f.version).toString();
+        const key = versionKey(f.version);
         const h = byVersion.get(key);
         seen.add(key);
         const base = { version: f.version, name: f.name, file: f.path, checksum: f.checksum };
@@ -39099,14 +39129,7 @@ function analyse(files, history, allowOutOfOrder) {
                     : 'already applied';
             if (state === 'checksum changed')
                 changed.push({ file: f, row: h });
-            rows.push({
-                ...base,
-                state,
-                durationMs: h.executionMs,
-                appliedAt: h.appliedAt,
-                appliedBy: h.appliedBy,
-                appliedChecksum: h.checksum,
-            });
+            rows.push({ ...base, ...recorded(h), state });
         }
         else {
             const late = newest !== undefined && compareVersions(f.version, newest) < 0;
@@ -39116,17 +39139,9 @@ function analyse(files, history, allowOutOfOrder) {
             rows.push({ ...base, state: late && !allowOutOfOrder ? 'out of order' : 'pending' });
         }
     }
-    const missing = history.filter((h) => !seen.has(BigInt(h.version).toString()));
+    const missing = history.filter((h) => !seen.has(versionKey(h.version)));
     for (const h of missing) {
-        rows.push({
-            version: h.version,
-            name: h.name,
-            state: 'missing file',
-            durationMs: h.executionMs,
-            appliedAt: h.appliedAt,
-            appliedBy: h.appliedBy,
-            appliedChecksum: h.checksum,
-        });
+        rows.push({ version: h.version, name: h.name, ...recorded(h), state: 'missing file' });
     }
     rows.sort((a, b) => compareVersions(a.version, b.version));
     return { rows, pending, changed, outOfOrder, missing, newest };
@@ -39179,6 +39194,38 @@ async function withClient(options, fn) {
         await client.end().catch(() => { });
     }
 }
+/** Reads the files and the history table (no writes, no lock) and compares them. */
+async function inspect(command, options, logger) {
+    const table = historyTableName(options.historyTable);
+    const files = discoverMigrations(options.dir);
+    const history = await withClient(options, (c) => readHistory(c, table));
+    const analysis = analyse(files, history, !!options.allowOutOfOrder);
+    const res = result(command, analysis);
+    res.warnings = warnMissing(analysis, logger);
+    return { files, analysis, res, problems: problemsOf(analysis, !!options.allowOutOfOrder) };
+}
+/**
+ * Connects, takes the run's advisory lock (waiting up to `lockWaitMs`), creates the history table
+ * when missing, reads it and runs `fn`; releases the lock and closes whatever happens.
+ * A killed runner's backend notices the closed connection and rolls back (PostgreSQL 14+
+ * `client_connection_check_interval`).
+ * @throws LockTimeoutError when another run holds the lock longer than `lockWaitMs`
+ */
+async function withHistoryLock(options, table, fn) {
+    return withClient(options, async (client) => {
+        await client
+            .query(`SELECT set_config('client_connection_check_interval', '1000', false)`)
+            .catch(() => { });
+        const release = await acquireAdvisoryLock(client, lockName(table), options.lockWaitMs ?? DEFAULTS.lockWaitMs);
+        try {
+            await ensureHistoryTable(client, table);
+            return await fn(client, await readHistory(client, table));
+        }
+        finally {
+            await release();
+        }
+    });
+}
 /**
  * Lists pending migrations without writing anything. Parses each pending file, so syntax errors
  * and mixing-rule violations surface here.
@@ -39186,20 +39233,14 @@ async function withClient(options, fn) {
  *   `apply` would refuse (changed checksum, out-of-order file)
  */
 async function planMigrations(options, logger) {
-    const table = historyTableName(options.historyTable);
-    const files = discoverMigrations(options.dir);
-    const history = await withClient(options, (c) => readHistory(c, table));
-    const a = analyse(files, history, !!options.allowOutOfOrder);
-    const res = result('plan', a);
-    res.warnings = warnMissing(a, logger);
-    const problems = problemsOf(a, !!options.allowOutOfOrder);
+    const { analysis: a, res, problems } = await inspect('plan', options, logger);
     if (problems.length)
         refuse(problems);
     for (const f of a.pending) {
         const parsed = await parseMigration(f);
         const row = res.rows.find((r) => r.version === f.version);
         row.statements = parsed.statements.length;
-        row.nonTransactional = parsed.statements.find((s) => s.nonTransactional)?.nonTransactional;
+        row.nonTransactional = engine_nonTransactionalReason(parsed);
         logger.info(`pending ${f.filename} (${parsed.statements.length} statements${row.nonTransactional ? `, runs outside a transaction: ${row.nonTransactional}` : ''})`);
     }
     if (!a.pending.length)
@@ -39211,13 +39252,8 @@ async function planMigrations(options, logger) {
  * Does not parse SQL, so it stays fast with thousands of migrations.
  */
 async function migrationStatus(options, logger) {
-    const table = historyTableName(options.historyTable);
-    const files = discoverMigrations(options.dir);
-    const history = await withClient(options, (c) => readHistory(c, table));
-    const a = analyse(files, history, !!options.allowOutOfOrder);
-    const res = result('status', a);
-    res.warnings = warnMissing(a, logger);
-    res.problems = problemsOf(a, !!options.allowOutOfOrder).map((p) => p.message);
+    const { analysis: a, res, problems } = await inspect('status', options, logger);
+    res.problems = problems.map((p) => p.message);
     const applied = a.rows.filter((r) => r.state === 'already applied' || r.state === 'baselined');
     logger.info(`${applied.length} applied, ${a.pending.length} pending, ${a.changed.length} changed, ${a.missing.length} missing file(s)`);
     return res;
@@ -39228,13 +39264,7 @@ async function migrationStatus(options, logger) {
  * `problems` is not empty.
  */
 async function verifyMigrations(options, logger) {
-    const table = historyTableName(options.historyTable);
-    const files = discoverMigrations(options.dir);
-    const history = await withClient(options, (c) => readHistory(c, table));
-    const a = analyse(files, history, !!options.allowOutOfOrder);
-    const res = result('verify', a);
-    res.warnings = warnMissing(a, logger);
-    const problems = problemsOf(a, !!options.allowOutOfOrder);
+    const { files, analysis: a, res, problems } = await inspect('verify', options, logger);
     for (const f of a.pending) {
         try {
             await parseMigration(f);
@@ -39264,17 +39294,14 @@ async function baselineMigrations(options, logger) {
     }
     const files = discoverMigrations(options.dir);
     const info = options.runInfo ?? runInfo();
-    return withClient(options, async (client) => {
-        const release = await acquireAdvisoryLock(client, lockName(table), options.lockWaitMs ?? DEFAULTS.lockWaitMs);
+    return withHistoryLock(options, table, async (client, history) => {
+        const known = new Set(history.map((h) => versionKey(h.version)));
+        const todo = files.filter((f) => compareVersions(f.version, options.baselineVersion) <= 0 &&
+            !known.has(versionKey(f.version)));
+        if (!files.some((f) => compareVersions(f.version, options.baselineVersion) === 0)) {
+            logger.warning(`no migration file has version ${options.baselineVersion}`);
+        }
         try {
-            await ensureHistoryTable(client, table);
-            const history = await readHistory(client, table);
-            const known = new Set(history.map((h) => BigInt(h.version).toString()));
-            const todo = files.filter((f) => compareVersions(f.version, options.baselineVersion) <= 0 &&
-                !known.has(BigInt(f.version).toString()));
-            if (!files.some((f) => compareVersions(f.version, options.baselineVersion) === 0)) {
-                logger.warning(`no migration file has version ${options.baselineVersion}`);
-            }
             await client.query('BEGIN');
             for (const f of todo) {
                 await client.query(`INSERT INTO ${(0,connect/* ident */.bD)(table)} (version, name, checksum, applied_by, execution_ms, run_url, kind)
@@ -39282,24 +39309,29 @@ async function baselineMigrations(options, logger) {
                 logger.info(`baselined ${f.filename}`);
             }
             await client.query('COMMIT');
-            const a = analyse(files, await readHistory(client, table), !!options.allowOutOfOrder);
-            const res = result('baseline', a);
-            res.baselined = todo.map((f) => f.version);
-            res.warnings = warnMissing(a, logger);
-            return res;
         }
         catch (e) {
             await client.query('ROLLBACK').catch(() => { });
             throw e;
         }
-        finally {
-            await release();
-        }
+        const a = analyse(files, await readHistory(client, table), !!options.allowOutOfOrder);
+        const res = result('baseline', a);
+        res.baselined = todo.map((f) => f.version);
+        res.warnings = warnMissing(a, logger);
+        return res;
     });
 }
 const LOCK_NOT_AVAILABLE = '55P03';
 function pgInterval(ms) {
     return `'${Math.max(0, Math.round(ms))}ms'`;
+}
+/** `SET [LOCAL] lock_timeout = ...; SET [LOCAL] statement_timeout = ...` for the run's settings. */
+function setTimeouts(ctx, scope) {
+    const set = scope === 'LOCAL' ? 'SET LOCAL' : 'SET';
+    return [
+        `${set} lock_timeout = ${pgInterval(ctx.lockTimeoutMs)}`,
+        `${set} statement_timeout = ${pgInterval(ctx.statementTimeoutMs)}`,
+    ];
 }
 /**
  * Applies pending migrations in version order, each file in its own transaction (files with a
@@ -39318,67 +39350,59 @@ async function applyMigrations(options, logger) {
     const info = options.runInfo ?? runInfo();
     const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs;
     const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs;
-    return withClient(options, async (client) => {
-        // A killed runner's backend notices the closed connection and rolls back (PostgreSQL 14+).
-        await client
-            .query(`SELECT set_config('client_connection_check_interval', '1000', false)`)
-            .catch(() => { });
-        const release = await acquireAdvisoryLock(client, lockName(table), options.lockWaitMs ?? DEFAULTS.lockWaitMs);
+    return withHistoryLock(options, table, async (client, history) => {
         const applied = [];
-        try {
-            await ensureHistoryTable(client, table);
-            const history = await readHistory(client, table);
-            const a = analyse(files, history, !!options.allowOutOfOrder);
-            const warnings = warnMissing(a, logger);
-            const problems = problemsOf(a, !!options.allowOutOfOrder);
-            if (problems.length)
-                refuse(problems);
-            const parsed = [];
-            for (const f of a.pending)
-                parsed.push(await parseMigration(f));
-            if (!parsed.length)
-                logger.info('no pending migrations');
-            const ctx = {
-                client,
-                table,
-                info,
-                lockTimeoutMs,
-                statementTimeoutMs,
-                retries: options.retries ?? DEFAULTS.retries,
-                retryBackoffMs: options.retryBackoffMs ?? DEFAULTS.retryBackoffMs,
-                logger,
-            };
-            for (const p of parsed) {
-                const row = a.rows.find((r) => r.version === p.file.version);
-                try {
-                    const ms = p.nonTransactional
-                        ? await runNonTransactional(ctx, p)
-                        : await runTransactional(ctx, p);
-                    row.state = 'applied';
-                    row.durationMs = ms;
-                    row.nonTransactional = p.statements.find((s) => s.nonTransactional)?.nonTransactional;
-                    applied.push(p.file.version);
-                    logger.info(`applied ${p.file.filename} (${ms} ms)`);
-                }
-                catch (e) {
-                    row.state = 'failed';
-                    if (e instanceof MigrationFailedError) {
-                        e.applied.push(...applied);
-                        e.rows = a.rows;
-                    }
-                    throw e;
-                }
+        const a = analyse(files, history, !!options.allowOutOfOrder);
+        const warnings = warnMissing(a, logger);
+        const problems = problemsOf(a, !!options.allowOutOfOrder);
+        if (problems.length)
+            refuse(problems);
+        const parsed = [];
+        for (const f of a.pending)
+            parsed.push(await parseMigration(f));
+        if (!parsed.length)
+            logger.info('no pending migrations');
+        const ctx = {
+            client,
+            table,
+            info,
+            lockTimeoutMs,
+            statementTimeoutMs,
+            retries: options.retries ?? DEFAULTS.retries,
+            retryBackoffMs: options.retryBackoffMs ?? DEFAULTS.retryBackoffMs,
+            logger,
+        };
+        for (const p of parsed) {
+            const row = a.rows.find((r) => r.version === p.file.version);
+            try {
+                const ms = p.nonTransactional
+                    ? await runNonTransactional(ctx, p)
+                    : await runTransactional(ctx, p);
+                row.state = 'applied';
+                row.durationMs = ms;
+                row.nonTransactional = engine_nonTransactionalReason(p);
+                applied.push(p.file.version);
+                logger.info(`applied ${p.file.filename} (${ms} ms)`);
             }
-            const res = result('apply', a);
-            res.applied = applied;
-            res.pending = a.pending.map((f) => f.version).filter((v) => !applied.includes(v));
-            res.warnings = warnings;
-            return res;
+            catch (e) {
+                row.state = 'failed';
+                if (e instanceof MigrationFailedError) {
+                    e.applied.push(...applied);
+                    e.rows = a.rows;
+                }
+                throw e;
+            }
         }
-        finally {
-            await release();
-        }
+        const res = result('apply', a);
+        res.applied = applied;
+        res.pending = a.pending.map((f) => f.version).filter((v) => !applied.includes(v));
+        res.warnings = warnings;
+        return res;
     });
+}
+/** Why a file runs outside a transaction (its first such statement), if it does. */
+function engine_nonTransactionalReason(p) {
+    return p.statements.find((s) => s.nonTransactional)?.nonTransactional;
 }
 function historyInsert(ctx, f, executionMs) {
     const lit = (v) => v === undefined || v === null ? 'NULL' : ctx.client.escapeLiteral(v);
@@ -39425,8 +39449,7 @@ function failure(p, s, e, retries, nonTransactional = false) {
 async function runTransactional(ctx, p) {
     const text = [
         'BEGIN',
-        `SET LOCAL lock_timeout = ${pgInterval(ctx.lockTimeoutMs)}`,
-        `SET LOCAL statement_timeout = ${pgInterval(ctx.statementTimeoutMs)}`,
+        ...setTimeouts(ctx, 'LOCAL'),
         ...p.statements.map((s) => s.sql),
         historyInsert(ctx, p.file),
         'COMMIT',
@@ -39453,7 +39476,7 @@ async function runTransactional(ctx, p) {
 /** Replays the file statement by statement inside a rolled-back transaction; returns the first failing statement. */
 async function locateFailure(ctx, p) {
     try {
-        await ctx.client.query(`BEGIN; SET LOCAL lock_timeout = ${pgInterval(ctx.lockTimeoutMs)}; SET LOCAL statement_timeout = ${pgInterval(ctx.statementTimeoutMs)}`);
+        await ctx.client.query(['BEGIN', ...setTimeouts(ctx, 'LOCAL')].join('; '));
         for (const s of p.statements) {
             try {
                 await ctx.client.query(s.sql);
@@ -39477,7 +39500,7 @@ async function locateFailure(ctx, p) {
  */
 async function runNonTransactional(ctx, p) {
     const start = performance.now();
-    await ctx.client.query(`SET lock_timeout = ${pgInterval(ctx.lockTimeoutMs)}; SET statement_timeout = ${pgInterval(ctx.statementTimeoutMs)}`);
+    await ctx.client.query(setTimeouts(ctx, 'SESSION').join('; '));
     for (const s of p.statements) {
         // An invalid index left by an earlier, interrupted CREATE INDEX CONCURRENTLY would make
         // `IF NOT EXISTS` skip the build and record the migration as applied.
@@ -40102,6 +40125,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 
 /***/ }),
 

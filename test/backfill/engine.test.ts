@@ -34,6 +34,12 @@ beforeAll(async () => {
   db = await freshDatabase('backfill');
   await applyPaket7Schema(db.url);
   await generatePaket7Data({ databaseUrl: db.url, users: 3000 }, silentLogger);
+  // An exact tie (same limit, same period end) that only the lowest subscription id breaks.
+  await withClient(db.url, (c) =>
+    c.query(`INSERT INTO subscription (id, plan, reference_id, status, period_start, period_end, metadata)
+             SELECT id, 'enterprise', 'u000000002', 'active', '2026-11-01', '2026-12-01', '{"usageLimit": 5000}'
+               FROM unnest(ARRAY['sub_tie_b', 'sub_tie_a']) AS id`),
+  );
 });
 afterAll(async () => db.dispose());
 
@@ -104,6 +110,11 @@ describe('backfill engine on generated Paket 7 data', () => {
     expect(r.batches).toBeGreaterThan(3);
     expect(log.lines.some((l) => /rows\/s, ETA/.test(l))).toBe(true);
     const post = await limitChecksums(db.url);
+    expect(post.firstDifference).toBeUndefined();
+    const tie = await withClient(db.url, (c) =>
+      c.query(`SELECT usage_limit_set_by FROM user_stats WHERE user_id = 'u000000002'`),
+    );
+    expect(tie.rows[0].usage_limit_set_by).toBe('subscription:sub_tie_a');
     expect(post.actual).toBe(post.expected);
     const v = await verifyBackfill({ spec, databaseUrl: db.url }, silentLogger);
     expect(v.verified).toBe(true);

@@ -30,14 +30,23 @@ function lineOf(text: string, needle: string): number {
   return text.split('\n').findIndex((l) => l.includes(needle)) + 1;
 }
 
-async function expectRefused(file: string, line: number, message: RegExp): Promise<ConfigError> {
+/**
+ * Runs execute on `file` and expects a ConfigError at exactly `at` (a line, or a line and column
+ * for YAML syntax errors) matching `message`, with every table unchanged and no checkpoint table.
+ */
+async function expectRefused(
+  file: string,
+  at: number | { line: number; column: number },
+  message: RegExp,
+): Promise<ConfigError> {
+  const loc = typeof at === 'number' ? { file, line: at } : { file, ...at };
   const before = await databaseChecksum(db.url);
   const err = await executeBackfill({ spec: file, databaseUrl: db.url }, silentLogger).catch(
     (e) => e,
   );
   expect(err).toBeInstanceOf(ConfigError);
-  expect(err.location).toEqual({ file, line });
-  expect(err.message).toContain(`${file}:${line}: `);
+  expect(err.location).toEqual(loc);
+  expect(err.message).toContain(`${file}:${loc.line}:${'column' in loc ? `${loc.column}:` : ''} `);
   expect(err.message).toMatch(message);
   // Nothing written: no checkpoint table, no changed row.
   expect(await databaseChecksum(db.url)).toEqual(before);
@@ -60,16 +69,26 @@ describe('backfill spec errors', () => {
     expect(s.lockTimeoutMs).toBe(2000);
   });
 
-  it('invalid YAML: file, line and column', async () => {
+  it('invalid YAML: the exact line and column, nothing written', async () => {
+    // An unclosed flow sequence: the parser stops at the first block item inside it.
     const text = exampleText().replace('  columns:\n', '  columns: [\n');
     const file = writeSpec(dir, 'bad-yaml.yml', text);
-    const err = await executeBackfill({ spec: file, databaseUrl: db.url }, silentLogger).catch(
-      (e) => e,
+    expect(lineOf(text, '- current_usage_limit')).toBe(lineOf(text, 'columns: [') + 1);
+    await expectRefused(
+      file,
+      { line: lineOf(text, '- current_usage_limit'), column: 5 },
+      /invalid YAML: Block collections are not allowed within flow collections/,
     );
-    expect(err).toBeInstanceOf(ConfigError);
-    expect(err.location.file).toBe(file);
-    expect(err.location.line).toBeGreaterThanOrEqual(lineOf(text, 'columns: ['));
-    expect(err.message).toMatch(/invalid YAML/);
+  });
+
+  it('invalid YAML on one line: that line and the column of the error', async () => {
+    const text = exampleText().replace('mode: upsert', 'mode: "upsert');
+    const file = writeSpec(dir, 'bad-quote.yml', text);
+    await expectRefused(
+      file,
+      { line: lineOf(text, 'mode: "upsert'), column: 14 },
+      /invalid YAML: Missing closing "quote/,
+    );
   });
 
   it('schema violation: an unknown mode, at its line', () => {

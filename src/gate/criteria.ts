@@ -3,8 +3,17 @@
  *
  * The vocabulary follows Argo Rollouts' AnalysisTemplate (`interval`, `count`, `initialDelay`,
  * `failureLimit`, `consecutiveErrorLimit`, `inconclusiveLimit`, `dryRun`; see argo-rollouts
- * `pkg/apis/rollouts/v1alpha1/analysis_types.go`), spelled in kebab-case. Every mistake is a
- * {@link ConfigError} carrying the criteria file and line.
+ * `pkg/apis/rollouts/v1alpha1/analysis_types.go`), spelled in kebab-case, and Kayenta's
+ * `lookback` for the trailing window of pooled counts. Every mistake is a {@link ConfigError}
+ * carrying the criteria file and line.
+ *
+ * **`failure-limit` differs from Argo's `failureLimit`.** Here it counts *consecutive* failed
+ * measurements of one metric: the gate fails on failure number `failure-limit + 1` in a row,
+ * and a successful measurement resets the count. Argo Rollouts' `failureLimit` counts *total*
+ * failed measurements over the whole analysis (a success does not reset it). The same
+ * criteria file is therefore more tolerant of isolated failures here than in Argo; with
+ * `failure-limit: 0` both fail on the first failed measurement. `consecutive-error-limit` and
+ * `inconclusive-limit` count consecutive measurements as in Argo.
  *
  * ```yaml
  * provider: prometheus
@@ -66,19 +75,58 @@ const metricSchema = noUnknownKeys({
   unit: z.enum(UNITS).default('none'),
   'no-data': z.enum(NO_DATA_POLICIES).default('inconclusive'),
   'min-sample': z.number().min(0).default(100),
+  lookback: duration.optional(),
+  /** @deprecated Old name of `lookback`; still parsed, with a warning. */
   pool: duration.optional(),
   confidence: z.number().gt(0.5).lt(1).default(0.99),
   'dry-run': z.boolean().default(false),
   description: z.string().optional(),
 });
 
-/** The criteria file as written (after defaults). */
+/**
+ * The criteria file as written (after defaults). Durations are strings such as `30s`, `1m`,
+ * `2h` (see `parseDuration`) or bare numbers of seconds.
+ *
+ * Top-level keys:
+ * - `provider`: default provider of every metric (`datadog`, `prometheus`, `grafana`).
+ * - `interval` (duration, default `1m`): time between measurements; also each measurement's
+ *   window (`{{interval}}`).
+ * - `duration` (duration) or `count` (measurements): how long every criterion must hold for a
+ *   pass; `count = ceil(duration / interval)`.
+ * - `initial-delay` (duration, default `0s`): wait before the first measurement window starts
+ *   (Argo `initialDelay`).
+ * - `query-delay` (duration, default `0s`): live mode measures each window only this long
+ *   after it ended, and a backtest without `end` ends this long before now — for providers
+ *   whose data arrives late (Datadog ingestion lag). The measurement still stands for the
+ *   window's end.
+ * - `failure-limit` (integer, default 0): **consecutive** failed measurements of one metric
+ *   tolerated; the gate fails on the next one in a row. Unlike Argo Rollouts' `failureLimit`,
+ *   which counts the *total* failed measurements of the analysis, a successful measurement
+ *   resets this count.
+ * - `consecutive-error-limit` (integer, default 4): consecutive provider errors tolerated
+ *   before the gate is inconclusive (as Argo's `consecutiveErrorLimit`).
+ * - `inconclusive-limit` (integer, default 0): consecutive inconclusive (no-data)
+ *   measurements tolerated before the gate is inconclusive.
+ * - `datadog`: `api` (`v1` = GET /api/v1/query, `v2` = POST /api/v2/query/timeseries) and `site`.
+ * - `variables`: defaults for `{{service}}`, `{{env}}`, `{{tenants}}`.
+ * - `metrics`: see the metric keys below.
+ *
+ * Metric keys: `name`, `provider`, `query` or `numerator` + `denominator` (count queries per
+ * interval), `baseline`, `condition` (e.g. `< 1%`, `<= 500ms`), `unit` (`ratio` = 0..1,
+ * `percent` = 0..100, `seconds`, `milliseconds`, `count`, `none`), `no-data`, `min-sample`
+ * (requests, i.e. pooled denominator, before a rate is judged), `lookback` (duration: pool
+ * counts over this trailing window instead of the whole canary; Kayenta's "lookback"; the
+ * deprecated alias `pool` still parses), `confidence` (one-sided, 0.5..1), `dry-run`,
+ * `description`.
+ */
 export const criteriaSchema = noUnknownKeys({
   provider: z.enum(['datadog', 'prometheus', 'grafana']).default('prometheus'),
   interval: duration.default('1m'),
   duration: duration.optional(),
   count: z.number().int().min(1).optional(),
   'initial-delay': duration.default(0),
+  'query-delay': duration.default(0),
+  /** Consecutive failed measurements tolerated (NOT Argo's total-failures `failureLimit`). */
   'failure-limit': positiveInt.default(0),
   'consecutive-error-limit': positiveInt.default(4),
   'inconclusive-limit': positiveInt.default(0),
@@ -128,16 +176,27 @@ export interface MetricCriteria {
   denominator?: string;
   /** Query whose value is the stable version's, for baseline-relative conditions. */
   baseline?: string;
+  /** Threshold and operator, already converted to `unit`. */
   condition: Condition;
+  /**
+   * Unit of the query's value and of the threshold: `ratio` (0..1, so 1% = 0.01), `percent`
+   * (0..100), `seconds`, `milliseconds`, `count` or `none`. Count-based rates are ratios.
+   */
   unit: Unit;
   noData: NoDataPolicy;
-  /** Minimum cumulative denominator before a count-based rate is judged. */
+  /** Minimum pooled denominator (a count of requests) before a count-based rate is judged. */
   minSample: number;
-  /** Count metrics: pool counts over the trailing this-many measurements (undefined = all since the first). */
-  poolIntervals?: number;
-  /** One-sided confidence level of the Wilson bound (0.5..1), e.g. 0.99. */
+  /**
+   * Count metrics: pool counts over the trailing this-many measurements, this one included
+   * (from `lookback` / deprecated `pool`, rounded to whole intervals); undefined = pool every
+   * measurement since the first.
+   */
+  lookbackIntervals?: number;
+  /** One-sided confidence level of the Wilson bound (a probability in 0.5..1), e.g. 0.99. */
   confidence: number;
+  /** Measured and reported, never affects the verdict. */
   dryRun: boolean;
+  /** Where the metric is in the criteria file. */
   location: SourceLocation;
 }
 
@@ -151,13 +210,26 @@ export interface Criteria {
   count: number;
   /** Milliseconds to wait before the first measurement window starts. */
   initialDelayMs: number;
+  /**
+   * Milliseconds a window's data may arrive late (`query-delay`): live mode queries a window
+   * this long after it ended; a backtest without an explicit end ends this long before now.
+   */
+  queryDelayMs: number;
+  /**
+   * Consecutive failed measurements of one metric tolerated; the gate fails when a metric's
+   * run of failures exceeds it. Not Argo Rollouts' `failureLimit`, which counts total failures.
+   */
   failureLimit: number;
+  /** Consecutive provider errors of one metric tolerated before the gate is inconclusive. */
   consecutiveErrorLimit: number;
+  /** Consecutive inconclusive (no-data) measurements of one metric tolerated. */
   inconclusiveLimit: number;
   datadogApi: 'v1' | 'v2';
   /** Datadog site from the file (`datadog.site`), used when no site input is given. */
   datadogSite?: string;
   metrics: MetricCriteria[];
+  /** Deprecated keys the file used, with file and line, for the caller to warn about. */
+  deprecations?: string[];
 }
 
 /** Values for the `{{tenants}}`, `{{service}}` and `{{env}}` template variables. */
@@ -300,13 +372,14 @@ export function resolveCriteria(
   const fail = (path: (string | number)[], message: string): never => {
     throw new ConfigError(message, loaded.locate(path), input);
   };
-  const dur = (v: string | number, path: string): number => {
+  const durAt = (v: string | number, path: (string | number)[]): number => {
     try {
-      return parseDuration(v, path);
+      return parseDuration(v, path.join('.'));
     } catch (e) {
-      return fail([path], (e as Error).message);
+      return fail(path, (e as Error).message);
     }
   };
+  const dur = (v: string | number, key: string): number => durAt(v, [key]);
   const intervalMs = overrides.intervalMs ?? dur(doc.interval, 'interval');
   if (intervalMs < 1000) fail(['interval'], `interval must be at least 1s`);
   let count: number;
@@ -327,9 +400,19 @@ export function resolveCriteria(
     tenants: variables.tenants?.length ? variables.tenants : tenantsOf(doc.variables.tenants),
   };
   const names = new Set<string>();
+  const deprecations: string[] = [];
   const metrics = doc.metrics.map((m, i): MetricCriteria => {
     const at = (key: string) => ['metrics', i, key];
     if (names.has(m.name)) fail(at('name'), `metric name '${m.name}' is used twice`);
+    if (m.pool !== undefined) {
+      if (m.lookback !== undefined) fail(at('pool'), 'give lookback only (pool is its old name)');
+      const where = loaded.locate(at('pool'));
+      deprecations.push(
+        `${where.file}${where.line ? `:${where.line}` : ''}: metric '${m.name}': 'pool' is deprecated; write 'lookback'`,
+      );
+    }
+    const lookback = m.lookback ?? m.pool;
+    const lookbackKey = m.lookback !== undefined ? 'lookback' : 'pool';
     names.add(m.name);
     const counts = m.numerator !== undefined || m.denominator !== undefined;
     if (counts && (m.numerator === undefined || m.denominator === undefined)) {
@@ -340,6 +423,12 @@ export function resolveCriteria(
     }
     if (!counts && m.query === undefined) {
       fail(['metrics', i], 'give a query, or numerator and denominator count queries');
+    }
+    if (counts && m.unit !== 'ratio' && m.unit !== 'none') {
+      fail(
+        at('unit'),
+        `numerator / denominator is a ratio (0..1): write unit: ratio (conditions like "< 1%" are converted), not ${m.unit}`,
+      );
     }
     let condition: Condition;
     try {
@@ -381,10 +470,10 @@ export function resolveCriteria(
       unit: m.unit,
       noData: m['no-data'],
       minSample: m['min-sample'],
-      poolIntervals:
-        m.pool === undefined
+      lookbackIntervals:
+        lookback === undefined
           ? undefined
-          : Math.max(1, Math.round(dur(m.pool, `metrics.${i}.pool`) / intervalMs)),
+          : Math.max(1, Math.round(durAt(lookback, at(lookbackKey)) / intervalMs)),
       confidence: m.confidence,
       dryRun: m['dry-run'],
       location: loaded.locate(['metrics', i]),
@@ -396,12 +485,14 @@ export function resolveCriteria(
     intervalMs,
     count,
     initialDelayMs: dur(doc['initial-delay'], 'initial-delay'),
+    queryDelayMs: dur(doc['query-delay'], 'query-delay'),
     failureLimit: doc['failure-limit'],
     consecutiveErrorLimit: doc['consecutive-error-limit'],
     inconclusiveLimit: doc['inconclusive-limit'],
     datadogApi: doc.datadog.api,
     datadogSite: doc.datadog.site,
     metrics,
+    ...(deprecations.length ? { deprecations } : {}),
   };
 }
 

@@ -1,10 +1,11 @@
 /**
  * Judging measurements: one measurement per metric per interval, and the limits that turn a
- * run of measurements into a verdict (Argo Rollouts' semantics, with every limit counted over
- * consecutive measurements as the criteria file documents).
+ * run of measurements into a verdict. The limits are named after Argo Rollouts', but every
+ * limit counts *consecutive* measurements: `failure-limit` is a run of failures that a success
+ * resets, whereas Argo's `failureLimit` counts total failures (see criteria.ts).
  *
  * - Count-based rates (`numerator`/`denominator`): counts are pooled from the first
- *   measurement on (or over the trailing `pool`, e.g. `10m`, so a regression that starts
+ *   measurement on (or over the trailing `lookback`, e.g. `10m`, so a regression that starts
  *   late in a long canary is not diluted); until the pooled denominator reaches `min-sample` a measurement is
  *   `pending` (it neither fails nor passes). After that, a `<`/`<=` condition fails only when
  *   the one-sided Wilson lower bound of the pooled rate breaks it (a `>`/`>=` condition: the
@@ -16,48 +17,84 @@
 import { holds, type MetricCriteria } from './criteria.js';
 import { wilsonBounds } from './statistics.js';
 
-/** The outcome of one measurement. */
+/**
+ * The outcome of one measurement: `successful` (condition held), `failed` (broken),
+ * `inconclusive` (no data, policy `inconclusive`), `error` (the provider failed), `pending`
+ * (count metric below `min-sample`: neither passes nor fails) or `skipped` (no data, policy
+ * `ignore`).
+ */
 export type Phase = 'successful' | 'failed' | 'inconclusive' | 'error' | 'pending' | 'skipped';
 
-/** Raw query results at one measurement time; `null` = no data, `undefined` = not queried. */
+/**
+ * Raw query results at one measurement time; `null` = no data, `undefined` = not queried.
+ * Values are in the metric's unit (see {@link MetricCriteria.unit}); counts are numbers of
+ * events in the interval ending at the measurement time.
+ */
 export interface Sample {
+  /** The value query's result, in the metric's unit. */
   value?: number | null;
+  /** Count of bad events (e.g. 5xx responses) in the interval. */
   numerator?: number | null;
+  /** Count of all events (e.g. requests) in the interval. */
   denominator?: number | null;
+  /** The baseline (stable version) query's result, in the metric's unit. */
   baseline?: number | null;
   /** A provider error message (the measurement is an `error`). */
   error?: string;
 }
 
-/** One judged measurement, as written to the measurements file. */
+/**
+ * One judged measurement, as written to the measurements file (JSON). Every number is in the
+ * metric's unit (`ratio` 0..1, `percent` 0..100, `seconds`, `milliseconds`, `count`) unless
+ * stated; count-based rates are ratios (0.01 = 1%).
+ */
 export interface Measurement {
-  /** RFC 3339 time the measurement stands for. */
+  /** RFC 3339 UTC time the measurement stands for: the end of its interval-long window. */
   at: string;
   phase: Phase;
-  /** The measured value in the metric's unit (for count metrics: this interval's rate). */
+  /**
+   * The measured value in the metric's unit, or `null` for no data. Count metrics: this
+   * interval's rate numerator / denominator as a ratio (0..1), not the pooled rate.
+   */
   value: number | null;
-  /** The threshold the value was compared with (baseline-relative thresholds resolved). */
+  /** The threshold the value was compared with, in the metric's unit (baseline-relative thresholds resolved). */
   threshold?: number;
+  /** Count metrics: bad events (e.g. 5xx responses) in this interval; `null` = no data. */
   numerator?: number | null;
+  /** Count metrics: all events (e.g. requests) in this interval; `null` = no data. */
   denominator?: number | null;
+  /** Baseline-relative metrics: the baseline query's value in the metric's unit; `null` = no data. */
   baseline?: number | null;
-  /** Count metrics: pooled counts since the first measurement. */
+  /**
+   * Count metrics: event counts pooled since the first measurement, or over the trailing
+   * `lookback` intervals; the judged rate is `numerator / denominator`.
+   */
   pooled?: { numerator: number; denominator: number };
-  /** Count metrics: pooled rate and its one-sided Wilson bounds at the metric's confidence. */
+  /** Count metrics: pooled rate as a ratio (0..1). */
   estimate?: number;
+  /** Count metrics: one-sided Wilson lower bound of the pooled rate at the metric's confidence, a ratio (0..1). */
   lower?: number;
+  /** Count metrics: one-sided Wilson upper bound of the pooled rate at the metric's confidence, a ratio (0..1). */
   upper?: number;
+  /** Why the measurement failed, was pending, inconclusive or an error (human-readable). */
   message?: string;
 }
 
-/** Running state of one metric. */
+/** Running state of one metric. Counts are numbers of measurements unless stated. */
 export interface MetricState {
+  /** Every measurement so far, oldest first. */
   measurements: Measurement[];
+  /** Sum of every counted interval's numerator (events), since the first measurement. */
   pooledNumerator: number;
+  /** Sum of every counted interval's denominator (events), since the first measurement. */
   pooledDenominator: number;
+  /** Failed measurements in a row (compared with `failure-limit`; a success resets it). */
   consecutiveFailed: number;
+  /** Provider errors in a row (compared with `consecutive-error-limit`). */
   consecutiveErrors: number;
+  /** Inconclusive measurements in a row (compared with `inconclusive-limit`). */
   consecutiveInconclusive: number;
+  /** Totals per phase, for reports. */
   successful: number;
   failed: number;
   errors: number;
@@ -98,6 +135,8 @@ function thresholdOf(metric: MetricCriteria, baseline: number | null | undefined
 /**
  * Judges one sample of `metric` taken at `atMs` (milliseconds since the epoch), updates
  * `state` and returns the measurement.
+ * @param sample - query results in the metric's unit (counts as event counts)
+ * @returns the judged measurement, also appended to `state.measurements`
  */
 export function measure(
   metric: MetricCriteria,
@@ -165,11 +204,11 @@ function measureCounts(
   state.pooledNumerator += Math.max(0, num);
   state.pooledDenominator += den;
   let pooled = { numerator: state.pooledNumerator, denominator: state.pooledDenominator };
-  if (metric.poolIntervals !== undefined) {
+  if (metric.lookbackIntervals !== undefined) {
     // This interval plus the previous (pool - 1) measurement times, counted or not.
     pooled = { numerator: Math.max(0, num), denominator: den };
     const previous =
-      metric.poolIntervals > 1 ? state.measurements.slice(-(metric.poolIntervals - 1)) : [];
+      metric.lookbackIntervals > 1 ? state.measurements.slice(-(metric.lookbackIntervals - 1)) : [];
     for (const prev of previous) {
       if (
         typeof prev.numerator === 'number' &&
@@ -243,18 +282,26 @@ function record(state: MetricState, m: Measurement): void {
   }
 }
 
-/** Limits from the criteria. */
+/** Limits from the criteria, each a number of consecutive measurements tolerated. */
 export interface Limits {
+  /** Consecutive failed measurements tolerated (not Argo's total-failures `failureLimit`). */
   failureLimit: number;
+  /** Consecutive provider errors tolerated. */
   consecutiveErrorLimit: number;
+  /** Consecutive inconclusive measurements tolerated. */
   inconclusiveLimit: number;
 }
 
-/** Where a metric stands after its latest measurement. */
+/** Where a metric stands after its latest measurement: a limit it hit (with a one-line reason) or still `running`. */
 export type MetricOutcome =
   { status: 'failed' | 'error' | 'inconclusive'; reason: string } | { status: 'running' };
 
-/** Applies the limits to a metric's state: `failed` when consecutive failures exceed `failure-limit`, and so on. */
+/**
+ * Applies the limits to a metric's state: `failed` when its consecutive failures exceed
+ * `failure-limit` (so with `failure-limit: 2` the third failure in a row fails), `error` when
+ * consecutive provider errors exceed `consecutive-error-limit`, `inconclusive` when
+ * consecutive inconclusive measurements exceed `inconclusive-limit`.
+ */
 export function outcome(metric: MetricCriteria, state: MetricState, limits: Limits): MetricOutcome {
   const last = state.measurements[state.measurements.length - 1];
   const why = last?.message ? `: ${last.message}` : '';

@@ -8,44 +8,58 @@ import { dirname } from 'node:path';
 import { ConfigError } from '../errors.js';
 import type { Measurement } from './evaluation.js';
 
-/** Gate verdicts. */
+/** Gate verdicts: `pass` (every criterion held for `count` measurements), `fail` (a metric exceeded `failure-limit`), `inconclusive` (anything else: no data, provider errors, window or timeout ran out). */
 export type Verdict = 'pass' | 'fail' | 'inconclusive';
 
 /** One metric's part of a gate result. */
 export interface MetricResult {
   name: string;
+  /** Provider that measured it: `datadog`, `prometheus`, `grafana`, `replay` (or a custom provider's name). */
   provider: string;
+  /** The condition as written, e.g. `< 1%` (the threshold in the metric's unit is in each measurement). */
   condition: string;
+  /** Unit of values and thresholds: `ratio` (0..1), `percent` (0..100), `seconds`, `milliseconds`, `count`, `none`. */
   unit: string;
+  /** Measured and reported only; never decided the verdict. */
   dryRun: boolean;
   /** The rendered queries, so a replay can tell when they changed. */
   queries: { value?: string; numerator?: string; denominator?: string; baseline?: string };
   /** `successful` when it held, else the limit it hit, or `running` when the gate stopped first. */
   status: 'successful' | 'failed' | 'error' | 'inconclusive' | 'running';
+  /** One line: the limit the metric hit and its last value. */
   reason?: string;
+  /** Number of measurements in each phase (totals, not consecutive runs). */
   successful: number;
   failed: number;
   errors: number;
   inconclusive: number;
+  /** Every measurement, oldest first, one per interval. */
   measurements: Measurement[];
 }
 
 /** What {@link runGate} returns and what the measurements file holds. */
 export interface GateResult {
+  /** Format version of the measurements file (always 1). */
   version: 1;
   verdict: Verdict;
+  /** One line: why this verdict (the metric, its value and the limit it hit). */
   reason: string;
-  /** RFC 3339 time of the measurement that failed the gate. */
+  /** RFC 3339 UTC time of the measurement that failed the gate (only when `verdict` is `fail`). */
   failedAt?: string;
+  /**
+   * How the measurements were taken: `live` (instant queries as each interval ended),
+   * `backtest` (range queries over a past window, one pass) or `replay` (a measurements file).
+   */
   mode: 'live' | 'backtest' | 'replay';
-  /** Criteria file the run used. */
+  /** Criteria file the run used (path as given). */
   criteria: string;
-  /** Measurement window: first and last measurement times (RFC 3339). */
+  /** Measurement times of the first and last measurement (RFC 3339 UTC); each stands for the interval ending then. */
   window: { start: string; end: string };
-  /** Milliseconds between measurements. */
+  /** Milliseconds (not seconds) between measurements; also each measurement's window length. */
   intervalMs: number;
-  /** Measurements required for a pass. */
+  /** Number of measurements required for a pass (`duration / interval`). */
   count: number;
+  /** One entry per metric of the criteria, in file order. */
   metrics: MetricResult[];
 }
 

@@ -3,7 +3,8 @@
  *
  * - `live`: measures every `interval` (instant queries at the measurement time) until every
  *   metric has held for `count` measurements (pass), a limit is hit (fail or inconclusive), or
- *   `timeoutMs` runs out (inconclusive).
+ *   `timeoutMs` runs out (inconclusive). With `query-delay`, each window is queried that long
+ *   after it ended (late-arriving data, e.g. Datadog ingestion lag).
  * - `backtest`: judges a past window in one pass of range queries, measurement by measurement,
  *   and reports the verdict and the moment it would have failed.
  * - `replay`: a backtest over the values recorded in a measurements file.
@@ -46,8 +47,16 @@ import {
   type QueryRef,
 } from './providers/types.js';
 
-/** Gate modes. */
+/** Gate modes; see {@link Mode}. */
 export const MODES = ['live', 'backtest', 'replay'] as const;
+/**
+ * How {@link runGate} measures:
+ * - `live`: one instant query per metric and role as each interval ends (plus `query-delay`),
+ *   sleeping in between, until a verdict or the timeout;
+ * - `backtest`: one range query per metric and role over a past window (`start`/`end`), then
+ *   judged measurement by measurement, as live mode would have;
+ * - `replay`: as backtest, over the values recorded in a measurements file (`replayFile`).
+ */
 export type Mode = (typeof MODES)[number];
 
 /** Options of {@link runGate}. */
@@ -58,6 +67,7 @@ export interface GateOptions {
   variables?: TemplateVariables;
   /** `interval`/`duration` overrides in milliseconds (used when `criteria` is a path). */
   overrides?: CriteriaOverrides;
+  /** `live` (default), `backtest` or `replay`; see {@link Mode}. */
   mode?: Mode;
   /** Use this provider for every metric instead of the criteria's. */
   provider?: ProviderName;
@@ -66,10 +76,20 @@ export interface GateOptions {
   datadog?: DatadogOptions;
   /** Measurements file to replay (mode `replay`, or provider `replay`). */
   replayFile?: string;
-  /** Backtest window: RFC 3339, milliseconds since the epoch, `now`, or relative like `-30m`. */
+  /**
+   * Backtest window start: RFC 3339, milliseconds (not seconds) since the epoch, `now`, or
+   * relative like `-30m`. Default: `end` − initial delay − duration.
+   */
   start?: string | number;
+  /**
+   * Backtest window end, as `start`. Default: `start` + initial delay + duration when `start`
+   * is given, else now − `query-delay`.
+   */
   end?: string | number;
-  /** Live mode: give up (inconclusive) after this many milliseconds; default initial delay + duration + 5 intervals. */
+  /**
+   * Live mode: give up (inconclusive) after this many milliseconds from the start; default
+   * initial delay + query delay + duration + 5 intervals.
+   */
   timeoutMs?: number;
   /** Writes the measurements file here when set. */
   measurementsFile?: string;
@@ -77,7 +97,7 @@ export interface GateOptions {
   now?: () => number;
   /** Waits milliseconds (default a real timer); also used for 429 backoff. */
   sleep?: (ms: number) => Promise<void>;
-  /** Retries after HTTP 429 (default 5). */
+  /** Retries after HTTP 429 (a count; default 5). */
   maxRetries?: number;
   /** Supplies a provider by name instead of the built-in ones (simulations, tests). */
   providerFactory?: (name: ProviderName) => MetricsProvider;
@@ -129,6 +149,7 @@ function refsOf(metric: MetricCriteria): QueryRef[] {
 /**
  * Runs the gate.
  * @returns the verdict, its reason, the failing measurement's time and every measurement
+ *   (see {@link GateResult}; times RFC 3339, `intervalMs` in milliseconds)
  * @throws ConfigError for bad criteria, inputs, or credentials a provider rejected
  */
 export async function runGate(options: GateOptions, logger: Logger): Promise<GateResult> {
@@ -139,6 +160,7 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
     typeof options.criteria === 'string'
       ? loadCriteria(options.criteria, options.variables, options.overrides)
       : options.criteria;
+  for (const d of criteria.deprecations ?? []) logger.warning(d);
   const recording =
     mode === 'replay' || options.provider === 'replay'
       ? options.replayFile
@@ -193,6 +215,8 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
   );
   const statuses = new Map<string, { status: MetricResult['status']; reason?: string }>();
   const { intervalMs, count, initialDelayMs } = criteria;
+  // Criteria built by hand (older callers, simulations) may lack it.
+  const queryDelayMs = criteria.queryDelayMs ?? 0;
 
   // Measurement times.
   let times: number[];
@@ -223,7 +247,8 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
     } else {
       endMs = options.end !== undefined ? parseTime(options.end, startedAt, 'end') : NaN;
       startMs = options.start !== undefined ? parseTime(options.start, startedAt, 'start') : NaN;
-      if (Number.isNaN(endMs)) endMs = Number.isNaN(startMs) ? startedAt : startMs + span;
+      if (Number.isNaN(endMs))
+        endMs = Number.isNaN(startMs) ? startedAt - queryDelayMs : startMs + span;
       if (Number.isNaN(startMs)) startMs = endMs - span;
     }
     if (endMs <= startMs)
@@ -266,7 +291,7 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
     };
   }
 
-  const timeoutMs = options.timeoutMs ?? initialDelayMs + (count + 5) * intervalMs;
+  const timeoutMs = options.timeoutMs ?? initialDelayMs + queryDelayMs + (count + 5) * intervalMs;
   let verdict: Verdict | undefined;
   let reason: string;
   let failedAt: string | undefined;
@@ -277,13 +302,15 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
     let atMs: number;
     if (mode === 'live' && !recording) {
       atMs = startedAt + initialDelayMs + k * intervalMs;
-      if (atMs - startedAt > timeoutMs) {
+      // The window ending at atMs is queried once its late data has arrived.
+      const queryAt = atMs + queryDelayMs;
+      if (queryAt - startedAt > timeoutMs) {
         verdict = 'inconclusive';
         ranOut = true;
         reason = `timeout after ${Math.round(timeoutMs / 1000)} s before the criteria held for ${count} measurement(s)`;
         break;
       }
-      const wait = atMs - now();
+      const wait = queryAt - now();
       if (wait > 0) await sleep(wait);
     } else {
       if (k > times.length) {

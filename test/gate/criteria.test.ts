@@ -275,28 +275,62 @@ describe('judging rates from counts', () => {
   });
 });
 
-describe('pooling over a trailing window', () => {
-  const text = (pool: string) =>
-    `duration: 60m\nfailure-limit: 0\nmetrics:\n  - name: rate\n    numerator: e\n    denominator: n\n    condition: "< 1%"\n    unit: ratio\n${pool}`;
+describe('pooling over a trailing lookback window', () => {
+  const text = (lookback: string) =>
+    `duration: 60m\nfailure-limit: 0\nmetrics:\n  - name: rate\n    numerator: e\n    denominator: n\n    condition: "< 1%"\n    unit: ratio\n${lookback}`;
   // 40 healthy minutes (0.2%), then a 5% regression.
   const minute = (k: number) =>
     k < 40
       ? { numerator: k % 5 === 0 ? 1 : 0, denominator: 100 }
       : { numerator: 5, denominator: 100 };
-  const firstFailure = (pool: string) => {
-    const metric = parseCriteria(text(pool)).metrics[0];
+  const firstFailure = (lookback: string) => {
+    const metric = parseCriteria(text(lookback)).metrics[0];
     const s = newMetricState();
     for (let k = 0; k < 60; k++)
       if (measure(metric, s, minute(k), k * 60_000).phase === 'failed') return k;
     return undefined;
   };
-  test('a late regression is caught sooner with pool: 5m than when pooled since the start', () => {
+  test('a late regression is caught sooner with lookback: 5m than when pooled since the start', () => {
     const all = firstFailure('');
-    const trailing = firstFailure('    pool: 5m\n');
-    expect(parseCriteria(text('    pool: 5m\n')).metrics[0].poolIntervals).toBe(5);
+    const trailing = firstFailure('    lookback: 5m\n');
+    expect(parseCriteria(text('    lookback: 5m\n')).metrics[0].lookbackIntervals).toBe(5);
+    expect(parseCriteria(text('')).metrics[0].lookbackIntervals).toBeUndefined();
     expect(trailing).toBeDefined();
     expect(all).toBeDefined();
     expect(trailing!).toBeLessThan(all!);
     expect(trailing! - 40).toBeLessThanOrEqual(4);
+  });
+
+  test('the deprecated alias pool still parses, judges the same, and is reported with its line', () => {
+    const old = parseCriteria(text('    pool: 5m\n'), 'old.yml');
+    expect(old.metrics[0].lookbackIntervals).toBe(5);
+    expect(firstFailure('    pool: 5m\n')).toBe(firstFailure('    lookback: 5m\n'));
+    expect(old.deprecations).toEqual([
+      "old.yml:9: metric 'rate': 'pool' is deprecated; write 'lookback'",
+    ]);
+    expect(parseCriteria(text('    lookback: 5m\n')).deprecations).toBeUndefined();
+  });
+
+  test('lookback and pool together, or a bad lookback, are errors at their line', () => {
+    const both = (() => {
+      try {
+        parseCriteria(text('    lookback: 5m\n    pool: 5m\n'), 'both.yml');
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(both).toBeInstanceOf(ConfigError);
+    expect(both!.message).toMatch(/lookback only/);
+    expect(both!.location).toEqual({ file: 'both.yml', line: 10 });
+    const bad = (() => {
+      try {
+        parseCriteria(text('    lookback: soon\n'), 'bad.yml');
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(bad).toBeInstanceOf(ConfigError);
+    expect(bad!.message).toMatch(/lookback.*'soon' is not a duration/);
+    expect(bad!.location).toEqual({ file: 'bad.yml', line: 9 });
   });
 });

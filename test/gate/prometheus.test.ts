@@ -183,6 +183,63 @@ d('canary gate against a real Prometheus', () => {
     expect(healthy.verdict).toBe('pass');
   });
 
+  test('grafana: a canary with no traffic through the proxy is inconclusive, never a pass', async () => {
+    const before = grafana.requests.length;
+    const r = await runGate(
+      {
+        criteria: criteria('checkout-idle'),
+        mode: 'backtest',
+        provider: 'grafana',
+        grafana: { url: grafana.url, token: 'glsa_test_token_123', datasourceUid: 'prom-eu' },
+        start: windowStart,
+        end: windowEnd,
+      },
+      silentLogger,
+    );
+    expect(r.verdict).toBe('inconclusive');
+    expect(r.failedAt).toBeUndefined();
+    expect(r.reason).toMatch(/canary-5xx-rate.*no data: no requests/);
+    expect(r.metrics.every((m) => m.provider === 'grafana')).toBe(true);
+    expect(grafana.requests.length).toBeGreaterThan(before);
+    const rate = r.metrics.find((m) => m.name === 'canary-5xx-rate')!;
+    expect(rate.successful).toBe(0);
+    expect(rate.status).toBe('inconclusive');
+    // Zero requests: the rate has no value, never 0%.
+    expect(rate.measurements.every((m) => m.value === null && m.phase === 'inconclusive')).toBe(
+      true,
+    );
+    const p99 = r.metrics.find((m) => m.name === 'p99-latency')!;
+    expect(p99.measurements[0].value).toBeNull();
+    expect(p99.measurements[0].phase).toBe('inconclusive');
+  });
+
+  test('grafana live: no traffic through the proxy is inconclusive after inconclusive-limit', async () => {
+    let clock = windowStart;
+    const before = grafana.requests.length;
+    const c = criteria('checkout-idle');
+    const r = await runGate(
+      {
+        criteria: c,
+        mode: 'live',
+        provider: 'grafana',
+        grafana: { url: grafana.url, token: 'glsa_test_token_123', datasourceUid: 'prom-eu' },
+        now: () => clock,
+        sleep: async (ms) => void (clock += ms),
+      },
+      silentLogger,
+    );
+    expect(r.verdict).toBe('inconclusive');
+    expect(r.reason).toMatch(/consecutive inconclusive measurement\(s\) \(inconclusive-limit 2\)/);
+    const rate = r.metrics.find((m) => m.name === 'canary-5xx-rate')!;
+    expect(rate.measurements).toHaveLength(c.inconclusiveLimit + 1);
+    expect(rate.successful).toBe(0);
+    const paths = grafana.requests.slice(before);
+    expect(paths.length).toBeGreaterThan(0);
+    expect(
+      paths.every((p) => p.startsWith('/api/datasources/proxy/uid/prom-eu/api/v1/query?')),
+    ).toBe(true);
+  });
+
   test('grafana: a wrong token is a clear error that does not contain the token', async () => {
     const err = await runGate(
       {

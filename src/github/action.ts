@@ -7,15 +7,27 @@
  * outputs go to `GITHUB_OUTPUT`, the summary to `GITHUB_STEP_SUMMARY`, annotations are workflow
  * commands (docs.github.com, "Workflow commands for GitHub Actions").
  */
+import { isAbsolute, relative } from 'node:path';
 import * as core from '@actions/core';
 import { parseDuration } from '../config/load.js';
 import { ConfigError, type Annotation, type Logger, type SourceLocation } from '../errors.js';
 import { urlPassword } from '../db/connect.js';
 
+/**
+ * The path GitHub needs to attach an annotation to a file: relative to the checkout
+ * (`GITHUB_WORKSPACE`). Engines report the path they were given; an absolute path inside the
+ * workspace is made relative, anything else is passed through.
+ */
+export function annotationPath(file: string, workspace = process.env.GITHUB_WORKSPACE): string {
+  if (!workspace || !isAbsolute(file)) return file;
+  const rel = relative(workspace, file);
+  return rel.startsWith('..') || isAbsolute(rel) ? file : rel;
+}
+
 function props(location?: SourceLocation, title?: string): core.AnnotationProperties {
   return {
     title,
-    file: location?.file,
+    file: location?.file === undefined ? undefined : annotationPath(location.file),
     startLine: location?.line,
     startColumn: location?.line ? location?.column : undefined,
   };
@@ -55,12 +67,14 @@ export const inputs = {
     if (!v && options.required) throw new ConfigError('is required', undefined, name);
     return v;
   },
-  /** A PostgreSQL URL: its password is masked. */
+  /** A PostgreSQL URL: its password is masked, decoded and as written (percent-encoded). */
   databaseUrl(name = 'database-url', options: { required?: boolean } = { required: true }): string {
     const v = core.getInput(name);
     if (v) {
       const pw = urlPassword(v);
       if (pw) mask(pw);
+      const raw = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@\s]*)@/i.exec(v)?.[1];
+      if (raw && raw !== pw) mask(raw);
     }
     if (!v && options.required) throw new ConfigError('is required', undefined, name);
     return v;
@@ -145,8 +159,9 @@ export async function runAction(body: () => Promise<void>): Promise<void> {
     await body();
   } catch (e) {
     if (e instanceof ConfigError) {
+      // One annotation, at the file and line; setFailed would print a second, location-less one.
       core.error(e.message, props(e.location));
-      core.setFailed(e.message);
+      process.exitCode = core.ExitCode.Failure;
     } else {
       const err = e as Error;
       core.debug(err.stack ?? String(err));

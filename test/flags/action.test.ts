@@ -2,8 +2,6 @@
  * The bundled `flag-toggle` action (actions/flag-toggle/dist/index.js), run as the runner runs
  * it, on the postgres backend. Build it first: `node scripts/bundle.mjs flag-toggle`.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { runBundledAction } from '../support/action.js';
 import { freshDatabase, withClient, type TestDatabase } from '../support/postgres.js';
 import {
@@ -11,8 +9,6 @@ import {
   type LaunchDarklyFake,
 } from '../support/flags-launchdarkly-fake.js';
 
-const root = resolve(import.meta.dirname, '../..');
-const bundle = resolve(root, 'actions/flag-toggle/dist/index.js');
 const password = 'Fl4g-t0ggle-pw-93kq';
 const env = {
   GITHUB_ACTOR: 'release-bot',
@@ -21,189 +17,183 @@ const env = {
   GITHUB_RUN_ID: '777',
 };
 
-(existsSync(bundle) ? describe : describe.skip)(
-  'flag-toggle bundled action (postgres backend)',
-  () => {
-    let db: TestDatabase;
-    let url: string;
-    beforeAll(async () => {
-      db = await freshDatabase('flags_action');
-      const role = `${db.name}_app`;
-      await withClient(db.url, async (c) => {
-        await c.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
-        await c.query(`ALTER DATABASE ${db.name} OWNER TO ${role}`);
-      });
-      const u = new URL(db.url);
-      u.username = role;
-      u.password = password;
-      url = u.toString();
+describe('flag-toggle bundled action (postgres backend)', () => {
+  let db: TestDatabase;
+  let url: string;
+  beforeAll(async () => {
+    db = await freshDatabase('flags_action');
+    const role = `${db.name}_app`;
+    await withClient(db.url, async (c) => {
+      await c.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+      await c.query(`ALTER DATABASE ${db.name} OWNER TO ${role}`);
     });
-    afterAll(async () => {
-      await db.dispose();
-      await withClient(process.env.RUNBOOK_TEST_ADMIN_URL!, (c) =>
-        c.query(`DROP ROLE IF EXISTS ${db.name}_app`),
-      );
-    });
+    const u = new URL(db.url);
+    u.username = role;
+    u.password = password;
+    url = u.toString();
+  });
+  afterAll(async () => {
+    await db.dispose();
+    await withClient(process.env.RUNBOOK_TEST_ADMIN_URL!, (c) =>
+      c.query(`DROP ROLE IF EXISTS ${db.name}_app`),
+    );
+  });
 
-    it('enables the example plan for the canary tenants, then restores the previous state', async () => {
-      const run = await runBundledAction(
-        'flag-toggle',
-        {
-          operation: 'enable',
-          plan: 'examples/paket7/flags.yml',
-          'database-url': url,
-          reason: 'Paket 7 canary',
-        },
-        { env },
-      );
-      expect(run.stderr).toBe('');
-      expect(run.exitCode).toBe(0);
-      expect(run.outputs.changed).toBe('true');
-      const previous = JSON.parse(run.outputs['previous-state']);
-      const state = JSON.parse(run.outputs.state);
-      expect(previous).toMatchObject({ flag: 'BILLING_ENFORCEMENT', global: 'off', tenants: [] });
-      expect(state).toMatchObject({
+  it('enables the example plan for the canary tenants, then restores the previous state', async () => {
+    const run = await runBundledAction(
+      'flag-toggle',
+      {
+        operation: 'enable',
+        plan: 'examples/paket7/flags.yml',
+        'database-url': url,
+        reason: 'Paket 7 canary',
+      },
+      { env },
+    );
+    expect(run.stderr).toBe('');
+    expect(run.exitCode).toBe(0);
+    expect(run.outputs.changed).toBe('true');
+    const previous = JSON.parse(run.outputs['previous-state']);
+    const state = JSON.parse(run.outputs.state);
+    expect(previous).toMatchObject({ flag: 'BILLING_ENFORCEMENT', global: 'off', tenants: [] });
+    expect(state).toMatchObject({
+      flag: 'BILLING_ENFORCEMENT',
+      global: 'off',
+      tenants: ['tn-4582', 'tn-9014'],
+    });
+    expect(run.summary).toContain('Feature flag BILLING_ENFORCEMENT: enable (changed)');
+    expect(run.summary).toContain('tn-4582 (Acme Studio EU Sandbox)');
+    expect(run.summary).toContain('https://github.com/acme/video-kit/actions/runs/777');
+    expect(run.summary).toContain('Guard: global must be **off**');
+    expect(run.masks).toContain(password);
+    // the runner consumes `::add-mask::` commands; everything else must not carry the password
+    const printed = run.stdout.replace(/^::add-mask::.*$/gm, '');
+    for (const text of [printed, run.stderr, run.summary, JSON.stringify(run.outputs)]) {
+      expect(text).not.toContain(password);
+    }
+
+    const again = await runBundledAction(
+      'flag-toggle',
+      { operation: 'enable', plan: 'examples/paket7/flags.yml', 'database-url': url },
+      { env },
+    );
+    expect(again.exitCode).toBe(0);
+    expect(again.outputs.changed).toBe('false');
+
+    const rollback = await runBundledAction(
+      'flag-toggle',
+      {
+        operation: 'restore',
         flag: 'BILLING_ENFORCEMENT',
-        global: 'off',
-        tenants: ['tn-4582', 'tn-9014'],
-      });
-      expect(run.summary).toContain('Feature flag BILLING_ENFORCEMENT: enable (changed)');
-      expect(run.summary).toContain('tn-4582 (Acme Studio EU Sandbox)');
-      expect(run.summary).toContain('https://github.com/acme/video-kit/actions/runs/777');
-      expect(run.summary).toContain('Guard: global must be **off**');
-      expect(run.masks).toContain(password);
-      // the runner consumes `::add-mask::` commands; everything else must not carry the password
+        'restore-state': run.outputs['previous-state'],
+        'database-url': url,
+      },
+      { env },
+    );
+    expect(rollback.exitCode).toBe(0);
+    expect(rollback.outputs.changed).toBe('true');
+    expect(JSON.parse(rollback.outputs.state)).toMatchObject({ global: 'off', tenants: [] });
+    const audit = await withClient(
+      db.url,
+      async (c) =>
+        (
+          await c.query(
+            `SELECT actor, operation, run_url FROM runbook.feature_flag_audit ORDER BY id`,
+          )
+        ).rows,
+    );
+    expect(audit).toEqual([
+      {
+        actor: 'release-bot',
+        operation: 'enable',
+        run_url: 'https://github.com/acme/video-kit/actions/runs/777',
+      },
+      {
+        actor: 'release-bot',
+        operation: 'restore',
+        run_url: 'https://github.com/acme/video-kit/actions/runs/777',
+      },
+    ]);
+  });
+
+  it('fails the step on a guard violation and on a bad tenant id, changing nothing', async () => {
+    const guard = await runBundledAction(
+      'flag-toggle',
+      {
+        operation: 'enable',
+        flag: 'BILLING_ENFORCEMENT',
+        scope: 'global',
+        'global-must-be': 'off',
+        'database-url': url,
+      },
+      { env },
+    );
+    expect(guard.exitCode).toBe(1);
+    expect(guard.stdout).toMatch(/::error::.*global-must-be: off violated/);
+    const bad = await runBundledAction(
+      'flag-toggle',
+      {
+        operation: 'enable',
+        flag: 'BILLING_ENFORCEMENT',
+        tenants: 'tn-1\ntn 2',
+        'database-url': url,
+      },
+      { env },
+    );
+    expect(bad.exitCode).toBe(1);
+    expect(bad.annotations[0]).toMatchObject({ level: 'error' });
+    expect(bad.annotations[0].message).toMatch(/input 'tenants': tenant id 'tn 2'/);
+    const status = await runBundledAction(
+      'flag-toggle',
+      { operation: 'status', flag: 'BILLING_ENFORCEMENT', 'database-url': url },
+      { env },
+    );
+    expect(JSON.parse(status.outputs.state)).toMatchObject({ global: 'off', tenants: [] });
+    expect(status.outputs.changed).toBe('false');
+  });
+});
+
+describe('flag-toggle bundled action (launchdarkly backend)', () => {
+  let fake: LaunchDarklyFake;
+  beforeAll(async () => {
+    fake = await startLaunchDarklyFake('api-91f2c7d0-5e4b-4c1a-secret');
+    fake.createFlag('video-kit', 'BILLING_ENFORCEMENT', ['production']);
+  });
+  afterAll(async () => fake.close());
+
+  const inputs = (token: string) => ({
+    backend: 'launchdarkly',
+    operation: 'enable',
+    plan: 'examples/paket7/flags.yml',
+    'base-url': fake.url,
+    token,
+    project: 'video-kit',
+    environment: 'production',
+    reason: 'canary',
+  });
+
+  it('masks the token and never prints it, on success and on a 401', async () => {
+    const ok = await runBundledAction('flag-toggle', inputs(fake.token), { env });
+    expect(ok.exitCode).toBe(0);
+    expect(JSON.parse(ok.outputs.state)).toMatchObject({
+      global: 'off',
+      tenants: ['tn-4582', 'tn-9014'],
+    });
+    expect(fake.patches[0].body.comment).toContain(
+      'https://github.com/acme/video-kit/actions/runs/777',
+    );
+    expect(ok.masks).toContain(fake.token);
+    const bad = await runBundledAction('flag-toggle', inputs('api-wrong-77aa-secret'), { env });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.stdout).toMatch(/token was rejected \(401 Unauthorized\)/);
+    for (const [run, token] of [
+      [ok, fake.token],
+      [bad, 'api-wrong-77aa-secret'],
+    ] as const) {
       const printed = run.stdout.replace(/^::add-mask::.*$/gm, '');
       for (const text of [printed, run.stderr, run.summary, JSON.stringify(run.outputs)]) {
-        expect(text).not.toContain(password);
+        expect(text).not.toContain(token);
       }
-
-      const again = await runBundledAction(
-        'flag-toggle',
-        { operation: 'enable', plan: 'examples/paket7/flags.yml', 'database-url': url },
-        { env },
-      );
-      expect(again.exitCode).toBe(0);
-      expect(again.outputs.changed).toBe('false');
-
-      const rollback = await runBundledAction(
-        'flag-toggle',
-        {
-          operation: 'restore',
-          flag: 'BILLING_ENFORCEMENT',
-          'restore-state': run.outputs['previous-state'],
-          'database-url': url,
-        },
-        { env },
-      );
-      expect(rollback.exitCode).toBe(0);
-      expect(rollback.outputs.changed).toBe('true');
-      expect(JSON.parse(rollback.outputs.state)).toMatchObject({ global: 'off', tenants: [] });
-      const audit = await withClient(
-        db.url,
-        async (c) =>
-          (
-            await c.query(
-              `SELECT actor, operation, run_url FROM runbook.feature_flag_audit ORDER BY id`,
-            )
-          ).rows,
-      );
-      expect(audit).toEqual([
-        {
-          actor: 'release-bot',
-          operation: 'enable',
-          run_url: 'https://github.com/acme/video-kit/actions/runs/777',
-        },
-        {
-          actor: 'release-bot',
-          operation: 'restore',
-          run_url: 'https://github.com/acme/video-kit/actions/runs/777',
-        },
-      ]);
-    });
-
-    it('fails the step on a guard violation and on a bad tenant id, changing nothing', async () => {
-      const guard = await runBundledAction(
-        'flag-toggle',
-        {
-          operation: 'enable',
-          flag: 'BILLING_ENFORCEMENT',
-          scope: 'global',
-          'global-must-be': 'off',
-          'database-url': url,
-        },
-        { env },
-      );
-      expect(guard.exitCode).toBe(1);
-      expect(guard.stdout).toMatch(/::error::.*global-must-be: off violated/);
-      const bad = await runBundledAction(
-        'flag-toggle',
-        {
-          operation: 'enable',
-          flag: 'BILLING_ENFORCEMENT',
-          tenants: 'tn-1\ntn 2',
-          'database-url': url,
-        },
-        { env },
-      );
-      expect(bad.exitCode).toBe(1);
-      expect(bad.annotations[0]).toMatchObject({ level: 'error' });
-      expect(bad.annotations[0].message).toMatch(/input 'tenants': tenant id 'tn 2'/);
-      const status = await runBundledAction(
-        'flag-toggle',
-        { operation: 'status', flag: 'BILLING_ENFORCEMENT', 'database-url': url },
-        { env },
-      );
-      expect(JSON.parse(status.outputs.state)).toMatchObject({ global: 'off', tenants: [] });
-      expect(status.outputs.changed).toBe('false');
-    });
-  },
-);
-
-(existsSync(bundle) ? describe : describe.skip)(
-  'flag-toggle bundled action (launchdarkly backend)',
-  () => {
-    let fake: LaunchDarklyFake;
-    beforeAll(async () => {
-      fake = await startLaunchDarklyFake('api-91f2c7d0-5e4b-4c1a-secret');
-      fake.createFlag('video-kit', 'BILLING_ENFORCEMENT', ['production']);
-    });
-    afterAll(async () => fake.close());
-
-    const inputs = (token: string) => ({
-      backend: 'launchdarkly',
-      operation: 'enable',
-      plan: 'examples/paket7/flags.yml',
-      'base-url': fake.url,
-      token,
-      project: 'video-kit',
-      environment: 'production',
-      reason: 'canary',
-    });
-
-    it('masks the token and never prints it, on success and on a 401', async () => {
-      const ok = await runBundledAction('flag-toggle', inputs(fake.token), { env });
-      expect(ok.exitCode).toBe(0);
-      expect(JSON.parse(ok.outputs.state)).toMatchObject({
-        global: 'off',
-        tenants: ['tn-4582', 'tn-9014'],
-      });
-      expect(fake.patches[0].body.comment).toContain(
-        'https://github.com/acme/video-kit/actions/runs/777',
-      );
-      expect(ok.masks).toContain(fake.token);
-      const bad = await runBundledAction('flag-toggle', inputs('api-wrong-77aa-secret'), { env });
-      expect(bad.exitCode).toBe(1);
-      expect(bad.stdout).toMatch(/token was rejected \(401 Unauthorized\)/);
-      for (const [run, token] of [
-        [ok, fake.token],
-        [bad, 'api-wrong-77aa-secret'],
-      ] as const) {
-        const printed = run.stdout.replace(/^::add-mask::.*$/gm, '');
-        for (const text of [printed, run.stderr, run.summary, JSON.stringify(run.outputs)]) {
-          expect(text).not.toContain(token);
-        }
-      }
-    });
-  },
-);
+    }
+  });
+});

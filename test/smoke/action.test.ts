@@ -2,16 +2,12 @@
  * The bundled `smoke` action (actions/smoke/dist/index.js, built with `node scripts/bundle.mjs
  * smoke`) run as the runner runs it, against the seed service fake and a real PostgreSQL.
  */
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { runBundledAction } from '../support/action.js';
 import { freshDatabase, type TestDatabase } from '../support/postgres.js';
 import { startSmokeService, type SmokeService } from '../support/smoke-service.js';
 
-const root = resolve(import.meta.dirname, '../..');
-const bundle = resolve(root, 'actions/smoke/dist/index.js');
 const TOKEN = 'tok_live_action_8d1e44c9';
-const describeBundle = existsSync(bundle) ? describe : describe.skip;
+const describeBundle = describe;
 
 describeBundle('smoke action bundle', () => {
   let db: TestDatabase;

@@ -6,7 +6,7 @@
  * tests (Node 24, the `node24` runtime).
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -120,6 +120,9 @@ export async function runBundledAction(
     if (v !== undefined) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
   }
   const script = join(root, 'actions', name, 'dist', 'index.js');
+  if (!existsSync(script)) {
+    throw new Error(`actions/${name}/dist/index.js is missing: run 'npm run bundle' first`);
+  }
   const child = spawn(process.execPath, [script], { cwd: options.cwd ?? root, env });
   let stdout = '';
   let stderr = '';

@@ -2,7 +2,6 @@
  * The `smoke` action: typed inputs → smoke engine → outputs, job summary and one error
  * annotation per failed check at its line in the checks file. Fails the step when a check fails.
  */
-import { isAbsolute, relative } from 'node:path';
 import {
   actionsLogger,
   annotate,
@@ -51,19 +50,7 @@ await runAction(async () => {
     })),
   );
   await summary(smokeSummary(run));
-  const workspace = process.env.GITHUB_WORKSPACE;
-  annotate(
-    run.annotations.map((a) => ({
-      ...a,
-      location: a.location && {
-        ...a.location,
-        file:
-          workspace && isAbsolute(a.location.file)
-            ? relative(workspace, a.location.file)
-            : a.location.file,
-      },
-    })),
-  );
+  annotate(run.annotations);
   if (run.failed > 0) {
     const names = run.results.filter((r) => !r.ok).map((r) => r.name);
     throw new Error(

@@ -3,6 +3,8 @@
  * gate, a rollback that follows every deploying job, least-privilege permissions, and actions
  * referenced by repository and ref.
  */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import {
   actionContract,
   actionNames,
@@ -12,6 +14,7 @@ import {
   needsOf,
   neededPermissions,
   readWorkflow,
+  root,
   simulate,
   workflowFiles,
   type Job,
@@ -343,5 +346,18 @@ describe('flag guard', () => {
     }
     const canary = jobs.flags.steps!.find((s) => s.uses?.includes('/actions/flag-toggle@'))!;
     expect(canary.with?.['global-must-be']).toMatch(/global-must-be \|\| 'off'/);
+  });
+});
+
+describe('project CI', () => {
+  test('ci.yml runs .ci/run, the one CI script, and repeats none of its steps', () => {
+    const steps = readWorkflow('ci.yml').wf.jobs.test.steps!;
+    const runs = steps.filter((s) => s.run !== undefined).map((s) => s.run!.trim());
+    expect(runs).toEqual(['bash .ci/run']);
+    expect(existsSync(resolve(root, '.ci/run'))).toBe(true);
+    expect(steps.map((s) => s.uses).filter(Boolean)).toEqual([
+      'actions/checkout@v4',
+      'actions/setup-node@v4',
+    ]);
   });
 });

@@ -9,9 +9,10 @@
  * Poisson, its errors binomial. Both judges see the same counts:
  *
  * - our gate: `runGate` in backtest mode (pooled counts, one-sided Wilson bound, min-sample);
+ *   its `failure-limit` counts CONSECUTIVE failed measurements (a success resets the count);
  * - plain rule: each interval's rate errors/requests must be < 1%, and the analysis fails when
- *   the number of failed measurements exceeds failureLimit (Argo Rollouts' semantics: failures
- *   are counted in total, not consecutively).
+ *   the TOTAL number of failed measurements exceeds failureLimit (Argo Rollouts' `failureLimit`
+ *   semantics: a success does not reset the count). Both use the same limit (2).
  *
  * Usage: npm run bench:gate [-- --canaries 1000 --seed 42]
  */
@@ -79,7 +80,11 @@ function simulate(rate: number): Canary {
   return { requests, errors };
 }
 
-/** Plain rule: interval rate vs threshold; fail when failed measurements > failureLimit (Argo). @returns interval (1-based) of failure */
+/**
+ * Plain rule: interval rate vs threshold; fail when the TOTAL of failed measurements exceeds
+ * failureLimit (Argo Rollouts' semantics, not our consecutive `failure-limit`).
+ * @returns interval (1-based) of failure
+ */
 function plainRule(c: Canary): number | undefined {
   let failures = 0;
   for (let k = 0; k < c.requests.length; k++) {
@@ -162,8 +167,16 @@ console.log(
 console.log(
   `traffic 20..200 requests/interval (Poisson), interval ${MIN / 1000} s, ${criteria.count} measurements, failure-limit ${criteria.failureLimit}, min-sample ${metric.minSample}, confidence ${metric.confidence}, seed ${values.seed}`,
 );
+console.log(
+  `our gate: fails when one metric has more than failure-limit ${criteria.failureLimit} CONSECUTIVE failed measurements`,
+);
+console.log(
+  `plain rule: fails when more than failureLimit ${criteria.failureLimit} measurements failed IN TOTAL (Argo Rollouts semantics)`,
+);
 console.log('');
-console.log('                          our gate     plain threshold (Argo failureLimit)');
+console.log(
+  '                          our gate     plain rule (per-interval threshold, Argo total failureLimit)',
+);
 console.log(
   `false-fail rate (healthy) ${pct(failed(h.ours).length, N).padEnd(12)} ${pct(failed(h.plain).length, N)}`,
 );

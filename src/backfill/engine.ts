@@ -231,12 +231,9 @@ async function diffCounts(p: Prepared): Promise<DiffCounts> {
 
 async function diffSample(p: Prepared, limit: number): Promise<DiffRow[]> {
   if (limit <= 0) return [];
+  // The SQL keeps only the rows this mode writes, before its LIMIT.
   const r = await p.client.query(p.sql.diffSample(), [limit]);
-  return r.rows
-    .filter((row) =>
-      p.spec.mode === 'update' ? row.present : p.spec.mode === 'insert' ? !row.present : true,
-    )
-    .map((row) => ({ key: row.key, before: row.before, after: row.after }));
+  return r.rows.map((row) => ({ key: row.key, before: row.before, after: row.after }));
 }
 
 async function runQuery(
@@ -630,6 +627,7 @@ async function runBatches(
   const retries = options.lockRetries ?? 5;
   const nk = spec.key.length;
   // Boundaries at a fine granule, so a slow batch can shrink to a fraction of the batch size.
+  // A batch is a whole number of granules and never more than the batch size (45 → 22 × 2).
   const granule = Math.max(1, Math.floor(p.batchSize / 20));
   const tb = Date.now();
   const b = await client.query(sql.boundaries(startKey !== null), [granule, ...(startKey ?? [])]);
@@ -638,7 +636,7 @@ async function runBatches(
   logger.info(
     `${keyCount} ${spec.batchKeys ? 'batch key(s)' : 'source row(s)'} to walk${startKey ? ' after the checkpoint' : ''} (keyset boundaries in ${formatMs(Date.now() - tb)}); batch size ${p.batchSize}, pause ${pauseMs} ms, max batch duration ${spec.maxBatchMs} ms`,
   );
-  const maxGranules = Math.max(1, Math.round(p.batchSize / granule));
+  const maxGranules = Math.max(1, Math.floor(p.batchSize / granule));
   let granules = maxGranules;
   let idx = 0; // next boundary to use
   let lo = startKey;

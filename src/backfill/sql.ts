@@ -94,16 +94,27 @@ export class BackfillSql {
               FROM ${this.diffFrom('true')}`;
   }
 
-  /** The first `$1` differing rows in key order, with before (target) and after (source). */
+  /**
+   * The first `$1` differing rows that this mode writes, in key order, with before (target) and
+   * after (source): missing and differing rows for `upsert`, differing rows for `update`,
+   * missing rows for `insert`. The mode's filter comes before the LIMIT, so the sample is full
+   * even when rows the mode skips come first.
+   */
   diffSample(): string {
     const d = this.distinct('t', 's');
+    const writes =
+      this.spec.mode === 'update'
+        ? `t.__present AND ${d}`
+        : this.spec.mode === 'insert'
+          ? 't.__present IS NULL'
+          : `t.__present IS NULL OR ${d}`;
     const obj = (a: string) =>
       `jsonb_build_object(${this.spec.columns.map((c) => `'${c}', ${a}.${ident(c)}`).join(', ')})`;
     const key = `jsonb_build_array(${this.spec.key.map((k) => `s.${ident(k)}::text`).join(', ')})`;
     return `SELECT ${key} AS key, t.__present IS NOT NULL AS present,
                    CASE WHEN t.__present THEN ${obj('t')} END AS before, ${obj('s')} AS after
               FROM ${this.diffFrom('true')}
-             WHERE t.__present IS NULL OR ${d}
+             WHERE ${writes}
              ORDER BY ${this.keyList('s')}
              LIMIT $1`;
   }

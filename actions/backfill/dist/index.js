@@ -34986,11 +34986,8 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
-/* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _src_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
-/* harmony import */ var _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(5025);
-/* harmony import */ var _src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1174);
+/* harmony import */ var _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9391);
+/* harmony import */ var _src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1174);
 /**
  * `backfill` action: typed inputs → the backfill engine (`analyze`, `dry-run`, `execute` or
  * `verify`) → outputs and job summary. The engine's warnings and errors that carry a spec file
@@ -34999,70 +34996,58 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
  */
 
 
-
-
 const COMMANDS = ['analyze', 'dry-run', 'execute', 'verify'];
-function caCert() {
-    const raw = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('ca-cert').trim();
-    if (!raw)
-        return undefined;
-    if (raw.includes('-----BEGIN'))
-        return raw;
-    if ((0,node_fs__WEBPACK_IMPORTED_MODULE_0__.existsSync)(raw))
-        return (0,node_fs__WEBPACK_IMPORTED_MODULE_0__.readFileSync)(raw, 'utf8');
-    throw new _src_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ConfigError */ .xL('expected PEM text (-----BEGIN CERTIFICATE-----) or the path of a PEM file', undefined, 'ca-cert');
-}
 function optionalInt(name) {
-    if (!_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string(name))
+    if (!_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string(name))
         return undefined;
-    const n = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.number(name, 0, { min: 1 });
+    const n = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.number(name, 0, { min: 1 });
     return Math.floor(n);
 }
-await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .runAction */ .Cs)(async () => {
-    const command = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.choice('command', COMMANDS, 'analyze');
-    const specPath = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('spec', { required: true });
-    const databaseUrl = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.databaseUrl('database-url');
+await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(async () => {
+    const command = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.choice('command', COMMANDS, 'analyze');
+    const specPath = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('spec', { required: true });
+    const databaseUrl = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.databaseUrl('database-url');
     const batchSize = optionalInt('batch-size');
     const maxBatches = optionalInt('max-batches');
-    const failOnChecks = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.bool('fail-on-checks', false);
-    const spec = (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__/* .loadBackfillSpec */ .C8)(specPath, 'spec');
-    const base = { spec, databaseUrl, caCert: caCert(), batchSize, failOnChecks };
-    const logger = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .actionsLogger */ .MV;
+    const failOnChecks = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.bool('fail-on-checks', false);
+    const spec = (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .loadBackfillSpec */ .C8)(specPath, 'spec');
+    const base = { spec, databaseUrl, caCert: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.caCert('ca-cert'), batchSize, failOnChecks };
+    const logger = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .actionsLogger */ .MV;
     const counts = (toCreate, toUpdate, unchanged) => {
-        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .output */ .CG)('to-create', String(toCreate));
-        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .output */ .CG)('to-update', String(toUpdate));
-        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .output */ .CG)('unchanged', String(unchanged));
-        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .output */ .CG)('total-operations', String(toCreate + toUpdate));
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('to-create', String(toCreate));
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('to-update', String(toUpdate));
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('unchanged', String(unchanged));
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('total-operations', String(toCreate + toUpdate));
     };
     if (command === 'analyze' || command === 'dry-run') {
         const r = command === 'analyze'
-            ? await (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__/* .analyzeBackfill */ .Lp)(base, logger)
-            : await (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__/* .dryRunBackfill */ .z$)(base, logger);
+            ? await (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .analyzeBackfill */ .Lp)(base, logger)
+            : await (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .dryRunBackfill */ .z$)(base, logger);
         counts(r.toCreate, r.toUpdate, r.unchanged);
-        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .output */ .CG)('rows-written', '0');
-        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .output */ .CG)('verified', 'false');
-        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .output */ .CG)('run-id', '');
-        await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z)((0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__/* .analyzeMarkdown */ .s8)(r));
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('rows-written', '0');
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('verified', 'false');
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('run-id', '');
+        await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z)((0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .analyzeMarkdown */ .s8)(r));
         if (failOnChecks && r.failedChecks.length) {
             throw new Error(`${r.failedChecks.length} anomaly check(s) returned rows: ${r.failedChecks.map((c) => c.name).join(', ')} (fail-on-checks is true)`);
         }
         return;
     }
     if (command === 'execute') {
-        const r = await (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__/* .executeBackfill */ ._7)({ ...base, maxBatches }, logger);
+        const r = await (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .executeBackfill */ ._7)({ ...base, maxBatches }, logger);
         counts(r.inserted, r.updated, r.unchanged);
-        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .output */ .CG)('rows-written', String(r.rowsWritten));
-        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .output */ .CG)('verified', 'false');
-        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .output */ .CG)('run-id', String(r.runId));
-        await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z)((0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__/* .executeMarkdown */ .N_)(r));
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('rows-written', String(r.rowsWritten));
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('verified', 'false');
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('run-id', String(r.runId));
+        await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z)((0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .executeMarkdown */ .N_)(r));
         return;
     }
-    const r = await (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__/* .verifyBackfill */ ._D)(base, logger);
+    const r = await (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .verifyBackfill */ ._D)(base, logger);
     counts(r.toCreate, r.toUpdate, r.unchanged);
-    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .output */ .CG)('rows-written', '0');
-    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .output */ .CG)('verified', String(r.verified));
-    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .output */ .CG)('run-id', '');
-    await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z)((0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__/* .verifyMarkdown */ .vB)(r));
+    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('rows-written', '0');
+    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('verified', String(r.verified));
+    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('run-id', '');
+    await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z)((0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .verifyMarkdown */ .vB)(r));
     if (!r.verified) {
         const differing = r.toCreate + r.toUpdate;
         throw new Error(`verify failed: ${differing} row(s) differ from the source${r.differences.length
@@ -45074,15 +45059,25 @@ class BackfillSql {
                    count(*) AS source_rows
               FROM ${this.diffFrom('true')}`;
     }
-    /** The first `$1` differing rows in key order, with before (target) and after (source). */
+    /**
+     * The first `$1` differing rows that this mode writes, in key order, with before (target) and
+     * after (source): missing and differing rows for `upsert`, differing rows for `update`,
+     * missing rows for `insert`. The mode's filter comes before the LIMIT, so the sample is full
+     * even when rows the mode skips come first.
+     */
     diffSample() {
         const d = this.distinct('t', 's');
+        const writes = this.spec.mode === 'update'
+            ? `t.__present AND ${d}`
+            : this.spec.mode === 'insert'
+                ? 't.__present IS NULL'
+                : `t.__present IS NULL OR ${d}`;
         const obj = (a) => `jsonb_build_object(${this.spec.columns.map((c) => `'${c}', ${a}.${(0,db_connect/* ident */.bD)(c)}`).join(', ')})`;
         const key = `jsonb_build_array(${this.spec.key.map((k) => `s.${(0,db_connect/* ident */.bD)(k)}::text`).join(', ')})`;
         return `SELECT ${key} AS key, t.__present IS NOT NULL AS present,
                    CASE WHEN t.__present THEN ${obj('t')} END AS before, ${obj('s')} AS after
               FROM ${this.diffFrom('true')}
-             WHERE t.__present IS NULL OR ${d}
+             WHERE ${writes}
              ORDER BY ${this.keyList('s')}
              LIMIT $1`;
     }
@@ -45238,10 +45233,9 @@ async function diffCounts(p) {
 async function diffSample(p, limit) {
     if (limit <= 0)
         return [];
+    // The SQL keeps only the rows this mode writes, before its LIMIT.
     const r = await p.client.query(p.sql.diffSample(), [limit]);
-    return r.rows
-        .filter((row) => p.spec.mode === 'update' ? row.present : p.spec.mode === 'insert' ? !row.present : true)
-        .map((row) => ({ key: row.key, before: row.before, after: row.after }));
+    return r.rows.map((row) => ({ key: row.key, before: row.before, after: row.after }));
 }
 async function runQuery(client, q, what) {
     try {
@@ -45527,13 +45521,14 @@ async function runBatches(p, runId, startKey, startTotals, options, logger) {
     const retries = options.lockRetries ?? 5;
     const nk = spec.key.length;
     // Boundaries at a fine granule, so a slow batch can shrink to a fraction of the batch size.
+    // A batch is a whole number of granules and never more than the batch size (45 → 22 × 2).
     const granule = Math.max(1, Math.floor(p.batchSize / 20));
     const tb = Date.now();
     const b = await client.query(sql.boundaries(startKey !== null), [granule, ...(startKey ?? [])]);
     const bounds = b.rows.map((r) => keyOf(r, nk));
     const keyCount = b.rows.length ? num(b.rows[b.rows.length - 1].total) : 0;
     logger.info(`${keyCount} ${spec.batchKeys ? 'batch key(s)' : 'source row(s)'} to walk${startKey ? ' after the checkpoint' : ''} (keyset boundaries in ${markdown_formatMs(Date.now() - tb)}); batch size ${p.batchSize}, pause ${pauseMs} ms, max batch duration ${spec.maxBatchMs} ms`);
-    const maxGranules = Math.max(1, Math.round(p.batchSize / granule));
+    const maxGranules = Math.max(1, Math.floor(p.batchSize / granule));
     let granules = maxGranules;
     let idx = 0; // next boundary to use
     let lo = startKey;
@@ -46274,7 +46269,7 @@ function sleep(ms) {
 
 /***/ }),
 
-/***/ 5025:
+/***/ 9391:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46287,8 +46282,12 @@ __nccwpck_require__.d(__webpack_exports__, {
   z: () => (/* binding */ action_summary)
 });
 
-// UNUSED EXPORTS: annotate, mask
+// UNUSED EXPORTS: annotate, annotationPath, mask
 
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
@@ -49254,10 +49253,23 @@ var connect = __nccwpck_require__(920);
 
 
 
+
+
+/**
+ * The path GitHub needs to attach an annotation to a file: relative to the checkout
+ * (`GITHUB_WORKSPACE`). Engines report the path they were given; an absolute path inside the
+ * workspace is made relative, anything else is passed through.
+ */
+function annotationPath(file, workspace = process.env.GITHUB_WORKSPACE) {
+    if (!workspace || !(0,external_node_path_namespaceObject.isAbsolute)(file))
+        return file;
+    const rel = (0,external_node_path_namespaceObject.relative)(workspace, file);
+    return rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel) ? file : rel;
+}
 function props(location, title) {
     return {
         title,
-        file: location?.file,
+        file: location?.file === undefined ? undefined : annotationPath(location.file),
         startLine: location?.line,
         startColumn: location?.line ? location?.column : undefined,
     };
@@ -49282,6 +49294,7 @@ function annotate(annotations) {
             core.notice(a.message, p);
     }
 }
+const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
 /** Typed readers for action inputs; every error names the input. */
 const inputs = {
     /** A string input; `''` when unset and not required. @throws ConfigError when required and empty */
@@ -49300,17 +49313,48 @@ const inputs = {
             throw new errors/* ConfigError */.xL('is required', undefined, name);
         return v;
     },
-    /** A PostgreSQL URL: its password is masked. */
+    /** A PostgreSQL URL: its password is masked, decoded and as written (percent-encoded). */
     databaseUrl(name = 'database-url', options = { required: true }) {
         const v = getInput(name);
         if (v) {
             const pw = (0,connect/* urlPassword */.Ds)(v);
             if (pw)
                 mask(pw);
+            const raw = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@\s]*)@/i.exec(v)?.[1];
+            if (raw && raw !== pw)
+                mask(raw);
         }
         if (!v && options.required)
             throw new errors/* ConfigError */.xL('is required', undefined, name);
         return v;
+    },
+    /**
+     * A CA certificate input for TLS to PostgreSQL (RDS, Supabase): PEM text (contains
+     * `-----BEGIN CERTIFICATE-----`) or the path of a PEM file, relative to the workspace
+     * (`GITHUB_WORKSPACE`) unless absolute. Pass the result to `connect(url, { caCert })`.
+     * @returns the PEM text, or `undefined` when the input is empty
+     * @throws ConfigError naming the input when the path does not exist, is not a file, or the
+     *   file holds no PEM certificate
+     */
+    caCert(name = 'ca-cert') {
+        const raw = getInput(name).trim();
+        if (!raw)
+            return undefined;
+        if (raw.includes(PEM_BEGIN))
+            return raw;
+        if (raw.includes('-----BEGIN')) {
+            throw new errors/* ConfigError */.xL(`expected a PEM certificate (${PEM_BEGIN})`, undefined, name);
+        }
+        const shown = raw.length > 200 || raw.includes('\n') ? 'the value' : `'${raw}'`;
+        const path = (0,external_node_path_namespaceObject.resolve)(process.env.GITHUB_WORKSPACE || process.cwd(), raw);
+        if (!(0,external_node_fs_.existsSync)(path) || !(0,external_node_fs_.statSync)(path).isFile()) {
+            throw new errors/* ConfigError */.xL(`${shown} is neither PEM text (${PEM_BEGIN}) nor the path of an existing file`, undefined, name);
+        }
+        const text = (0,external_node_fs_.readFileSync)(path, 'utf8');
+        if (!text.includes(PEM_BEGIN)) {
+            throw new errors/* ConfigError */.xL(`${shown} is not a PEM certificate file (no ${PEM_BEGIN})`, undefined, name);
+        }
+        return text;
     },
     /** A boolean input: true/false/yes/no/1/0 (case-insensitive). */
     bool(name, fallback = false) {
@@ -49390,8 +49434,9 @@ async function runAction(body) {
     }
     catch (e) {
         if (e instanceof errors/* ConfigError */.xL) {
+            // One annotation, at the file and line; setFailed would print a second, location-less one.
             error(e.message, props(e.location));
-            setFailed(e.message);
+            process.exitCode = ExitCode.Failure;
         }
         else {
             const err = e;

@@ -147,6 +147,10 @@ export interface ExecuteResult {
   rowsSeen: number;
   inserted: number;
   updated: number;
+  /**
+   * Source rows not written: `rowsSeen - inserted - updated`. Unlike analyze's `unchanged`, this
+   * includes the rows the mode skips (missing rows in `update` mode, differing rows in `insert`).
+   */
   unchanged: number;
   rowsWritten: number;
   /** Longest single batch in this invocation, milliseconds. */

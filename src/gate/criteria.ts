@@ -228,8 +228,8 @@ export interface Criteria {
   /** Datadog site from the file (`datadog.site`), used when no site input is given. */
   datadogSite?: string;
   metrics: MetricCriteria[];
-  /** Deprecated keys the file used, with file and line, for the caller to warn about. */
-  deprecations?: string[];
+  /** Deprecated keys the file used, with their file and line, for the caller to warn about. */
+  deprecations?: { message: string; location: SourceLocation }[];
 }
 
 /** Values for the `{{tenants}}`, `{{service}}` and `{{env}}` template variables. */
@@ -400,16 +400,16 @@ export function resolveCriteria(
     tenants: variables.tenants?.length ? variables.tenants : tenantsOf(doc.variables.tenants),
   };
   const names = new Set<string>();
-  const deprecations: string[] = [];
+  const deprecations: NonNullable<Criteria['deprecations']> = [];
   const metrics = doc.metrics.map((m, i): MetricCriteria => {
     const at = (key: string) => ['metrics', i, key];
     if (names.has(m.name)) fail(at('name'), `metric name '${m.name}' is used twice`);
     if (m.pool !== undefined) {
       if (m.lookback !== undefined) fail(at('pool'), 'give lookback only (pool is its old name)');
-      const where = loaded.locate(at('pool'));
-      deprecations.push(
-        `${where.file}${where.line ? `:${where.line}` : ''}: metric '${m.name}': 'pool' is deprecated; write 'lookback'`,
-      );
+      deprecations.push({
+        message: `metric '${m.name}': 'pool' is deprecated; write 'lookback' (same meaning)`,
+        location: loaded.locate(at('pool')),
+      });
     }
     const lookback = m.lookback ?? m.pool;
     const lookbackKey = m.lookback !== undefined ? 'lookback' : 'pool';

@@ -160,7 +160,7 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
     typeof options.criteria === 'string'
       ? loadCriteria(options.criteria, options.variables, options.overrides)
       : options.criteria;
-  for (const d of criteria.deprecations ?? []) logger.warning(d);
+  for (const d of criteria.deprecations ?? []) logger.warning(d.message, d.location);
   const recording =
     mode === 'replay' || options.provider === 'replay'
       ? options.replayFile

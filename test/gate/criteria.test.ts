@@ -306,7 +306,10 @@ describe('pooling over a trailing lookback window', () => {
     expect(old.metrics[0].lookbackIntervals).toBe(5);
     expect(firstFailure('    pool: 5m\n')).toBe(firstFailure('    lookback: 5m\n'));
     expect(old.deprecations).toEqual([
-      "old.yml:9: metric 'rate': 'pool' is deprecated; write 'lookback'",
+      {
+        message: "metric 'rate': 'pool' is deprecated; write 'lookback' (same meaning)",
+        location: { file: 'old.yml', line: 9 },
+      },
     ]);
     expect(parseCriteria(text('    lookback: 5m\n')).deprecations).toBeUndefined();
   });

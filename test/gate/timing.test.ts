@@ -3,7 +3,7 @@
  * injected clock: `query-delay` for late-arriving data, and `failure-limit` counting
  * consecutive (not total) failed measurements.
  */
-import { ConfigError, silentLogger } from '../../src/errors.js';
+import { ConfigError, recordingLogger, silentLogger } from '../../src/errors.js';
 import {
   parseCriteria,
   runGate,
@@ -183,4 +183,35 @@ test('a count-based rate must be a ratio', () => {
   }
   expect(err).toBeInstanceOf(ConfigError);
   expect((err as ConfigError).message).toMatch(/rate\.yml:7: .*write unit: ratio/);
+});
+
+test('a criteria file using the deprecated pool key runs, with a warning at its line', async () => {
+  const c = parseCriteria(
+    `duration: 2m\nmetrics:\n  - name: rate\n    numerator: e\n    denominator: n\n    condition: "< 1%"\n    unit: ratio\n    min-sample: 0\n    pool: 2m\n`,
+    'old.yml',
+  );
+  const log = recordingLogger();
+  const r = await runGate(
+    {
+      criteria: c,
+      mode: 'backtest',
+      start: T0,
+      end: T0 + 2 * MIN,
+      providerFactory: () => ({
+        name: 'memory',
+        instant: async () => null,
+        range: async (ref, start, end, step) => {
+          const pts = [];
+          for (let t = start; t <= end; t += step)
+            pts.push({ t, v: ref.role === 'numerator' ? 0 : 500 });
+          return pts;
+        },
+      }),
+    },
+    log,
+  );
+  expect(r.verdict).toBe('pass');
+  expect(log.lines).toContain(
+    "warning: metric 'rate': 'pool' is deprecated; write 'lookback' (same meaning) (old.yml:9)",
+  );
 });

@@ -2,10 +2,15 @@
  * `runbook backfill <analyze|dry-run|execute|verify|generate>`: the backfill engine from the
  * command line, for local rehearsal against an embedded or staging PostgreSQL.
  */
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import {
+  databaseUrlFlag,
+  durationFlag,
+  numberFlag,
+  parseFlags,
+  readFileFlag,
+  requiredFlag,
+} from '../cli/args.js';
 import type { CliCommand } from '../cli/types.js';
-import { parseDuration } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { redactUrl } from '../db/connect.js';
 import {
@@ -38,32 +43,17 @@ options:
   --json                 print the result as JSON
 exit codes: 0 ok; 1 failed verify, failed checks or backfill already running; 2 usage error`;
 
-function int(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new ConfigError(`expected a positive integer, got '${value}'`, undefined, flag);
-  return n;
-}
-
-function ms(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  try {
-    return parseDuration(value, flag);
-  } catch (e) {
-    throw new ConfigError((e as Error).message, undefined, flag);
-  }
-}
+const int = (value: string | undefined, flag: string) =>
+  numberFlag(value, flag, { integer: true, min: 1 });
 
 export const command: CliCommand = {
   name: 'backfill',
   summary: 'analyze, dry-run, execute and verify a data backfill (keyset batches, resumable)',
   usage,
   run: async (argv, logger) => {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
+    const { values, positionals } = parseFlags(
+      argv,
+      {
         spec: { type: 'string' },
         'database-url': { type: 'string' },
         'ca-cert-file': { type: 'string' },
@@ -77,14 +67,14 @@ export const command: CliCommand = {
         profile: { type: 'string' },
         replace: { type: 'boolean', default: false },
       },
-    });
+      usage,
+      true,
+    );
     const sub = positionals[0];
-    const databaseUrl = values['database-url'] ?? process.env.DATABASE_URL ?? '';
+    const databaseUrl = databaseUrlFlag(values['database-url']);
     if (!databaseUrl)
       throw new ConfigError('is required (or set DATABASE_URL)', undefined, '--database-url');
-    const caCert = values['ca-cert-file']
-      ? readFileSync(values['ca-cert-file'], 'utf8')
-      : undefined;
+    const caCert = readFileFlag(values['ca-cert-file'], '--ca-cert-file', 'CA certificate');
     const print = (r: unknown) => {
       if (values.json) console.log(JSON.stringify(r, null, 2));
     };
@@ -110,9 +100,8 @@ export const command: CliCommand = {
       );
       return 0;
     }
-    if (!values.spec) throw new ConfigError('is required', undefined, '--spec');
     const base = {
-      spec: values.spec,
+      spec: requiredFlag(values.spec, '--spec'),
       databaseUrl,
       caCert,
       batchSize: int(values['batch-size'], '--batch-size'),
@@ -133,8 +122,8 @@ export const command: CliCommand = {
             {
               ...base,
               maxBatches: int(values['max-batches'], '--max-batches'),
-              pauseMs: ms(values.pause, '--pause'),
-              lockWaitMs: ms(values['lock-wait'], '--lock-wait'),
+              pauseMs: durationFlag(values.pause, '--pause'),
+              lockWaitMs: durationFlag(values['lock-wait'], '--lock-wait'),
             },
             logger,
           );

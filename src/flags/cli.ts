@@ -11,18 +11,12 @@
  * unleash; VIDEO_KIT_ADMIN_TOKEN also works for http), TARGET_ENV as the default environment.
  * Exit codes: 0 done, 1 guard or verify failure or a server error, 2 usage error.
  */
-import { parseArgs } from 'node:util';
+import { databaseUrlFlag, listFlag, oneOfFlag, parseFlags } from '../cli/args.js';
 import type { CliCommand } from '../cli/types.js';
 import { ConfigError } from '../errors.js';
 import { flagSummary } from './summary.js';
-import {
-  FlagGuardError,
-  FlagVerifyError,
-  OPERATIONS,
-  toggleFlag,
-  type Operation,
-} from './engine.js';
-import { BACKENDS, BackendError, type BackendName } from './backends/types.js';
+import { FlagGuardError, FlagVerifyError, OPERATIONS, toggleFlag } from './engine.js';
+import { BACKENDS, BackendError } from './backends/types.js';
 
 const usage = `usage: runbook flag <enable|disable|status|restore> [FLAG] [options]
 
@@ -48,10 +42,9 @@ export const command: CliCommand = {
   summary: 'enable, disable, show or restore a feature flag per tenant or globally (4 backends)',
   usage,
   run: async (argv, logger) => {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
+    const { values, positionals } = parseFlags(
+      argv,
+      {
         tenant: { type: 'string', multiple: true },
         scope: { type: 'string' },
         plan: { type: 'string' },
@@ -68,17 +61,12 @@ export const command: CliCommand = {
         'context-kind': { type: 'string' },
         json: { type: 'boolean' },
       },
-    });
+      usage,
+      true,
+    );
     const [op, flag] = positionals;
-    if (!OPERATIONS.includes(op as Operation))
-      throw new ConfigError(
-        `expected one of ${OPERATIONS.join(', ')}\n${usage}`,
-        undefined,
-        'operation',
-      );
-    const backend = (values.backend ?? 'postgres') as BackendName;
-    if (!BACKENDS.includes(backend))
-      throw new ConfigError(`expected one of ${BACKENDS.join(', ')}`, undefined, 'backend');
+    const operation = oneOfFlag(op, OPERATIONS, 'operation', usage);
+    const backend = oneOfFlag(values.backend ?? 'postgres', BACKENDS, 'backend');
     const scope = values.scope as 'tenants' | 'global' | undefined;
     if (scope && scope !== 'tenants' && scope !== 'global')
       throw new ConfigError('expected tenants or global', undefined, 'scope');
@@ -89,16 +77,16 @@ export const command: CliCommand = {
       const result = await toggleFlag(
         {
           backend,
-          operation: op as Operation,
+          operation,
           flag,
-          tenants: (values.tenant ?? []).flatMap((t) => t.split(',')),
+          tenants: listFlag(values.tenant),
           scope,
           plan: values.plan,
           guard: { globalMustBe: guard },
           restoreState: values['restore-state'],
           reason: values.reason,
           dryRun: values['dry-run'],
-          databaseUrl: values['database-url'] ?? process.env.DATABASE_URL,
+          databaseUrl: databaseUrlFlag(values['database-url']),
           flagTableSchema: values.schema,
           baseUrl: values['base-url'],
           token:

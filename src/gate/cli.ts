@@ -3,13 +3,11 @@
  * Secrets come from the environment (DATADOG_API_KEY, DATADOG_APP_KEY, PROMETHEUS_TOKEN,
  * PROMETHEUS_PASSWORD, GRAFANA_TOKEN), never from flags, so they stay out of shell history.
  */
-import { parseArgs } from 'node:util';
+import { durationFlag, listFlag, oneOfFlag, parseFlags, requiredFlag } from '../cli/args.js';
 import type { CliCommand } from '../cli/types.js';
-import { ConfigError } from '../errors.js';
-import { parseDuration } from '../config/load.js';
-import { PROVIDERS, type ProviderName } from './criteria.js';
+import { PROVIDERS } from './criteria.js';
 import { renderSummary } from './report.js';
-import { MODES, runGate, type Mode } from './run.js';
+import { MODES, runGate } from './run.js';
 
 const usage = `runbook gate --criteria <file.yml> [options]
 
@@ -31,9 +29,9 @@ export const command: CliCommand = {
   summary: 'judge a canary against exit criteria (live, backtest or replay)',
   usage,
   run: async (argv, logger) => {
-    const { values: v } = parseArgs({
-      args: argv,
-      options: {
+    const { values: v } = parseFlags(
+      argv,
+      {
         criteria: { type: 'string' },
         mode: { type: 'string', default: 'live' },
         provider: { type: 'string' },
@@ -54,34 +52,29 @@ export const command: CliCommand = {
         'measurements-file': { type: 'string' },
         help: { type: 'boolean' },
       },
-    });
+      usage,
+    );
     if (v.help) {
       logger.info(usage);
       return 0;
     }
-    if (!v.criteria) throw new ConfigError('is required', undefined, '--criteria');
-    if (!MODES.includes(v.mode as Mode))
-      throw new ConfigError(`expected one of ${MODES.join(', ')}`, undefined, '--mode');
-    if (v.provider && !PROVIDERS.includes(v.provider as ProviderName)) {
-      throw new ConfigError(`expected one of ${PROVIDERS.join(', ')}`, undefined, '--provider');
-    }
+    const criteria = requiredFlag(v.criteria, '--criteria');
+    const mode = oneOfFlag(v.mode, MODES, '--mode');
+    const provider = v.provider ? oneOfFlag(v.provider, PROVIDERS, '--provider') : undefined;
     const env = process.env;
     const result = await runGate(
       {
-        criteria: v.criteria,
-        mode: v.mode as Mode,
-        provider: v.provider as ProviderName | undefined,
+        criteria,
+        mode,
+        provider,
         variables: {
-          tenants: v.tenants
-            ?.split(',')
-            .map((s) => s.trim())
-            .filter(Boolean),
+          tenants: v.tenants === undefined ? undefined : listFlag(v.tenants),
           service: v.service,
           env: v.env,
         },
         overrides: {
-          intervalMs: v.interval ? parseDuration(v.interval, '--interval') : undefined,
-          durationMs: v.duration ? parseDuration(v.duration, '--duration') : undefined,
+          intervalMs: durationFlag(v.interval, '--interval'),
+          durationMs: durationFlag(v.duration, '--duration'),
         },
         prometheus: v['prometheus-url']
           ? {
@@ -106,7 +99,7 @@ export const command: CliCommand = {
         replayFile: v['replay-file'],
         start: v.start,
         end: v.end,
-        timeoutMs: v.timeout ? parseDuration(v.timeout, '--timeout') : undefined,
+        timeoutMs: durationFlag(v.timeout, '--timeout'),
         measurementsFile: v['measurements-file'],
       },
       logger,

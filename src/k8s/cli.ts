@@ -1,15 +1,15 @@
 /** `runbook rollout <command>`: the rollout engine from the command line. */
-import { parseArgs } from 'node:util';
+import { durationFlag, listFlag, numberFlag, parseFlags } from '../cli/args.js';
 import type { CliCommand } from '../cli/types.js';
 import { ConfigError } from '../errors.js';
-import { parseDuration } from '../config/load.js';
 import { runInfo } from '../runinfo.js';
 import type { ClusterOptions, PollOptions } from './client.js';
 import { RolloutError } from './client.js';
 import { abortCanary, parseWeights, promoteCanary, stepCanaryWeights } from './canary.js';
 import { applyManifests } from './apply.js';
 import { JobFailedError, runJob } from './job.js';
-import { describeImages, parseImages, setImage, undoRollout, waitForRollout } from './rollout.js';
+import { isRolloutCommand, setImageChangeCause } from './commands.js';
+import { parseImages, setImage, undoRollout, waitForRollout } from './rollout.js';
 import {
   applySummary,
   canarySummary,
@@ -18,17 +18,6 @@ import {
   undoSummary,
   waitSummary,
 } from './summary.js';
-
-const COMMANDS = [
-  'set-image',
-  'wait',
-  'undo',
-  'set-weight',
-  'promote',
-  'abort',
-  'apply',
-  'run-job',
-];
 
 const usage = `usage: runbook rollout <command> [options]
 
@@ -57,10 +46,9 @@ export const command: CliCommand = {
   summary: 'Kubernetes: set image, wait, undo, canary weights, server-side apply, run a Job',
   usage,
   run: async (argv, logger) => {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
+    const { values, positionals } = parseFlags(
+      argv,
+      {
         kubeconfig: { type: 'string' },
         context: { type: 'string' },
         namespace: { type: 'string', short: 'n' },
@@ -79,9 +67,11 @@ export const command: CliCommand = {
         timeout: { type: 'string' },
         'poll-interval': { type: 'string' },
       },
-    });
+      usage,
+      true,
+    );
     const [cmd] = positionals;
-    if (!cmd || !COMMANDS.includes(cmd)) {
+    if (!isRolloutCommand(cmd)) {
       logger.error(`${cmd ? `unknown command '${cmd}'` : 'a command is required'}\n${usage}`);
       return 2;
     }
@@ -91,7 +81,7 @@ export const command: CliCommand = {
       return v;
     };
     const duration = (name: 'timeout' | 'poll-interval' | 'pause', fallback: string) =>
-      parseDuration(values[name] ?? fallback, `--${name}`);
+      durationFlag(values[name], `--${name}`, fallback);
     const cluster: ClusterOptions & PollOptions = {
       kubeconfigFile:
         values.kubeconfig === 'in-cluster' ? undefined : (values.kubeconfig ?? 'default'),
@@ -112,8 +102,7 @@ export const command: CliCommand = {
               deployment: need('deployment'),
               images: wanted,
               changeCause:
-                values['change-cause'] ??
-                `set image ${describeImages(wanted)} by ${run.actor} (runbook cli)`,
+                values['change-cause'] ?? setImageChangeCause(wanted, run.actor, 'runbook cli'),
             },
             logger,
           );
@@ -128,9 +117,8 @@ export const command: CliCommand = {
           );
           break;
         case 'undo': {
-          const to = values['to-revision'] ? Number(values['to-revision']) : 0;
-          if (!Number.isInteger(to) || to < 0)
-            throw new ConfigError('--to-revision must be a revision number');
+          const to =
+            numberFlag(values['to-revision'], '--to-revision', { integer: true, min: 0 }) ?? 0;
           logger.info(
             undoSummary(
               await undoRollout(
@@ -142,7 +130,7 @@ export const command: CliCommand = {
           break;
         }
         case 'set-weight': {
-          const weights = parseWeights(need('weights').split(','), 100, '--weights');
+          const weights = parseWeights(listFlag(need('weights')), 100, '--weights');
           const r = await stepCanaryWeights(
             { ...cluster, ingress: need('ingress'), weights, pauseMs: duration('pause', '0s') },
             logger,

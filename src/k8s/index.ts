@@ -10,3 +10,4 @@ export * from './canary.js';
 export * from './apply.js';
 export * from './job.js';
 export * from './summary.js';
+export * from './commands.js';

@@ -2,10 +2,14 @@
  * `runbook migrate <command>`: the migrate engine from the command line (same engine as the
  * `migrate` action). The URL comes from `--database-url` or `DATABASE_URL`.
  */
-import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import {
+  databaseUrlFlag,
+  durationFlag,
+  numberFlag,
+  parseFlags,
+  readFileFlag,
+} from '../cli/args.js';
 import type { CliCommand } from '../cli/types.js';
-import { parseDuration } from '../config/load.js';
 import { ConfigError, type Logger } from '../errors.js';
 import {
   applyMigrations,
@@ -47,24 +51,15 @@ options:
 
 exit codes: 0 success, 1 refused/failed migration, verify problem or failing lint, 2 usage error`;
 
-function number(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0)
-    throw new ConfigError(`expected a number >= 0, got '${raw}'`, undefined, name);
-  return n;
-}
-
 /** The `runbook migrate` command (see {@link usage}). */
 export const command: CliCommand = {
   name: 'migrate',
   summary: 'plan, apply, status, verify, baseline and lint SQL migrations',
   usage,
   run: async (argv: string[], logger: Logger): Promise<number> => {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
+    const { values, positionals } = parseFlags(
+      argv,
+      {
         'database-url': { type: 'string' },
         dir: { type: 'string', default: 'migrations' },
         'history-table': { type: 'string' },
@@ -78,35 +73,26 @@ export const command: CliCommand = {
         'fail-on': { type: 'string', default: 'error' },
         all: { type: 'boolean', default: false },
       },
-    });
+      usage,
+      true,
+    );
     const sub = positionals[0] ?? 'status';
     if (!(COMMANDS as readonly string[]).includes(sub)) {
       throw new ConfigError(`unknown migrate command '${sub}' (expected ${COMMANDS.join(', ')})`);
     }
-    const url = values['database-url'] ?? process.env.DATABASE_URL ?? '';
+    const url = databaseUrlFlag(values['database-url']) ?? '';
     if (!url && sub !== 'lint') {
       throw new ConfigError('pass --database-url or set DATABASE_URL', undefined, '--database-url');
     }
-    let caCert: string | undefined;
-    if (values['ca-cert']) {
-      try {
-        caCert = readFileSync(values['ca-cert'], 'utf8');
-      } catch (e) {
-        throw new ConfigError(
-          `cannot read CA certificate: ${(e as Error).message}`,
-          undefined,
-          '--ca-cert',
-        );
-      }
-    }
+    const caCert = readFileFlag(values['ca-cert'], '--ca-cert', 'CA certificate');
     const options: MigrateOptions = {
       databaseUrl: url,
       dir: values.dir!,
       historyTable: values['history-table'],
-      lockWaitMs: number('--lock-wait', values['lock-wait'], 60) * 1000,
-      lockTimeoutMs: parseDuration(values['lock-timeout'] ?? '5s', '--lock-timeout'),
-      statementTimeoutMs: parseDuration(values['statement-timeout'] ?? '0', '--statement-timeout'),
-      retries: number('--retries', values.retries, 3),
+      lockWaitMs: (numberFlag(values['lock-wait'], '--lock-wait') ?? 60) * 1000,
+      lockTimeoutMs: durationFlag(values['lock-timeout'], '--lock-timeout', '5s'),
+      statementTimeoutMs: durationFlag(values['statement-timeout'], '--statement-timeout', '0'),
+      retries: numberFlag(values.retries, '--retries') ?? 3,
       allowOutOfOrder: values['allow-out-of-order'],
       caCert,
     };

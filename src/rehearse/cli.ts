@@ -1,5 +1,5 @@
 /** `runbook rehearse`: a release plan run end to end on this machine. */
-import { parseArgs } from 'node:util';
+import { databaseUrlFlag, numberFlag, parseFlags } from '../cli/args.js';
 import type { CliCommand } from '../cli/types.js';
 import { ConfigError } from '../errors.js';
 import { runInfo } from '../runinfo.js';
@@ -33,10 +33,9 @@ export const command: CliCommand = {
     'rehearse a release plan locally (embedded PostgreSQL, recorded canary) and write its report',
   usage,
   run: async (argv, logger) => {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
+    const { values, positionals } = parseFlags(
+      argv,
+      {
         regression: { type: 'boolean', default: false },
         'replay-file': { type: 'string' },
         report: { type: 'string' },
@@ -48,7 +47,9 @@ export const command: CliCommand = {
         'smoke-secret': { type: 'string', multiple: true },
         root: { type: 'string' },
       },
-    });
+      usage,
+      true,
+    );
     if (positionals.length !== 1) {
       logger.error(`expected one plan file, got ${positionals.length}\n\n${usage}`);
       return 2;
@@ -64,22 +65,15 @@ export const command: CliCommand = {
         );
       secrets[s.slice(0, eq)] = s.slice(eq + 1);
     }
-    let sampleUsers: number | undefined;
-    if (values['sample-users'] !== undefined) {
-      sampleUsers = Number(values['sample-users']);
-      if (!Number.isInteger(sampleUsers) || sampleUsers < 0) {
-        throw new ConfigError(
-          `expected a whole number, got '${values['sample-users']}'`,
-          undefined,
-          '--sample-users',
-        );
-      }
-    }
+    const sampleUsers = numberFlag(values['sample-users'], '--sample-users', {
+      integer: true,
+      min: 0,
+    });
     const result = await rehearse(
       {
         plan: positionals[0],
         root: values.root,
-        databaseUrl: values['database-url'] || process.env.DATABASE_URL || undefined,
+        databaseUrl: databaseUrlFlag(values['database-url']),
         sampleUsers,
         recording: values.regression ? 'regression' : 'healthy',
         replayFile: values['replay-file'],

@@ -3,9 +3,8 @@
  * checks against a staging URL. Secrets come from environment variables, never from arguments
  * (which end up in shell history and process listings).
  */
-import { parseArgs } from 'node:util';
+import { databaseUrlFlag, durationFlag, parseFlags, requiredFlag } from '../cli/args.js';
 import type { CliCommand } from '../cli/types.js';
-import { parseDuration } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { parseAssignments } from './template.js';
 import { runSmokeChecks } from './run.js';
@@ -35,28 +34,22 @@ export const command: CliCommand = {
     'run HTTP smoke checks (status, headers, JSON, latency, idempotency, SQL) from a YAML file',
   usage,
   run: async (argv, logger) => {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args: argv,
-        options: {
-          checks: { type: 'string' },
-          'base-url': { type: 'string' },
-          env: { type: 'string' },
-          var: { type: 'string', multiple: true },
-          secret: { type: 'string', multiple: true },
-          'database-url': { type: 'string' },
-          only: { type: 'string', multiple: true },
-          timeout: { type: 'string' },
-          json: { type: 'boolean' },
-        },
-        allowPositionals: false,
-      });
-    } catch (e) {
-      throw new ConfigError(`${(e as Error).message}\n\n${usage}`);
-    }
-    const v = parsed.values;
-    if (!v.checks) throw new ConfigError('is required', undefined, '--checks');
+    const { values: v } = parseFlags(
+      argv,
+      {
+        checks: { type: 'string' },
+        'base-url': { type: 'string' },
+        env: { type: 'string' },
+        var: { type: 'string', multiple: true },
+        secret: { type: 'string', multiple: true },
+        'database-url': { type: 'string' },
+        only: { type: 'string', multiple: true },
+        timeout: { type: 'string' },
+        json: { type: 'boolean' },
+      },
+      usage,
+    );
+    const file = requiredFlag(v.checks, '--checks');
     const variables = parseAssignments((v.var ?? []).join('\n'), '--var');
     if (v['base-url']) variables.base_url = v['base-url'].replace(/\/+$/, '');
     if (v.env) variables.env = v.env;
@@ -68,20 +61,13 @@ export const command: CliCommand = {
       }
       secrets[name] = value;
     }
-    let timeoutMs: number | undefined;
-    if (v.timeout) {
-      try {
-        timeoutMs = parseDuration(v.timeout, '--timeout');
-      } catch (e) {
-        throw new ConfigError((e as Error).message, undefined, '--timeout');
-      }
-    }
+    const timeoutMs = durationFlag(v.timeout, '--timeout');
     const run = await runSmokeChecks(
       {
-        file: v.checks,
+        file,
         variables,
         secrets,
-        databaseUrl: v['database-url'] ?? (process.env.DATABASE_URL || undefined),
+        databaseUrl: databaseUrlFlag(v['database-url']),
         only: v.only,
         timeoutMs,
         input: '--checks',

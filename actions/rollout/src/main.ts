@@ -18,16 +18,17 @@ import {
   applySummary,
   canarySummary,
   connect,
-  describeImages,
   failureSummary,
   JobFailedError,
   jobSummary,
   parseImages,
   parseWeights,
   promoteCanary,
+  ROLLOUT_COMMANDS,
   RolloutError,
   runJob,
   setImage,
+  setImageChangeCause,
   setImageSummary,
   stepCanaryWeights,
   undoRollout,
@@ -35,22 +36,12 @@ import {
   waitForRollout,
   waitSummary,
   type ClusterOptions,
+  type ImageMap,
   type PollOptions,
 } from '../../../src/k8s/index.js';
 
-const COMMANDS = [
-  'set-image',
-  'wait',
-  'undo',
-  'set-weight',
-  'promote',
-  'abort',
-  'apply',
-  'run-job',
-] as const;
-
 await runAction(async () => {
-  const command = inputs.choice('command', COMMANDS);
+  const command = inputs.choice('command', ROLLOUT_COMMANDS);
   const kubeconfig = inputs.secret('kubeconfig');
   const base: ClusterOptions = {
     kubeconfig,
@@ -68,20 +59,23 @@ await runAction(async () => {
   const need = (name: string) => inputs.string(name, { required: true });
   const run = runInfo();
   const images = () => parseImages(inputs.list('images'));
+  /** The image outputs every command that changes a Deployment's images sets. */
+  const imageOutputs = (previous: ImageMap, previousRevision: number, revision: number) => {
+    output('previous-image', previous);
+    output('previous-revision', String(previousRevision));
+    output('revision', String(revision));
+  };
   try {
     switch (command) {
       case 'set-image': {
         const wanted = images();
         const changeCause =
-          inputs.string('change-cause') ||
-          `set image ${describeImages(wanted)} by ${run.actor}${run.runUrl ? ` (${run.runUrl})` : ''}`;
+          inputs.string('change-cause') || setImageChangeCause(wanted, run.actor, run.runUrl);
         const r = await setImage(
           { ...cluster, deployment: need('deployment'), images: wanted, changeCause },
           logger,
         );
-        output('previous-image', r.previousImages);
-        output('previous-revision', String(r.previousRevision));
-        output('revision', String(r.revision));
+        imageOutputs(r.previousImages, r.previousRevision, r.revision);
         await summary(setImageSummary(r));
         break;
       }
@@ -100,9 +94,7 @@ await runAction(async () => {
           },
           logger,
         );
-        output('previous-image', r.previousImages);
-        output('previous-revision', String(r.fromRevision));
-        output('revision', String(r.revision));
+        imageOutputs(r.previousImages, r.fromRevision, r.revision);
         await summary(undoSummary(r));
         break;
       }
@@ -149,9 +141,8 @@ await runAction(async () => {
         );
         output('weight', String(r.weight));
         if (r.setImage) {
-          output('previous-image', r.setImage.previousImages);
-          output('previous-revision', String(r.setImage.previousRevision));
-          output('revision', String(r.wait?.revision ?? r.setImage.revision));
+          const { previousImages, previousRevision, revision } = r.setImage;
+          imageOutputs(previousImages, previousRevision, r.wait?.revision ?? revision);
         }
         await summary(canarySummary('promote', r));
         break;

@@ -7,7 +7,8 @@
  * outputs go to `GITHUB_OUTPUT`, the summary to `GITHUB_STEP_SUMMARY`, annotations are workflow
  * commands (docs.github.com, "Workflow commands for GitHub Actions").
  */
-import { isAbsolute, relative } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { parseDuration } from '../config/load.js';
 import { ConfigError, type Annotation, type Logger, type SourceLocation } from '../errors.js';
@@ -52,6 +53,8 @@ export function annotate(annotations: Annotation[]): void {
   }
 }
 
+const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
+
 /** Typed readers for action inputs; every error names the input. */
 export const inputs = {
   /** A string input; `''` when unset and not required. @throws ConfigError when required and empty */
@@ -78,6 +81,40 @@ export const inputs = {
     }
     if (!v && options.required) throw new ConfigError('is required', undefined, name);
     return v;
+  },
+  /**
+   * A CA certificate input for TLS to PostgreSQL (RDS, Supabase): PEM text (contains
+   * `-----BEGIN CERTIFICATE-----`) or the path of a PEM file, relative to the workspace
+   * (`GITHUB_WORKSPACE`) unless absolute. Pass the result to `connect(url, { caCert })`.
+   * @returns the PEM text, or `undefined` when the input is empty
+   * @throws ConfigError naming the input when the path does not exist, is not a file, or the
+   *   file holds no PEM certificate
+   */
+  caCert(name = 'ca-cert'): string | undefined {
+    const raw = core.getInput(name).trim();
+    if (!raw) return undefined;
+    if (raw.includes(PEM_BEGIN)) return raw;
+    if (raw.includes('-----BEGIN')) {
+      throw new ConfigError(`expected a PEM certificate (${PEM_BEGIN})`, undefined, name);
+    }
+    const shown = raw.length > 200 || raw.includes('\n') ? 'the value' : `'${raw}'`;
+    const path = resolve(process.env.GITHUB_WORKSPACE || process.cwd(), raw);
+    if (!existsSync(path) || !statSync(path).isFile()) {
+      throw new ConfigError(
+        `${shown} is neither PEM text (${PEM_BEGIN}) nor the path of an existing file`,
+        undefined,
+        name,
+      );
+    }
+    const text = readFileSync(path, 'utf8');
+    if (!text.includes(PEM_BEGIN)) {
+      throw new ConfigError(
+        `${shown} is not a PEM certificate file (no ${PEM_BEGIN})`,
+        undefined,
+        name,
+      );
+    }
+    return text;
   },
   /** A boolean input: true/false/yes/no/1/0 (case-insensitive). */
   bool(name: string, fallback = false): boolean {

@@ -30,6 +30,11 @@ export interface SmokeOptions {
   secrets?: Record<string, string>;
   /** PostgreSQL URL for `idempotency.sql` assertions; its password never appears in output. */
   databaseUrl?: string;
+  /**
+   * PEM text of a CA certificate to verify the database server's TLS certificate with (RDS,
+   * Supabase), for the SQL assertions. Default: none (the URL's `sslmode` decides).
+   */
+  caCert?: string;
   /** Run only these checks (by name). */
   only?: string[];
   /** Default per-request timeout in milliseconds. Default 10000; a check's `timeout-ms` wins. */
@@ -262,13 +267,17 @@ async function send(
 /** Lazily opened database connection for SQL assertions, shared by one run. */
 class SqlAsserter {
   private client?: pg.Client;
-  constructor(private readonly url: string | undefined) {}
+  constructor(
+    private readonly url: string | undefined,
+    private readonly caCert?: string,
+  ) {}
 
   /** Runs the query in a READ ONLY transaction; returns a failure message or undefined. */
   async check(sql: PreparedSql): Promise<string | undefined> {
     if (!this.url) return 'sql: no database-url given';
     try {
       this.client ??= await connect(this.url, {
+        caCert: this.caCert,
         applicationName: 'runbook-smoke',
         input: 'database-url',
       });
@@ -423,7 +432,7 @@ export async function runSmokeChecks(options: SmokeOptions, logger: Logger): Pro
   const pw = options.databaseUrl ? urlPassword(options.databaseUrl) : undefined;
   const redact = redactor([...Object.values(options.secrets ?? {}), ...(pw ? [pw] : [])]);
   const doFetch: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
-  const sql = new SqlAsserter(options.databaseUrl);
+  const sql = new SqlAsserter(options.databaseUrl, options.caCert || undefined);
   const results: SmokeResult[] = [];
   try {
     for (const check of loaded.checks) {

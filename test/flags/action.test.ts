@@ -3,6 +3,7 @@
  * it, on the postgres backend. Build it first: `node scripts/bundle.mjs flag-toggle`.
  */
 import { runBundledAction } from '../support/action.js';
+import { makeCaPem, TLS_REFUSED } from '../github/pem.js';
 import { freshDatabase, withClient, type TestDatabase } from '../support/postgres.js';
 import {
   startLaunchDarklyFake,
@@ -150,6 +151,44 @@ describe('flag-toggle bundled action (postgres backend)', () => {
     );
     expect(JSON.parse(status.outputs.state)).toMatchObject({ global: 'off', tenants: [] });
     expect(status.outputs.changed).toBe('false');
+  });
+
+  it('connects with the ca-cert input (TLS with certificate verification) and names a bad one', async () => {
+    // The test server has TLS off: a client told to verify with a CA must refuse to go on.
+    const tls = await runBundledAction(
+      'flag-toggle',
+      {
+        operation: 'enable',
+        flag: 'CA_CERT_PROBE',
+        tenants: 'tn-1',
+        'database-url': url,
+        'ca-cert': makeCaPem(),
+      },
+      { env },
+    );
+    expect(tls.exitCode).toBe(1);
+    const errors = tls.annotations.filter((a) => a.level === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0].message).toMatch(/^input 'database-url': cannot connect to PostgreSQL/);
+    expect(errors[0].message).toMatch(TLS_REFUSED);
+    expect(tls.stdout.replace(/^::add-mask::.*$/gm, '')).not.toContain(password);
+
+    const missing = await runBundledAction(
+      'flag-toggle',
+      { operation: 'status', flag: 'CA_CERT_PROBE', 'database-url': url, 'ca-cert': 'no/ca.pem' },
+      { env },
+    );
+    expect(missing.exitCode).toBe(1);
+    expect(missing.annotations).toHaveLength(1);
+    expect(missing.annotations[0].message).toMatch(/^input 'ca-cert': 'no\/ca.pem' is neither/);
+
+    const status = await runBundledAction(
+      'flag-toggle',
+      { operation: 'status', flag: 'CA_CERT_PROBE', 'database-url': url },
+      { env },
+    );
+    expect(status.exitCode).toBe(0);
+    expect(JSON.parse(status.outputs.state)).toMatchObject({ tenants: [] });
   });
 });
 

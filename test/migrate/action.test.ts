@@ -4,6 +4,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import pg from 'pg';
+import { lockKey } from '../../src/db/lock.js';
 import { runBundledAction, type ActionRun } from '../support/action.js';
 import { freshDatabase, withClient, type TestDatabase } from '../support/postgres.js';
 import { migrationsDir, removeDir } from './helpers.js';
@@ -187,4 +189,59 @@ it('lints pending files into annotations at file and line, honouring fail-on', a
   } finally {
     removeDir(dir);
   }
+});
+
+it('lint runs without database-url, linting every file', async () => {
+  const run = await runBundledAction('migrate', {
+    command: 'lint',
+    dir: 'examples/paket7/migrations',
+    'fail-on': 'never',
+  });
+  expect(run.exitCode).toBe(0);
+  expect(run.annotations.filter((a) => /database-url/.test(a.message))).toEqual([]);
+  expect(Number(run.outputs['lint-findings'])).toBeGreaterThanOrEqual(0);
+});
+
+it('takes lock-wait as a duration (500ms, 2m) or plain seconds, and names a bad one', async () => {
+  const dir = migrationsDir({ '1_lock_wait.sql': 'CREATE TABLE lock_wait_probe (id int);\n' });
+  const base = { 'database-url': url, dir, 'history-table': 'ops.lock_wait_history' };
+  const holder = new pg.Client({ connectionString: url, application_name: 'other-release' });
+  await holder.connect();
+  try {
+    await holder.query('SELECT pg_advisory_lock($1::bigint)', [
+      lockKey('runbook-migrate ops.lock_wait_history'),
+    ]);
+    for (const wait of ['500ms', '0.5']) {
+      const run = await runBundledAction('migrate', { ...base, 'lock-wait': wait });
+      expect(run.exitCode).toBe(1);
+      expect(run.annotations[0].message).toMatch(
+        /locked by another session \(pid \d+, application_name 'other-release'\)/,
+      );
+    }
+    await holder.query('SELECT pg_advisory_unlock_all()');
+    const ok = await runBundledAction('migrate', { ...base, 'lock-wait': '2m' });
+    expect(ok.exitCode).toBe(0);
+    expect(ok.outputs['applied-count']).toBe('1');
+
+    const bad = await runBundledAction('migrate', { ...base, 'lock-wait': 'soon' });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.annotations.filter((a) => a.level === 'error')).toHaveLength(1);
+    expect(bad.annotations[0].message).toMatch(/^input 'lock-wait': .*'soon' is not a duration/);
+  } finally {
+    await holder.end();
+    removeDir(dir);
+  }
+});
+
+it('names ca-cert when it points at a file that does not exist', async () => {
+  const run = await runBundledAction('migrate', {
+    'database-url': url,
+    dir: 'examples/paket7/migrations',
+    'ca-cert': 'certs/rds-global-bundle.pem',
+  });
+  expect(run.exitCode).toBe(1);
+  const errors = run.annotations.filter((a) => a.level === 'error');
+  expect(errors).toHaveLength(1);
+  expect(errors[0].message).toMatch(/^input 'ca-cert': 'certs\/rds-global-bundle.pem' is neither/);
+  expect(everything(run)).not.toContain(PASSWORD);
 });

@@ -3,6 +3,7 @@
  * smoke`) run as the runner runs it, against the seed service fake and a real PostgreSQL.
  */
 import { runBundledAction } from '../support/action.js';
+import { makeCaPem, TLS_REFUSED } from '../github/pem.js';
 import { freshDatabase, type TestDatabase } from '../support/postgres.js';
 import { startSmokeService, type SmokeService } from '../support/smoke-service.js';
 
@@ -81,6 +82,36 @@ describeBundle('smoke action bundle', () => {
     expect(run.summary).toMatch(
       /\| credit purchase is idempotent \| 201 \| \d+ \| ❌ fail \| .*different body/,
     );
+  });
+
+  it('runs the SQL assertion over TLS verified with ca-cert, and names a bad ca-cert', async () => {
+    // The test server has TLS off: the assertion's client, told to verify with a CA, refuses it.
+    const run = await runBundledAction('smoke', {
+      checks: 'examples/paket7/smoke.yml',
+      'base-url': good.url,
+      secrets: `API_TOKEN=${TOKEN}`,
+      'database-url': db.url,
+      'ca-cert': makeCaPem(),
+      only: 'health, credit purchase is idempotent',
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.outputs).toMatchObject({ passed: '1', failed: '1' });
+    const failed = run.annotations.find((a) => a.level === 'error' && a.line === 73);
+    expect(failed?.message).toMatch(/sql: .*cannot connect to PostgreSQL/);
+    expect(failed?.message).toMatch(TLS_REFUSED);
+
+    const before = good.requests.length;
+    const bad = await runBundledAction('smoke', {
+      checks: 'examples/paket7/smoke.yml',
+      'base-url': good.url,
+      secrets: `API_TOKEN=${TOKEN}`,
+      'database-url': db.url,
+      'ca-cert': 'certs/missing.pem',
+    });
+    expect(bad.exitCode).toBe(1);
+    expect(bad.annotations).toHaveLength(1);
+    expect(bad.annotations[0].message).toMatch(/^input 'ca-cert': 'certs\/missing.pem' is neither/);
+    expect(good.requests.length).toBe(before);
   });
 
   it('annotates a bad checks file at its line and sends nothing', async () => {

@@ -4,8 +4,6 @@
  * and line (anomaly checks, failed assertions, spec errors) become annotations through
  * `actionsLogger`. See actions/backfill/README.md.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { ConfigError } from '../../../src/errors.js';
 import { actionsLogger, inputs, output, runAction, summary } from '../../../src/github/action.js';
 import {
   analyzeBackfill,
@@ -19,18 +17,6 @@ import {
 } from '../../../src/backfill/index.js';
 
 const COMMANDS = ['analyze', 'dry-run', 'execute', 'verify'] as const;
-
-function caCert(): string | undefined {
-  const raw = inputs.string('ca-cert').trim();
-  if (!raw) return undefined;
-  if (raw.includes('-----BEGIN')) return raw;
-  if (existsSync(raw)) return readFileSync(raw, 'utf8');
-  throw new ConfigError(
-    'expected PEM text (-----BEGIN CERTIFICATE-----) or the path of a PEM file',
-    undefined,
-    'ca-cert',
-  );
-}
 
 function optionalInt(name: string): number | undefined {
   if (!inputs.string(name)) return undefined;
@@ -46,7 +32,7 @@ await runAction(async () => {
   const maxBatches = optionalInt('max-batches');
   const failOnChecks = inputs.bool('fail-on-checks', false);
   const spec = loadBackfillSpec(specPath, 'spec');
-  const base = { spec, databaseUrl, caCert: caCert(), batchSize, failOnChecks };
+  const base = { spec, databaseUrl, caCert: inputs.caCert('ca-cert'), batchSize, failOnChecks };
   const logger = actionsLogger;
 
   const counts = (toCreate: number, toUpdate: number, unchanged: number) => {

@@ -44864,8 +44864,17 @@ var errors = __nccwpck_require__(983916);
  *
  * The vocabulary follows Argo Rollouts' AnalysisTemplate (`interval`, `count`, `initialDelay`,
  * `failureLimit`, `consecutiveErrorLimit`, `inconclusiveLimit`, `dryRun`; see argo-rollouts
- * `pkg/apis/rollouts/v1alpha1/analysis_types.go`), spelled in kebab-case. Every mistake is a
- * {@link ConfigError} carrying the criteria file and line.
+ * `pkg/apis/rollouts/v1alpha1/analysis_types.go`), spelled in kebab-case, and Kayenta's
+ * `lookback` for the trailing window of pooled counts. Every mistake is a {@link ConfigError}
+ * carrying the criteria file and line.
+ *
+ * **`failure-limit` differs from Argo's `failureLimit`.** Here it counts *consecutive* failed
+ * measurements of one metric: the gate fails on failure number `failure-limit + 1` in a row,
+ * and a successful measurement resets the count. Argo Rollouts' `failureLimit` counts *total*
+ * failed measurements over the whole analysis (a success does not reset it). The same
+ * criteria file is therefore more tolerant of isolated failures here than in Argo; with
+ * `failure-limit: 0` both fail on the first failed measurement. `consecutive-error-limit` and
+ * `inconclusive-limit` count consecutive measurements as in Argo.
  *
  * ```yaml
  * provider: prometheus
@@ -44918,18 +44927,57 @@ const metricSchema = noUnknownKeys({
     unit: schemas_enum(UNITS).default('none'),
     'no-data': schemas_enum(NO_DATA_POLICIES).default('inconclusive'),
     'min-sample': schemas_number().min(0).default(100),
+    lookback: criteria_duration.optional(),
+    /** @deprecated Old name of `lookback`; still parsed, with a warning. */
     pool: criteria_duration.optional(),
     confidence: schemas_number().gt(0.5).lt(1).default(0.99),
     'dry-run': schemas_boolean().default(false),
     description: schemas_string().optional(),
 });
-/** The criteria file as written (after defaults). */
+/**
+ * The criteria file as written (after defaults). Durations are strings such as `30s`, `1m`,
+ * `2h` (see `parseDuration`) or bare numbers of seconds.
+ *
+ * Top-level keys:
+ * - `provider`: default provider of every metric (`datadog`, `prometheus`, `grafana`).
+ * - `interval` (duration, default `1m`): time between measurements; also each measurement's
+ *   window (`{{interval}}`).
+ * - `duration` (duration) or `count` (measurements): how long every criterion must hold for a
+ *   pass; `count = ceil(duration / interval)`.
+ * - `initial-delay` (duration, default `0s`): wait before the first measurement window starts
+ *   (Argo `initialDelay`).
+ * - `query-delay` (duration, default `0s`): live mode measures each window only this long
+ *   after it ended, and a backtest without `end` ends this long before now — for providers
+ *   whose data arrives late (Datadog ingestion lag). The measurement still stands for the
+ *   window's end.
+ * - `failure-limit` (integer, default 0): **consecutive** failed measurements of one metric
+ *   tolerated; the gate fails on the next one in a row. Unlike Argo Rollouts' `failureLimit`,
+ *   which counts the *total* failed measurements of the analysis, a successful measurement
+ *   resets this count.
+ * - `consecutive-error-limit` (integer, default 4): consecutive provider errors tolerated
+ *   before the gate is inconclusive (as Argo's `consecutiveErrorLimit`).
+ * - `inconclusive-limit` (integer, default 0): consecutive inconclusive (no-data)
+ *   measurements tolerated before the gate is inconclusive.
+ * - `datadog`: `api` (`v1` = GET /api/v1/query, `v2` = POST /api/v2/query/timeseries) and `site`.
+ * - `variables`: defaults for `{{service}}`, `{{env}}`, `{{tenants}}`.
+ * - `metrics`: see the metric keys below.
+ *
+ * Metric keys: `name`, `provider`, `query` or `numerator` + `denominator` (count queries per
+ * interval), `baseline`, `condition` (e.g. `< 1%`, `<= 500ms`), `unit` (`ratio` = 0..1,
+ * `percent` = 0..100, `seconds`, `milliseconds`, `count`, `none`), `no-data`, `min-sample`
+ * (requests, i.e. pooled denominator, before a rate is judged), `lookback` (duration: pool
+ * counts over this trailing window instead of the whole canary; Kayenta's "lookback"; the
+ * deprecated alias `pool` still parses), `confidence` (one-sided, 0.5..1), `dry-run`,
+ * `description`.
+ */
 const criteriaSchema = noUnknownKeys({
     provider: schemas_enum(['datadog', 'prometheus', 'grafana']).default('prometheus'),
     interval: criteria_duration.default('1m'),
     duration: criteria_duration.optional(),
     count: schemas_number().int().min(1).optional(),
     'initial-delay': criteria_duration.default(0),
+    'query-delay': criteria_duration.default(0),
+    /** Consecutive failed measurements tolerated (NOT Argo's total-failures `failureLimit`). */
     'failure-limit': positiveInt.default(0),
     'consecutive-error-limit': positiveInt.default(4),
     'inconclusive-limit': positiveInt.default(0),
@@ -45061,14 +45109,15 @@ function resolveCriteria(loaded, variables = {}, overrides = {}, input = 'criter
     const fail = (path, message) => {
         throw new errors/* ConfigError */.xL(message, loaded.locate(path), input);
     };
-    const dur = (v, path) => {
+    const durAt = (v, path) => {
         try {
-            return (0,load/* parseDuration */.E9)(v, path);
+            return (0,load/* parseDuration */.E9)(v, path.join('.'));
         }
         catch (e) {
-            return fail([path], e.message);
+            return fail(path, e.message);
         }
     };
+    const dur = (v, key) => durAt(v, [key]);
     const intervalMs = overrides.intervalMs ?? dur(doc.interval, 'interval');
     if (intervalMs < 1000)
         fail(['interval'], `interval must be at least 1s`);
@@ -45089,10 +45138,21 @@ function resolveCriteria(loaded, variables = {}, overrides = {}, input = 'criter
         tenants: variables.tenants?.length ? variables.tenants : tenantsOf(doc.variables.tenants),
     };
     const names = new Set();
+    const deprecations = [];
     const metrics = doc.metrics.map((m, i) => {
         const at = (key) => ['metrics', i, key];
         if (names.has(m.name))
             fail(at('name'), `metric name '${m.name}' is used twice`);
+        if (m.pool !== undefined) {
+            if (m.lookback !== undefined)
+                fail(at('pool'), 'give lookback only (pool is its old name)');
+            deprecations.push({
+                message: `metric '${m.name}': 'pool' is deprecated; write 'lookback' (same meaning)`,
+                location: loaded.locate(at('pool')),
+            });
+        }
+        const lookback = m.lookback ?? m.pool;
+        const lookbackKey = m.lookback !== undefined ? 'lookback' : 'pool';
         names.add(m.name);
         const counts = m.numerator !== undefined || m.denominator !== undefined;
         if (counts && (m.numerator === undefined || m.denominator === undefined)) {
@@ -45103,6 +45163,9 @@ function resolveCriteria(loaded, variables = {}, overrides = {}, input = 'criter
         }
         if (!counts && m.query === undefined) {
             fail(['metrics', i], 'give a query, or numerator and denominator count queries');
+        }
+        if (counts && m.unit !== 'ratio' && m.unit !== 'none') {
+            fail(at('unit'), `numerator / denominator is a ratio (0..1): write unit: ratio (conditions like "< 1%" are converted), not ${m.unit}`);
         }
         let condition;
         try {
@@ -45139,9 +45202,9 @@ function resolveCriteria(loaded, variables = {}, overrides = {}, input = 'criter
             unit: m.unit,
             noData: m['no-data'],
             minSample: m['min-sample'],
-            poolIntervals: m.pool === undefined
+            lookbackIntervals: lookback === undefined
                 ? undefined
-                : Math.max(1, Math.round(dur(m.pool, `metrics.${i}.pool`) / intervalMs)),
+                : Math.max(1, Math.round(durAt(lookback, at(lookbackKey)) / intervalMs)),
             confidence: m.confidence,
             dryRun: m['dry-run'],
             location: loaded.locate(['metrics', i]),
@@ -45153,12 +45216,14 @@ function resolveCriteria(loaded, variables = {}, overrides = {}, input = 'criter
         intervalMs,
         count,
         initialDelayMs: dur(doc['initial-delay'], 'initial-delay'),
+        queryDelayMs: dur(doc['query-delay'], 'query-delay'),
         failureLimit: doc['failure-limit'],
         consecutiveErrorLimit: doc['consecutive-error-limit'],
         inconclusiveLimit: doc['inconclusive-limit'],
         datadogApi: doc.datadog.api,
         datadogSite: doc.datadog.site,
         metrics,
+        ...(deprecations.length ? { deprecations } : {}),
     };
 }
 /**
@@ -45240,11 +45305,12 @@ function wilsonBounds(events, trials, confidence) {
 ;// CONCATENATED MODULE: ./src/gate/evaluation.ts
 /**
  * Judging measurements: one measurement per metric per interval, and the limits that turn a
- * run of measurements into a verdict (Argo Rollouts' semantics, with every limit counted over
- * consecutive measurements as the criteria file documents).
+ * run of measurements into a verdict. The limits are named after Argo Rollouts', but every
+ * limit counts *consecutive* measurements: `failure-limit` is a run of failures that a success
+ * resets, whereas Argo's `failureLimit` counts total failures (see criteria.ts).
  *
  * - Count-based rates (`numerator`/`denominator`): counts are pooled from the first
- *   measurement on (or over the trailing `pool`, e.g. `10m`, so a regression that starts
+ *   measurement on (or over the trailing `lookback`, e.g. `10m`, so a regression that starts
  *   late in a long canary is not diluted); until the pooled denominator reaches `min-sample` a measurement is
  *   `pending` (it neither fails nor passes). After that, a `<`/`<=` condition fails only when
  *   the one-sided Wilson lower bound of the pooled rate breaks it (a `>`/`>=` condition: the
@@ -45286,6 +45352,8 @@ function thresholdOf(metric, baseline) {
 /**
  * Judges one sample of `metric` taken at `atMs` (milliseconds since the epoch), updates
  * `state` and returns the measurement.
+ * @param sample - query results in the metric's unit (counts as event counts)
+ * @returns the judged measurement, also appended to `state.measurements`
  */
 function measure(metric, state, sample, atMs) {
     const base = {
@@ -45343,10 +45411,10 @@ function measureCounts(metric, state, sample, base) {
     state.pooledNumerator += Math.max(0, num);
     state.pooledDenominator += den;
     let pooled = { numerator: state.pooledNumerator, denominator: state.pooledDenominator };
-    if (metric.poolIntervals !== undefined) {
+    if (metric.lookbackIntervals !== undefined) {
         // This interval plus the previous (pool - 1) measurement times, counted or not.
         pooled = { numerator: Math.max(0, num), denominator: den };
-        const previous = metric.poolIntervals > 1 ? state.measurements.slice(-(metric.poolIntervals - 1)) : [];
+        const previous = metric.lookbackIntervals > 1 ? state.measurements.slice(-(metric.lookbackIntervals - 1)) : [];
         for (const prev of previous) {
             if (typeof prev.numerator === 'number' &&
                 typeof prev.denominator === 'number' &&
@@ -45416,7 +45484,12 @@ function evaluation_record(state, m) {
             break;
     }
 }
-/** Applies the limits to a metric's state: `failed` when consecutive failures exceed `failure-limit`, and so on. */
+/**
+ * Applies the limits to a metric's state: `failed` when its consecutive failures exceed
+ * `failure-limit` (so with `failure-limit: 2` the third failure in a row fails), `error` when
+ * consecutive provider errors exceed `consecutive-error-limit`, `inconclusive` when
+ * consecutive inconclusive measurements exceed `inconclusive-limit`.
+ */
 function outcome(metric, state, limits) {
     const last = state.measurements[state.measurements.length - 1];
     const why = last?.message ? `: ${last.message}` : '';
@@ -45511,7 +45584,8 @@ var types = __nccwpck_require__(678075);
  *
  * - `live`: measures every `interval` (instant queries at the measurement time) until every
  *   metric has held for `count` measurements (pass), a limit is hit (fail or inconclusive), or
- *   `timeoutMs` runs out (inconclusive).
+ *   `timeoutMs` runs out (inconclusive). With `query-delay`, each window is queried that long
+ *   after it ended (late-arriving data, e.g. Datadog ingestion lag).
  * - `backtest`: judges a past window in one pass of range queries, measurement by measurement,
  *   and reports the verdict and the moment it would have failed.
  * - `replay`: a backtest over the values recorded in a measurements file.
@@ -45523,7 +45597,7 @@ var types = __nccwpck_require__(678075);
 
 
 
-/** Gate modes. */
+/** Gate modes; see {@link Mode}. */
 const MODES = ['live', 'backtest', 'replay'];
 /**
  * Parses a time: RFC 3339 (`2024-06-03T19:30:00Z`), `now`, a relative offset from now
@@ -45569,6 +45643,7 @@ function refsOf(metric) {
 /**
  * Runs the gate.
  * @returns the verdict, its reason, the failing measurement's time and every measurement
+ *   (see {@link GateResult}; times RFC 3339, `intervalMs` in milliseconds)
  * @throws ConfigError for bad criteria, inputs, or credentials a provider rejected
  */
 async function runGate(options, logger) {
@@ -45578,6 +45653,8 @@ async function runGate(options, logger) {
     const criteria = typeof options.criteria === 'string'
         ? loadCriteria(options.criteria, options.variables, options.overrides)
         : options.criteria;
+    for (const d of criteria.deprecations ?? [])
+        logger.warning(d.message, d.location);
     const recording = mode === 'replay' || options.provider === 'replay'
         ? options.replayFile
             ? readMeasurements(options.replayFile)
@@ -45621,6 +45698,8 @@ async function runGate(options, logger) {
     const states = new Map(criteria.metrics.map((m) => [m.name, newMetricState()]));
     const statuses = new Map();
     const { intervalMs, count, initialDelayMs } = criteria;
+    // Criteria built by hand (older callers, simulations) may lack it.
+    const queryDelayMs = criteria.queryDelayMs ?? 0;
     // Measurement times.
     let times;
     let sampler;
@@ -45655,7 +45734,7 @@ async function runGate(options, logger) {
             endMs = options.end !== undefined ? parseTime(options.end, startedAt, 'end') : NaN;
             startMs = options.start !== undefined ? parseTime(options.start, startedAt, 'start') : NaN;
             if (Number.isNaN(endMs))
-                endMs = Number.isNaN(startMs) ? startedAt : startMs + span;
+                endMs = Number.isNaN(startMs) ? startedAt - queryDelayMs : startMs + span;
             if (Number.isNaN(startMs))
                 startMs = endMs - span;
         }
@@ -45699,7 +45778,7 @@ async function runGate(options, logger) {
             return sample;
         };
     }
-    const timeoutMs = options.timeoutMs ?? initialDelayMs + (count + 5) * intervalMs;
+    const timeoutMs = options.timeoutMs ?? initialDelayMs + queryDelayMs + (count + 5) * intervalMs;
     let verdict;
     let reason;
     let failedAt;
@@ -45710,13 +45789,15 @@ async function runGate(options, logger) {
         let atMs;
         if (mode === 'live' && !recording) {
             atMs = startedAt + initialDelayMs + k * intervalMs;
-            if (atMs - startedAt > timeoutMs) {
+            // The window ending at atMs is queried once its late data has arrived.
+            const queryAt = atMs + queryDelayMs;
+            if (queryAt - startedAt > timeoutMs) {
                 verdict = 'inconclusive';
                 ranOut = true;
                 reason = `timeout after ${Math.round(timeoutMs / 1000)} s before the criteria held for ${count} measurement(s)`;
                 break;
             }
-            const wait = atMs - now();
+            const wait = queryAt - now();
             if (wait > 0)
                 await sleep(wait);
         }
@@ -46046,8 +46127,12 @@ __nccwpck_require__.d(__webpack_exports__, {
   z: () => (/* binding */ action_summary)
 });
 
-// UNUSED EXPORTS: mask
+// UNUSED EXPORTS: annotationPath, mask
 
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(973024);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(176760);
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
@@ -48997,8 +49082,6 @@ function getIDToken(aud) {
 var load = __nccwpck_require__(661036);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(983916);
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(973024);
 // EXTERNAL MODULE: ./node_modules/pg/lib/index.js
 var lib = __nccwpck_require__(513273);
 ;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
@@ -49131,10 +49214,23 @@ function ident(name) {
 
 
 
+
+
+/**
+ * The path GitHub needs to attach an annotation to a file: relative to the checkout
+ * (`GITHUB_WORKSPACE`). Engines report the path they were given; an absolute path inside the
+ * workspace is made relative, anything else is passed through.
+ */
+function annotationPath(file, workspace = process.env.GITHUB_WORKSPACE) {
+    if (!workspace || !(0,external_node_path_.isAbsolute)(file))
+        return file;
+    const rel = (0,external_node_path_.relative)(workspace, file);
+    return rel.startsWith('..') || (0,external_node_path_.isAbsolute)(rel) ? file : rel;
+}
 function props(location, title) {
     return {
         title,
-        file: location?.file,
+        file: location?.file === undefined ? undefined : annotationPath(location.file),
         startLine: location?.line,
         startColumn: location?.line ? location?.column : undefined,
     };
@@ -49159,6 +49255,7 @@ function annotate(annotations) {
             notice(a.message, p);
     }
 }
+const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
 /** Typed readers for action inputs; every error names the input. */
 const inputs = {
     /** A string input; `''` when unset and not required. @throws ConfigError when required and empty */
@@ -49177,17 +49274,48 @@ const inputs = {
             throw new errors/* ConfigError */.xL('is required', undefined, name);
         return v;
     },
-    /** A PostgreSQL URL: its password is masked. */
+    /** A PostgreSQL URL: its password is masked, decoded and as written (percent-encoded). */
     databaseUrl(name = 'database-url', options = { required: true }) {
         const v = getInput(name);
         if (v) {
             const pw = urlPassword(v);
             if (pw)
                 mask(pw);
+            const raw = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@\s]*)@/i.exec(v)?.[1];
+            if (raw && raw !== pw)
+                mask(raw);
         }
         if (!v && options.required)
             throw new errors/* ConfigError */.xL('is required', undefined, name);
         return v;
+    },
+    /**
+     * A CA certificate input for TLS to PostgreSQL (RDS, Supabase): PEM text (contains
+     * `-----BEGIN CERTIFICATE-----`) or the path of a PEM file, relative to the workspace
+     * (`GITHUB_WORKSPACE`) unless absolute. Pass the result to `connect(url, { caCert })`.
+     * @returns the PEM text, or `undefined` when the input is empty
+     * @throws ConfigError naming the input when the path does not exist, is not a file, or the
+     *   file holds no PEM certificate
+     */
+    caCert(name = 'ca-cert') {
+        const raw = getInput(name).trim();
+        if (!raw)
+            return undefined;
+        if (raw.includes(PEM_BEGIN))
+            return raw;
+        if (raw.includes('-----BEGIN')) {
+            throw new errors/* ConfigError */.xL(`expected a PEM certificate (${PEM_BEGIN})`, undefined, name);
+        }
+        const shown = raw.length > 200 || raw.includes('\n') ? 'the value' : `'${raw}'`;
+        const path = (0,external_node_path_.resolve)(process.env.GITHUB_WORKSPACE || process.cwd(), raw);
+        if (!(0,external_node_fs_.existsSync)(path) || !(0,external_node_fs_.statSync)(path).isFile()) {
+            throw new errors/* ConfigError */.xL(`${shown} is neither PEM text (${PEM_BEGIN}) nor the path of an existing file`, undefined, name);
+        }
+        const text = (0,external_node_fs_.readFileSync)(path, 'utf8');
+        if (!text.includes(PEM_BEGIN)) {
+            throw new errors/* ConfigError */.xL(`${shown} is not a PEM certificate file (no ${PEM_BEGIN})`, undefined, name);
+        }
+        return text;
     },
     /** A boolean input: true/false/yes/no/1/0 (case-insensitive). */
     bool(name, fallback = false) {
@@ -49267,8 +49395,9 @@ async function runAction(body) {
     }
     catch (e) {
         if (e instanceof errors/* ConfigError */.xL) {
+            // One annotation, at the file and line; setFailed would print a second, location-less one.
             error(e.message, props(e.location));
-            setFailed(e.message);
+            process.exitCode = ExitCode.Failure;
         }
         else {
             const err = e;

@@ -34986,7 +34986,7 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(5025);
+/* harmony import */ var _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9391);
 /* harmony import */ var _src_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
 /* harmony import */ var _src_flags_index_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(2302);
 /**
@@ -35013,6 +35013,7 @@ await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)
     const databaseUrl = backend === 'postgres'
         ? _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.databaseUrl('database-url', { required: true })
         : _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.databaseUrl('database-url', { required: false });
+    const caCert = backend === 'postgres' ? _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.caCert('ca-cert') : undefined;
     const tenants = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.list('tenants');
     const scopeRaw = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('scope');
     const scope = scopeRaw ? _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.choice('scope', ['tenants', 'global']) : undefined;
@@ -35033,6 +35034,7 @@ await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)
         keyPattern: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('key-pattern') || undefined,
         tenantPattern: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('tenant-pattern') || undefined,
         databaseUrl,
+        caCert,
         flagTableSchema: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('flag-table-schema', { default: 'runbook' }),
         baseUrl: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('base-url') || undefined,
         token: token || undefined,
@@ -35477,7 +35479,10 @@ class PostgresBackend {
         if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) {
             throw new _errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ConfigError */ .xL(`'${schema}' is not a plain schema name`, undefined, 'flag-table-schema');
         }
-        const client = await (0,_db_connect_js__WEBPACK_IMPORTED_MODULE_0__/* .connect */ .Ng)(options.databaseUrl, { applicationName: 'runbook flag-toggle' });
+        const client = await (0,_db_connect_js__WEBPACK_IMPORTED_MODULE_0__/* .connect */ .Ng)(options.databaseUrl, {
+            caCert: options.caCert,
+            applicationName: 'runbook flag-toggle',
+        });
         return new PostgresBackend(client, { ...options, schema }, logger);
     }
     async tablesExist() {
@@ -45283,6 +45288,7 @@ async function createBackend(name, options, logger) {
             const { PostgresBackend } = await Promise.resolve(/* import() */).then(__nccwpck_require__.bind(__nccwpck_require__, 186));
             return PostgresBackend.open({
                 databaseUrl: need(options.databaseUrl, 'database-url', name),
+                caCert: options.caCert || undefined,
                 schema: options.flagTableSchema || 'runbook',
                 lockTimeoutMs: options.lockTimeoutMs,
             }, logger);
@@ -45747,7 +45753,7 @@ function flagSummary(r) {
 
 /***/ }),
 
-/***/ 5025:
+/***/ 9391:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -45761,8 +45767,12 @@ __nccwpck_require__.d(__webpack_exports__, {
   z: () => (/* binding */ action_summary)
 });
 
-// UNUSED EXPORTS: annotate
+// UNUSED EXPORTS: annotate, annotationPath
 
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
@@ -48728,10 +48738,23 @@ var connect = __nccwpck_require__(920);
 
 
 
+
+
+/**
+ * The path GitHub needs to attach an annotation to a file: relative to the checkout
+ * (`GITHUB_WORKSPACE`). Engines report the path they were given; an absolute path inside the
+ * workspace is made relative, anything else is passed through.
+ */
+function annotationPath(file, workspace = process.env.GITHUB_WORKSPACE) {
+    if (!workspace || !(0,external_node_path_namespaceObject.isAbsolute)(file))
+        return file;
+    const rel = (0,external_node_path_namespaceObject.relative)(workspace, file);
+    return rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel) ? file : rel;
+}
 function props(location, title) {
     return {
         title,
-        file: location?.file,
+        file: location?.file === undefined ? undefined : annotationPath(location.file),
         startLine: location?.line,
         startColumn: location?.line ? location?.column : undefined,
     };
@@ -48756,6 +48779,7 @@ function annotate(annotations) {
             core.notice(a.message, p);
     }
 }
+const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
 /** Typed readers for action inputs; every error names the input. */
 const inputs = {
     /** A string input; `''` when unset and not required. @throws ConfigError when required and empty */
@@ -48774,17 +48798,48 @@ const inputs = {
             throw new errors/* ConfigError */.xL('is required', undefined, name);
         return v;
     },
-    /** A PostgreSQL URL: its password is masked. */
+    /** A PostgreSQL URL: its password is masked, decoded and as written (percent-encoded). */
     databaseUrl(name = 'database-url', options = { required: true }) {
         const v = getInput(name);
         if (v) {
             const pw = (0,connect/* urlPassword */.Ds)(v);
             if (pw)
                 mask(pw);
+            const raw = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@\s]*)@/i.exec(v)?.[1];
+            if (raw && raw !== pw)
+                mask(raw);
         }
         if (!v && options.required)
             throw new errors/* ConfigError */.xL('is required', undefined, name);
         return v;
+    },
+    /**
+     * A CA certificate input for TLS to PostgreSQL (RDS, Supabase): PEM text (contains
+     * `-----BEGIN CERTIFICATE-----`) or the path of a PEM file, relative to the workspace
+     * (`GITHUB_WORKSPACE`) unless absolute. Pass the result to `connect(url, { caCert })`.
+     * @returns the PEM text, or `undefined` when the input is empty
+     * @throws ConfigError naming the input when the path does not exist, is not a file, or the
+     *   file holds no PEM certificate
+     */
+    caCert(name = 'ca-cert') {
+        const raw = getInput(name).trim();
+        if (!raw)
+            return undefined;
+        if (raw.includes(PEM_BEGIN))
+            return raw;
+        if (raw.includes('-----BEGIN')) {
+            throw new errors/* ConfigError */.xL(`expected a PEM certificate (${PEM_BEGIN})`, undefined, name);
+        }
+        const shown = raw.length > 200 || raw.includes('\n') ? 'the value' : `'${raw}'`;
+        const path = (0,external_node_path_namespaceObject.resolve)(process.env.GITHUB_WORKSPACE || process.cwd(), raw);
+        if (!(0,external_node_fs_.existsSync)(path) || !(0,external_node_fs_.statSync)(path).isFile()) {
+            throw new errors/* ConfigError */.xL(`${shown} is neither PEM text (${PEM_BEGIN}) nor the path of an existing file`, undefined, name);
+        }
+        const text = (0,external_node_fs_.readFileSync)(path, 'utf8');
+        if (!text.includes(PEM_BEGIN)) {
+            throw new errors/* ConfigError */.xL(`${shown} is not a PEM certificate file (no ${PEM_BEGIN})`, undefined, name);
+        }
+        return text;
     },
     /** A boolean input: true/false/yes/no/1/0 (case-insensitive). */
     bool(name, fallback = false) {
@@ -48864,8 +48919,9 @@ async function runAction(body) {
     }
     catch (e) {
         if (e instanceof errors/* ConfigError */.xL) {
+            // One annotation, at the file and line; setFailed would print a second, location-less one.
             error(e.message, props(e.location));
-            setFailed(e.message);
+            process.exitCode = ExitCode.Failure;
         }
         else {
             const err = e;

@@ -37,6 +37,7 @@ await runAction(async () => {
     backend === 'postgres'
       ? inputs.databaseUrl('database-url', { required: true })
       : inputs.databaseUrl('database-url', { required: false });
+  const caCert = backend === 'postgres' ? inputs.caCert('ca-cert') : undefined;
   const tenants = inputs.list('tenants');
   const scopeRaw = inputs.string('scope');
   const scope = scopeRaw ? inputs.choice('scope', ['tenants', 'global'] as const) : undefined;
@@ -58,6 +59,7 @@ await runAction(async () => {
       keyPattern: inputs.string('key-pattern') || undefined,
       tenantPattern: inputs.string('tenant-pattern') || undefined,
       databaseUrl,
+      caCert,
       flagTableSchema: inputs.string('flag-table-schema', { default: 'runbook' }),
       baseUrl: inputs.string('base-url') || undefined,
       token: token || undefined,

@@ -35000,17 +35000,16 @@ const COMMANDS = ['plan', 'apply', 'status', 'verify', 'baseline', 'lint'];
 await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(async () => {
     const command = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.choice('command', COMMANDS, 'apply');
     const databaseUrl = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.databaseUrl('database-url', { required: command !== 'lint' });
-    const caCert = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('ca-cert');
     const options = {
         databaseUrl,
         dir: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('dir', { default: 'migrations' }),
         historyTable: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('history-table', { default: 'runbook.schema_migrations' }),
-        lockWaitMs: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.number('lock-wait', 60, { min: 0 }) * 1000,
+        lockWaitMs: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.durationMs('lock-wait', '60s'),
         lockTimeoutMs: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.durationMs('lock-timeout', '5s'),
         statementTimeoutMs: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.durationMs('statement-timeout', '0'),
         retries: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.number('retries', 3, { min: 0, max: 20 }),
         allowOutOfOrder: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.bool('allow-out-of-order', false),
-        caCert: caCert || undefined,
+        caCert: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.caCert('ca-cert'),
     };
     if (command === 'lint') {
         const failOn = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.choice('fail-on', ['error', 'warning', 'never'], 'error');
@@ -35309,6 +35308,8 @@ __nccwpck_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: annotationPath, mask
 
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 ;// CONCATENATED MODULE: external "os"
@@ -38256,8 +38257,6 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
 // EXTERNAL MODULE: ./src/errors.ts
@@ -38386,6 +38385,7 @@ var connect = __nccwpck_require__(920);
 
 
 
+
 /**
  * The path GitHub needs to attach an annotation to a file: relative to the checkout
  * (`GITHUB_WORKSPACE`). Engines report the path they were given; an absolute path inside the
@@ -38425,6 +38425,7 @@ function annotate(annotations) {
             notice(a.message, p);
     }
 }
+const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
 /** Typed readers for action inputs; every error names the input. */
 const inputs = {
     /** A string input; `''` when unset and not required. @throws ConfigError when required and empty */
@@ -38457,6 +38458,34 @@ const inputs = {
         if (!v && options.required)
             throw new errors/* ConfigError */.xL('is required', undefined, name);
         return v;
+    },
+    /**
+     * A CA certificate input for TLS to PostgreSQL (RDS, Supabase): PEM text (contains
+     * `-----BEGIN CERTIFICATE-----`) or the path of a PEM file, relative to the workspace
+     * (`GITHUB_WORKSPACE`) unless absolute. Pass the result to `connect(url, { caCert })`.
+     * @returns the PEM text, or `undefined` when the input is empty
+     * @throws ConfigError naming the input when the path does not exist, is not a file, or the
+     *   file holds no PEM certificate
+     */
+    caCert(name = 'ca-cert') {
+        const raw = getInput(name).trim();
+        if (!raw)
+            return undefined;
+        if (raw.includes(PEM_BEGIN))
+            return raw;
+        if (raw.includes('-----BEGIN')) {
+            throw new errors/* ConfigError */.xL(`expected a PEM certificate (${PEM_BEGIN})`, undefined, name);
+        }
+        const shown = raw.length > 200 || raw.includes('\n') ? 'the value' : `'${raw}'`;
+        const path = (0,external_node_path_.resolve)(process.env.GITHUB_WORKSPACE || process.cwd(), raw);
+        if (!(0,external_node_fs_.existsSync)(path) || !(0,external_node_fs_.statSync)(path).isFile()) {
+            throw new errors/* ConfigError */.xL(`${shown} is neither PEM text (${PEM_BEGIN}) nor the path of an existing file`, undefined, name);
+        }
+        const text = (0,external_node_fs_.readFileSync)(path, 'utf8');
+        if (!text.includes(PEM_BEGIN)) {
+            throw new errors/* ConfigError */.xL(`${shown} is not a PEM certificate file (no ${PEM_BEGIN})`, undefined, name);
+        }
+        return text;
     },
     /** A boolean input: true/false/yes/no/1/0 (case-insensitive). */
     bool(name, fallback = false) {
@@ -38536,8 +38565,9 @@ async function runAction(body) {
     }
     catch (e) {
         if (e instanceof errors/* ConfigError */.xL) {
+            // One annotation, at the file and line; setFailed would print a second, location-less one.
             error(e.message, props(e.location));
-            setFailed(e.message);
+            process.exitCode = ExitCode.Failure;
         }
         else {
             const err = e;

@@ -31,17 +31,16 @@ const COMMANDS = ['plan', 'apply', 'status', 'verify', 'baseline', 'lint'] as co
 await runAction(async () => {
   const command = inputs.choice('command', COMMANDS, 'apply');
   const databaseUrl = inputs.databaseUrl('database-url', { required: command !== 'lint' });
-  const caCert = inputs.string('ca-cert');
   const options: MigrateOptions = {
     databaseUrl,
     dir: inputs.string('dir', { default: 'migrations' }),
     historyTable: inputs.string('history-table', { default: 'runbook.schema_migrations' }),
-    lockWaitMs: inputs.number('lock-wait', 60, { min: 0 }) * 1000,
+    lockWaitMs: inputs.durationMs('lock-wait', '60s'),
     lockTimeoutMs: inputs.durationMs('lock-timeout', '5s'),
     statementTimeoutMs: inputs.durationMs('statement-timeout', '0'),
     retries: inputs.number('retries', 3, { min: 0, max: 20 }),
     allowOutOfOrder: inputs.bool('allow-out-of-order', false),
-    caCert: caCert || undefined,
+    caCert: inputs.caCert('ca-cert'),
   };
 
   if (command === 'lint') {

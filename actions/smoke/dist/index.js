@@ -34986,59 +34986,49 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(6760);
-/* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
-/* harmony import */ var _src_github_action_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(5025);
-/* harmony import */ var _src_smoke_index_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(6648);
+/* harmony import */ var _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9391);
+/* harmony import */ var _src_smoke_index_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6648);
 /**
  * The `smoke` action: typed inputs → smoke engine → outputs, job summary and one error
  * annotation per failed check at its line in the checks file. Fails the step when a check fails.
  */
 
 
-
-await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_1__/* .runAction */ .Cs)(async () => {
-    const secretsText = _src_github_action_js__WEBPACK_IMPORTED_MODULE_1__/* .inputs */ .QL.secret('secrets');
-    const secrets = (0,_src_smoke_index_js__WEBPACK_IMPORTED_MODULE_2__/* .parseAssignments */ .k6)(secretsText, 'secrets', true);
+await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(async () => {
+    const secretsText = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.secret('secrets');
+    const secrets = (0,_src_smoke_index_js__WEBPACK_IMPORTED_MODULE_1__/* .parseAssignments */ .k6)(secretsText, 'secrets', true);
     for (const value of Object.values(secrets))
-        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_1__/* .mask */ .dK)(value);
-    const databaseUrl = _src_github_action_js__WEBPACK_IMPORTED_MODULE_1__/* .inputs */ .QL.databaseUrl('database-url', { required: false }) || undefined;
-    const variables = (0,_src_smoke_index_js__WEBPACK_IMPORTED_MODULE_2__/* .parseAssignments */ .k6)(_src_github_action_js__WEBPACK_IMPORTED_MODULE_1__/* .inputs */ .QL.string('variables'), 'variables');
-    const baseUrl = _src_github_action_js__WEBPACK_IMPORTED_MODULE_1__/* .inputs */ .QL.string('base-url');
-    const env = _src_github_action_js__WEBPACK_IMPORTED_MODULE_1__/* .inputs */ .QL.string('env');
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .mask */ .dK)(value);
+    const databaseUrl = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.databaseUrl('database-url', { required: false }) || undefined;
+    const caCert = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.caCert('ca-cert');
+    const variables = (0,_src_smoke_index_js__WEBPACK_IMPORTED_MODULE_1__/* .parseAssignments */ .k6)(_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('variables'), 'variables');
+    const baseUrl = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('base-url');
+    const env = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('env');
     if (baseUrl)
         variables.base_url = baseUrl.replace(/\/+$/, '');
     if (env)
         variables.env = env;
-    const file = _src_github_action_js__WEBPACK_IMPORTED_MODULE_1__/* .inputs */ .QL.string('checks', { required: true });
-    const run = await (0,_src_smoke_index_js__WEBPACK_IMPORTED_MODULE_2__/* .runSmokeChecks */ .mF)({
+    const file = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('checks', { required: true });
+    const run = await (0,_src_smoke_index_js__WEBPACK_IMPORTED_MODULE_1__/* .runSmokeChecks */ .mF)({
         file,
         variables,
         secrets,
         databaseUrl,
-        only: _src_github_action_js__WEBPACK_IMPORTED_MODULE_1__/* .inputs */ .QL.list('only'),
-        timeoutMs: _src_github_action_js__WEBPACK_IMPORTED_MODULE_1__/* .inputs */ .QL.durationMs('timeout', '10s'),
-    }, _src_github_action_js__WEBPACK_IMPORTED_MODULE_1__/* .actionsLogger */ .MV);
-    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_1__/* .output */ .CG)('passed', String(run.passed));
-    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_1__/* .output */ .CG)('failed', String(run.failed));
-    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_1__/* .output */ .CG)('results', run.results.map(({ name, status, latencyMs, ok, error }) => ({
+        caCert,
+        only: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.list('only'),
+        timeoutMs: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.durationMs('timeout', '10s'),
+    }, _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .actionsLogger */ .MV);
+    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('passed', String(run.passed));
+    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('failed', String(run.failed));
+    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('results', run.results.map(({ name, status, latencyMs, ok, error }) => ({
         name,
         status,
         latencyMs,
         ok,
         error,
     })));
-    await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_1__/* .summary */ .z)((0,_src_smoke_index_js__WEBPACK_IMPORTED_MODULE_2__/* .smokeSummary */ .WP)(run));
-    const workspace = process.env.GITHUB_WORKSPACE;
-    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_1__/* .annotate */ .fz)(run.annotations.map((a) => ({
-        ...a,
-        location: a.location && {
-            ...a.location,
-            file: workspace && (0,node_path__WEBPACK_IMPORTED_MODULE_0__.isAbsolute)(a.location.file)
-                ? (0,node_path__WEBPACK_IMPORTED_MODULE_0__.relative)(workspace, a.location.file)
-                : a.location.file,
-        },
-    })));
+    await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z)((0,_src_smoke_index_js__WEBPACK_IMPORTED_MODULE_1__/* .smokeSummary */ .WP)(run));
+    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .annotate */ .fz)(run.annotations);
     if (run.failed > 0) {
         const names = run.results.filter((r) => !r.ok).map((r) => r.name);
         throw new Error(`${run.failed} of ${run.results.length} smoke checks failed: ${names.join(', ')}`);
@@ -35394,7 +35384,7 @@ function sleep(ms) {
 
 /***/ }),
 
-/***/ 5025:
+/***/ 9391:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35409,6 +35399,12 @@ __nccwpck_require__.d(__webpack_exports__, {
   z: () => (/* binding */ action_summary)
 });
 
+// UNUSED EXPORTS: annotationPath
+
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
+;// CONCATENATED MODULE: external "node:path"
+const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 ;// CONCATENATED MODULE: external "os"
 const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
@@ -38374,10 +38370,23 @@ var connect = __nccwpck_require__(920);
 
 
 
+
+
+/**
+ * The path GitHub needs to attach an annotation to a file: relative to the checkout
+ * (`GITHUB_WORKSPACE`). Engines report the path they were given; an absolute path inside the
+ * workspace is made relative, anything else is passed through.
+ */
+function annotationPath(file, workspace = process.env.GITHUB_WORKSPACE) {
+    if (!workspace || !(0,external_node_path_namespaceObject.isAbsolute)(file))
+        return file;
+    const rel = (0,external_node_path_namespaceObject.relative)(workspace, file);
+    return rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel) ? file : rel;
+}
 function props(location, title) {
     return {
         title,
-        file: location?.file,
+        file: location?.file === undefined ? undefined : annotationPath(location.file),
         startLine: location?.line,
         startColumn: location?.line ? location?.column : undefined,
     };
@@ -38402,6 +38411,7 @@ function annotate(annotations) {
             notice(a.message, p);
     }
 }
+const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
 /** Typed readers for action inputs; every error names the input. */
 const inputs = {
     /** A string input; `''` when unset and not required. @throws ConfigError when required and empty */
@@ -38420,17 +38430,48 @@ const inputs = {
             throw new errors/* ConfigError */.xL('is required', undefined, name);
         return v;
     },
-    /** A PostgreSQL URL: its password is masked. */
+    /** A PostgreSQL URL: its password is masked, decoded and as written (percent-encoded). */
     databaseUrl(name = 'database-url', options = { required: true }) {
         const v = getInput(name);
         if (v) {
             const pw = (0,connect/* urlPassword */.Ds)(v);
             if (pw)
                 mask(pw);
+            const raw = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@\s]*)@/i.exec(v)?.[1];
+            if (raw && raw !== pw)
+                mask(raw);
         }
         if (!v && options.required)
             throw new errors/* ConfigError */.xL('is required', undefined, name);
         return v;
+    },
+    /**
+     * A CA certificate input for TLS to PostgreSQL (RDS, Supabase): PEM text (contains
+     * `-----BEGIN CERTIFICATE-----`) or the path of a PEM file, relative to the workspace
+     * (`GITHUB_WORKSPACE`) unless absolute. Pass the result to `connect(url, { caCert })`.
+     * @returns the PEM text, or `undefined` when the input is empty
+     * @throws ConfigError naming the input when the path does not exist, is not a file, or the
+     *   file holds no PEM certificate
+     */
+    caCert(name = 'ca-cert') {
+        const raw = getInput(name).trim();
+        if (!raw)
+            return undefined;
+        if (raw.includes(PEM_BEGIN))
+            return raw;
+        if (raw.includes('-----BEGIN')) {
+            throw new errors/* ConfigError */.xL(`expected a PEM certificate (${PEM_BEGIN})`, undefined, name);
+        }
+        const shown = raw.length > 200 || raw.includes('\n') ? 'the value' : `'${raw}'`;
+        const path = (0,external_node_path_namespaceObject.resolve)(process.env.GITHUB_WORKSPACE || process.cwd(), raw);
+        if (!(0,external_node_fs_.existsSync)(path) || !(0,external_node_fs_.statSync)(path).isFile()) {
+            throw new errors/* ConfigError */.xL(`${shown} is neither PEM text (${PEM_BEGIN}) nor the path of an existing file`, undefined, name);
+        }
+        const text = (0,external_node_fs_.readFileSync)(path, 'utf8');
+        if (!text.includes(PEM_BEGIN)) {
+            throw new errors/* ConfigError */.xL(`${shown} is not a PEM certificate file (no ${PEM_BEGIN})`, undefined, name);
+        }
+        return text;
     },
     /** A boolean input: true/false/yes/no/1/0 (case-insensitive). */
     bool(name, fallback = false) {
@@ -38510,8 +38551,9 @@ async function runAction(body) {
     }
     catch (e) {
         if (e instanceof errors/* ConfigError */.xL) {
+            // One annotation, at the file and line; setFailed would print a second, location-less one.
             error(e.message, props(e.location));
-            setFailed(e.message);
+            process.exitCode = ExitCode.Failure;
         }
         else {
             const err = e;
@@ -48661,9 +48703,11 @@ async function send(check, doFetch, redact) {
 /** Lazily opened database connection for SQL assertions, shared by one run. */
 class SqlAsserter {
     url;
+    caCert;
     client;
-    constructor(url) {
+    constructor(url, caCert) {
         this.url = url;
+        this.caCert = caCert;
     }
     /** Runs the query in a READ ONLY transaction; returns a failure message or undefined. */
     async check(sql) {
@@ -48671,6 +48715,7 @@ class SqlAsserter {
             return 'sql: no database-url given';
         try {
             this.client ??= await (0,connect/* connect */.Ng)(this.url, {
+                caCert: this.caCert,
                 applicationName: 'runbook-smoke',
                 input: 'database-url',
             });
@@ -48798,7 +48843,7 @@ async function runSmokeChecks(options, logger) {
     const pw = options.databaseUrl ? (0,connect/* urlPassword */.Ds)(options.databaseUrl) : undefined;
     const redact = redactor([...Object.values(options.secrets ?? {}), ...(pw ? [pw] : [])]);
     const doFetch = options.fetch ?? ((url, init) => fetch(url, init));
-    const sql = new SqlAsserter(options.databaseUrl);
+    const sql = new SqlAsserter(options.databaseUrl, options.caCert || undefined);
     const results = [];
     try {
         for (const check of loaded.checks) {
@@ -49090,13 +49135,6 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
-
-/***/ }),
-
-/***/ 6760:
-/***/ ((module) => {
-
-module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 
 /***/ }),
 

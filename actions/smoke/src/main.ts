@@ -18,6 +18,7 @@ await runAction(async () => {
   const secrets = parseAssignments(secretsText, 'secrets', true);
   for (const value of Object.values(secrets)) mask(value);
   const databaseUrl = inputs.databaseUrl('database-url', { required: false }) || undefined;
+  const caCert = inputs.caCert('ca-cert');
   const variables = parseAssignments(inputs.string('variables'), 'variables');
   const baseUrl = inputs.string('base-url');
   const env = inputs.string('env');
@@ -31,6 +32,7 @@ await runAction(async () => {
       variables,
       secrets,
       databaseUrl,
+      caCert,
       only: inputs.list('only'),
       timeoutMs: inputs.durationMs('timeout', '10s'),
     },

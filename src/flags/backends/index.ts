@@ -11,6 +11,8 @@ import { BACKENDS, type BackendName, type FlagBackend } from './types.js';
 export interface BackendOptions {
   /** postgres: the application's database URL (secret). */
   databaseUrl?: string;
+  /** postgres: PEM text of a CA certificate to verify the server's TLS certificate with. */
+  caCert?: string;
   /** postgres: schema of the flag tables. Default `runbook`. */
   flagTableSchema?: string;
   /** postgres: `lock_timeout` while waiting for the flag row lock, milliseconds. Default 10000. */
@@ -51,6 +53,7 @@ export async function createBackend(
       return PostgresBackend.open(
         {
           databaseUrl: need(options.databaseUrl, 'database-url', name),
+          caCert: options.caCert || undefined,
           schema: options.flagTableSchema || 'runbook',
           lockTimeoutMs: options.lockTimeoutMs,
         },

@@ -28,6 +28,11 @@ import {
 /** Options of {@link PostgresBackend.open}. */
 export interface PostgresBackendOptions {
   databaseUrl: string;
+  /**
+   * PEM text of a CA certificate to verify the server's TLS certificate with (RDS, Supabase);
+   * see `connect` in src/db/connect.ts. Default: none (the URL's `sslmode` decides).
+   */
+  caCert?: string;
   /** Schema holding the flag tables. Default `runbook`. */
   schema?: string;
   /** `lock_timeout` while waiting for the flag row, milliseconds. Default 10000. */
@@ -97,7 +102,10 @@ export class PostgresBackend implements FlagBackend {
         'flag-table-schema',
       );
     }
-    const client = await connect(options.databaseUrl, { applicationName: 'runbook flag-toggle' });
+    const client = await connect(options.databaseUrl, {
+      caCert: options.caCert,
+      applicationName: 'runbook flag-toggle',
+    });
     return new PostgresBackend(client, { ...options, schema }, logger);
   }
 

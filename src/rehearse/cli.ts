@@ -21,7 +21,7 @@ options:
   --sample-users <n>     generate n sample users before the backfill (default 1000 on the embedded database, 0 otherwise)
   --kubeconfig <file>    run the Kubernetes steps against this cluster (default: skipped)
   --smoke-url <url>      run the smoke checks against this base URL (default: skipped)
-  --smoke-secret NAME=VALUE  a secret for the smoke checks (repeatable)
+  --smoke-secret NAME    {{secrets.NAME}} for the smoke checks, from the environment variable NAME (repeatable)
   --root <dir>           repository root the plan's paths are relative to (default: .)
 
 exit codes: 0 promoted, 1 rolled back, 2 usage or plan error`;
@@ -55,15 +55,24 @@ export const command: CliCommand = {
       return 2;
     }
     const secrets: Record<string, string> = {};
-    for (const s of values['smoke-secret'] ?? []) {
-      const eq = s.indexOf('=');
-      if (eq <= 0)
+    // Values come from the environment, never the command line (visible in ps and history).
+    for (const name of values['smoke-secret'] ?? []) {
+      if (name.includes('=')) {
         throw new ConfigError(
-          `expected NAME=VALUE, got '${s.split('=')[0]}…'`,
+          `expected a NAME whose value is in the environment variable NAME, got '${name.split('=')[0]}=…'`,
           undefined,
           '--smoke-secret',
         );
-      secrets[s.slice(0, eq)] = s.slice(eq + 1);
+      }
+      const value = process.env[name];
+      if (value === undefined || value === '') {
+        throw new ConfigError(
+          `environment variable ${name} is not set`,
+          undefined,
+          '--smoke-secret',
+        );
+      }
+      secrets[name] = value;
     }
     const sampleUsers = numberFlag(values['sample-users'], '--sample-users', {
       integer: true,

@@ -2,7 +2,7 @@
  * The Paket 7 rehearsal end to end on a real PostgreSQL: the recorded healthy canary is
  * promoted, the recorded regression stops at the gate and rolls the flag back.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, recordingLogger } from '../../src/errors.js';
@@ -246,10 +246,14 @@ describe('runbook rehearse', () => {
     expect(logger.lines.join('\n')).toContain('usage: runbook rehearse');
   });
 
-  test('--regression exits 1 and writes the report where --report says', async () => {
+  test('--regression with --smoke-secret NAME: the token comes from the environment, smoke passes, the gate stops it', async () => {
     const db = await freshDatabase('rehearse_cli');
+    const smoke = await startSmokeService({ token: TOKEN, databaseUrl: db.url });
+    const saved = process.env.API_TOKEN;
+    process.env.API_TOKEN = TOKEN;
     try {
       const out = join(tmp, 'cli.md');
+      const logger = recordingLogger();
       const code = await command.run(
         [
           PLAN,
@@ -260,16 +264,49 @@ describe('runbook rehearse', () => {
           db.url,
           '--sample-users',
           '0',
+          '--smoke-url',
+          smoke.url,
+          '--smoke-secret',
+          'API_TOKEN',
           '--report',
           out,
         ],
-        recordingLogger(),
+        logger,
       );
       expect(code).toBe(1);
-      expect(existsSync(out)).toBe(true);
-      expect(readFileSync(out, 'utf8')).toContain('**rolled back**');
+      const report = readFileSync(out, 'utf8');
+      expect(report).toContain('**rolled back**');
+      // The fake service answers 401 without the token: the smoke checks passed, so the CLI
+      // read it from $API_TOKEN, and the run got as far as the gate.
+      expect(logger.lines.join('\n')).toMatch(/rolled back \(stopped at [^)]*canary gate/);
+      expect(report).toMatch(/Smoke checks: [1-9]\d* passed, 0 failed\./);
+      expect(logger.lines.join('\n') + report).not.toContain(TOKEN);
     } finally {
+      if (saved === undefined) delete process.env.API_TOKEN;
+      else process.env.API_TOKEN = saved;
+      await smoke.close();
       await db.dispose();
+    }
+  });
+
+  test('--smoke-secret takes a NAME; a value on the command line is refused without echoing it', async () => {
+    const run = (...args: string[]) =>
+      command.run(
+        [PLAN, '--root', root, '--smoke-url', 'http://127.0.0.1:9', ...args],
+        recordingLogger(),
+      );
+    const e = await run('--smoke-secret', 'API_TOKEN=hunter2-secret').catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ConfigError);
+    expect((e as ConfigError).message).toMatch(/environment variable/);
+    expect((e as ConfigError).message).not.toContain('hunter2-secret');
+    const saved = process.env.RUNBOOK_TEST_UNSET_SECRET;
+    delete process.env.RUNBOOK_TEST_UNSET_SECRET;
+    try {
+      await expect(run('--smoke-secret', 'RUNBOOK_TEST_UNSET_SECRET')).rejects.toThrow(
+        'environment variable RUNBOOK_TEST_UNSET_SECRET is not set',
+      );
+    } finally {
+      if (saved !== undefined) process.env.RUNBOOK_TEST_UNSET_SECRET = saved;
     }
   });
 });

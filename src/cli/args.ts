@@ -135,6 +135,41 @@ export function listFlag(raw: string | readonly string[] | undefined): string[] 
 }
 
 /**
+ * Secrets named by a repeatable flag (`--secret API_TOKEN`), each read from the environment
+ * variable of that name. Values never come from the command line, where shell history and
+ * process listings would keep them.
+ *
+ * @param names the flag's values (environment variable names), if any
+ * @param flag the flag's name, e.g. `--secret`
+ * @param env the environment to read (default `process.env`)
+ * @returns name → value
+ * @throws ConfigError naming `flag` for a `NAME=VALUE` (the value is not repeated in the
+ *   message) or for a variable that is unset or empty
+ */
+export function envSecretsFlag(
+  names: readonly string[] | undefined,
+  flag: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const secrets: Record<string, string> = {};
+  for (const name of names ?? []) {
+    if (name.includes('=')) {
+      throw new ConfigError(
+        `expected a NAME whose value is in the environment variable NAME, got '${name.split('=')[0]}=…'`,
+        undefined,
+        flag,
+      );
+    }
+    const value = env[name];
+    if (value === undefined || value === '') {
+      throw new ConfigError(`environment variable ${name} is not set`, undefined, flag);
+    }
+    secrets[name] = value;
+  }
+  return secrets;
+}
+
+/**
  * A flag that must be given and not empty.
  *
  * @param value the flag's value, if any

@@ -3,9 +3,14 @@
  * checks against a staging URL. Secrets come from environment variables, never from arguments
  * (which end up in shell history and process listings).
  */
-import { databaseUrlFlag, durationFlag, parseFlags, requiredFlag } from '../cli/args.js';
+import {
+  databaseUrlFlag,
+  durationFlag,
+  envSecretsFlag,
+  parseFlags,
+  requiredFlag,
+} from '../cli/args.js';
 import type { CliCommand } from '../cli/types.js';
-import { ConfigError } from '../errors.js';
 import { parseAssignments } from './template.js';
 import { runSmokeChecks } from './run.js';
 import { smokeSummary } from './report.js';
@@ -53,14 +58,7 @@ export const command: CliCommand = {
     const variables = parseAssignments((v.var ?? []).join('\n'), '--var');
     if (v['base-url']) variables.base_url = v['base-url'].replace(/\/+$/, '');
     if (v.env) variables.env = v.env;
-    const secrets: Record<string, string> = {};
-    for (const name of v.secret ?? []) {
-      const value = process.env[name];
-      if (value === undefined || value === '') {
-        throw new ConfigError(`environment variable ${name} is not set`, undefined, '--secret');
-      }
-      secrets[name] = value;
-    }
+    const secrets = envSecretsFlag(v.secret, '--secret');
     const timeoutMs = durationFlag(v.timeout, '--timeout');
     const run = await runSmokeChecks(
       {

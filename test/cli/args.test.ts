@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import {
   databaseUrlFlag,
   durationFlag,
+  envSecretsFlag,
   listFlag,
   numberFlag,
   oneOfFlag,
@@ -87,6 +88,24 @@ describe('flag readers', () => {
     expect(listFlag(undefined)).toEqual([]);
     expect(listFlag('a, b,,c ')).toEqual(['a', 'b', 'c']);
     expect(listFlag(['tn-1,tn-2', ' tn-3', ''])).toEqual(['tn-1', 'tn-2', 'tn-3']);
+  });
+
+  it('envSecretsFlag reads values from the environment and never echoes NAME=VALUE', () => {
+    const env = { API_TOKEN: 'tok-1', EMPTY: '' };
+    expect(envSecretsFlag(undefined, '--secret', env)).toEqual({});
+    expect(envSecretsFlag(['API_TOKEN'], '--secret', env)).toEqual({ API_TOKEN: 'tok-1' });
+    expect(() => envSecretsFlag(['EMPTY'], '--secret', env)).toThrow(
+      "input '--secret': environment variable EMPTY is not set",
+    );
+    let err: unknown;
+    try {
+      envSecretsFlag(['API_TOKEN=hunter2-secret'], '--smoke-secret', env);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as Error).message).toMatch(/^input '--smoke-secret': .*environment variable/);
+    expect((err as Error).message).not.toContain('hunter2-secret');
   });
 
   it('requiredFlag and oneOfFlag name the flag', () => {

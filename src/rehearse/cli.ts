@@ -1,7 +1,6 @@
 /** `runbook rehearse`: a release plan run end to end on this machine. */
-import { databaseUrlFlag, numberFlag, parseFlags } from '../cli/args.js';
+import { databaseUrlFlag, envSecretsFlag, numberFlag, parseFlags } from '../cli/args.js';
 import type { CliCommand } from '../cli/types.js';
-import { ConfigError } from '../errors.js';
 import { runInfo } from '../runinfo.js';
 import { rehearse } from './rehearse.js';
 
@@ -54,26 +53,8 @@ export const command: CliCommand = {
       logger.error(`expected one plan file, got ${positionals.length}\n\n${usage}`);
       return 2;
     }
-    const secrets: Record<string, string> = {};
     // Values come from the environment, never the command line (visible in ps and history).
-    for (const name of values['smoke-secret'] ?? []) {
-      if (name.includes('=')) {
-        throw new ConfigError(
-          `expected a NAME whose value is in the environment variable NAME, got '${name.split('=')[0]}=…'`,
-          undefined,
-          '--smoke-secret',
-        );
-      }
-      const value = process.env[name];
-      if (value === undefined || value === '') {
-        throw new ConfigError(
-          `environment variable ${name} is not set`,
-          undefined,
-          '--smoke-secret',
-        );
-      }
-      secrets[name] = value;
-    }
+    const secrets = envSecretsFlag(values['smoke-secret'], '--smoke-secret');
     const sampleUsers = numberFlag(values['sample-users'], '--sample-users', {
       integer: true,
       min: 0,

@@ -146,6 +146,10 @@ export const inputs = {
       throw new ConfigError((e as Error).message, undefined, name);
     }
   },
+  /** As {@link inputs.durationMs}, `undefined` when the input is empty. @returns milliseconds */
+  optionalDurationMs(name: string): number | undefined {
+    return core.getInput(name).trim() ? inputs.durationMs(name, '0') : undefined;
+  },
   /** A list input: one item per line or comma-separated; blanks dropped. */
   list(name: string): string[] {
     return core

@@ -34990,10 +34990,8 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(848161);
 /* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _src_errors_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(983916);
-/* harmony import */ var _src_config_load_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(661036);
-/* harmony import */ var _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(213966);
-/* harmony import */ var _src_gate_index_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(432772);
+/* harmony import */ var _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(213966);
+/* harmony import */ var _src_gate_index_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(432772);
 /**
  * canary-gate action: typed inputs → `runGate` → outputs, job summary and annotations.
  * The step fails on a `fail` verdict, and on `inconclusive` as `on-inconclusive` says.
@@ -35002,39 +35000,29 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 
-
-
-function optionalDuration(name) {
-    const raw = _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.string(name).trim();
-    if (!raw)
-        return undefined;
-    try {
-        return (0,_src_config_load_js__WEBPACK_IMPORTED_MODULE_3__/* .parseDuration */ .E9)(raw, name);
-    }
-    catch (e) {
-        throw new _src_errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ConfigError */ .xL(e.message, undefined, name);
-    }
-}
-await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .runAction */ .Cs)(async () => {
-    const criteriaFile = _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.string('criteria', { required: true });
-    const mode = _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.choice('mode', _src_gate_index_js__WEBPACK_IMPORTED_MODULE_5__/* .MODES */ .FN, 'live');
-    const provider = _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.string('provider') ? _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.choice('provider', _src_gate_index_js__WEBPACK_IMPORTED_MODULE_5__/* .PROVIDERS */ .xq) : undefined;
-    const onInconclusive = _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.choice('on-inconclusive', ['fail', 'pass', 'neutral'], 'fail');
-    const datadogApiKey = _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.secret('datadog-api-key');
-    const datadogAppKey = _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.secret('datadog-app-key');
-    const prometheusToken = _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.secret('prometheus-token');
-    const prometheusPassword = _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.secret('prometheus-password');
-    const grafanaToken = _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.secret('grafana-token');
-    const criteria = (0,_src_gate_index_js__WEBPACK_IMPORTED_MODULE_5__/* .loadCriteria */ ._A)(criteriaFile, {
-        tenants: _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.list('tenants'),
-        service: _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.string('service'),
-        env: _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.string('env'),
-    }, { intervalMs: optionalDuration('interval'), durationMs: optionalDuration('duration') });
-    const measurementsFile = _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.string('measurements-file') ||
+await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .runAction */ .Cs)(async () => {
+    const criteriaFile = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('criteria', { required: true });
+    const mode = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.choice('mode', _src_gate_index_js__WEBPACK_IMPORTED_MODULE_3__/* .MODES */ .FN, 'live');
+    const provider = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('provider') ? _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.choice('provider', _src_gate_index_js__WEBPACK_IMPORTED_MODULE_3__/* .PROVIDERS */ .xq) : undefined;
+    const onInconclusive = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.choice('on-inconclusive', ['fail', 'pass', 'neutral'], 'fail');
+    const datadogApiKey = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.secret('datadog-api-key');
+    const datadogAppKey = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.secret('datadog-app-key');
+    const prometheusToken = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.secret('prometheus-token');
+    const prometheusPassword = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.secret('prometheus-password');
+    const grafanaToken = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.secret('grafana-token');
+    const criteria = (0,_src_gate_index_js__WEBPACK_IMPORTED_MODULE_3__/* .loadCriteria */ ._A)(criteriaFile, {
+        tenants: _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.list('tenants'),
+        service: _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('service'),
+        env: _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('env'),
+    }, {
+        intervalMs: _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.optionalDurationMs('interval'),
+        durationMs: _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.optionalDurationMs('duration'),
+    });
+    const measurementsFile = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('measurements-file') ||
         (0,node_path__WEBPACK_IMPORTED_MODULE_0__.join)(process.env.RUNNER_TEMP || (0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)(), 'canary-gate', `measurements-${process.env.GITHUB_RUN_ID ?? 'local'}-${Date.now()}.json`);
-    const prometheusUrl = _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.string('prometheus-url');
-    const grafanaUrl = _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.string('grafana-url');
-    const result = await (0,_src_gate_index_js__WEBPACK_IMPORTED_MODULE_5__/* .runGate */ .Rg)({
+    const prometheusUrl = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('prometheus-url');
+    const grafanaUrl = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('grafana-url');
+    const result = await (0,_src_gate_index_js__WEBPACK_IMPORTED_MODULE_3__/* .runGate */ .Rg)({
         criteria,
         mode,
         provider,
@@ -35042,7 +35030,7 @@ await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .runAction */ .Cs)
             ? {
                 url: prometheusUrl,
                 token: prometheusToken || undefined,
-                username: _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.string('prometheus-username') || undefined,
+                username: _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('prometheus-username') || undefined,
                 password: prometheusPassword || undefined,
                 credentialInput: prometheusToken ? 'prometheus-token' : 'prometheus-password',
             }
@@ -35051,28 +35039,28 @@ await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .runAction */ .Cs)
             ? {
                 url: grafanaUrl,
                 token: grafanaToken,
-                datasourceUid: _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.string('grafana-datasource-uid'),
+                datasourceUid: _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('grafana-datasource-uid'),
             }
             : undefined,
         datadog: {
             apiKey: datadogApiKey,
             appKey: datadogAppKey,
-            site: _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.string('datadog-site') || undefined,
+            site: _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('datadog-site') || undefined,
         },
-        replayFile: _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.string('replay-file') || undefined,
-        start: _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.string('start') || undefined,
-        end: _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .inputs */ .QL.string('end') || undefined,
-        timeoutMs: optionalDuration('timeout'),
+        replayFile: _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('replay-file') || undefined,
+        start: _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('start') || undefined,
+        end: _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('end') || undefined,
+        timeoutMs: _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.optionalDurationMs('timeout'),
         measurementsFile,
-    }, _src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .actionsLogger */ .MV);
-    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .output */ .CG)('verdict', result.verdict);
-    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .output */ .CG)('reason', result.reason);
-    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .output */ .CG)('measurements-file', measurementsFile);
-    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .output */ .CG)('failed-at', result.failedAt ?? '');
-    await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .summary */ .z)((0,_src_gate_index_js__WEBPACK_IMPORTED_MODULE_5__/* .renderSummary */ .Br)(result));
+    }, _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .actionsLogger */ .MV);
+    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .output */ .CG)('verdict', result.verdict);
+    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .output */ .CG)('reason', result.reason);
+    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .output */ .CG)('measurements-file', measurementsFile);
+    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .output */ .CG)('failed-at', result.failedAt ?? '');
+    await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .summary */ .z)((0,_src_gate_index_js__WEBPACK_IMPORTED_MODULE_3__/* .renderSummary */ .Br)(result));
     if (result.verdict === 'fail') {
         const failing = result.metrics.filter((m) => m.status === 'failed' && !m.dryRun);
-        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .annotate */ .fz)(failing.map((m) => ({
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .annotate */ .fz)(failing.map((m) => ({
             level: 'error',
             title: `canary-gate: ${m.name} failed`,
             message: m.reason ?? result.reason,
@@ -35084,7 +35072,7 @@ await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .runAction */ .Cs)
         const message = `canary gate inconclusive: ${result.reason}`;
         if (onInconclusive === 'fail')
             throw new Error(`${message} (on-inconclusive: fail)`);
-        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_4__/* .annotate */ .fz)([
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .annotate */ .fz)([
             {
                 level: onInconclusive === 'neutral' ? 'warning' : 'notice',
                 message,
@@ -49351,6 +49339,10 @@ const inputs = {
         catch (e) {
             throw new errors/* ConfigError */.xL(e.message, undefined, name);
         }
+    },
+    /** As {@link inputs.durationMs}, `undefined` when the input is empty. @returns milliseconds */
+    optionalDurationMs(name) {
+        return getInput(name).trim() ? inputs.durationMs(name, '0') : undefined;
     },
     /** A list input: one item per line or comma-separated; blanks dropped. */
     list(name) {

@@ -4,8 +4,6 @@
  */
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { ConfigError } from '../../../src/errors.js';
-import { parseDuration } from '../../../src/config/load.js';
 import {
   actionsLogger,
   annotate,
@@ -15,16 +13,6 @@ import {
   summary,
 } from '../../../src/github/action.js';
 import { loadCriteria, MODES, PROVIDERS, renderSummary, runGate } from '../../../src/gate/index.js';
-
-function optionalDuration(name: string): number | undefined {
-  const raw = inputs.string(name).trim();
-  if (!raw) return undefined;
-  try {
-    return parseDuration(raw, name);
-  } catch (e) {
-    throw new ConfigError((e as Error).message, undefined, name);
-  }
-}
 
 await runAction(async () => {
   const criteriaFile = inputs.string('criteria', { required: true });
@@ -47,7 +35,10 @@ await runAction(async () => {
       service: inputs.string('service'),
       env: inputs.string('env'),
     },
-    { intervalMs: optionalDuration('interval'), durationMs: optionalDuration('duration') },
+    {
+      intervalMs: inputs.optionalDurationMs('interval'),
+      durationMs: inputs.optionalDurationMs('duration'),
+    },
   );
   const measurementsFile =
     inputs.string('measurements-file') ||
@@ -88,7 +79,7 @@ await runAction(async () => {
       replayFile: inputs.string('replay-file') || undefined,
       start: inputs.string('start') || undefined,
       end: inputs.string('end') || undefined,
-      timeoutMs: optionalDuration('timeout'),
+      timeoutMs: inputs.optionalDurationMs('timeout'),
       measurementsFile,
     },
     actionsLogger,

@@ -221,10 +221,16 @@ export async function abortCanary(options: CanaryOptions, logger: Logger): Promi
 
 /** Options of {@link promoteCanary}. */
 export interface PromoteOptions extends CanaryOptions {
-  /** The stable Deployment to move to the canary's images first (with `images`). */
+  /** The stable Deployment to move to the canary's images first; give it with `images` or not at all. */
   deployment?: string;
+  /** Container → image the stable Deployment moves to; give it with `deployment` or not at all. */
   images?: ImageMap;
   changeCause?: string;
+  /**
+   * Names of the action inputs or CLI flags that carry `deployment` and `images`, used in the
+   * ConfigError when only one of them is given (default `deployment` and `images`).
+   */
+  inputNames?: { deployment?: string; images?: string };
 }
 
 /** What {@link promoteCanary} did. */
@@ -235,27 +241,58 @@ export interface PromoteResult extends CanaryResult {
 }
 
 /**
+ * The stable Deployment and images a promotion moves, or `undefined` when neither is given.
+ * Turning the canary off while only one of them is given would send all traffic to the stable
+ * Deployment still on the old images, so that is refused.
+ * @throws ConfigError naming `inputNames.deployment` (default `deployment`) when images are given
+ *   without a Deployment, or `inputNames.images` (default `images`) when a Deployment is given
+ *   without images (an empty map counts as not given)
+ */
+export function promoteTarget(
+  options: Pick<PromoteOptions, 'deployment' | 'images' | 'inputNames'>,
+): { deployment: string; images: ImageMap } | undefined {
+  const { deployment, images } = options;
+  const hasImages = images !== undefined && Object.keys(images).length > 0;
+  if (hasImages && !deployment) {
+    throw new ConfigError(
+      'is required when images are given (the stable Deployment to update)',
+      undefined,
+      options.inputNames?.deployment ?? 'deployment',
+    );
+  }
+  if (deployment && !hasImages) {
+    throw new ConfigError(
+      `is required when the stable Deployment '${deployment}' is given (the images to move it to before the canary is turned off; without them the stable Deployment would carry all traffic on its old images)`,
+      undefined,
+      options.inputNames?.images ?? 'images',
+    );
+  }
+  return deployment && hasImages ? { deployment, images: images } : undefined;
+}
+
+/**
  * Promotes a canary: when `deployment` and `images` are given, first sets the stable Deployment
  * to those images and waits for its rollout; then turns the canary off (`canary: "false"`,
  * weight 0), so the stable Ingress carries 100% of traffic.
+ * @throws ConfigError when only one of `deployment` and `images` is given (see
+ *   {@link promoteTarget}; checked before anything is read or changed), or the Ingress is missing
+ *   or not a canary Ingress (input `ingress`)
  * @throws RolloutError when the stable Deployment fails to roll out (the canary is left as is)
  */
 export async function promoteCanary(
   options: PromoteOptions,
   logger: Logger,
 ): Promise<PromoteResult> {
+  const target = promoteTarget(options);
   const c = connect(options);
   const namespace = options.namespace || c.namespace;
   let set: SetImageResult | undefined;
   let wait: WaitResult | undefined;
   await readIngress(c, options.ingress, namespace);
-  if (options.deployment && options.images && Object.keys(options.images).length) {
-    set = await setImage(
-      { ...options, clients: c, namespace, deployment: options.deployment, images: options.images },
-      logger,
-    );
+  if (target) {
+    set = await setImage({ ...options, clients: c, namespace, ...target }, logger);
     wait = await waitForRollout(
-      { ...options, clients: c, namespace, deployment: options.deployment },
+      { ...options, clients: c, namespace, deployment: target.deployment },
       logger,
     );
   }

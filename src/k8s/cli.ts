@@ -146,6 +146,7 @@ export const command: CliCommand = {
               deployment: values.deployment,
               images: values.image?.length ? images() : undefined,
               changeCause: values['change-cause'],
+              inputNames: { deployment: '--deployment', images: '--image' },
             },
             logger,
           );

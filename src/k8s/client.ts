@@ -218,15 +218,21 @@ export class RolloutError extends Error {
   }
 }
 
-/** Resolves poll options to concrete values. */
-export function pollSettings(o: PollOptions): {
-  interval: number;
-  timeout: number;
+/** Concrete poll settings resolved by {@link pollSettings}. */
+export interface PollSettings {
+  /** Time between two status reads, in milliseconds (default 2000). */
+  intervalMs: number;
+  /** Give up after this long, in milliseconds (default 600000 = 10 minutes). */
+  timeoutMs: number;
+  /** Sleeps the given number of milliseconds. */
   sleep: (ms: number) => Promise<void>;
-} {
+}
+
+/** Resolves poll options to concrete values (all durations in milliseconds). */
+export function pollSettings(o: PollOptions): PollSettings {
   return {
-    interval: o.pollIntervalMs ?? 2000,
-    timeout: o.timeoutMs ?? 600_000,
+    intervalMs: o.pollIntervalMs ?? 2000,
+    timeoutMs: o.timeoutMs ?? 600_000,
     sleep: o.sleep ?? sleep,
   };
 }

@@ -128,7 +128,7 @@ export async function runJob(options: RunJobOptions, logger: Logger): Promise<Jo
       (x) => (x.type === 'Complete' || x.type === 'Failed') && x.status === 'True',
     );
     await pull();
-    const timedOut = !done && Date.now() - started >= poll.timeout;
+    const timedOut = !done && Date.now() - started >= poll.timeoutMs;
     if (done || timedOut) {
       const result: JobResult = {
         name,
@@ -145,7 +145,7 @@ export async function runJob(options: RunJobOptions, logger: Logger): Promise<Jo
       logger.info(`job "${name}" completed (${result.succeededPods} pod(s) succeeded)`);
       return result;
     }
-    await poll.sleep(poll.interval);
+    await poll.sleep(poll.intervalMs);
   }
 }
 

@@ -185,10 +185,10 @@ export async function setImage(options: SetImageOptions, logger: Logger): Promis
     }
     const generation = patched.metadata?.generation ?? 0;
     // The controller observes a new generation within moments; do not hang when it is down.
-    const deadline = Date.now() + Math.min(poll.timeout, 30_000);
+    const deadline = Date.now() + Math.min(poll.timeoutMs, 30_000);
     let current = patched;
     while ((current.status?.observedGeneration ?? 0) < generation && Date.now() < deadline) {
-      await poll.sleep(Math.min(poll.interval, 250));
+      await poll.sleep(Math.min(poll.intervalMs, 250));
       current = await readDeployment(c, name, namespace);
     }
     const revision = revisionOf(current);
@@ -321,13 +321,13 @@ export async function waitForRollout(options: WaitOptions, logger: Logger): Prom
         progress,
       };
     }
-    if (Date.now() - started >= poll.timeout) {
+    if (Date.now() - started >= poll.timeoutMs) {
       throw new RolloutError(
-        `timed out after ${Math.round(poll.timeout / 1000)} s waiting for deployment "${options.deployment}": ${st.message}`,
+        `timed out after ${Math.round(poll.timeoutMs / 1000)} s waiting for deployment "${options.deployment}": ${st.message}`,
         'Timeout',
       );
     }
-    await poll.sleep(poll.interval);
+    await poll.sleep(poll.intervalMs);
   }
 }
 
@@ -402,12 +402,12 @@ export async function undoRollout(options: UndoOptions, logger: Logger): Promise
     let d = await readDeployment(c, name, namespace);
     // Like the ReplicaSet list, the current template must be the controller's view of it.
     const poll = pollSettings(options);
-    const observeBy = Date.now() + Math.min(poll.timeout, 30_000);
+    const observeBy = Date.now() + Math.min(poll.timeoutMs, 30_000);
     while (
       (d.status?.observedGeneration ?? 0) < (d.metadata?.generation ?? 0) &&
       Date.now() < observeBy
     ) {
-      await poll.sleep(Math.min(poll.interval, 250));
+      await poll.sleep(Math.min(poll.intervalMs, 250));
       d = await readDeployment(c, name, namespace);
     }
     if (d.spec?.paused) {

@@ -12,19 +12,13 @@ import {
 import type { CliCommand } from '../cli/types.js';
 import { ConfigError, type Logger } from '../errors.js';
 import {
-  applyMigrations,
-  baselineMigrations,
-  MigrationFailedError,
-  MigrationRefusedError,
-  migrationStatus,
-  planMigrations,
-  verifyMigrations,
-  type MigrateOptions,
-} from './engine.js';
-import { lintMigrations, type FailOn } from './lint.js';
+  isMigrateCommand,
+  MIGRATE_COMMANDS as COMMANDS,
+  runMigrateCommand,
+  type MigrateCommandOptions,
+} from './command.js';
+import type { FailOn } from './lint.js';
 import { textTable } from './report.js';
-
-const COMMANDS = ['plan', 'apply', 'status', 'verify', 'baseline', 'lint'] as const;
 
 const usage = `usage: runbook migrate <${COMMANDS.join('|')}> [options]
 
@@ -77,7 +71,7 @@ export const command: CliCommand = {
       true,
     );
     const sub = positionals[0] ?? 'status';
-    if (!(COMMANDS as readonly string[]).includes(sub)) {
+    if (!isMigrateCommand(sub)) {
       throw new ConfigError(`unknown migrate command '${sub}' (expected ${COMMANDS.join(', ')})`);
     }
     const url = databaseUrlFlag(values['database-url']) ?? '';
@@ -85,7 +79,7 @@ export const command: CliCommand = {
       throw new ConfigError('pass --database-url or set DATABASE_URL', undefined, '--database-url');
     }
     const caCert = readFileFlag(values['ca-cert'], '--ca-cert', 'CA certificate');
-    const options: MigrateOptions = {
+    const options: MigrateCommandOptions = {
       databaseUrl: url,
       dir: values.dir!,
       historyTable: values['history-table'],
@@ -96,43 +90,25 @@ export const command: CliCommand = {
       allowOutOfOrder: values['allow-out-of-order'],
       caCert,
     };
-    try {
-      if (sub === 'lint') {
-        const failOn = values['fail-on'] as FailOn;
-        if (!['error', 'warning', 'never'].includes(failOn)) {
-          throw new ConfigError(
-            `expected error, warning or never, got '${failOn}'`,
-            undefined,
-            '--fail-on',
-          );
-        }
-        const res = await lintMigrations(
-          { ...options, databaseUrl: url || undefined, failOn, all: values.all },
-          logger,
+    if (sub === 'lint') {
+      const failOn = values['fail-on'] as FailOn;
+      if (!['error', 'warning', 'never'].includes(failOn)) {
+        throw new ConfigError(
+          `expected error, warning or never, got '${failOn}'`,
+          undefined,
+          '--fail-on',
         );
-        return res.failed ? 1 : 0;
       }
-      const res =
-        sub === 'plan'
-          ? await planMigrations(options, logger)
-          : sub === 'apply'
-            ? await applyMigrations(options, logger)
-            : sub === 'verify'
-              ? await verifyMigrations(options, logger)
-              : sub === 'baseline'
-                ? await baselineMigrations(
-                    { ...options, baselineVersion: values['baseline-version'] ?? '' },
-                    logger,
-                  )
-                : await migrationStatus(options, logger);
-      logger.info(textTable(res));
-      return res.problems.length && sub === 'verify' ? 1 : 0;
-    } catch (e) {
-      if (e instanceof MigrationRefusedError || e instanceof MigrationFailedError) {
-        logger.error(e.message);
-        return 1;
-      }
-      throw e;
+      options.failOn = failOn;
+      options.all = values.all;
     }
+    if (sub === 'baseline') options.baselineVersion = values['baseline-version'] ?? '';
+    const r = await runMigrateCommand(sub, options, logger);
+    if (r.failure?.kind === 'refused' || r.failure?.kind === 'failed') {
+      logger.error(r.failure.error.message);
+      return 1;
+    }
+    if (r.result) logger.info(textTable(r.result));
+    return r.failure ? 1 : 0;
   },
 };

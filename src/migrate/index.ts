@@ -47,3 +47,12 @@ export {
   type Statement,
 } from './parser.js';
 export { migrateSummary, lintSummary, textTable } from './report.js';
+export {
+  runMigrateCommand,
+  isMigrateCommand,
+  MIGRATE_COMMANDS,
+  type MigrateCommand,
+  type MigrateCommandOptions,
+  type MigrateCommandResult,
+  type MigrateCommandFailure,
+} from './command.js';

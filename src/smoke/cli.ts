@@ -13,7 +13,7 @@ import {
 import type { CliCommand } from '../cli/types.js';
 import { parseAssignments } from './template.js';
 import { runSmokeChecks } from './run.js';
-import { smokeSummary } from './report.js';
+import { smokeResults, smokeSummary } from './report.js';
 
 const usage = `usage: runbook smoke --checks FILE [options]
 
@@ -73,19 +73,7 @@ export const command: CliCommand = {
       v.json ? { ...logger, info: () => {} } : logger,
     );
     if (v.json) {
-      console.log(
-        JSON.stringify(
-          run.results.map(({ name, status, latencyMs, ok, error }) => ({
-            name,
-            status,
-            latencyMs,
-            ok,
-            error,
-          })),
-          null,
-          2,
-        ),
-      );
+      console.log(JSON.stringify(smokeResults(run), null, 2));
     } else {
       logger.info(smokeSummary(run));
       for (const a of run.annotations) logger.error(a.message, a.location);

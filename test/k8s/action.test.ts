@@ -183,6 +183,24 @@ describe('actions/rollout bundle', () => {
     expect(r.annotations.map((a) => a.message)).toContain(
       "input 'images': 'registry.example.com/videokit-api:7.19.0' is not container=image (e.g. api=valuecanvas/api:v1.2.0)",
     );
+    const stableOnly = await rollout({
+      command: 'promote',
+      ingress: 'videokit-api-canary',
+      deployment: 'videokit-api',
+    });
+    expect(stableOnly.exitCode).toBe(1);
+    expect(stableOnly.annotations[0].message).toContain(
+      "input 'images': is required when the stable Deployment 'videokit-api' is given",
+    );
+    const imagesOnly = await rollout({
+      command: 'promote',
+      ingress: 'videokit-api-canary',
+      images: 'api=registry.example.com/videokit-api:7.19.0',
+    });
+    expect(imagesOnly.exitCode).toBe(1);
+    expect(imagesOnly.annotations[0].message).toBe(
+      "input 'deployment': is required when images are given (the stable Deployment to update)",
+    );
     const wrong = await runBundledAction('rollout', {
       command: 'wait',
       deployment: 'videokit-api',

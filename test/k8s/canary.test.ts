@@ -98,6 +98,61 @@ describe('canary weights', () => {
     expect(ing.metadata.annotations['nginx.ingress.kubernetes.io/canary-weight']).toBe('0');
   });
 
+  test('promote refuses a stable Deployment without images, and images without a Deployment, before any request', async () => {
+    fake.seed(deployment('billing-stable', 'scholarlink-prod', 'scholarlink/billing:1.0.0', 1));
+    await setCanaryWeight({ kubeconfig, ingress: 'billing-canary', weight: 20 }, recordingLogger());
+    const log = recordingLogger();
+    const before = fake.requests.length;
+    await expect(
+      promoteCanary({ kubeconfig, ingress: 'billing-canary', deployment: 'billing-stable' }, log),
+    ).rejects.toThrow(
+      "input 'images': is required when the stable Deployment 'billing-stable' is given",
+    );
+    await expect(
+      promoteCanary(
+        { kubeconfig, ingress: 'billing-canary', deployment: 'billing-stable', images: {} },
+        log,
+      ),
+    ).rejects.toThrow("input 'images': is required when the stable Deployment");
+    await expect(
+      promoteCanary(
+        { kubeconfig, ingress: 'billing-canary', images: { api: 'scholarlink/billing:1.1.0' } },
+        log,
+      ),
+    ).rejects.toThrow(
+      "input 'deployment': is required when images are given (the stable Deployment to update)",
+    );
+    await expect(
+      promoteCanary(
+        {
+          kubeconfig,
+          ingress: 'billing-canary',
+          deployment: 'billing-stable',
+          inputNames: { deployment: '--deployment', images: '--image' },
+        },
+        log,
+      ),
+    ).rejects.toThrow("input '--image': is required when the stable Deployment");
+    expect(fake.requests.length).toBe(before);
+    const ing = fake.get('Ingress', 'scholarlink-prod', 'billing-canary')!;
+    expect(ing.metadata.annotations['nginx.ingress.kubernetes.io/canary']).toBe('true');
+    expect(ing.metadata.annotations['nginx.ingress.kubernetes.io/canary-weight']).toBe('20');
+    expect(
+      fake.get('Deployment', 'scholarlink-prod', 'billing-stable')!.spec.template.spec.containers[0]
+        .image,
+    ).toBe('scholarlink/billing:1.0.0');
+  });
+
+  test('promote without a stable Deployment only turns the canary off', async () => {
+    await setCanaryWeight({ kubeconfig, ingress: 'billing-canary', weight: 30 }, recordingLogger());
+    const before = fake.requests.length;
+    const p = await promoteCanary({ kubeconfig, ingress: 'billing-canary' }, recordingLogger());
+    expect(p.previousWeight).toBe(30);
+    expect(p.enabled).toBe(false);
+    expect(p.setImage).toBeUndefined();
+    expect(fake.requests.slice(before).some((r) => r.path.includes('/deployments/'))).toBe(false);
+  });
+
   test('bad weights and the stable Ingress are refused before anything changes', async () => {
     const log = recordingLogger();
     const before = fake.requests.filter((r) => r.method === 'PATCH').length;

@@ -57,6 +57,47 @@ describe('runbook rollout', () => {
     ).toBe('app:2');
   });
 
+  test('promote: --deployment and --image go together; with both the stable Deployment moves first', async () => {
+    fake.seed(deployment('videokit-api-stable', 'billing', 'app:1', 1));
+    expect(
+      (await cli('set-weight', '--ingress', 'videokit-api-canary', '--weights', '40')).code,
+    ).toBe(0);
+    const patches = () => fake.requests.filter((r) => r.method === 'PATCH').length;
+    const before = patches();
+    await expect(
+      cli('promote', '--ingress', 'videokit-api-canary', '--deployment', 'videokit-api-stable'),
+    ).rejects.toThrow(
+      "input '--image': is required when the stable Deployment 'videokit-api-stable' is given",
+    );
+    await expect(
+      cli('promote', '--ingress', 'videokit-api-canary', '--image', 'api=app:9'),
+    ).rejects.toThrow(
+      "input '--deployment': is required when images are given (the stable Deployment to update)",
+    );
+    expect(patches()).toBe(before);
+    const canary = () =>
+      fake.get('Ingress', 'billing', 'videokit-api-canary')!.metadata.annotations;
+    expect(canary()['nginx.ingress.kubernetes.io/canary']).toBe('true');
+    expect(canary()['nginx.ingress.kubernetes.io/canary-weight']).toBe('40');
+
+    const ok = await cli(
+      'promote',
+      '--ingress',
+      'videokit-api-canary',
+      '--deployment',
+      'videokit-api-stable',
+      '--image',
+      'api=app:9',
+    );
+    expect(ok.code).toBe(0);
+    expect(
+      fake.get('Deployment', 'billing', 'videokit-api-stable')!.spec.template.spec.containers[0]
+        .image,
+    ).toBe('app:9');
+    expect(canary()['nginx.ingress.kubernetes.io/canary']).toBe('false');
+    expect(canary()['nginx.ingress.kubernetes.io/canary-weight']).toBe('0');
+  });
+
   test('usage errors', async () => {
     expect((await cli('explode')).code).toBe(2);
     await expect(cli('wait')).rejects.toThrow('--deployment is required for wait');

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { ConfigError, recordingLogger } from '../../src/errors.js';
 import { command } from '../../src/smoke/cli.js';
 import { startSmokeService, type SmokeService } from '../support/smoke-service.js';
@@ -56,6 +57,45 @@ describe('runbook smoke', () => {
         /^error: status: expected 429, got 200 .* \(test\/smoke\/fixtures\/cli\.yml:7\)$/,
       ),
     );
+  });
+
+  it('--json prints one { name, status, latencyMs, ok, error } per check and nothing else', async () => {
+    const printed: string[] = [];
+    const spy = jest.spyOn(console, 'log').mockImplementation((m?: unknown) => {
+      printed.push(String(m));
+    });
+    const logger = recordingLogger();
+    let code: number;
+    try {
+      code = await command.run(
+        [
+          '--checks',
+          'test/smoke/fixtures/cli.yml',
+          '--base-url',
+          svc.url,
+          '--var',
+          'tenant=tn-1001',
+          '--secret',
+          'SMOKE_CLI_TOKEN',
+          '--json',
+        ],
+        logger,
+      );
+    } finally {
+      spy.mockRestore();
+    }
+    expect(code).toBe(1);
+    expect(printed).toHaveLength(1);
+    const results = JSON.parse(printed[0]);
+    expect(results.map((r: Record<string, unknown>) => Object.keys(r).sort())).toEqual([
+      ['error', 'latencyMs', 'name', 'ok', 'status'],
+      ['error', 'latencyMs', 'name', 'ok', 'status'],
+    ]);
+    expect(results[0]).toMatchObject({ name: 'health', status: 200, ok: true, error: null });
+    expect(results[1]).toMatchObject({ name: 'quota denies the tenant', status: 200, ok: false });
+    expect(results[1].error).toMatch(/^status: expected 429, got 200/);
+    expect(printed[0]).not.toContain(TOKEN);
+    expect(logger.lines.some((l) => l.includes('checks failed'))).toBe(false);
   });
 
   it('refuses a secret that is not in the environment, and a missing --checks', async () => {

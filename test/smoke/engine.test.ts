@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigError, recordingLogger } from '../../src/errors.js';
 import { freePort } from '../../src/db/embedded.js';
-import { firstDifference, jsonAt, runSmokeChecks, smokeSummary } from '../../src/smoke/index.js';
+import {
+  firstDifference,
+  jsonAt,
+  runSmokeChecks,
+  smokeResults,
+  smokeSummary,
+} from '../../src/smoke/index.js';
 import { freshDatabase, withClient, type TestDatabase } from '../support/postgres.js';
 import {
   startSmokeService,
@@ -100,6 +106,16 @@ describe('smoke checks against the seed service', () => {
       location: { file: EXAMPLE, line: 73 },
     });
     expect(smokeSummary(run)).toContain('**2 of 2 checks failed**');
+    expect(smokeResults(run)).toEqual(
+      run.results.map((r) => ({
+        name: r.name,
+        status: r.status,
+        latencyMs: r.latencyMs,
+        ok: false,
+        error: r.error,
+      })),
+    );
+    expect(smokeResults(run)[0]).not.toHaveProperty('url');
   });
 
   it('reports status, missing header and JSON mismatches of a broken deploy', async () => {

@@ -34987,18 +34987,15 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3712);
-/* harmony import */ var _src_errors_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3916);
-/* harmony import */ var _src_migrate_index_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(1214);
+/* harmony import */ var _src_migrate_index_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(253);
 /**
- * The `migrate` action: reads typed inputs, runs the migrate engine, writes outputs, the job
- * summary and annotations.
+ * The `migrate` action: reads typed inputs, runs one migrate command with the engine, writes
+ * outputs, the job summary and annotations.
  */
 
 
-
-const COMMANDS = ['plan', 'apply', 'status', 'verify', 'baseline', 'lint'];
 await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(async () => {
-    const command = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.choice('command', COMMANDS, 'apply');
+    const command = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.choice('command', _src_migrate_index_js__WEBPACK_IMPORTED_MODULE_1__/* .MIGRATE_COMMANDS */ .B, 'apply');
     const databaseUrl = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.databaseUrl('database-url', { required: command !== 'lint' });
     const options = {
         databaseUrl,
@@ -35012,57 +35009,26 @@ await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)
         caCert: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.caCert('ca-cert'),
     };
     if (command === 'lint') {
-        const failOn = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.choice('fail-on', ['error', 'warning', 'never'], 'error');
-        const res = await (0,_src_migrate_index_js__WEBPACK_IMPORTED_MODULE_2__/* .lintMigrations */ .JW)({ ...options, databaseUrl: databaseUrl || undefined, failOn, logFindings: false }, _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .actionsLogger */ .MV);
-        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .annotate */ .fz)((0,_src_migrate_index_js__WEBPACK_IMPORTED_MODULE_2__/* .lintAnnotations */ .qJ)(res.findings));
-        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('lint-findings', String(res.findings.length));
-        await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z)((0,_src_migrate_index_js__WEBPACK_IMPORTED_MODULE_2__/* .lintSummary */ .cB)(res));
-        if (res.failed) {
-            throw new _src_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ConfigError */ .xL(`lint found ${res.findings.length} finding(s) at or above fail-on '${failOn}'`, undefined, 'fail-on');
-        }
-        return;
+        options.failOn = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.choice('fail-on', ['error', 'warning', 'never'], 'error');
+        options.logFindings = false; // findings become titled annotations below
     }
-    let res;
-    try {
-        res =
-            command === 'plan'
-                ? await (0,_src_migrate_index_js__WEBPACK_IMPORTED_MODULE_2__/* .planMigrations */ .n6)(options, _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .actionsLogger */ .MV)
-                : command === 'apply'
-                    ? await (0,_src_migrate_index_js__WEBPACK_IMPORTED_MODULE_2__/* .applyMigrations */ .KV)(options, _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .actionsLogger */ .MV)
-                    : command === 'status'
-                        ? await (0,_src_migrate_index_js__WEBPACK_IMPORTED_MODULE_2__/* .migrationStatus */ .vd)(options, _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .actionsLogger */ .MV)
-                        : command === 'verify'
-                            ? await (0,_src_migrate_index_js__WEBPACK_IMPORTED_MODULE_2__/* .verifyMigrations */ .Dj)(options, _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .actionsLogger */ .MV)
-                            : await (0,_src_migrate_index_js__WEBPACK_IMPORTED_MODULE_2__/* .baselineMigrations */ .fE)({
-                                ...options,
-                                baselineVersion: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('baseline-version', { required: true }),
-                            }, _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .actionsLogger */ .MV);
+    if (command === 'baseline') {
+        options.baselineVersion = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('baseline-version', { required: true });
     }
-    catch (e) {
-        if (e instanceof _src_migrate_index_js__WEBPACK_IMPORTED_MODULE_2__/* .MigrationFailedError */ .Yv) {
-            (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('applied', e.applied);
-            (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('applied-count', String(e.applied.length));
-            const pending = e.rows.filter((r) => r.state === 'pending' || r.state === 'failed');
-            (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('pending-count', String(pending.length));
-            await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z)((0,_src_migrate_index_js__WEBPACK_IMPORTED_MODULE_2__/* .migrateSummary */ .SR)({
-                command: 'apply',
-                rows: e.rows,
-                applied: e.applied,
-                baselined: [],
-                pending: pending.map((r) => r.version),
-                problems: [e.message],
-                warnings: [],
-            }));
-        }
-        throw e;
+    const r = await (0,_src_migrate_index_js__WEBPACK_IMPORTED_MODULE_1__/* .runMigrateCommand */ .MJ)(command, options, _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .actionsLogger */ .MV);
+    if (r.lint) {
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .annotate */ .fz)((0,_src_migrate_index_js__WEBPACK_IMPORTED_MODULE_1__/* .lintAnnotations */ .qJ)(r.lint.findings));
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('lint-findings', String(r.lint.findings.length));
     }
-    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('applied', res.applied);
-    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('applied-count', String(res.applied.length));
-    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('pending-count', String(res.pending.length));
-    await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z)((0,_src_migrate_index_js__WEBPACK_IMPORTED_MODULE_2__/* .migrateSummary */ .SR)(res));
-    if (command === 'verify' && res.problems.length) {
-        throw new _src_errors_js__WEBPACK_IMPORTED_MODULE_1__/* .ConfigError */ .xL(`verify found ${res.problems.length} problem(s): ${res.problems[0]}`);
+    if (r.result) {
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('applied', r.result.applied);
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('applied-count', String(r.result.applied.length));
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('pending-count', String(r.result.pending.length));
     }
+    if (r.summary)
+        await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z)(r.summary);
+    if (r.failure)
+        throw r.failure.error;
 });
 
 __webpack_async_result__();
@@ -38522,6 +38488,10 @@ const inputs = {
             throw new errors/* ConfigError */.xL(e.message, undefined, name);
         }
     },
+    /** As {@link inputs.durationMs}, `undefined` when the input is empty. @returns milliseconds */
+    optionalDurationMs(name) {
+        return getInput(name).trim() ? inputs.durationMs(name, '0') : undefined;
+    },
     /** A list input: one item per line or comma-separated; blanks dropped. */
     list(name) {
         return getInput(name)
@@ -38580,25 +38550,18 @@ async function runAction(body) {
 
 /***/ }),
 
-/***/ 1214:
+/***/ 253:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  Yv: () => (/* reexport */ MigrationFailedError),
-  KV: () => (/* reexport */ applyMigrations),
-  fE: () => (/* reexport */ baselineMigrations),
+  B: () => (/* reexport */ MIGRATE_COMMANDS),
   qJ: () => (/* reexport */ lintAnnotations),
-  JW: () => (/* reexport */ lintMigrations),
-  cB: () => (/* reexport */ lintSummary),
-  SR: () => (/* reexport */ migrateSummary),
-  vd: () => (/* reexport */ migrationStatus),
-  n6: () => (/* reexport */ planMigrations),
-  Dj: () => (/* reexport */ verifyMigrations)
+  MJ: () => (/* reexport */ runMigrateCommand)
 });
 
-// UNUSED EXPORTS: MIGRATION_NAME, MigrationRefusedError, checkMixing, checksum, compareVersions, discoverMigrations, ensureHistoryTable, historyTableName, lintParsed, loadParser, nonTransactionalReason, parseMigration, readHistory, textTable
+// UNUSED EXPORTS: MIGRATION_NAME, MigrationFailedError, MigrationRefusedError, applyMigrations, baselineMigrations, checkMixing, checksum, compareVersions, discoverMigrations, ensureHistoryTable, historyTableName, isMigrateCommand, lintMigrations, lintParsed, lintSummary, loadParser, migrateSummary, migrationStatus, nonTransactionalReason, parseMigration, planMigrations, readHistory, textTable, verifyMigrations
 
 // EXTERNAL MODULE: ./src/db/connect.ts + 1 modules
 var connect = __nccwpck_require__(920);
@@ -39988,12 +39951,102 @@ function textTable(res) {
     return [line(head), ...data.map(line)].join('\n');
 }
 
+;// CONCATENATED MODULE: ./src/migrate/command.ts
+/**
+ * One migrate command (`plan`, `apply`, `status`, `verify`, `baseline`, `lint`) run the same way
+ * for the `migrate` action and `runbook migrate`: the dispatch to the engine and the shaping of
+ * its outcome into one result that both turn into outputs, a job summary or an exit code.
+ */
+
+
+
+
+/** Every migrate command, in the order the usage and the action's `command` input list them. */
+const MIGRATE_COMMANDS = ['plan', 'apply', 'status', 'verify', 'baseline', 'lint'];
+/** Whether `name` is one of {@link MIGRATE_COMMANDS}. */
+function isMigrateCommand(name) {
+    return MIGRATE_COMMANDS.includes(name);
+}
+/**
+ * Runs one migrate command with the engine and shapes the outcome.
+ * Refusals ({@link MigrationRefusedError}) and failed migrations ({@link MigrationFailedError})
+ * are returned as a `failure`, not thrown, as are lint findings at or above `failOn` and verify
+ * problems.
+ * @throws ConfigError for bad options (e.g. a `baselineVersion` that is not digits, input
+ *   `baseline-version`; a missing migrations directory; a bad database URL)
+ */
+async function runMigrateCommand(command, options, logger) {
+    const { baselineVersion, failOn, all, logFindings, ...migrate } = options;
+    try {
+        if (command === 'lint') {
+            const lint = await lintMigrations({ ...migrate, databaseUrl: migrate.databaseUrl || undefined, failOn, all, logFindings }, logger);
+            return {
+                command,
+                lint,
+                summary: lintSummary(lint),
+                failure: lint.failed
+                    ? {
+                        kind: 'lint',
+                        error: new errors/* ConfigError */.xL(`lint found ${lint.findings.length} finding(s) at or above fail-on '${failOn ?? 'error'}'`, undefined, 'fail-on'),
+                    }
+                    : undefined,
+            };
+        }
+        const result = command === 'plan'
+            ? await planMigrations(migrate, logger)
+            : command === 'apply'
+                ? await applyMigrations(migrate, logger)
+                : command === 'status'
+                    ? await migrationStatus(migrate, logger)
+                    : command === 'verify'
+                        ? await verifyMigrations(migrate, logger)
+                        : await baselineMigrations({ ...migrate, baselineVersion: baselineVersion ?? '' }, logger);
+        return {
+            command,
+            result,
+            summary: migrateSummary(result),
+            failure: command === 'verify' && result.problems.length
+                ? {
+                    kind: 'verify',
+                    error: new errors/* ConfigError */.xL(`verify found ${result.problems.length} problem(s): ${result.problems[0]}`),
+                }
+                : undefined,
+        };
+    }
+    catch (e) {
+        if (e instanceof MigrationFailedError) {
+            const result = {
+                command: 'apply',
+                rows: e.rows,
+                applied: e.applied,
+                baselined: [],
+                pending: e.rows
+                    .filter((r) => r.state === 'pending' || r.state === 'failed')
+                    .map((r) => r.version),
+                problems: [e.message],
+                warnings: [],
+            };
+            return {
+                command,
+                result,
+                summary: migrateSummary(result),
+                failure: { kind: 'failed', error: e },
+            };
+        }
+        if (e instanceof MigrationRefusedError) {
+            return { command, failure: { kind: 'refused', error: e } };
+        }
+        throw e;
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/migrate/index.ts
 /**
  * The migrate engine's public API: ordered SQL migrations for PostgreSQL with a history table,
  * checksums, an advisory lock, per-file transactions, lock-timeout retries and a Squawk-style
  * lint. Every function takes one options object and a {@link Logger} and returns a plain result.
  */
+
 
 
 

@@ -122,13 +122,7 @@ await runAction(async () => {
       case 'promote': {
         const list = inputs.list('images');
         const deployment = inputs.string('deployment');
-        if (list.length > 0 && !deployment) {
-          throw new ConfigError(
-            'is required when images are given (the stable Deployment to update)',
-            undefined,
-            'deployment',
-          );
-        }
+        // promoteCanary refuses a deployment without images and images without a deployment
         const r = await promoteCanary(
           {
             ...cluster,

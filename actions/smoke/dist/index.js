@@ -35020,13 +35020,7 @@ await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)
     }, _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .actionsLogger */ .MV);
     (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('passed', String(run.passed));
     (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('failed', String(run.failed));
-    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('results', run.results.map(({ name, status, latencyMs, ok, error }) => ({
-        name,
-        status,
-        latencyMs,
-        ok,
-        error,
-    })));
+    (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('results', (0,_src_smoke_index_js__WEBPACK_IMPORTED_MODULE_1__/* .smokeResults */ .qk)(run));
     await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z)((0,_src_smoke_index_js__WEBPACK_IMPORTED_MODULE_1__/* .smokeSummary */ .WP)(run));
     (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .annotate */ .fz)(run.annotations);
     if (run.failed > 0) {
@@ -38508,6 +38502,10 @@ const inputs = {
             throw new errors/* ConfigError */.xL(e.message, undefined, name);
         }
     },
+    /** As {@link inputs.durationMs}, `undefined` when the input is empty. @returns milliseconds */
+    optionalDurationMs(name) {
+        return getInput(name).trim() ? inputs.durationMs(name, '0') : undefined;
+    },
     /** A list input: one item per line or comma-separated; blanks dropped. */
     list(name) {
         return getInput(name)
@@ -38574,6 +38572,7 @@ async function runAction(body) {
 __nccwpck_require__.d(__webpack_exports__, {
   k6: () => (/* reexport */ parseAssignments),
   mF: () => (/* reexport */ runSmokeChecks),
+  qk: () => (/* reexport */ smokeResults),
   WP: () => (/* reexport */ smokeSummary)
 });
 
@@ -48967,6 +48966,22 @@ function smokeSummary(run, title = 'Smoke checks') {
         verdict,
         table(['check', 'status', 'latency ms', 'result', 'detail'], rows),
     ].join('\n');
+}
+/**
+ * The run's results in the machine-readable shape shared by the action's `results` output and
+ * `runbook smoke --json`: one `{ name, status, latencyMs, ok, error }` per check, in run order.
+ * `status` is the HTTP status (`null` when no response arrived), `latencyMs` is in milliseconds
+ * (`null` without a response), `error` is `null` when the check passed. Contains no secrets: the
+ * run's messages are already redacted.
+ */
+function smokeResults(run) {
+    return run.results.map(({ name, status, latencyMs, ok, error }) => ({
+        name,
+        status,
+        latencyMs,
+        ok,
+        error,
+    }));
 }
 
 ;// CONCATENATED MODULE: ./src/smoke/index.ts

@@ -11,7 +11,12 @@ import {
   runAction,
   summary,
 } from '../../../src/github/action.js';
-import { parseAssignments, runSmokeChecks, smokeSummary } from '../../../src/smoke/index.js';
+import {
+  parseAssignments,
+  runSmokeChecks,
+  smokeResults,
+  smokeSummary,
+} from '../../../src/smoke/index.js';
 
 await runAction(async () => {
   const secretsText = inputs.secret('secrets');
@@ -41,16 +46,7 @@ await runAction(async () => {
 
   output('passed', String(run.passed));
   output('failed', String(run.failed));
-  output(
-    'results',
-    run.results.map(({ name, status, latencyMs, ok, error }) => ({
-      name,
-      status,
-      latencyMs,
-      ok,
-      error,
-    })),
-  );
+  output('results', smokeResults(run));
   await summary(smokeSummary(run));
   annotate(run.annotations);
   if (run.failed > 0) {

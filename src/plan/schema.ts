@@ -102,7 +102,19 @@ export const DeploySchema = z
     'change-cause': z.string().optional(),
     timeout: duration.default('10m').describe('How long to wait for the rollout to become ready.'),
   })
-  .strict();
+  .strict()
+  .superRefine((d, ctx) => {
+    // Promotion turns the canary ingress off; without the stable Deployment on the new images,
+    // 100% of traffic would go back to the old version.
+    if (d.ingress && !d['stable-deployment']) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['stable-deployment'],
+        message:
+          'is required when an ingress is given: promotion moves the stable Deployment to the new images before the canary ingress is turned off',
+      });
+    }
+  });
 
 /** The feature flag and its canary tenants. */
 export const FlagsSchema = z

@@ -70,6 +70,15 @@ describe('release plan', () => {
     expect(e.location?.line).toBe(stepLines[2][1]);
   });
 
+  test('an ingress without the stable Deployment is refused (promotion would serve the old images)', () => {
+    const text = exampleText.replace(/^ {2}stable-deployment: .*\n/m, '');
+    expect(text).not.toContain('stable-deployment');
+    const deployLine = text.split('\n').findIndex((l) => l === 'deploy:') + 1;
+    const e = expectConfigError(() => parsePlan(text, 'release.yml'));
+    expect(e.message).toMatch(/deploy\.stable-deployment: is required when an ingress is given/);
+    expect(e.location?.line).toBe(deployLine);
+  });
+
   test('unknown keys are refused (a typo does not silently drop a setting)', () => {
     const text = exampleText.replace(
       '  canary-tenants:',

@@ -49391,6 +49391,10 @@ const inputs = {
             throw new errors/* ConfigError */.xL(e.message, undefined, name);
         }
     },
+    /** As {@link inputs.durationMs}, `undefined` when the input is empty. @returns milliseconds */
+    optionalDurationMs(name) {
+        return getInput(name).trim() ? inputs.durationMs(name, '0') : undefined;
+    },
     /** A list input: one item per line or comma-separated; blanks dropped. */
     list(name) {
         return getInput(name)

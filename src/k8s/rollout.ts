@@ -220,8 +220,10 @@ export interface RolloutStatus {
   done: boolean;
   /** kubectl's line, e.g. `Waiting for deployment "api" rollout to finish: 1 out of 3 new replicas have been updated...`. */
   message: string;
-  /** Set when the rollout has failed (`ProgressDeadlineExceeded`). */
+  /** Set when the rollout has failed (`ProgressDeadlineExceeded`) or cannot progress (paused). */
   failure?: string;
+  /** Why it failed: `ProgressDeadlineExceeded` or `DeploymentPaused`. */
+  reason?: 'ProgressDeadlineExceeded' | 'DeploymentPaused';
 }
 
 /**
@@ -230,8 +232,22 @@ export interface RolloutStatus {
  * `Progressing` condition with reason `ProgressDeadlineExceeded` is a failure; then
  * `updatedReplicas == spec.replicas`, `replicas == updatedReplicas` (old replicas terminated) and
  * `availableReplicas == updatedReplicas`.
+ *
+ * One departure: a paused Deployment (`spec.paused`) that has not rolled out is a failure
+ * (reason `DeploymentPaused`) instead of a wait that can only end at the timeout, since the
+ * controller neither progresses nor checks the progress deadline while it is paused. A paused
+ * Deployment whose rollout is complete is done.
  */
 export function deploymentRolloutStatus(d: V1Deployment): RolloutStatus {
+  const st = rolloutRules(d);
+  const observed = (d.metadata?.generation ?? 0) <= (d.status?.observedGeneration ?? 0);
+  if (st.done || st.failure || !d.spec?.paused || !observed) return st;
+  const name = d.metadata?.name;
+  const failure = `deployment "${name}" is paused, so its rollout cannot finish (${st.message.replace(/\.\.\.$/, '')}); resume it with 'kubectl rollout resume deployment/${name}'`;
+  return { done: false, message: st.message, failure, reason: 'DeploymentPaused' };
+}
+
+function rolloutRules(d: V1Deployment): RolloutStatus {
   const name = d.metadata?.name;
   const st = d.status ?? {};
   if ((d.metadata?.generation ?? 0) > (st.observedGeneration ?? 0)) {
@@ -244,6 +260,7 @@ export function deploymentRolloutStatus(d: V1Deployment): RolloutStatus {
       done: false,
       message: msg,
       failure: progressing.message ? `${msg}: ${progressing.message}` : msg,
+      reason: 'ProgressDeadlineExceeded',
     };
   }
   const desired = d.spec?.replicas ?? 1;
@@ -293,7 +310,8 @@ export interface WaitResult {
  * Waits until a Deployment has rolled out, with the rules of {@link deploymentRolloutStatus},
  * logging each new progress line.
  * @throws RolloutError reason `ProgressDeadlineExceeded` when the controller reports the
- *   deadline exceeded, reason `Timeout` after `timeoutMs`
+ *   deadline exceeded, `DeploymentPaused` when the Deployment is paused before its rollout
+ *   finished, `Timeout` after `timeoutMs`
  * @throws ConfigError when the Deployment does not exist
  */
 export async function waitForRollout(options: WaitOptions, logger: Logger): Promise<WaitResult> {
@@ -309,7 +327,7 @@ export async function waitForRollout(options: WaitOptions, logger: Logger): Prom
       progress.push(st.message);
       logger.info(st.message);
     }
-    if (st.failure) throw new RolloutError(st.failure, 'ProgressDeadlineExceeded');
+    if (st.failure) throw new RolloutError(st.failure, st.reason ?? 'ProgressDeadlineExceeded');
     if (st.done) {
       return {
         deployment: options.deployment,

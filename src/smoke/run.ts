@@ -301,6 +301,24 @@ class SqlAsserter {
   }
 }
 
+/** Idempotent request methods (RFC 9110 section 9.2.2): repeating them is safe. */
+const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'];
+/** Statuses that say the server did not process the request (RFC 9110 15.6.4, RFC 6585 4). */
+const NOT_PROCESSED_STATUS = [429, 503];
+/** Connection errors raised before any byte of the request reached a server. */
+const NOT_SENT_CODES = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'];
+
+/**
+ * Whether a check's request may be sent again after any failure: an idempotent method, or a
+ * request that carries an `Idempotency-Key` header. A POST or PATCH without one is retried only
+ * when the server provably did not process it (connection refused, 429, 503), so a warm-up
+ * retry never creates a second job or charges a purchase twice.
+ */
+function isRepeatable(check: PreparedCheck): boolean {
+  if (IDEMPOTENT_METHODS.includes(check.method.toUpperCase())) return true;
+  return Object.keys(check.headers).some((h) => h.toLowerCase() === 'idempotency-key');
+}
+
 async function runHttpCheck(
   check: PreparedCheck,
   doFetch: FetchLike,
@@ -318,18 +336,29 @@ async function runHttpCheck(
     latencyMs: null,
     failures: [],
   };
+  const repeatable = isRepeatable(check);
   for (let attempt = 1; attempt <= attempts; attempt++) {
+    let notProcessed: boolean;
     try {
       const res = await send(check, doFetch, redact);
+      notProcessed = NOT_PROCESSED_STATUS.includes(res.status);
       last = {
         status: res.status,
         latencyMs: res.latencyMs,
         failures: evaluate(check.expect, res),
       };
     } catch (e) {
+      const code = (e as { cause?: { code?: string } })?.cause?.code;
+      notProcessed = code !== undefined && NOT_SENT_CODES.includes(code);
       last = { status: null, latencyMs: null, failures: [requestError(e, check.timeoutMs)] };
     }
     if (last.failures.length === 0 || attempt === attempts) return { ...last, attempts: attempt };
+    if (!repeatable && !notProcessed) {
+      logger.info(
+        `  ${check.name}: attempt ${attempt}/${attempts} failed (${redact(last.failures[0])}); not retried: ${check.method} is not idempotent and the server may have processed the request (retried only on connection refused, 429 or 503, or with an Idempotency-Key header)`,
+      );
+      return { ...last, attempts: attempt };
+    }
     const wait = backoffMs * 2 ** (attempt - 1);
     logger.info(
       `  ${check.name}: attempt ${attempt}/${attempts} failed (${redact(last.failures[0])}); retrying in ${wait} ms`,

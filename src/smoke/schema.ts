@@ -55,7 +55,11 @@ export const expectSchema = z.strictObject({
   'latency-ms': z.number().positive().optional(),
 });
 
-/** Retries for warm-up: `attempts` in total, waiting `backoff-ms` × 2^(n-1) before retry n. */
+/**
+ * Retries for warm-up: `attempts` in total, waiting `backoff-ms` × 2^(n-1) before retry n. A
+ * non-idempotent request (POST, PATCH without an `Idempotency-Key` header) is retried only when
+ * the server did not process it (connection refused, 429, 503); see `runHttpCheck`.
+ */
 export const retriesSchema = z.strictObject({
   attempts: z.number().int().min(1).max(100),
   'backoff-ms': z.number().int().min(0).default(500),

@@ -168,6 +168,72 @@ checks:
     expect(svc2.requests.filter((r) => r === 'GET /readyz')).toHaveLength(3);
   });
 
+  it('does not repeat a POST the server answered: warm-up retries only for idempotent requests', async () => {
+    const svc = await start({ omitRequestId: true, warmupRequests: 1 });
+    const file = checksFile(`
+defaults:
+  headers: { Authorization: 'Bearer {{secrets.API_TOKEN}}' }
+checks:
+  - name: job accepted
+    method: POST
+    url: '{{base_url}}/v1/jobs'
+    body: { kind: smoke }
+    expect: { status: 200, headers: { X-Request-ID: present } }
+    retries: { attempts: 3, backoff-ms: 1 }
+  - name: purchase with a key
+    method: POST
+    url: '{{base_url}}/api/purchases'
+    headers: { Idempotency-Key: 'smoke-{{run_id}}' }
+    body: { packageCode: starter }
+    expect: { status: 200 }
+    retries: { attempts: 2, backoff-ms: 1 }
+  - name: readyz
+    url: '{{base_url}}/readyz'
+    expect: { status: 200 }
+    retries: { attempts: 2, backoff-ms: 1 }
+`);
+    const logger = recordingLogger();
+    const run = await runSmokeChecks(
+      {
+        file,
+        variables: { base_url: svc.url, run_id: String(Date.now()) },
+        secrets: { API_TOKEN: TOKEN },
+      },
+      logger,
+    );
+    const [job, purchase, readyz] = run.results;
+    expect(job).toMatchObject({ ok: false, attempts: 1, status: 200 });
+    expect(svc.requests.filter((r) => r === 'POST /v1/jobs')).toHaveLength(1);
+    expect(
+      logger.lines.some((l) => /job accepted: .*not retried: POST is not idempotent/.test(l)),
+    ).toBe(true);
+    expect(purchase).toMatchObject({ ok: false, attempts: 2, status: 201 });
+    expect(svc.requests.filter((r) => r === 'POST /api/purchases')).toHaveLength(2);
+    expect(readyz).toMatchObject({ ok: true, attempts: 2 });
+  });
+
+  it('retries a POST while the service refuses connections or answers 503', async () => {
+    const svc = await start();
+    const closedPort = await freePort();
+    const file = checksFile(`
+defaults:
+  headers: { Authorization: 'Bearer {{secrets.API_TOKEN}}' }
+checks:
+  - name: job on a closed port
+    method: POST
+    url: 'http://127.0.0.1:${closedPort}/v1/jobs'
+    expect: { status: 200 }
+    retries: { attempts: 2, backoff-ms: 1 }
+`);
+    const logger = recordingLogger();
+    const run = await runSmokeChecks(
+      { file, variables: { base_url: svc.url }, secrets: { API_TOKEN: TOKEN } },
+      logger,
+    );
+    expect(run.results[0]).toMatchObject({ ok: false, attempts: 2, status: null });
+    expect(logger.lines.some((l) => l.includes('retrying in 1 ms'))).toBe(true);
+  });
+
   it('fails a check over its latency budget and one that times out', async () => {
     const svc = await start();
     const closedPort = await freePort();

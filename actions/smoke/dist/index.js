@@ -48171,7 +48171,11 @@ const expectSchema = strictObject({
     /** Latency budget in milliseconds (request sent → body read). */
     'latency-ms': schemas_number().positive().optional(),
 });
-/** Retries for warm-up: `attempts` in total, waiting `backoff-ms` × 2^(n-1) before retry n. */
+/**
+ * Retries for warm-up: `attempts` in total, waiting `backoff-ms` × 2^(n-1) before retry n. A
+ * non-idempotent request (POST, PATCH without an `Idempotency-Key` header) is retried only when
+ * the server did not process it (connection refused, 429, 503); see `runHttpCheck`.
+ */
 const retriesSchema = strictObject({
     attempts: schemas_number().int().min(1).max(100),
     'backoff-ms': schemas_number().int().min(0).default(500),
@@ -48738,6 +48742,23 @@ class SqlAsserter {
         await this.client?.end().catch(() => { });
     }
 }
+/** Idempotent request methods (RFC 9110 section 9.2.2): repeating them is safe. */
+const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'];
+/** Statuses that say the server did not process the request (RFC 9110 15.6.4, RFC 6585 4). */
+const NOT_PROCESSED_STATUS = [429, 503];
+/** Connection errors raised before any byte of the request reached a server. */
+const NOT_SENT_CODES = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'];
+/**
+ * Whether a check's request may be sent again after any failure: an idempotent method, or a
+ * request that carries an `Idempotency-Key` header. A POST or PATCH without one is retried only
+ * when the server provably did not process it (connection refused, 429, 503), so a warm-up
+ * retry never creates a second job or charges a purchase twice.
+ */
+function isRepeatable(check) {
+    if (IDEMPOTENT_METHODS.includes(check.method.toUpperCase()))
+        return true;
+    return Object.keys(check.headers).some((h) => h.toLowerCase() === 'idempotency-key');
+}
 async function runHttpCheck(check, doFetch, logger, redact) {
     const { attempts, backoffMs } = check.retries;
     let last = {
@@ -48745,9 +48766,12 @@ async function runHttpCheck(check, doFetch, logger, redact) {
         latencyMs: null,
         failures: [],
     };
+    const repeatable = isRepeatable(check);
     for (let attempt = 1; attempt <= attempts; attempt++) {
+        let notProcessed;
         try {
             const res = await send(check, doFetch, redact);
+            notProcessed = NOT_PROCESSED_STATUS.includes(res.status);
             last = {
                 status: res.status,
                 latencyMs: res.latencyMs,
@@ -48755,10 +48779,16 @@ async function runHttpCheck(check, doFetch, logger, redact) {
             };
         }
         catch (e) {
+            const code = e?.cause?.code;
+            notProcessed = code !== undefined && NOT_SENT_CODES.includes(code);
             last = { status: null, latencyMs: null, failures: [requestError(e, check.timeoutMs)] };
         }
         if (last.failures.length === 0 || attempt === attempts)
             return { ...last, attempts: attempt };
+        if (!repeatable && !notProcessed) {
+            logger.info(`  ${check.name}: attempt ${attempt}/${attempts} failed (${redact(last.failures[0])}); not retried: ${check.method} is not idempotent and the server may have processed the request (retried only on connection refused, 429 or 503, or with an Idempotency-Key header)`);
+            return { ...last, attempts: attempt };
+        }
         const wait = backoffMs * 2 ** (attempt - 1);
         logger.info(`  ${check.name}: attempt ${attempt}/${attempts} failed (${redact(last.failures[0])}); retrying in ${wait} ms`);
         await (0,errors/* sleep */.yy)(wait);

@@ -39318,6 +39318,20 @@ const LOCK_NOT_AVAILABLE = '55P03';
 function pgInterval(ms) {
     return `'${Math.max(0, Math.round(ms))}ms'`;
 }
+/**
+ * Statements that end a file's session state (`SET ROLE`, `SET SESSION AUTHORIZATION`,
+ * `SET search_path`, any other `SET`), so the history row is written, and the next file runs,
+ * as the runner with the connection's own settings (Flyway restores the connection state after
+ * each migration the same way). `RESET ALL` skips the role and session authorization, hence
+ * the two explicit resets; the advisory lock is untouched. The connection check interval set
+ * by {@link withHistoryLock} is restored where the server has it.
+ */
+const RESTORE_SESSION = [
+    'RESET SESSION AUTHORIZATION',
+    'RESET ROLE',
+    'RESET ALL',
+    `SELECT set_config(name, '1000', false) FROM pg_settings WHERE name = 'client_connection_check_interval'`,
+];
 /** `SET [LOCAL] lock_timeout = ...; SET [LOCAL] statement_timeout = ...` for the run's settings. */
 function setTimeouts(ctx, scope) {
     const set = scope === 'LOCAL' ? 'SET LOCAL' : 'SET';
@@ -39434,7 +39448,7 @@ function failure(p, s, e, retries, nonTransactional = false) {
 }
 /**
  * One transaction for the whole file, sent as a single multi-statement query (one round trip):
- * `BEGIN; SET LOCAL ...; <statements>; INSERT history; COMMIT`. On failure the transaction is
+ * `BEGIN; SET LOCAL ...; <statements>; RESET ...; INSERT history; COMMIT`. On failure the transaction is
  * rolled back and the statements are replayed one by one in a transaction that is rolled back,
  * to name the failing line.
  * @returns execution time in milliseconds
@@ -39444,6 +39458,7 @@ async function runTransactional(ctx, p) {
         'BEGIN',
         ...setTimeouts(ctx, 'LOCAL'),
         ...p.statements.map((s) => s.sql),
+        ...RESTORE_SESSION,
         historyInsert(ctx, p.file),
         'COMMIT',
     ].join('\n;\n'); // the newline ends a trailing `-- comment` before the `;`
@@ -39516,9 +39531,10 @@ async function runNonTransactional(ctx, p) {
         }
     }
     const ms = Math.round(performance.now() - start);
+    // The file's own SETs (and the run's timeouts) were session-wide: end them before the
+    // history row is written and the next file runs.
+    await ctx.client.query(RESTORE_SESSION.join('; '));
     await ctx.client.query(historyInsert(ctx, p.file, ms));
-    // Restore the run's settings for the next file (the file's own SETs were session-wide).
-    await ctx.client.query(`SET lock_timeout = DEFAULT; SET statement_timeout = DEFAULT`);
     return ms;
 }
 async function dropInvalidIndex(ctx, s) {

@@ -73,6 +73,8 @@ export interface AnalyzeResult extends DiffCounts {
   table: string;
   /** `toCreate + toUpdate`. */
   totalOperations: number;
+  /** Source rows with a NULL in a key column (execute refuses to run while there are any). */
+  nullKeys: number;
   /** Source keys that appear more than once (the batch write would fail on them). */
   duplicateKeys: { key: string[]; copies: number }[];
   checks: QueryResult[];
@@ -280,6 +282,7 @@ async function analyzeWith(
     const counts = await diffCounts(p);
     const readMs = Date.now() - t0;
     const dups = await p.client.query(p.sql.duplicateKeys());
+    const nullKeys = await countNullKeys(p);
     const checks: QueryResult[] = [];
     for (const q of p.spec.checks) checks.push(await runQuery(p.client, q, 'check'));
     const totalOperations = counts.toCreate + counts.toUpdate;
@@ -302,6 +305,7 @@ async function analyzeWith(
       table: p.spec.table,
       ...counts,
       totalOperations,
+      nullKeys,
       duplicateKeys: dups.rows.map((r) => ({ key: r.key, copies: num(r.copies) })),
       checks,
       failedChecks: checks.filter((c) => c.rows > 0),
@@ -312,16 +316,29 @@ async function analyzeWith(
       estimatedMs,
       durationMs: Date.now() - started,
     };
-    logAnalysis(result, logger, options.failOnChecks ?? false);
+    logAnalysis(result, logger, options.failOnChecks ?? false, p.spec);
     return result;
   });
+}
+
+async function countNullKeys(p: Prepared): Promise<number> {
+  return num((await p.client.query(p.sql.nullKeys())).rows[0].n);
+}
+
+function nullKeyMessage(n: number, spec: BackfillSpec): string {
+  return `${n} source row(s) have a NULL key (${spec.key.join(', ')}); keyset batches can never reach them, so execute refuses to run: filter them out of the source (e.g. an inner JOIN or WHERE ${spec.key[0]} IS NOT NULL) or report them as a check`;
 }
 
 function batchUnit(r: AnalyzeResult): string {
   return r.batchUnit === 'keys' ? 'batch keys' : 'rows';
 }
 
-function logAnalysis(r: AnalyzeResult, logger: Logger, asErrors: boolean): void {
+function logAnalysis(
+  r: AnalyzeResult,
+  logger: Logger,
+  asErrors: boolean,
+  spec: BackfillSpec,
+): void {
   const line = (label: string, value: number) => logger.info(`  ${label.padEnd(40)} ${value}`);
   logger.info(`Backfill '${r.name}' (${r.mode} into ${r.table}):`);
   line('source rows:', r.sourceRows);
@@ -339,6 +356,7 @@ function logAnalysis(r: AnalyzeResult, logger: Logger, asErrors: boolean): void 
       `  last run: #${l.id} ${l.status} after ${l.batches} batch(es), last key ${JSON.stringify(l.lastKey)}${l.resumable ? ' — the next execute resumes it' : ''}`,
     );
   }
+  if (r.nullKeys) logger.warning(nullKeyMessage(r.nullKeys, spec), spec.locate(['source']));
   if (r.duplicateKeys.length) {
     logger.warning(
       `the source yields duplicate keys (first: ${JSON.stringify(r.duplicateKeys[0].key)} ×${r.duplicateKeys[0].copies}); execute would fail`,
@@ -508,6 +526,8 @@ export async function executeBackfill(
       }
       throw e;
     }
+    const nullKeys = await countNullKeys(p);
+    if (nullKeys) throw new ConfigError(nullKeyMessage(nullKeys, spec), spec.locate(['source']));
     await client.query(CHECKPOINT_DDL);
     const info = runInfo();
     const previous = (

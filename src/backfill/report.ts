@@ -70,6 +70,9 @@ export function analyzeMarkdown(r: AnalyzeResult | DryRunResult): string {
               ],
             ]
           : []),
+        ...(r.nullKeys
+          ? [['Source rows with a NULL key', `⚠️ ${r.nullKeys} (execute refuses to run)`]]
+          : []),
         ...(r.duplicateKeys.length
           ? [['Duplicate source keys', `⚠️ ${r.duplicateKeys.length}+ (execute would fail)`]]
           : []),

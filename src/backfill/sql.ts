@@ -119,6 +119,15 @@ export class BackfillSql {
              LIMIT $1`;
   }
 
+  /**
+   * `n`: source rows with a NULL in any key column. No keyset range `(lo, hi]` holds such a row
+   * (`NULL > x` is never true), so execute could never write it.
+   */
+  nullKeys(): string {
+    const anyNull = this.spec.key.map((k) => `s.${ident(k)} IS NULL`).join(' OR ');
+    return `SELECT count(*) AS n FROM (${this.spec.source}) AS s WHERE ${anyNull}`;
+  }
+
   /** Keys that the source yields more than once (the backfill would be ambiguous). */
   duplicateKeys(): string {
     const key = `jsonb_build_array(${this.spec.key.map((k) => `s.${ident(k)}::text`).join(', ')})`;

@@ -45081,6 +45081,14 @@ class BackfillSql {
              ORDER BY ${this.keyList('s')}
              LIMIT $1`;
     }
+    /**
+     * `n`: source rows with a NULL in any key column. No keyset range `(lo, hi]` holds such a row
+     * (`NULL > x` is never true), so execute could never write it.
+     */
+    nullKeys() {
+        const anyNull = this.spec.key.map((k) => `s.${(0,db_connect/* ident */.bD)(k)} IS NULL`).join(' OR ');
+        return `SELECT count(*) AS n FROM (${this.spec.source}) AS s WHERE ${anyNull}`;
+    }
     /** Keys that the source yields more than once (the backfill would be ambiguous). */
     duplicateKeys() {
         const key = `jsonb_build_array(${this.spec.key.map((k) => `s.${(0,db_connect/* ident */.bD)(k)}::text`).join(', ')})`;
@@ -45269,6 +45277,7 @@ async function analyzeWith(p, options, logger) {
         const counts = await diffCounts(p);
         const readMs = Date.now() - t0;
         const dups = await p.client.query(p.sql.duplicateKeys());
+        const nullKeys = await countNullKeys(p);
         const checks = [];
         for (const q of p.spec.checks)
             checks.push(await runQuery(p.client, q, 'check'));
@@ -45288,6 +45297,7 @@ async function analyzeWith(p, options, logger) {
             table: p.spec.table,
             ...counts,
             totalOperations,
+            nullKeys,
             duplicateKeys: dups.rows.map((r) => ({ key: r.key, copies: num(r.copies) })),
             checks,
             failedChecks: checks.filter((c) => c.rows > 0),
@@ -45298,14 +45308,20 @@ async function analyzeWith(p, options, logger) {
             estimatedMs,
             durationMs: Date.now() - started,
         };
-        logAnalysis(result, logger, options.failOnChecks ?? false);
+        logAnalysis(result, logger, options.failOnChecks ?? false, p.spec);
         return result;
     });
+}
+async function countNullKeys(p) {
+    return num((await p.client.query(p.sql.nullKeys())).rows[0].n);
+}
+function nullKeyMessage(n, spec) {
+    return `${n} source row(s) have a NULL key (${spec.key.join(', ')}); keyset batches can never reach them, so execute refuses to run: filter them out of the source (e.g. an inner JOIN or WHERE ${spec.key[0]} IS NOT NULL) or report them as a check`;
 }
 function batchUnit(r) {
     return r.batchUnit === 'keys' ? 'batch keys' : 'rows';
 }
-function logAnalysis(r, logger, asErrors) {
+function logAnalysis(r, logger, asErrors, spec) {
     const line = (label, value) => logger.info(`  ${label.padEnd(40)} ${value}`);
     logger.info(`Backfill '${r.name}' (${r.mode} into ${r.table}):`);
     line('source rows:', r.sourceRows);
@@ -45320,6 +45336,8 @@ function logAnalysis(r, logger, asErrors) {
         const l = r.lastRun;
         logger.info(`  last run: #${l.id} ${l.status} after ${l.batches} batch(es), last key ${JSON.stringify(l.lastKey)}${l.resumable ? ' — the next execute resumes it' : ''}`);
     }
+    if (r.nullKeys)
+        logger.warning(nullKeyMessage(r.nullKeys, spec), spec.locate(['source']));
     if (r.duplicateKeys.length) {
         logger.warning(`the source yields duplicate keys (first: ${JSON.stringify(r.duplicateKeys[0].key)} ×${r.duplicateKeys[0].copies}); execute would fail`);
     }
@@ -45440,6 +45458,9 @@ async function executeBackfill(options, logger) {
             }
             throw e;
         }
+        const nullKeys = await countNullKeys(p);
+        if (nullKeys)
+            throw new errors/* ConfigError */.xL(nullKeyMessage(nullKeys, spec), spec.locate(['source']));
         await client.query(CHECKPOINT_DDL);
         const info = runInfo();
         const previous = (await client.query(`SELECT * FROM runbook.backfill_runs WHERE name = $1 AND status IN ('running', 'paused', 'failed')
@@ -45868,6 +45889,9 @@ function analyzeMarkdown(r) {
                         `#${r.lastRun.id} ${r.lastRun.status}, ${r.lastRun.batches} batches${r.lastRun.resumable ? ' (the next execute resumes it)' : ''}`,
                     ],
                 ]
+                : []),
+            ...(r.nullKeys
+                ? [['Source rows with a NULL key', `⚠️ ${r.nullKeys} (execute refuses to run)`]]
                 : []),
             ...(r.duplicateKeys.length
                 ? [['Duplicate source keys', `⚠️ ${r.duplicateKeys.length}+ (execute would fail)`]]

@@ -231,6 +231,12 @@ export interface PromoteOptions extends CanaryOptions {
    * ConfigError when only one of them is given (default `deployment` and `images`).
    */
   inputNames?: { deployment?: string; images?: string };
+  /**
+   * Called as soon as the stable Deployment's images were changed, before its rollout is waited
+   * for: a promotion that fails after this point has changed the stable Deployment, and the
+   * caller needs `previousRevision` to undo it.
+   */
+  onImageSet?: (result: SetImageResult) => void | Promise<void>;
 }
 
 /** What {@link promoteCanary} did. */
@@ -277,7 +283,8 @@ export function promoteTarget(
  * @throws ConfigError when only one of `deployment` and `images` is given (see
  *   {@link promoteTarget}; checked before anything is read or changed), or the Ingress is missing
  *   or not a canary Ingress (input `ingress`)
- * @throws RolloutError when the stable Deployment fails to roll out (the canary is left as is)
+ * @throws RolloutError when the stable Deployment fails to roll out (the canary is left as is;
+ *   `onImageSet` has been called with the revision to undo the stable Deployment to)
  */
 export async function promoteCanary(
   options: PromoteOptions,
@@ -291,6 +298,7 @@ export async function promoteCanary(
   await readIngress(c, options.ingress, namespace);
   if (target) {
     set = await setImage({ ...options, clients: c, namespace, ...target }, logger);
+    if (set.changed && options.onImageSet) await options.onImageSet(set);
     wait = await waitForRollout(
       { ...options, clients: c, namespace, deployment: target.deployment },
       logger,

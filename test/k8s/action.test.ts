@@ -173,6 +173,35 @@ describe('actions/rollout bundle', () => {
     expect(failed.summary).toContain('error: migration failed');
   });
 
+  test('a promotion whose stable rollout fails still outputs the revision to undo the stable Deployment to', async () => {
+    fake.seed(deployment('promo-stable', 'billing', 'registry.example.com/videokit-api:7.18.0', 2));
+    fake.seed(ingress('promo-canary', 'billing', 'promo-canary', { weight: 50 }));
+    expect((await rollout({ command: 'wait', deployment: 'promo-stable' })).exitCode).toBe(0);
+    const r = await rollout({
+      command: 'promote',
+      ingress: 'promo-canary',
+      deployment: 'promo-stable',
+      images: 'api=registry.example.com/videokit-api:7.19.0-bad',
+    });
+    expect(r.exitCode).toBe(1);
+    expect(r.outputs['previous-revision']).toBe('1');
+    expect(JSON.parse(r.outputs['previous-image'])).toEqual({
+      api: 'registry.example.com/videokit-api:7.18.0',
+    });
+    // the canary was left as it was: the stable Deployment is what the rollback must undo
+    const ing = fake.get('Ingress', 'billing', 'promo-canary')!;
+    expect(ing.metadata.annotations['nginx.ingress.kubernetes.io/canary-weight']).toBe('50');
+    const undo = await rollout({
+      command: 'undo',
+      deployment: 'promo-stable',
+      'to-revision': r.outputs['previous-revision'],
+    });
+    expect(undo.exitCode).toBe(0);
+    expect(
+      fake.get('Deployment', 'billing', 'promo-stable')!.spec.template.spec.containers[0].image,
+    ).toBe('registry.example.com/videokit-api:7.18.0');
+  });
+
   test('mistakes become error annotations naming the input', async () => {
     const r = await rollout({
       command: 'set-image',

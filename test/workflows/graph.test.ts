@@ -146,9 +146,51 @@ describe('release.yml job graph', () => {
     expect(flag?.with?.['restore-state']).toBe('${{ needs.flags.outputs.previous-state }}');
     const rollout = steps
       .filter((s) => s.uses?.includes('/actions/rollout@'))
-      .map((s) => s.with?.command);
-    expect(rollout).toEqual(['set-weight', 'undo']);
+      .map((s) => `${s.with?.command} ${String(s.with?.deployment ?? s.with?.ingress)}`);
+    // flags first, then the stable Deployment back (a promotion may have moved it), then the
+    // weight to 0 (all traffic to the restored stable), then the canary back
+    expect(rollout).toEqual([
+      'undo ${{ fromJSON(needs.preflight.outputs.plan).deploy.stable-deployment }}',
+      'set-weight ${{ fromJSON(needs.preflight.outputs.plan).deploy.ingress }}',
+      'undo ${{ fromJSON(needs.preflight.outputs.plan).deploy.deployment }}',
+    ]);
+    expect(steps.indexOf(flag!)).toBeLessThan(
+      steps.findIndex((s) => s.uses?.includes('/actions/rollout@')),
+    );
     expect(steps.find((s) => s.with?.command === 'set-weight')?.with?.weights).toBe('0');
+    // every step after the first runs even when an earlier rollback step failed
+    for (const s of steps.filter((x) => x.uses?.includes('/actions/rollout@')))
+      expect(s.if).toMatch(/^always\(\) && /);
+  });
+
+  test('a promotion that failed after moving the stable Deployment is undone from its own output', () => {
+    const set = jobs.promote.steps!.find((s) => s.with?.command === 'promote')!;
+    expect(set.id).toBe('promote');
+    expect(jobs.promote.outputs?.['stable-previous-revision']).toBe(
+      '${{ steps.promote.outputs.previous-revision }}',
+    );
+    const undo = jobs.rollback.steps!.find(
+      (s) => s.with?.command === 'undo' && String(s.with?.deployment).includes('stable-deployment'),
+    )!;
+    expect(undo.with?.['to-revision']).toBe(
+      '${{ needs.promote.outputs.stable-previous-revision }}',
+    );
+    expect(undo.if).toContain("needs.promote.outputs.stable-previous-revision != ''");
+  });
+
+  test('the flags job reports the state read before its write, even when the write failed half way', () => {
+    const steps = jobs.flags.steps!;
+    const before = steps.findIndex((s) => s.id === 'before');
+    const enable = steps.findIndex((s) => s.id === 'enable');
+    expect(before).toBeGreaterThanOrEqual(0);
+    expect(before).toBeLessThan(enable);
+    expect(steps[before].with?.operation).toBe('status');
+    expect(steps[before].with?.flag).toBe(steps[enable].with?.flag);
+    expect(steps[before].with?.backend).toBe(steps[enable].with?.backend);
+    expect(steps[before]['continue-on-error']).toBeUndefined();
+    expect(jobs.flags.outputs?.['previous-state']).toBe(
+      '${{ steps.enable.outputs.previous-state || steps.before.outputs.state }}',
+    );
   });
 
   test('the report runs after everything, whatever happened, and sets the deployment status', () => {
@@ -350,7 +392,7 @@ describe('flag guard', () => {
       expect([job, step.with?.plan]).toEqual([job, undefined]);
       expect([job, step.with?.['global-must-be']]).toEqual([job, 'any']);
     }
-    const canary = jobs.flags.steps!.find((s) => s.uses?.includes('/actions/flag-toggle@'))!;
+    const canary = jobs.flags.steps!.find((s) => s.id === 'enable')!;
     expect(canary.with?.['global-must-be']).toMatch(/global-must-be \|\| 'off'/);
   });
 });

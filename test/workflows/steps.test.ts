@@ -242,3 +242,37 @@ describe('report: Job summary', () => {
     expect(md).not.toContain('Rolled back');
   });
 });
+
+describe('promotion: Record the approval', () => {
+  const run = script('promotion', 'Record the approval');
+  // A fake `gh` (GitHub CLI) that answers `gh api .../approvals --jq ...` with the login the
+  // jq filter would pick from GET /repos/{owner}/{repo}/actions/runs/{run_id}/approvals.
+  const gh = (login: string) => {
+    const dir = mkdtempSync(join(tmp, 'gh-'));
+    writeFileSync(join(dir, 'gh'), `#!/bin/sh\nprintf '%s\\n' '${login}'\n`);
+    chmodSync(join(dir, 'gh'), 0o755);
+    return `${dir}:${bin}:${process.env.PATH}`;
+  };
+  const env = {
+    APPROVAL_ENV: 'production-promotion',
+    GITHUB_REPOSITORY: 'acme/videokit',
+    GITHUB_RUN_ID: '42',
+    GITHUB_TRIGGERING_ACTOR: 'release-bot',
+  };
+
+  test('records the reviewer who approved', () => {
+    const r = runStep(run, { ...env, PATH: gh('ema') });
+    expect(r.code).toBe(0);
+    expect(r.outputs['approved-by']).toBe('ema');
+    expect(r.outputs['approved-at']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  });
+
+  test('without a recorded approval the job fails: nobody approved, nothing is promoted', () => {
+    const r = runStep(run, { ...env, PATH: gh('') });
+    expect(r.code).toBe(1);
+    expect(r.outputs['approved-by']).toBeUndefined();
+    expect(r.stdout).toContain(
+      "::error::no approval of environment 'production-promotion' in this run: add required reviewers to it",
+    );
+  });
+});

@@ -130,6 +130,9 @@ await runAction(async () => {
             deployment: deployment || undefined,
             images: list.length ? parseImages(list) : undefined,
             changeCause: inputs.string('change-cause') || undefined,
+            // Written before the stable rollout is waited for, so a rollback step can undo the
+            // stable Deployment when the promotion fails after changing it.
+            onImageSet: (s) => imageOutputs(s.previousImages, s.previousRevision, s.revision),
           },
           logger,
         );

@@ -398,7 +398,10 @@ export async function toggleFlag(options: ToggleOptions, logger: Logger): Promis
         backend,
         'would be',
       );
-      const actions = describeChange(previous, desired);
+      const actions = [
+        ...describeChange(previous, desired),
+        ...(desired.detail ? (backend.detailChanges?.(previous, desired) ?? []) : []),
+      ];
       base.desired = desired;
       if (actions.length === 0) {
         logger.info(`${r.flag}: already in the requested state; nothing to change`);
@@ -423,6 +426,15 @@ export async function toggleFlag(options: ToggleOptions, logger: Logger): Promis
       if (after.global !== desired.global || !sameTenants(after.tenants, desired.tenants)) {
         throw new FlagVerifyError(
           `verify after write failed for ${r.flag} on ${backend.name}: asked for global ${desired.global} and tenants [${desired.tenants.join(', ')}], read back global ${after.global} and tenants [${after.tenants.join(', ')}]`,
+          desired,
+          after,
+          previous,
+        );
+      }
+      const unrestored = desired.detail ? (backend.detailChanges?.(after, desired) ?? []) : [];
+      if (unrestored.length) {
+        throw new FlagVerifyError(
+          `verify after write failed for ${r.flag} on ${backend.name}: the restored state still differs: ${unrestored.join('; ')}`,
           desired,
           after,
           previous,

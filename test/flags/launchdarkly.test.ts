@@ -1,5 +1,5 @@
 import { silentLogger } from '../../src/errors.js';
-import { toggleFlag } from '../../src/flags/index.js';
+import { restoreFlag, toggleFlag } from '../../src/flags/index.js';
 import {
   startLaunchDarklyFake,
   type LaunchDarklyFake,
@@ -108,6 +108,69 @@ describe('launchdarkly semantic patches', () => {
     expect(fake.patches.at(-1)!.body.instructions.map((i) => i.kind)).toEqual([
       'removeTargets',
       'turnFlagOff',
+    ]);
+  });
+
+  it('restore turns a flag back on that was on serving false, even though global and tenants match', async () => {
+    const env = fake.flag(PROJECT, FLAG)!.environments[ENV];
+    env.on = true; // on, default rule false, nobody targeted: global off, tenants []
+    const enabled = await toggleFlag({ ...options(), operation: 'enable', plan }, silentLogger);
+    await toggleFlag({ ...options(), operation: 'disable', plan }, silentLogger);
+    expect(fake.flag(PROJECT, FLAG)!.environments[ENV].on).toBe(false);
+    const restored = await restoreFlag(
+      { ...options(), runInfo: who, restoreState: JSON.stringify(enabled.previousState) },
+      silentLogger,
+    );
+    expect(restored.changed).toBe(true);
+    expect(restored.actions).toEqual(['turn the flag on in the environment']);
+    expect(fake.flag(PROJECT, FLAG)!.environments[ENV]).toMatchObject({
+      on: true,
+      fallthrough: { variation: 1 },
+    });
+    expect(restored.state).toMatchObject({ global: 'off', tenants: [] });
+    const again = await restoreFlag(
+      { ...options(), runInfo: who, restoreState: enabled.previousState },
+      silentLogger,
+    );
+    expect(again.changed).toBe(false);
+  });
+
+  it('restore puts back a dormant percentage rollout on the default rule and the off variation', async () => {
+    const ld = fake.flag(PROJECT, FLAG)!;
+    const env = ld.environments[ENV];
+    const rollout = {
+      variations: [
+        { variation: 0, weight: 30000 },
+        { variation: 1, weight: 70000 },
+      ],
+    };
+    env.fallthrough = { rollout }; // off: nobody gets it yet, but turning it on would serve 30%
+    const enabled = await toggleFlag({ ...options(), operation: 'enable', plan }, silentLogger);
+    expect(enabled.state).toMatchObject({ global: 'off', tenants: ['tn-4582', 'tn-9014'] });
+    expect(fake.flag(PROJECT, FLAG)!.environments[ENV].fallthrough).toEqual({ variation: 1 });
+    const restored = await restoreFlag(
+      { ...options(), runInfo: who, restoreState: enabled.previousState },
+      silentLogger,
+    );
+    expect(restored.state).toMatchObject({ global: 'off', tenants: [] });
+    const after = fake.flag(PROJECT, FLAG)!.environments[ENV];
+    expect(after.on).toBe(false);
+    expect(after.fallthrough).toEqual({ rollout });
+    expect(after.offVariation).toBe(1);
+    const trueId = ld.variations[0]._id;
+    const falseId = ld.variations[1]._id;
+    expect(fake.patches.at(-1)!.body.instructions).toEqual([
+      {
+        kind: 'removeTargets',
+        contextKind: 'tenant',
+        values: ['tn-4582', 'tn-9014'],
+        variationId: trueId,
+      },
+      {
+        kind: 'updateFallthroughVariationOrRollout',
+        rolloutWeights: { [trueId]: 30000, [falseId]: 70000 },
+      },
+      { kind: 'turnFlagOff' },
     ]);
   });
 

@@ -10,7 +10,9 @@
  *   `Content-Type: application/json; domain-model=launchdarkly.semanticpatch`, body
  *   `{environmentKey, comment, instructions[]}`; instructions `turnFlagOn`, `turnFlagOff`,
  *   `addTargets`/`removeTargets` (`contextKind`, `values`, `variationId`),
- *   `updateFallthroughVariationOrRollout` and `updateOffVariation` (`variationId`); all
+ *   `updateFallthroughVariationOrRollout` (`variationId`, or `rolloutWeights` {variationId:
+ *   weight in thousandths of a percent, adding up to 100000} and `rolloutBucketBy`) and
+ *   `updateOffVariation` (`variationId`); all
  *   instructions apply or none; without the domain-model the body is read as a JSON patch and
  *   rejected with 400 (https://launchdarkly.com/docs/api/feature-flags/patch-feature-flag and
  *   https://launchdarkly.com/docs/api, "Updates using semantic patch").
@@ -112,6 +114,19 @@ export async function startLaunchDarklyFake(
         env.on = false;
         return;
       case 'updateFallthroughVariationOrRollout': {
+        if (ins.rolloutWeights && typeof ins.rolloutWeights === 'object') {
+          const weights = Object.entries(ins.rolloutWeights as Record<string, number>);
+          if (weights.some(([id]) => idx(id) < 0)) return 'unknown variationId in rolloutWeights';
+          if (weights.reduce((sum, [, w]) => sum + w, 0) !== 100000)
+            return 'rolloutWeights must add up to 100000';
+          env.fallthrough = {
+            rollout: {
+              variations: weights.map(([id, weight]) => ({ variation: idx(id), weight })),
+              ...(typeof ins.rolloutBucketBy === 'string' ? { bucketBy: ins.rolloutBucketBy } : {}),
+            },
+          };
+          return;
+        }
         const i = idx(ins.variationId);
         if (i < 0) return `unknown variationId ${String(ins.variationId)}`;
         env.fallthrough = { variation: i };

@@ -45575,7 +45575,10 @@ async function toggleFlag(options, logger) {
             checkGuard(r.guard, previous.global, 'before the write', backend);
             const desired = desiredState(op, r, previous);
             checkGuard(r.guard, desired.global, `by this ${op} (nothing was written)`, backend, 'would be');
-            const actions = describeChange(previous, desired);
+            const actions = [
+                ...describeChange(previous, desired),
+                ...(desired.detail ? (backend.detailChanges?.(previous, desired) ?? []) : []),
+            ];
             base.desired = desired;
             if (actions.length === 0) {
                 logger.info(`${r.flag}: already in the requested state; nothing to change`);
@@ -45601,6 +45604,10 @@ async function toggleFlag(options, logger) {
             const after = await store.read(r.flag);
             if (after.global !== desired.global || !sameTenants(after.tenants, desired.tenants)) {
                 throw new FlagVerifyError(`verify after write failed for ${r.flag} on ${backend.name}: asked for global ${desired.global} and tenants [${desired.tenants.join(', ')}], read back global ${after.global} and tenants [${after.tenants.join(', ')}]`, desired, after, previous);
+            }
+            const unrestored = desired.detail ? (backend.detailChanges?.(after, desired) ?? []) : [];
+            if (unrestored.length) {
+                throw new FlagVerifyError(`verify after write failed for ${r.flag} on ${backend.name}: the restored state still differs: ${unrestored.join('; ')}`, desired, after, previous);
             }
             checkGuard(r.guard, after.global, 'after the write', backend);
             logger.info(`${r.flag}: verified global ${after.global}; tenants ${after.tenants.join(', ') || '(none)'}`);

@@ -88,6 +88,13 @@ export interface FlagBackend extends FlagStore {
    * throws, nothing it wrote is kept.
    */
   withFlagLock?<T>(flag: string, fn: (store: FlagStore) => Promise<T>): Promise<T>;
+  /**
+   * Optional, for `restore`: the differences between `current` and the restored state `to`
+   * that global and tenants do not show (LaunchDarkly: the `on` switch, default rule, off
+   * variation), as human-readable actions. The engine writes when this is not empty, and fails
+   * verification when it is not empty after the write. Empty when `to.detail` is absent.
+   */
+  detailChanges?(current: FlagState, to: DesiredState): string[];
   /** Releases connections. */
   close(): Promise<void>;
 }

@@ -19,6 +19,28 @@ function serves(vr, idx) {
         return vr.variation === idx;
     return (vr.rollout?.variations ?? []).some((v) => v.variation === idx && v.weight > 0);
 }
+/**
+ * A fallthrough in a comparable form: `{variation}` or `{rollout: {variations (by variation
+ * index, weights in thousandths of a percent), bucketBy}}`; `null` when there is none.
+ */
+function canonicalFallthrough(vr) {
+    const v = vr;
+    if (!v || typeof v !== 'object')
+        return 'null';
+    if (typeof v.variation === 'number')
+        return JSON.stringify({ variation: v.variation });
+    const variations = [...(v.rollout?.variations ?? [])]
+        .map((x) => ({ variation: x.variation, weight: x.weight }))
+        .sort((a, b) => a.variation - b.variation);
+    return JSON.stringify({ rollout: { variations, bucketBy: v.rollout?.bucketBy ?? null } });
+}
+function describeFallthrough(vr) {
+    const v = vr;
+    if (typeof v?.variation === 'number')
+        return `variation ${v.variation}`;
+    const parts = (v?.rollout?.variations ?? []).map((x) => `variation ${x.variation}: ${x.weight / 1000}%`);
+    return parts.length ? `rollout ${parts.join(', ')}` : 'none';
+}
 /** LaunchDarkly flags; tenants are individual targets of a context kind. */
 class LaunchDarklyBackend {
     o;
@@ -81,12 +103,43 @@ class LaunchDarklyBackend {
                 targeted,
                 fallthroughTrue,
                 offVariationTrue: offTrue,
+                fallthrough: env.fallthrough ?? null,
+                offVariation: env.offVariation ?? null,
                 version: env._version,
             },
         };
     }
     /**
-     * Sends one semantic patch that moves the environment to the desired state.
+     * For `restore`: what differs between the current state and the restored one beyond global
+     * and tenants: the flag's `on` switch, its default rule (fallthrough, including a percentage
+     * rollout), its off variation, and individual targets kept while the flag was off. Empty when
+     * the restored state carries no such detail (a state from an older version).
+     */
+    detailChanges(current, to) {
+        const want = to.detail;
+        if (!want)
+            return [];
+        const have = current.backendDetail ?? {};
+        const out = [];
+        if (typeof want.on === 'boolean' && want.on !== have.on)
+            out.push(`turn the flag ${want.on ? 'on' : 'off'} in the environment`);
+        if (want.fallthrough !== undefined &&
+            canonicalFallthrough(want.fallthrough) !== canonicalFallthrough(have.fallthrough))
+            out.push(`set the default rule (fallthrough) back to ${describeFallthrough(want.fallthrough)}`);
+        if (typeof want.offVariation === 'number' && want.offVariation !== have.offVariation)
+            out.push(`set the off variation back to variation ${want.offVariation}`);
+        if (want.on === false && Array.isArray(want.targeted) && Array.isArray(have.targeted)) {
+            const a = [...want.targeted].sort().join(', ');
+            const b = [...have.targeted].sort().join(', ');
+            if (a !== b)
+                out.push(`set the individual targets kept while off back to [${a}]`);
+        }
+        return out;
+    }
+    /**
+     * Sends one semantic patch that moves the environment to the desired state. For `restore`
+     * (`to.detail` from a previous read) it also puts back the flag's `on` switch, default rule
+     * and off variation, so the environment is the one read before, not only equivalent to it.
      * @throws BackendError when a clause-less rule serves true and global should be off
      */
     async write(change) {
@@ -97,7 +150,16 @@ class LaunchDarklyBackend {
         const kind = this.o.contextKind;
         const targeted = this.targeted(env, trueIdx);
         const fallthroughTrue = serves(env.fallthrough, trueIdx);
-        const finalOn = to.global === 'on' || to.tenants.length > 0;
+        const detail = to.detail ?? {};
+        const restoreFallthrough = detail.fallthrough !== undefined && detail.fallthrough !== null
+            ? detail.fallthrough
+            : undefined;
+        const restoreOffVariation = typeof detail.offVariation === 'number' && ld.variations[detail.offVariation]
+            ? detail.offVariation
+            : undefined;
+        const finalOn = typeof detail.on === 'boolean'
+            ? detail.on || to.tenants.length > 0
+            : to.global === 'on' || to.tenants.length > 0;
         const restoreTargets = Array.isArray(to.detail?.targeted)
             ? to.detail.targeted
             : undefined;
@@ -120,17 +182,44 @@ class LaunchDarklyBackend {
                 values: add,
                 variationId: trueId,
             });
-        if (to.global === 'on' && !fallthroughTrue) {
+        if (restoreFallthrough &&
+            canonicalFallthrough(restoreFallthrough) !== canonicalFallthrough(env.fallthrough)) {
+            const vr = restoreFallthrough;
+            if (typeof vr.variation === 'number' && ld.variations[vr.variation]) {
+                instructions.push({
+                    kind: 'updateFallthroughVariationOrRollout',
+                    variationId: ld.variations[vr.variation]._id,
+                });
+            }
+            else if (vr.rollout?.variations?.length) {
+                const rolloutWeights = {};
+                for (const x of vr.rollout.variations)
+                    if (ld.variations[x.variation])
+                        rolloutWeights[ld.variations[x.variation]._id] = x.weight;
+                instructions.push({
+                    kind: 'updateFallthroughVariationOrRollout',
+                    rolloutWeights,
+                    ...(vr.rollout.bucketBy ? { rolloutBucketBy: vr.rollout.bucketBy } : {}),
+                });
+            }
+        }
+        else if (!restoreFallthrough && to.global === 'on' && !fallthroughTrue) {
             instructions.push({ kind: 'updateFallthroughVariationOrRollout', variationId: trueId });
+        }
+        if (restoreOffVariation !== undefined && restoreOffVariation !== env.offVariation) {
+            instructions.push({
+                kind: 'updateOffVariation',
+                variationId: ld.variations[restoreOffVariation]._id,
+            });
         }
         if (to.global === 'off') {
             const everyone = (env.rules ?? []).find((r) => (!r.clauses || r.clauses.length === 0) && serves(r, trueIdx));
             if (everyone && finalOn) {
                 throw new _types_js__WEBPACK_IMPORTED_MODULE_1__/* .BackendError */ .J(`LaunchDarkly flag ${flag}: rule ${everyone._id ?? ''} has no clauses and serves true to everyone; remove it before targeting tenants`);
             }
-            if (fallthroughTrue)
+            if (fallthroughTrue && !restoreFallthrough)
                 instructions.push({ kind: 'updateFallthroughVariationOrRollout', variationId: falseId });
-            if (env.offVariation === trueIdx)
+            if (env.offVariation === trueIdx && restoreOffVariation === undefined)
                 instructions.push({ kind: 'updateOffVariation', variationId: falseId });
         }
         if (finalOn && !env.on)

@@ -66,6 +66,26 @@ export interface DiffRow {
   after: Record<string, unknown>;
 }
 
+/**
+ * What a differing row changes, one line per column that differs, in the spec's column order:
+ * `current_usage_limit: 5 → 20`; a missing row lists every column as `column = value` after
+ * `new row:`. Columns that already hold the source's value are left out.
+ */
+export function describeDiff(d: DiffRow): string[] {
+  const show = (v: unknown) => (v === undefined ? 'null' : JSON.stringify(v));
+  if (!d.before) {
+    return [
+      `new row: ${Object.entries(d.after)
+        .map(([c, v]) => `${c} = ${show(v)}`)
+        .join(', ')}`,
+    ];
+  }
+  const before = d.before;
+  return Object.entries(d.after)
+    .filter(([c, v]) => show(before[c]) !== show(v))
+    .map(([c, v]) => `${c}: ${show(before[c])} → ${show(v)}`);
+}
+
 /** Result of {@link analyzeBackfill}. */
 export interface AnalyzeResult extends DiffCounts {
   name: string;
@@ -412,9 +432,7 @@ export async function dryRunBackfill(
     if (sample.length) {
       logger.info(`First ${sample.length} difference(s), before → after:`);
       for (const d of sample) {
-        logger.info(
-          `  ${JSON.stringify(d.key)}: ${JSON.stringify(d.before)} → ${JSON.stringify(d.after)}`,
-        );
+        logger.info(`  ${JSON.stringify(d.key)}: ${describeDiff(d).join('; ')}`);
       }
     }
     const bounds = await p.client.query(p.sql.boundaries(false), [p.batchSize]);

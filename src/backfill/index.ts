@@ -14,6 +14,7 @@ export {
   dryRunBackfill,
   executeBackfill,
   verifyBackfill,
+  describeDiff,
   BackfillBusyError,
   CHECKPOINT_DDL,
   type BackfillOptions,

@@ -1,7 +1,8 @@
 /**
  * Markdown reports of backfill results for job summaries and the CLI.
  */
-import { code, formatMs, heading, table } from '../report/markdown.js';
+import { formatMs, heading, table } from '../report/markdown.js';
+import { describeDiff } from './engine.js';
 import type {
   AnalyzeResult,
   DiffRow,
@@ -32,12 +33,8 @@ function diffs(title: string, rows: DiffRow[]): string {
   return (
     heading(title, 3) +
     table(
-      ['Key', 'Before', 'After'],
-      rows.map((d) => [
-        d.key.join(', '),
-        d.before ? JSON.stringify(d.before) : '(missing)',
-        JSON.stringify(d.after),
-      ]),
+      ['Key', 'Change (before → after)'],
+      rows.map((d) => [d.key.join(', '), describeDiff(d).join('\n')]),
     )
   );
 }
@@ -106,7 +103,7 @@ export function executeMarkdown(r: ExecuteResult): string {
           `${formatMs(r.medianBatchMs)} / ${formatMs(r.longestBatchMs)}`,
         ],
         ['Duration', formatMs(r.durationMs)],
-        ['Last key', r.lastKey ? code(JSON.stringify(r.lastKey)).trim() : ''],
+        ['Last key', r.lastKey ? `\`${JSON.stringify(r.lastKey)}\`` : ''],
       ],
     )
   );

@@ -108,8 +108,9 @@ export class BackfillSql {
         : this.spec.mode === 'insert'
           ? 't.__present IS NULL'
           : `t.__present IS NULL OR ${d}`;
+    // json (not jsonb) keeps the spec's column order for the report.
     const obj = (a: string) =>
-      `jsonb_build_object(${this.spec.columns.map((c) => `'${c}', ${a}.${ident(c)}`).join(', ')})`;
+      `json_build_object(${this.spec.columns.map((c) => `'${c}', ${a}.${ident(c)}`).join(', ')})`;
     const key = `jsonb_build_array(${this.spec.key.map((k) => `s.${ident(k)}::text`).join(', ')})`;
     return `SELECT ${key} AS key, t.__present IS NOT NULL AS present,
                    CASE WHEN t.__present THEN ${obj('t')} END AS before, ${obj('s')} AS after

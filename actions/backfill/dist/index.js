@@ -35077,7 +35077,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   vB: () => (/* reexport */ verifyMarkdown)
 });
 
-// UNUSED EXPORTS: BackfillBusyError, CHECKPOINT_DDL, backfillSpecSchema, generatePaket7Data, validateSpecAgainstDatabase
+// UNUSED EXPORTS: BackfillBusyError, CHECKPOINT_DDL, backfillSpecSchema, describeDiff, generatePaket7Data, validateSpecAgainstDatabase
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
@@ -45072,7 +45072,8 @@ class BackfillSql {
             : this.spec.mode === 'insert'
                 ? 't.__present IS NULL'
                 : `t.__present IS NULL OR ${d}`;
-        const obj = (a) => `jsonb_build_object(${this.spec.columns.map((c) => `'${c}', ${a}.${(0,db_connect/* ident */.bD)(c)}`).join(', ')})`;
+        // json (not jsonb) keeps the spec's column order for the report.
+        const obj = (a) => `json_build_object(${this.spec.columns.map((c) => `'${c}', ${a}.${(0,db_connect/* ident */.bD)(c)}`).join(', ')})`;
         const key = `jsonb_build_array(${this.spec.key.map((k) => `s.${(0,db_connect/* ident */.bD)(k)}::text`).join(', ')})`;
         return `SELECT ${key} AS key, t.__present IS NOT NULL AS present,
                    CASE WHEN t.__present THEN ${obj('t')} END AS before, ${obj('s')} AS after
@@ -45179,6 +45180,25 @@ class BackfillSql {
 
 
 
+/**
+ * What a differing row changes, one line per column that differs, in the spec's column order:
+ * `current_usage_limit: 5 → 20`; a missing row lists every column as `column = value` after
+ * `new row:`. Columns that already hold the source's value are left out.
+ */
+function describeDiff(d) {
+    const show = (v) => (v === undefined ? 'null' : JSON.stringify(v));
+    if (!d.before) {
+        return [
+            `new row: ${Object.entries(d.after)
+                .map(([c, v]) => `${c} = ${show(v)}`)
+                .join(', ')}`,
+        ];
+    }
+    const before = d.before;
+    return Object.entries(d.after)
+        .filter(([c, v]) => show(before[c]) !== show(v))
+        .map(([c, v]) => `${c}: ${show(before[c])} → ${show(v)}`);
+}
 async function lastRun(p) {
     const exists = await p.client.query(`SELECT to_regclass('runbook.backfill_runs') IS NOT NULL AS ok`);
     if (!exists.rows[0].ok)
@@ -45376,7 +45396,7 @@ async function dryRunBackfill(options, logger) {
         if (sample.length) {
             logger.info(`First ${sample.length} difference(s), before → after:`);
             for (const d of sample) {
-                logger.info(`  ${JSON.stringify(d.key)}: ${JSON.stringify(d.before)} → ${JSON.stringify(d.after)}`);
+                logger.info(`  ${JSON.stringify(d.key)}: ${describeDiff(d).join('; ')}`);
             }
         }
         const bounds = await p.client.query(p.sql.boundaries(false), [p.batchSize]);
@@ -45844,6 +45864,7 @@ async function step(client, logger, what, sql) {
  * Markdown reports of backfill results for job summaries and the CLI.
  */
 
+
 function queries(title, list) {
     if (!list.length)
         return '';
@@ -45859,11 +45880,7 @@ function diffs(title, rows) {
     if (!rows.length)
         return '';
     return (heading(title, 3) +
-        table(['Key', 'Before', 'After'], rows.map((d) => [
-            d.key.join(', '),
-            d.before ? JSON.stringify(d.before) : '(missing)',
-            JSON.stringify(d.after),
-        ])));
+        table(['Key', 'Change (before → after)'], rows.map((d) => [d.key.join(', '), describeDiff(d).join('\n')])));
 }
 /** The analyze (or dry-run) table: rows to create, update, unchanged, checks, estimate. */
 function analyzeMarkdown(r) {
@@ -45921,7 +45938,7 @@ function executeMarkdown(r) {
                 `${markdown_formatMs(r.medianBatchMs)} / ${markdown_formatMs(r.longestBatchMs)}`,
             ],
             ['Duration', markdown_formatMs(r.durationMs)],
-            ['Last key', r.lastKey ? code(JSON.stringify(r.lastKey)).trim() : ''],
+            ['Last key', r.lastKey ? `\`${JSON.stringify(r.lastKey)}\`` : ''],
         ]));
 }
 /** The verify report: the difference (must be zero), first differing keys, assertions. */

@@ -149,6 +149,16 @@ export function measure(
     phase: 'inconclusive',
     value: null,
   };
+  // Providers already map NaN/±Inf to null; custom providers and simulations may not. A
+  // non-finite number is no data, never a value (NaN != 0 would otherwise hold, and a NaN
+  // count would poison the pooled counts for the rest of the canary).
+  sample = {
+    ...sample,
+    value: finiteOrNull(sample.value),
+    numerator: finiteOrNull(sample.numerator),
+    denominator: finiteOrNull(sample.denominator),
+    baseline: finiteOrNull(sample.baseline),
+  };
   let m: Measurement;
   if (sample.error !== undefined) {
     m = { ...base, phase: 'error', message: sample.error };
@@ -173,6 +183,11 @@ export function measure(
   }
   record(state, m);
   return m;
+}
+
+function finiteOrNull(v: number | null | undefined): number | null | undefined {
+  if (v === undefined || v === null) return v;
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
 function measureCounts(

@@ -4,12 +4,84 @@
  */
 import { heading, table, xychart } from '../report/markdown.js';
 import { fmt } from './evaluation.js';
-import type { GateResult } from './measurements.js';
+import type { Measurement } from './evaluation.js';
+import type { GateResult, MetricResult } from './measurements.js';
 
 const ICON = { pass: '✅', fail: '❌', inconclusive: '⚠️' } as const;
 
-function hhmm(iso: string): string {
-  return iso.slice(11, 16);
+/** A value for the table: ratios as percent (`6.3%`), other units as measured. */
+function show(v: number | null | undefined, unit: string): string {
+  if (v === null || v === undefined || unit !== 'ratio') return fmt(v);
+  return `${fmt(v * 100)}%`;
+}
+
+/** Most points a chart draws; longer runs are bucketed (each bucket shows its worst value). */
+export const MAX_CHART_POINTS = 36;
+
+function label(iso: string, multiDay: boolean): string {
+  return multiDay ? `${iso.slice(5, 10)} ${iso.slice(11, 16)}` : iso.slice(11, 16);
+}
+
+/**
+ * One Mermaid xychart of a metric: its value, for count-based rates the judged bound (the
+ * Wilson bound that decides), and the threshold. Ratios are drawn in percent. At most
+ * {@link MAX_CHART_POINTS} points: longer runs are cut into equal buckets of consecutive
+ * measurements, each drawn at its last time with its worst value (the highest for `<`/`<=`
+ * conditions, the lowest for `>`/`>=`), so a spike is never averaged away.
+ */
+function chart(m: MetricResult): string {
+  const withData = m.measurements.filter((x) => x.value !== null);
+  if (withData.length === 0) return `\n**${m.name}**: no data to chart.\n`;
+  const op = m.condition
+    .trim()
+    .slice(0, 2)
+    .replace(/[^<>=!]/g, '');
+  const worse = (a: number, b: number) =>
+    op.startsWith('<') ? a > b : op.startsWith('>') ? a < b : false;
+  const buckets = Math.min(MAX_CHART_POINTS, withData.length);
+  const picked: Measurement[] = [];
+  for (let b = 0; b < buckets; b++) {
+    const group = withData.slice(
+      Math.floor((b * withData.length) / buckets),
+      Math.floor(((b + 1) * withData.length) / buckets),
+    );
+    let worst = group[group.length - 1];
+    for (const x of group) if (worse(x.value as number, worst.value as number)) worst = x;
+    // Drawn at the bucket's last time, so the axis stays in order.
+    picked.push({ ...worst, at: group[group.length - 1].at });
+  }
+  const scale = m.unit === 'ratio' ? 100 : 1;
+  const unit = m.unit === 'ratio' ? '%' : m.unit === 'none' ? '' : m.unit;
+  const counts = picked.every((x) => x.lower !== undefined && x.upper !== undefined);
+  const bound = op.startsWith('<') ? 'lower' : op.startsWith('>') ? 'upper' : undefined;
+  const lines = ['value'];
+  const series = [
+    { kind: 'line' as const, values: picked.map((x) => (x.value as number) * scale) },
+  ];
+  if (counts && bound) {
+    lines.push(`pooled ${bound} bound`);
+    series.push({ kind: 'line', values: picked.map((x) => (x[bound] as number) * scale) });
+  }
+  if (picked.every((x) => x.threshold !== undefined)) {
+    lines.push('threshold');
+    series.push({ kind: 'line', values: picked.map((x) => x.threshold! * scale) });
+  }
+  const first = picked[0].at;
+  const last = picked[picked.length - 1].at;
+  const multiDay = first.slice(0, 10) !== last.slice(0, 10);
+  const note =
+    withData.length > buckets
+      ? ` ${withData.length} measurements in ${buckets} points (worst of each).`
+      : '';
+  return (
+    `\n**${m.name}** \`${m.condition}\`${unit ? ` in ${unit}` : ''}, UTC; lines in order: ${lines.join(', ')}.${note}\n\n` +
+    xychart(
+      `${m.name} ${m.condition}`,
+      picked.map((x) => label(x.at, multiDay)),
+      unit || m.name,
+      series,
+    )
+  );
 }
 
 /** Renders a gate result as Markdown for the job summary or the CLI. */
@@ -49,8 +121,8 @@ export function renderSummary(result: GateResult, title = 'Canary gate'): string
           m.dryRun ? `${m.name} (dry-run)` : m.name,
           m.provider,
           `\`${m.condition}\`${m.unit !== 'none' ? ` (${m.unit})` : ''}`,
-          fmt(last?.value),
-          fmt(last?.threshold),
+          show(last?.value, m.unit),
+          show(last?.threshold, m.unit),
           samples,
           m.successful,
           m.failed,
@@ -61,24 +133,6 @@ export function renderSummary(result: GateResult, title = 'Canary gate'): string
       }),
     ),
   );
-  for (const m of result.metrics) {
-    const pts = m.measurements.filter((x) => x.value !== null);
-    if (pts.length === 0) {
-      parts.push(`\n**${m.name}**: no data to chart.\n`);
-      continue;
-    }
-    const series = [{ kind: 'line' as const, values: pts.map((x) => x.value as number) }];
-    if (pts.every((x) => x.threshold !== undefined))
-      series.push({ kind: 'line', values: pts.map((x) => x.threshold!) });
-    parts.push(
-      '\n' +
-        xychart(
-          `${m.name} vs ${m.condition}`,
-          pts.map((x) => hhmm(x.at)),
-          m.unit === 'none' ? m.name : m.unit,
-          series,
-        ),
-    );
-  }
+  for (const m of result.metrics) parts.push(chart(m));
   return parts.join('');
 }

@@ -170,6 +170,16 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
           })()
       : undefined;
 
+  if (recording && recording.intervalMs !== criteria.intervalMs) {
+    // Each recorded value covers one recorded interval: judged at another interval, counts
+    // would be dropped (longer) or most measurements would have no data (shorter).
+    throw new ConfigError(
+      `the recording was measured every ${recording.intervalMs / 1000} s but the criteria's interval is ${criteria.intervalMs / 1000} s; replay with the recorded interval (set interval: ${recording.intervalMs / 1000}s, or the interval input)`,
+      undefined,
+      'interval',
+    );
+  }
+
   // Providers are created (and their client libraries loaded) only when a metric needs them.
   const providers = new Map<ProviderName, MetricsProvider>();
   const ctx = { logger, sleep, maxRetries: options.maxRetries };
@@ -179,7 +189,11 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
     if (p) return p;
     if (options.providerFactory) p = options.providerFactory(name);
     else if (name === 'replay')
-      p = (await import('./providers/replay.js')).replayProvider(recording!, logger);
+      p = (await import('./providers/replay.js')).replayProvider(
+        recording!,
+        logger,
+        criteria.metrics,
+      );
     else if (name === 'prometheus') {
       if (!options.prometheus?.url)
         throw new ConfigError(
@@ -304,7 +318,8 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
       atMs = startedAt + initialDelayMs + k * intervalMs;
       // The window ending at atMs is queried once its late data has arrived.
       const queryAt = atMs + queryDelayMs;
-      if (queryAt - startedAt > timeoutMs) {
+      // The real clock counts too: slow queries or long 429 backoffs may have used the time up.
+      if (Math.max(queryAt, now()) - startedAt > timeoutMs) {
         verdict = 'inconclusive';
         ranOut = true;
         reason = `timeout after ${Math.round(timeoutMs / 1000)} s before the criteria held for ${count} measurement(s)`;

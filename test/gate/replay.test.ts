@@ -74,14 +74,21 @@ test('the job summary has a table row per metric and an xychart of value against
   expect(md).toContain('## Canary gate: ❌ fail');
   expect(md).toContain('**failed at 2024-06-03T19:16:00.000Z**');
   expect(md).toMatch(
-    /\| canary-5xx-rate \| replay \| `< 1%` \(ratio\) \| 0\.063 \| 0\.01 \| 139\/6506 \| 8 \| 3 \| 0 \| 0 \| failed \|/,
+    /\| canary-5xx-rate \| replay \| `< 1%` \(ratio\) \| 6\.3% \| 1% \| 139\/6506 \| 8 \| 3 \| 0 \| 0 \| failed \|/,
   );
   expect(md).toContain('| 5xx-rate-vs-stable (dry-run) |');
   const charts = md.match(/```mermaid\nxychart-beta[\s\S]*?```/g)!;
   expect(charts).toHaveLength(4);
-  expect(charts[0]).toContain('title "canary-5xx-rate vs < 1%"');
+  expect(charts[0]).toContain('title "canary-5xx-rate < 1%"');
   expect(charts[0]).toContain('x-axis ["19:06", "19:07"');
-  expect(charts[0]).toMatch(/line \[[^\]]+\]\n\s+line \[0\.01, 0\.01/);
+  // Ratios are drawn in percent: the interval rate, the judged lower bound, the 1% threshold.
+  expect(charts[0]).toContain('y-axis "%"');
+  expect(charts[0]).toMatch(
+    /line \[0\.686106, 0, [^\]]+\]\n\s+line \[0\.227291,[^\]]+\]\n\s+line \[1, 1,/,
+  );
+  expect(md).toContain(
+    '**canary-5xx-rate** `< 1%` in %, UTC; lines in order: value, pooled lower bound, threshold.',
+  );
 });
 
 test('runbook gate: exit code 0 on pass, 1 on fail, with the summary printed', async () => {

@@ -45349,6 +45349,16 @@ function measure(metric, state, sample, atMs) {
         phase: 'inconclusive',
         value: null,
     };
+    // Providers already map NaN/±Inf to null; custom providers and simulations may not. A
+    // non-finite number is no data, never a value (NaN != 0 would otherwise hold, and a NaN
+    // count would poison the pooled counts for the rest of the canary).
+    sample = {
+        ...sample,
+        value: finiteOrNull(sample.value),
+        numerator: finiteOrNull(sample.numerator),
+        denominator: finiteOrNull(sample.denominator),
+        baseline: finiteOrNull(sample.baseline),
+    };
     let m;
     if (sample.error !== undefined) {
         m = { ...base, phase: 'error', message: sample.error };
@@ -45376,6 +45386,11 @@ function measure(metric, state, sample, atMs) {
     }
     evaluation_record(state, m);
     return m;
+}
+function finiteOrNull(v) {
+    if (v === undefined || v === null)
+        return v;
+    return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 function measureCounts(metric, state, sample, base) {
     const num = sample.numerator ?? null;
@@ -45650,6 +45665,11 @@ async function runGate(options, logger) {
                 throw new errors/* ConfigError */.xL('is required in replay mode', undefined, 'replay-file');
             })()
         : undefined;
+    if (recording && recording.intervalMs !== criteria.intervalMs) {
+        // Each recorded value covers one recorded interval: judged at another interval, counts
+        // would be dropped (longer) or most measurements would have no data (shorter).
+        throw new errors/* ConfigError */.xL(`the recording was measured every ${recording.intervalMs / 1000} s but the criteria's interval is ${criteria.intervalMs / 1000} s; replay with the recorded interval (set interval: ${recording.intervalMs / 1000}s, or the interval input)`, undefined, 'interval');
+    }
     // Providers are created (and their client libraries loaded) only when a metric needs them.
     const providers = new Map();
     const ctx = { logger, sleep, maxRetries: options.maxRetries };
@@ -45661,7 +45681,7 @@ async function runGate(options, logger) {
         if (options.providerFactory)
             p = options.providerFactory(name);
         else if (name === 'replay')
-            p = (await __nccwpck_require__.e(/* import() */ 59).then(__nccwpck_require__.bind(__nccwpck_require__, 685059))).replayProvider(recording, logger);
+            p = (await __nccwpck_require__.e(/* import() */ 59).then(__nccwpck_require__.bind(__nccwpck_require__, 685059))).replayProvider(recording, logger, criteria.metrics);
         else if (name === 'prometheus') {
             if (!options.prometheus?.url)
                 throw new errors/* ConfigError */.xL('is required for the prometheus provider', undefined, 'prometheus-url');
@@ -45779,7 +45799,8 @@ async function runGate(options, logger) {
             atMs = startedAt + initialDelayMs + k * intervalMs;
             // The window ending at atMs is queried once its late data has arrived.
             const queryAt = atMs + queryDelayMs;
-            if (queryAt - startedAt > timeoutMs) {
+            // The real clock counts too: slow queries or long 429 backoffs may have used the time up.
+            if (Math.max(queryAt, now()) - startedAt > timeoutMs) {
                 verdict = 'inconclusive';
                 ranOut = true;
                 reason = `timeout after ${Math.round(timeoutMs / 1000)} s before the criteria held for ${count} measurement(s)`;
@@ -45976,8 +45997,68 @@ function xychart(title, x, yLabel, series) {
 
 
 const ICON = { pass: '✅', fail: '❌', inconclusive: '⚠️' };
-function hhmm(iso) {
-    return iso.slice(11, 16);
+/** A value for the table: ratios as percent (`6.3%`), other units as measured. */
+function show(v, unit) {
+    if (v === null || v === undefined || unit !== 'ratio')
+        return fmt(v);
+    return `${fmt(v * 100)}%`;
+}
+/** Most points a chart draws; longer runs are bucketed (each bucket shows its worst value). */
+const MAX_CHART_POINTS = 36;
+function label(iso, multiDay) {
+    return multiDay ? `${iso.slice(5, 10)} ${iso.slice(11, 16)}` : iso.slice(11, 16);
+}
+/**
+ * One Mermaid xychart of a metric: its value, for count-based rates the judged bound (the
+ * Wilson bound that decides), and the threshold. Ratios are drawn in percent. At most
+ * {@link MAX_CHART_POINTS} points: longer runs are cut into equal buckets of consecutive
+ * measurements, each drawn at its last time with its worst value (the highest for `<`/`<=`
+ * conditions, the lowest for `>`/`>=`), so a spike is never averaged away.
+ */
+function chart(m) {
+    const withData = m.measurements.filter((x) => x.value !== null);
+    if (withData.length === 0)
+        return `\n**${m.name}**: no data to chart.\n`;
+    const op = m.condition
+        .trim()
+        .slice(0, 2)
+        .replace(/[^<>=!]/g, '');
+    const worse = (a, b) => op.startsWith('<') ? a > b : op.startsWith('>') ? a < b : false;
+    const buckets = Math.min(MAX_CHART_POINTS, withData.length);
+    const picked = [];
+    for (let b = 0; b < buckets; b++) {
+        const group = withData.slice(Math.floor((b * withData.length) / buckets), Math.floor(((b + 1) * withData.length) / buckets));
+        let worst = group[group.length - 1];
+        for (const x of group)
+            if (worse(x.value, worst.value))
+                worst = x;
+        // Drawn at the bucket's last time, so the axis stays in order.
+        picked.push({ ...worst, at: group[group.length - 1].at });
+    }
+    const scale = m.unit === 'ratio' ? 100 : 1;
+    const unit = m.unit === 'ratio' ? '%' : m.unit === 'none' ? '' : m.unit;
+    const counts = picked.every((x) => x.lower !== undefined && x.upper !== undefined);
+    const bound = op.startsWith('<') ? 'lower' : op.startsWith('>') ? 'upper' : undefined;
+    const lines = ['value'];
+    const series = [
+        { kind: 'line', values: picked.map((x) => x.value * scale) },
+    ];
+    if (counts && bound) {
+        lines.push(`pooled ${bound} bound`);
+        series.push({ kind: 'line', values: picked.map((x) => x[bound] * scale) });
+    }
+    if (picked.every((x) => x.threshold !== undefined)) {
+        lines.push('threshold');
+        series.push({ kind: 'line', values: picked.map((x) => x.threshold * scale) });
+    }
+    const first = picked[0].at;
+    const last = picked[picked.length - 1].at;
+    const multiDay = first.slice(0, 10) !== last.slice(0, 10);
+    const note = withData.length > buckets
+        ? ` ${withData.length} measurements in ${buckets} points (worst of each).`
+        : '';
+    return (`\n**${m.name}** \`${m.condition}\`${unit ? ` in ${unit}` : ''}, UTC; lines in order: ${lines.join(', ')}.${note}\n\n` +
+        xychart(`${m.name} ${m.condition}`, picked.map((x) => label(x.at, multiDay)), unit || m.name, series));
 }
 /** Renders a gate result as Markdown for the job summary or the CLI. */
 function renderSummary(result, title = 'Canary gate') {
@@ -46010,8 +46091,8 @@ function renderSummary(result, title = 'Canary gate') {
             m.dryRun ? `${m.name} (dry-run)` : m.name,
             m.provider,
             `\`${m.condition}\`${m.unit !== 'none' ? ` (${m.unit})` : ''}`,
-            fmt(last?.value),
-            fmt(last?.threshold),
+            show(last?.value, m.unit),
+            show(last?.threshold, m.unit),
             samples,
             m.successful,
             m.failed,
@@ -46020,18 +46101,8 @@ function renderSummary(result, title = 'Canary gate') {
             m.status,
         ];
     })));
-    for (const m of result.metrics) {
-        const pts = m.measurements.filter((x) => x.value !== null);
-        if (pts.length === 0) {
-            parts.push(`\n**${m.name}**: no data to chart.\n`);
-            continue;
-        }
-        const series = [{ kind: 'line', values: pts.map((x) => x.value) }];
-        if (pts.every((x) => x.threshold !== undefined))
-            series.push({ kind: 'line', values: pts.map((x) => x.threshold) });
-        parts.push('\n' +
-            xychart(`${m.name} vs ${m.condition}`, pts.map((x) => hhmm(x.at)), m.unit === 'none' ? m.name : m.unit, series));
-    }
+    for (const m of result.metrics)
+        parts.push(chart(m));
     return parts.join('');
 }
 

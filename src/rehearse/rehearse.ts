@@ -238,6 +238,8 @@ export async function rehearse(options: RehearseOptions, logger: Logger): Promis
   const noKube = 'skipped: no kubeconfig (give --kubeconfig to run the Kubernetes steps)';
   let flagBefore: import('../flags/index.js').FlagState | undefined;
   let previousRevision = 0;
+  /** Revision of the stable Deployment before promotion changed its images (0: unchanged). */
+  let stablePreviousRevision = 0;
 
   try {
     try {
@@ -631,6 +633,8 @@ export async function rehearse(options: RehearseOptions, logger: Logger): Promis
                 deployment: d['stable-deployment'],
                 images: d.images,
                 changeCause: d['change-cause'],
+                timeoutMs: parseDuration(d.timeout),
+                onImageSet: (s) => void (stablePreviousRevision = s.previousRevision),
               },
               logger,
             );
@@ -717,6 +721,44 @@ export async function rehearse(options: RehearseOptions, logger: Logger): Promis
         detail: flagBefore ? 'rollback.flags is keep' : 'the flag was not changed',
       }));
     }
+    // A promotion that failed after moving the stable Deployment: put it back before the weight
+    // goes to 0, or all traffic would go to the new images on the stable Deployment.
+    if (stablePreviousRevision > 0 && plan.deploy?.['stable-deployment']) {
+      if (plan.rollback.rollout !== 'undo') {
+        await attempt('stable rollout undo', async () => ({
+          status: 'skipped',
+          detail: `rollback.rollout is keep: ${plan.deploy!['stable-deployment']} stays on the new images`,
+        }));
+      } else {
+        const k = await engine('rollout', () => import('../k8s/index.js'), false);
+        if (k) {
+          await attempt('stable rollout undo', async () => {
+            const d = plan.deploy!;
+            const r = await k.undoRollout(
+              {
+                ...kube,
+                context: d.context,
+                namespace: d.namespace,
+                deployment: d['stable-deployment']!,
+                toRevision: stablePreviousRevision,
+                timeoutMs: parseDuration(d.timeout),
+              },
+              logger,
+            );
+            result.rolledBack.push(
+              `${d['stable-deployment']}: revision ${r.fromRevision} → ${r.revision} (template of ${r.toRevision})`,
+            );
+            return {
+              detail: `${d['stable-deployment']}: back to the template of revision ${r.toRevision} (${Object.entries(
+                r.images,
+              )
+                .map(([c, i]) => `${c}=${i}`)
+                .join(', ')})`,
+            };
+          });
+        }
+      }
+    }
     if (plan.deploy?.ingress && plan.rollback.traffic === 'zero') {
       if (!kube)
         await attempt('canary weight 0', async () => ({ status: 'skipped', detail: noKube }));
@@ -754,6 +796,7 @@ export async function rehearse(options: RehearseOptions, logger: Logger): Promis
                 namespace: d.namespace,
                 deployment: d.deployment,
                 toRevision: previousRevision,
+                timeoutMs: parseDuration(d.timeout),
               },
               logger,
             );

@@ -87,3 +87,29 @@ test('regression: weight back to 0 and the canary deployment undone to the old i
   expect(image('videokit-api-canary')).toBe(OLD);
   expect(image('videokit-api')).toBe(OLD);
 });
+
+test('a promotion whose stable rollout fails: the stable deployment is undone before the weight goes to 0', async () => {
+  await fake.close();
+  fake = await startFakeKubernetes({ tickMs: 10, progressDeadlineMs: 300 });
+  fake.seed(deployment('videokit-api', 'billing', OLD));
+  fake.seed(deployment('videokit-api-canary', 'billing', OLD, 1));
+  fake.seed(ingress('videokit-api', 'billing', 'videokit-api'));
+  fake.seed(ingress('videokit-api-canary', 'billing', 'videokit-api-canary', { weight: 0 }));
+  writeFileSync(kubeconfig, fake.kubeconfig({ namespace: 'billing' }));
+  fake.stuck.add(`videokit-api=${NEW}`); // the stable rollout to the new image never gets ready
+  const r = await run('healthy');
+  expect(r.outcome).toBe('rolled-back');
+  expect(r.failedStep).toBe('promote: canary to 100%');
+  expect(r.failure).toContain('deployment "videokit-api" exceeded its progress deadline');
+  const rb = r.timeline.filter((t) => t.job === 'rollback').map((t) => [t.step, t.status]);
+  expect(rb.slice(0, 4)).toEqual([
+    ['BILLING_ENFORCEMENT back to its previous state', 'success'],
+    ['stable rollout undo', 'success'],
+    ['canary weight 0', 'success'],
+    ['rollout undo', 'success'],
+  ]);
+  expect(image('videokit-api')).toBe(OLD);
+  expect(image('videokit-api-canary')).toBe(OLD);
+  expect(annotations()?.['nginx.ingress.kubernetes.io/canary-weight']).toBe('0');
+  expect(r.rolledBack.join('\n')).toContain('videokit-api: revision 2 → 3 (template of 1)');
+});

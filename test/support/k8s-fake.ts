@@ -213,6 +213,12 @@ export interface FakeKubernetes {
    * concurrent writer, e.g. change an object between the engine's read and its patch.
    */
   onRequest?: (req: { method: string; path: string }) => void;
+  /**
+   * `deployment=image` entries: a rollout of that Deployment to a pod template with that image
+   * never gets ready pods, as with an image containing `bad` (e.g. one Deployment fails on an
+   * image another runs fine; a rollout already complete stays complete).
+   */
+  stuck: Set<string>;
   /** Runs one controller tick now (tests normally let the timer do it). */
   tick(): void;
   close(): Promise<void>;
@@ -257,6 +263,7 @@ export async function startFakeKubernetes(
   const tickMs = options.tickMs ?? 20;
   const store = new Map<string, Stored>();
   const requests: FakeKubernetes['requests'] = [];
+  const stuck = new Set<string>();
   let rv = 1000;
   const keyOf = (t: ResourceType, ns: string, name: string) =>
     `${apiVersionOf(t)}|${t.plural}|${t.namespaced ? ns : ''}|${name}`;
@@ -437,8 +444,9 @@ export async function startFakeKubernetes(
     const desired = d.spec.replicas;
     const olds = owned.filter((r) => r !== newRs);
     const oldTotal = () => olds.reduce((n, r) => n + r.obj.spec.replicas, 0);
-    const bad = (d.spec.template.spec?.containers ?? []).some((c: Obj) =>
-      String(c.image).includes('bad'),
+    const bad = (d.spec.template.spec?.containers ?? []).some(
+      (c: Obj) =>
+        String(c.image).includes('bad') || stuck.has(`${d.metadata.name}=${String(c.image)}`),
     );
     const n = newRs.obj;
     const setRs = (r: Stored, replicas: number, ready: number) => {
@@ -951,6 +959,7 @@ export async function startFakeKubernetes(
     url,
     port,
     requests,
+    stuck,
     tick,
     kubeconfig({ namespace = 'default', context = 'fake' } = {}) {
       const user = options.token ? `    token: ${options.token}\n` : '    username: tester\n';

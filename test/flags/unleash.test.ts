@@ -3,7 +3,7 @@
  * PostgreSQL, behind a fault-injecting proxy for the 409/429/ignored-write cases.
  */
 import { silentLogger } from '../../src/errors.js';
-import { toggleFlag } from '../../src/flags/index.js';
+import { restoreFlag, toggleFlag } from '../../src/flags/index.js';
 import {
   startFaultProxy,
   startUnleash,
@@ -125,6 +125,62 @@ describe('unleash strategies', () => {
       .map((l) => l.split(' ')[0] + ' ' + l.split('/').pop());
     expect(writes[0]).toBe('POST off');
     expect(writes[1]).toMatch(/^DELETE /);
+  });
+
+  it('keeps a dormant strategy without tenantId while tenants are on, and restore re-activates it as it was', async () => {
+    const strategiesPath = `/api/admin/projects/default/features/${FLAG}/environments/${ENV}/strategies`;
+    const created = await admin(strategiesPath, 'POST', {
+      name: 'flexibleRollout',
+      title: 'gradual 25%',
+      constraints: [],
+      parameters: { rollout: '25', stickiness: 'default', groupId: FLAG },
+    });
+    expect(created.status).toBe(200);
+    const dormant = (await created.json()) as { id: string };
+    const envNow = async () =>
+      (
+        (await (await admin(`/api/admin/projects/default/features/${FLAG}`)).json()) as {
+          environments: {
+            name: string;
+            enabled: boolean;
+            strategies: {
+              id: string;
+              title?: string;
+              disabled?: boolean;
+              parameters: Record<string, string>;
+              constraints: unknown[];
+            }[];
+          }[];
+        }
+      ).environments.find((e) => e.name === ENV)!;
+
+    const enabled = await toggleFlag({ ...options(), operation: 'enable', plan }, silentLogger);
+    expect(enabled.previousState).toMatchObject({ global: 'off', tenants: [] });
+    expect(enabled.state).toMatchObject({ global: 'off', tenants: ['tn-4582', 'tn-9014'] });
+    const during = await envNow();
+    expect(during.enabled).toBe(true);
+    expect(during.strategies.find((s) => s.id === dormant.id)).toMatchObject({ disabled: true });
+
+    const restored = await restoreFlag(
+      { ...options(), runInfo: who, restoreState: JSON.stringify(enabled.previousState) },
+      silentLogger,
+    );
+    expect(restored.state).toMatchObject({ global: 'off', tenants: [] });
+    const after = await envNow();
+    expect(after.enabled).toBe(false);
+    expect(after.strategies).toHaveLength(1);
+    expect(after.strategies[0]).toMatchObject({
+      id: dormant.id,
+      title: 'gradual 25%',
+      disabled: false,
+      parameters: { rollout: '25' },
+      constraints: [],
+    });
+    const again = await restoreFlag(
+      { ...options(), runInfo: who, restoreState: enabled.previousState },
+      silentLogger,
+    );
+    expect(again.changed).toBe(false);
   });
 
   it('names a missing environment', async () => {

@@ -18,6 +18,15 @@ const TENANT_CONTEXT_FIELD = 'tenantId';
 function tenantConstraint(s) {
     return s.constraints?.find((c) => c.contextName === TENANT_CONTEXT_FIELD && c.operator === 'IN' && !c.inverted);
 }
+/** The strategies without a tenant constraint listed in a restored state's detail. */
+function restoredGlobalStrategies(to) {
+    const list = to.detail?.strategies;
+    if (!Array.isArray(list))
+        return [];
+    return list
+        .filter((s) => typeof s?.id === 'string' && (s.tenants === null || s.tenants === undefined))
+        .map((s) => ({ id: s.id, name: String(s.name ?? '') }));
+}
 /** Unleash feature flags; tenants via a `tenantId IN [...]` constrained strategy. */
 class UnleashBackend {
     o;
@@ -76,8 +85,33 @@ class UnleashBackend {
                     name: s.name,
                     tenants: tenantConstraint(s)?.values ?? null,
                 })),
+                inactive: env.strategies.filter((s) => s.disabled).map((s) => s.id),
             },
         };
+    }
+    /**
+     * For `restore`: strategies without a `tenantId` constraint that were active in the restored
+     * state and are now deactivated (a write that turned global off, or enabled tenants while the
+     * environment was off, deactivates them instead of deleting them). Empty when `to.detail` is
+     * absent.
+     */
+    detailChanges(current, to) {
+        const inactive = current.backendDetail?.inactive ?? [];
+        return restoredGlobalStrategies(to)
+            .filter((s) => inactive.includes(s.id))
+            .map((s) => `re-activate strategy ${s.name} ${s.id} (no tenantId constraint)`);
+    }
+    /** Updates strategy `s` as it is, with `disabled` and optionally a new title. */
+    putStrategy(flag, s, disabled, title) {
+        return this.call('PUT', this.envUrl(flag, `/strategies/${encodeURIComponent(s.id)}`), {
+            name: s.name,
+            title: title ?? s.title ?? undefined,
+            constraints: s.constraints ?? [],
+            parameters: s.parameters ?? {},
+            segments: s.segments ?? [],
+            variants: s.variants ?? [],
+            disabled,
+        });
     }
     /** Moves the environment to the desired state in a safe order (see the module comment). */
     async write(change) {
@@ -125,7 +159,15 @@ class UnleashBackend {
                 });
             }
         }
-        if (to.global === 'on' && globalStrategies.length === 0) {
+        const wanted = restoredGlobalStrategies(to).map((s) => s.id);
+        const reactivate = to.global === 'on' || !shouldEnable
+            ? env.strategies.filter((s) => s.disabled && !tenantConstraint(s) && wanted.includes(s.id))
+            : [];
+        for (const s of reactivate) {
+            this.logger.info(`Unleash: re-activating strategy ${s.name} ${s.id}`);
+            await this.putStrategy(flag, s, false);
+        }
+        if (to.global === 'on' && globalStrategies.length === 0 && reactivate.length === 0) {
             await this.call('POST', strategies(), {
                 name: 'flexibleRollout',
                 title: comment,
@@ -134,9 +176,14 @@ class UnleashBackend {
                 disabled: false,
             });
         }
-        if (to.global === 'off') {
-            for (const s of globalStrategies)
-                await this.call('DELETE', strategies(s.id));
+        if (to.global === 'off' && shouldEnable) {
+            // The environment stays on for the tenants: a strategy without a tenantId constraint
+            // would serve everyone. Deactivate it (not delete) so a restore can bring it back as it
+            // was. When the environment goes off instead, such strategies stay as they are, dormant.
+            for (const s of globalStrategies) {
+                this.logger.info(`Unleash: deactivating strategy ${s.name} ${s.id} (no tenantId constraint; kept for a restore)`);
+                await this.putStrategy(flag, s, true);
+            }
         }
         for (const s of tenantStrategies)
             if (s !== keep)

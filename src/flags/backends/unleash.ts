@@ -16,12 +16,22 @@
  * `tenantId IN [...]`. It is created (or updated) BEFORE the environment is switched on: Unleash
  * adds a default strategy, on for everyone, when an environment without strategies is enabled.
  * Turning the last tenants off switches the environment off before deleting the strategy.
+ * Strategies without a `tenantId` constraint are never deleted: turning global off while the
+ * environment stays on for tenants deactivates them (`disabled: true`), and turning everything
+ * off leaves them dormant behind the environment switch. `restore` re-activates the ones the
+ * restored state had active, with their ids, rollout and constraints unchanged.
  * Unleash has no comment field on these endpoints: the audit comment becomes the `title` of the
  * strategy a write creates or updates, and Unleash's event log records the change and the token.
  */
 import type { Logger } from '../../errors.js';
 import { requestJson, type HttpClientOptions, type RetryOptions } from '../http.js';
-import { BackendError, type FlagBackend, type FlagChange, type FlagState } from './types.js';
+import {
+  BackendError,
+  type DesiredState,
+  type FlagBackend,
+  type FlagChange,
+  type FlagState,
+} from './types.js';
 
 /** Options of {@link UnleashBackend}. */
 export interface UnleashOptions {
@@ -67,6 +77,15 @@ function tenantConstraint(s: Strategy): Constraint | undefined {
   return s.constraints?.find(
     (c) => c.contextName === TENANT_CONTEXT_FIELD && c.operator === 'IN' && !c.inverted,
   );
+}
+
+/** The strategies without a tenant constraint listed in a restored state's detail. */
+function restoredGlobalStrategies(to: DesiredState): { id: string; name: string }[] {
+  const list = to.detail?.strategies;
+  if (!Array.isArray(list)) return [];
+  return (list as { id?: unknown; name?: unknown; tenants?: unknown }[])
+    .filter((s) => typeof s?.id === 'string' && (s.tenants === null || s.tenants === undefined))
+    .map((s) => ({ id: s.id as string, name: String(s.name ?? '') }));
 }
 
 /** Unleash feature flags; tenants via a `tenantId IN [...]` constrained strategy. */
@@ -139,8 +158,35 @@ export class UnleashBackend implements FlagBackend {
           name: s.name,
           tenants: tenantConstraint(s)?.values ?? null,
         })),
+        inactive: env.strategies.filter((s) => s.disabled).map((s) => s.id),
       },
     };
+  }
+
+  /**
+   * For `restore`: strategies without a `tenantId` constraint that were active in the restored
+   * state and are now deactivated (a write that turned global off, or enabled tenants while the
+   * environment was off, deactivates them instead of deleting them). Empty when `to.detail` is
+   * absent.
+   */
+  detailChanges(current: FlagState, to: DesiredState): string[] {
+    const inactive = (current.backendDetail?.inactive as string[] | undefined) ?? [];
+    return restoredGlobalStrategies(to)
+      .filter((s) => inactive.includes(s.id))
+      .map((s) => `re-activate strategy ${s.name} ${s.id} (no tenantId constraint)`);
+  }
+
+  /** Updates strategy `s` as it is, with `disabled` and optionally a new title. */
+  private putStrategy(flag: string, s: Strategy, disabled: boolean, title?: string) {
+    return this.call('PUT', this.envUrl(flag, `/strategies/${encodeURIComponent(s.id)}`), {
+      name: s.name,
+      title: title ?? s.title ?? undefined,
+      constraints: s.constraints ?? [],
+      parameters: s.parameters ?? {},
+      segments: s.segments ?? [],
+      variants: s.variants ?? [],
+      disabled,
+    });
   }
 
   /** Moves the environment to the desired state in a safe order (see the module comment). */
@@ -194,7 +240,16 @@ export class UnleashBackend implements FlagBackend {
         });
       }
     }
-    if (to.global === 'on' && globalStrategies.length === 0) {
+    const wanted = restoredGlobalStrategies(to).map((s) => s.id);
+    const reactivate =
+      to.global === 'on' || !shouldEnable
+        ? env.strategies.filter((s) => s.disabled && !tenantConstraint(s) && wanted.includes(s.id))
+        : [];
+    for (const s of reactivate) {
+      this.logger.info(`Unleash: re-activating strategy ${s.name} ${s.id}`);
+      await this.putStrategy(flag, s, false);
+    }
+    if (to.global === 'on' && globalStrategies.length === 0 && reactivate.length === 0) {
       await this.call('POST', strategies(), {
         name: 'flexibleRollout',
         title: comment,
@@ -203,8 +258,16 @@ export class UnleashBackend implements FlagBackend {
         disabled: false,
       });
     }
-    if (to.global === 'off') {
-      for (const s of globalStrategies) await this.call('DELETE', strategies(s.id));
+    if (to.global === 'off' && shouldEnable) {
+      // The environment stays on for the tenants: a strategy without a tenantId constraint
+      // would serve everyone. Deactivate it (not delete) so a restore can bring it back as it
+      // was. When the environment goes off instead, such strategies stay as they are, dormant.
+      for (const s of globalStrategies) {
+        this.logger.info(
+          `Unleash: deactivating strategy ${s.name} ${s.id} (no tenantId constraint; kept for a restore)`,
+        );
+        await this.putStrategy(flag, s, true);
+      }
     }
     for (const s of tenantStrategies) if (s !== keep) await this.call('DELETE', strategies(s.id));
     if (shouldEnable && !env.enabled) {

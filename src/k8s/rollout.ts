@@ -462,12 +462,21 @@ export async function undoRollout(options: UndoOptions, logger: Logger): Promise
     } else {
       const sorted = [...owned].sort((a, b) => revisionOf(b) - revisionOf(a));
       target = sorted[1];
-      if (!target)
+      if (!target) {
+        const only = sorted[0]
+          ? `it has only revision ${revisionOf(sorted[0])} (${describeImages(templateImages(sorted[0].spec?.template))})`
+          : 'it owns no ReplicaSet';
+        const limit = d.spec?.revisionHistoryLimit;
+        const why =
+          limit === 0
+            ? '; its revisionHistoryLimit is 0, so old ReplicaSets are deleted and nothing can be rolled back to'
+            : '';
         throw new ConfigError(
-          `no rollout history found for deployment "${name}": no earlier revision to go back to`,
+          `no rollout history found for deployment "${name}": ${only}, no earlier revision to go back to${why}`,
           undefined,
           'deployment',
         );
+      }
     }
     const toRevision = revisionOf(target);
     const previousImages = templateImages(d.spec?.template);

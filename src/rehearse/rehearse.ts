@@ -808,6 +808,13 @@ export async function rehearse(options: RehearseOptions, logger: Logger): Promis
         }
       }
     }
+    const written = result.backfills.filter((x) => x.rowsWritten > 0);
+    if (written.length) {
+      await attempt('backfill', async () => ({
+        status: 'skipped',
+        detail: `kept: ${written.map((x) => `${x.name} ${x.rowsWritten} row(s)`).join(', ')} stay written (a backfill has no undo; it only fills the columns the migrations added)`,
+      }));
+    }
     await attempt('migrations', async () => ({
       status: 'skipped',
       detail: 'kept: migrations are additive (the rollback does not drop columns)',

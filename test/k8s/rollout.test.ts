@@ -138,7 +138,19 @@ describe('failure and undo', () => {
     await waitForRollout({ kubeconfig, deployment: 'fresh', ...fast }, recordingLogger());
     await expect(
       undoRollout({ kubeconfig, deployment: 'fresh', ...fast }, recordingLogger()),
-    ).rejects.toThrow(/no rollout history found/);
+    ).rejects.toThrow(
+      `input 'deployment': no rollout history found for deployment "fresh": it has only revision 1 (api=app:1), no earlier revision to go back to`,
+    );
+    // with revisionHistoryLimit 0 the old ReplicaSets are gone: the error says why
+    const pruned = deployment('pruned', 'prod', 'app:1', 1);
+    (pruned.spec as any).revisionHistoryLimit = 0;
+    fake.seed(pruned);
+    await waitForRollout({ kubeconfig, deployment: 'pruned', ...fast }, recordingLogger());
+    await expect(
+      undoRollout({ kubeconfig, deployment: 'pruned', ...fast }, recordingLogger()),
+    ).rejects.toThrow(
+      'its revisionHistoryLimit is 0, so old ReplicaSets are deleted and nothing can be rolled back to',
+    );
   });
 });
 

@@ -202,6 +202,18 @@ describe('recorded regression: stops at the gate and rolls back', () => {
     expect(report).toContain('## Rollback');
     expect(report).toContain('Promotion was not requested');
   });
+
+  test('the rollback says what it keeps: the backfilled rows and the migrations', () => {
+    const rb = r.timeline.filter((t) => t.job === 'rollback');
+    const written = r.backfills[0].rowsWritten;
+    expect(written).toBeGreaterThan(0);
+    expect(rb.find((t) => t.step === 'backfill')).toMatchObject({
+      status: 'skipped',
+      detail: `kept: usage-limits ${written} row(s) stay written (a backfill has no undo; it only fills the columns the migrations added)`,
+    });
+    expect(rb.map((t) => t.step).slice(-2)).toEqual(['backfill', 'migrations']);
+    expect(report).toContain(`kept: usage-limits ${written} row(s) stay written`);
+  });
 });
 
 describe('plan problems stop the rehearsal before anything runs', () => {

@@ -202,6 +202,37 @@ export class BackfillBusyError extends Error {
   override readonly name = 'BackfillBusyError';
 }
 
+/**
+ * A batch failed with a database error that retrying does not cure (a constraint the source
+ * violates, a key the source yields twice, a type error). The earlier batches stay committed
+ * and checkpointed; the message says which batch and key range failed, what is committed and
+ * where the next execute resumes. Located at the spec's `source`.
+ */
+export class BackfillBatchError extends ConfigError {
+  override readonly name = 'BackfillBatchError' as 'ConfigError';
+  constructor(
+    message: string,
+    location: SourceLocation,
+    /** SQLSTATE of the failure, e.g. `23514`. */
+    readonly sqlState: string,
+    /** The failing batch's key range `(after, upTo]`; null is an open end. */
+    readonly range: { after: KeyValue | null; upTo: KeyValue | null },
+  ) {
+    super(message, location);
+  }
+  /** The SQLSTATE under the name `pg` errors use, for callers that check `error.code`. */
+  get code(): string {
+    return this.sqlState;
+  }
+}
+
+/** Hints for SQLSTATEs a batch commonly fails with (PostgreSQL "Appendix A. Error Codes"). */
+const BATCH_HINTS: Record<string, string> = {
+  '21000': ' (the source yields a key more than once; analyze lists the duplicate keys)',
+  '23502': ' (the source yields NULL for a NOT NULL target column)',
+  '55P03': ' (lock_timeout: another transaction holds rows of this range; retries exhausted)',
+};
+
 interface Prepared {
   spec: BackfillSpec;
   sql: BackfillSql;
@@ -743,7 +774,14 @@ async function runBatches(
           await sleep(wait);
           continue;
         }
-        throw e;
+        if (!code) throw e;
+        const written = totals.inserted + totals.updated;
+        throw new BackfillBatchError(
+          `batch ${totals.batches + 1} (keys after ${JSON.stringify(lo)} up to ${JSON.stringify(hi)}) failed: ${(e as Error).message} [SQLSTATE ${code}]${BATCH_HINTS[code] ?? ''}; ${totals.batches} earlier batch(es) of run #${runId} are committed (${written} rows written); the next execute resumes after ${JSON.stringify(lo)}`,
+          spec.locate(['source']),
+          code,
+          { after: lo, upTo: hi },
+        );
       }
     }
     const seen = num(row.seen);

@@ -16,6 +16,7 @@ export {
   verifyBackfill,
   describeDiff,
   BackfillBusyError,
+  BackfillBatchError,
   CHECKPOINT_DDL,
   type BackfillOptions,
   type DryRunOptions,

@@ -35077,7 +35077,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   vB: () => (/* reexport */ verifyMarkdown)
 });
 
-// UNUSED EXPORTS: BackfillBusyError, CHECKPOINT_DDL, backfillSpecSchema, describeDiff, generatePaket7Data, validateSpecAgainstDatabase
+// UNUSED EXPORTS: BackfillBatchError, BackfillBusyError, CHECKPOINT_DDL, backfillSpecSchema, describeDiff, generatePaket7Data, validateSpecAgainstDatabase
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
@@ -45220,6 +45220,36 @@ async function lastRun(p) {
 class BackfillBusyError extends Error {
     name = 'BackfillBusyError';
 }
+/**
+ * A batch failed with a database error that retrying does not cure (a constraint the source
+ * violates, a key the source yields twice, a type error). The earlier batches stay committed
+ * and checkpointed; the message says which batch and key range failed, what is committed and
+ * where the next execute resumes. Located at the spec's `source`.
+ */
+class BackfillBatchError extends errors/* ConfigError */.xL {
+    sqlState;
+    range;
+    name = 'BackfillBatchError';
+    constructor(message, location, 
+    /** SQLSTATE of the failure, e.g. `23514`. */
+    sqlState, 
+    /** The failing batch's key range `(after, upTo]`; null is an open end. */
+    range) {
+        super(message, location);
+        this.sqlState = sqlState;
+        this.range = range;
+    }
+    /** The SQLSTATE under the name `pg` errors use, for callers that check `error.code`. */
+    get code() {
+        return this.sqlState;
+    }
+}
+/** Hints for SQLSTATEs a batch commonly fails with (PostgreSQL "Appendix A. Error Codes"). */
+const BATCH_HINTS = {
+    '21000': ' (the source yields a key more than once; analyze lists the duplicate keys)',
+    '23502': ' (the source yields NULL for a NOT NULL target column)',
+    '55P03': ' (lock_timeout: another transaction holds rows of this range; retries exhausted)',
+};
 async function prepare(options, purpose) {
     const spec = typeof options.spec === 'string' ? loadBackfillSpec(options.spec) : options.spec;
     if (options.batchSize !== undefined &&
@@ -45630,7 +45660,10 @@ async function runBatches(p, runId, startKey, startTotals, options, logger) {
                     await (0,errors/* sleep */.yy)(wait);
                     continue;
                 }
-                throw e;
+                if (!code)
+                    throw e;
+                const written = totals.inserted + totals.updated;
+                throw new BackfillBatchError(`batch ${totals.batches + 1} (keys after ${JSON.stringify(lo)} up to ${JSON.stringify(hi)}) failed: ${e.message} [SQLSTATE ${code}]${BATCH_HINTS[code] ?? ''}; ${totals.batches} earlier batch(es) of run #${runId} are committed (${written} rows written); the next execute resumes after ${JSON.stringify(lo)}`, spec.locate(['source']), code, { after: lo, upTo: hi });
             }
         }
         const seen = num(row.seen);

@@ -68,6 +68,32 @@ describe('requestJson', () => {
     expect(log.lines.join('\n')).not.toContain('abc-secret-123');
   });
 
+  it('redacts a token a server echoes past the excerpt limit, percent-encoded or JSON-escaped', async () => {
+    const token = 'tok/live+5f3b"9c0e7a1d42e8';
+    const page = `<html><body>${'x'.repeat(255)} Authorization: Bearer ${token}</body></html>`;
+    answers.push(
+      { status: 400, body: page },
+      { status: 400, body: JSON.stringify({ message: `bad token ${token}` }) },
+      { status: 400, body: `bad query token=${encodeURIComponent(token)}` },
+    );
+    const errors: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const err = await requestJson(
+        { method: 'GET', url },
+        { service: 'Svc', logger: recordingLogger(), secrets: [token] },
+      ).catch((e: Error) => e);
+      errors.push((err as Error).message);
+    }
+    for (const m of errors) {
+      expect(m).toMatch(/rejected \(400\)/);
+      for (const part of [token.slice(0, 8), 'live+5f3b', encodeURIComponent(token).slice(0, 12)])
+        expect(m).not.toContain(part);
+    }
+    expect(errors[0]).toMatch(/…$/);
+    expect(errors[1]).toMatch(/bad token \*\*\*$/);
+    expect(errors[2]).toMatch(/bad query token=\*\*\*$/);
+  });
+
   it('returns accepted statuses instead of throwing', async () => {
     answers.push({ status: 404, body: '{"message":"nope"}' });
     const r = await requestJson(

@@ -387,11 +387,19 @@ var types = __webpack_require__(3676);
 function rateLimitDelayMs(headers, now = Date.now()) {
     return serverDelayMs(headers, LAUNCHDARKLY_RATE_LIMIT_HEADERS, now);
 }
+/**
+ * Replaces every secret in `text` with `***`: as is, percent-encoded (a token a server echoes
+ * from a query string) and JSON-escaped (one it echoes inside a JSON string).
+ */
 function redact(text, secrets = []) {
     let out = text;
-    for (const s of secrets)
-        if (s)
-            out = out.split(s).join('***');
+    for (const s of secrets) {
+        if (!s)
+            continue;
+        const forms = new Set([s, encodeURIComponent(s), JSON.stringify(s).slice(1, -1)]);
+        for (const f of [...forms].sort((a, b) => b.length - a.length))
+            out = out.split(f).join('***');
+    }
     return out;
 }
 function serverMessage(text, json) {
@@ -401,7 +409,12 @@ function serverMessage(text, json) {
         if (typeof m === 'string')
             return m;
     }
-    return text.slice(0, 300);
+    return text;
+}
+/** The server's error message with every secret redacted, then cut to 300 characters. */
+function serverDetail(text, json, secrets) {
+    const full = redact(serverMessage(text, json), secrets);
+    return full.length > 300 ? `${full.slice(0, 300)}…` : full;
 }
 /**
  * Sends one JSON request with retries: 429 (waiting as {@link rateLimitDelayMs} says), any 5xx
@@ -468,7 +481,7 @@ async function requestJson(req, client) {
     }
     if (res.ok || req.accept?.includes(res.status))
         return { status: res.status, headers: res.headers, json, text };
-    const detail = redact(serverMessage(text, json), client.secrets);
+    const detail = serverDetail(text, json, client.secrets);
     if (res.status === 429 || res.status >= 500) {
         throw new types/* BackendError */.J(`${what}: ${res.status === 429 ? 'rate limited (429)' : `server error (${res.status})`} after ${attempts} attempts: ${detail}`, res.status);
     }

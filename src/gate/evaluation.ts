@@ -10,12 +10,14 @@
  *   `pending` (it neither fails nor passes). After that, a `<`/`<=` condition fails only when
  *   the one-sided Wilson lower bound of the pooled rate breaks it (a `>`/`>=` condition: the
  *   upper bound), so noise at low traffic does not abort a canary but a real regression does.
+ *   Over at most three events (see `rateBounds`), where the Wilson bound is too narrow, the
+ *   exact binomial (Clopper-Pearson) bound is judged when it is wider.
  * - No data (empty result, NaN, null point, zero denominator) follows the metric's `no-data`
  *   policy: `fail`, `inconclusive` (default) or `ignore` (`skipped`; a metric that only ever
  *   skipped can never pass).
  */
 import { holds, type MetricCriteria } from './criteria.js';
-import { wilsonBounds } from './statistics.js';
+import { rateBounds } from './statistics.js';
 
 /**
  * The outcome of one measurement: `successful` (condition held), `failed` (broken),
@@ -72,9 +74,12 @@ export interface Measurement {
   pooled?: { numerator: number; denominator: number };
   /** Count metrics: pooled rate as a ratio (0..1). */
   estimate?: number;
-  /** Count metrics: one-sided Wilson lower bound of the pooled rate at the metric's confidence, a ratio (0..1). */
+  /**
+   * Count metrics: one-sided lower bound of the pooled rate at the metric's confidence, a ratio
+   * (0..1): the Wilson bound, or over at most three events the exact binomial bound when lower.
+   */
   lower?: number;
-  /** Count metrics: one-sided Wilson upper bound of the pooled rate at the metric's confidence, a ratio (0..1). */
+  /** Count metrics: one-sided upper bound of the pooled rate, as `lower` (Wilson, or exact over at most three non-events when higher), a ratio (0..1). */
   upper?: number;
   /** Why the measurement failed, was pending, inconclusive or an error (human-readable). */
   message?: string;
@@ -235,7 +240,7 @@ function measureCounts(
       }
     }
   }
-  const b = wilsonBounds(pooled.numerator, pooled.denominator, metric.confidence)!;
+  const b = rateBounds(pooled.numerator, pooled.denominator, metric.confidence)!;
   const withBounds: Measurement = {
     ...withValues,
     pooled,

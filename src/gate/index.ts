@@ -31,7 +31,7 @@ export {
   type Phase,
   type Sample,
 } from './evaluation.js';
-export { wilsonBounds, normalQuantile } from './statistics.js';
+export { wilsonBounds, exactBounds, rateBounds, normalQuantile } from './statistics.js';
 export {
   readMeasurements,
   writeMeasurements,

@@ -14,6 +14,7 @@ import {
   type MetricsProvider,
 } from '../../src/gate/index.js';
 import { measure, newMetricState } from '../../src/gate/evaluation.js';
+import { exactBounds, rateBounds, wilsonBounds } from '../../src/gate/statistics.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2024, 5, 3, 19, 0);
@@ -182,5 +183,38 @@ describe('job summary charts', () => {
     for (const l of lines) expect(l).toHaveLength(36);
     expect(Math.max(...lines[0])).toBe(0.45);
     expect(md).toContain('240 measurements in 36 points (worst of each).');
+  });
+});
+
+describe('rate bounds at tiny samples', () => {
+  test('exact binomial bounds match their closed forms', () => {
+    // x = 1: P(X >= 1) = 1 - (1 - p)^n = alpha; x = 0: P(X = 0) = (1 - p)^n = alpha.
+    expect(exactBounds(1, 2, 0.99)!.lower).toBeCloseTo(1 - Math.sqrt(0.99), 8);
+    expect(exactBounds(1, 20, 0.99)!.lower).toBeCloseTo(1 - 0.99 ** (1 / 20), 8);
+    expect(exactBounds(0, 50, 0.99)!.upper).toBeCloseTo(1 - 0.01 ** (1 / 50), 8);
+    expect(exactBounds(3, 3, 0.95)!.lower).toBeCloseTo(0.05 ** (1 / 3), 8);
+  });
+
+  test('a few errors in a small sample are judged by the exact bound; many by Wilson', () => {
+    expect(wilsonBounds(2, 20, 0.99)!.lower).toBeGreaterThan(0.02);
+    expect(rateBounds(2, 20, 0.99)!.lower).toBeLessThan(0.01);
+    expect(rateBounds(35, 579, 0.99)).toEqual(wilsonBounds(35, 579, 0.99));
+    // Few non-events: the upper bound widens the same way (for "> 99%" conditions).
+    expect(rateBounds(19, 20, 0.99)!.upper).toBeGreaterThan(wilsonBounds(19, 20, 0.99)!.upper);
+  });
+
+  test('with min-sample 0, one error in the first two requests does not fail a < 1% rate', () => {
+    const [rate] = parseCriteria(
+      `interval: 1m\nduration: 5m\nmetrics:\n  - name: rate\n    numerator: e\n    denominator: r\n    condition: "< 1%"\n    unit: ratio\n    min-sample: 0\n`,
+    ).metrics;
+    const state = newMetricState();
+    expect(measure(rate, state, { numerator: 1, denominator: 2 }, T0).phase).toBe('successful');
+    expect(measure(rate, state, { numerator: 1, denominator: 18 }, T0 + MIN).phase).toBe(
+      'successful',
+    );
+    // A real 5% rate still fails once the sample is large enough.
+    expect(measure(rate, state, { numerator: 25, denominator: 480 }, T0 + 2 * MIN).phase).toBe(
+      'failed',
+    );
   });
 });

@@ -93,6 +93,9 @@ describe('actions/rollout bundle', () => {
       ),
     ).toBe(true);
     expect(failed.summary).toContain('reason: ProgressDeadlineExceeded');
+    expect(failed.summary).toContain(
+      'Roll back with `command: undo` (`kubectl rollout undo`): the Deployment goes back to its previous revision.',
+    );
 
     const undo = await rollout({ command: 'undo', deployment: 'videokit-api' });
     expect(undo.exitCode).toBe(0);
@@ -185,6 +188,13 @@ describe('actions/rollout bundle', () => {
     });
     expect(r.exitCode).toBe(1);
     expect(r.outputs['previous-revision']).toBe('1');
+    expect(r.summary).toContain('## Rollout: promote failed');
+    expect(r.summary).toContain(
+      'The stable Deployment was moved to the new images before its rollout failed; the canary Ingress was left as it was. Undo it with `command: undo`, `deployment: promo-stable`, `to-revision: 1`',
+    );
+    expect(r.summary).toContain(
+      '| api | registry.example.com/videokit-api:7.18.0 | registry.example.com/videokit-api:7.19.0-bad | changed |',
+    );
     expect(JSON.parse(r.outputs['previous-image'])).toEqual({
       api: 'registry.example.com/videokit-api:7.18.0',
     });

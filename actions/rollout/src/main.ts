@@ -38,6 +38,7 @@ import {
   type ClusterOptions,
   type ImageMap,
   type PollOptions,
+  type SetImageResult,
 } from '../../../src/k8s/index.js';
 
 await runAction(async () => {
@@ -65,6 +66,8 @@ await runAction(async () => {
     output('previous-revision', String(previousRevision));
     output('revision', String(revision));
   };
+  /** The stable Deployment a promotion moved to the new images (set before its rollout is waited for). */
+  let movedStable: SetImageResult | undefined;
   try {
     switch (command) {
       case 'set-image': {
@@ -132,7 +135,10 @@ await runAction(async () => {
             changeCause: inputs.string('change-cause') || undefined,
             // Written before the stable rollout is waited for, so a rollback step can undo the
             // stable Deployment when the promotion fails after changing it.
-            onImageSet: (s) => imageOutputs(s.previousImages, s.previousRevision, s.revision),
+            onImageSet: (s) => {
+              movedStable = s;
+              imageOutputs(s.previousImages, s.previousRevision, s.revision);
+            },
           },
           logger,
         );
@@ -171,7 +177,16 @@ await runAction(async () => {
       output('job-name', e.result.name);
       await summary(jobSummary(e.result));
     } else if (e instanceof RolloutError) {
-      await summary(failureSummary(command, `${e.message} (reason: ${e.reason})`));
+      let md = failureSummary(command, `${e.message} (reason: ${e.reason})`);
+      if (movedStable) {
+        md +=
+          `\nThe stable Deployment was moved to the new images before its rollout failed; the canary Ingress was left as it was. ` +
+          `Undo it with \`command: undo\`, \`deployment: ${movedStable.deployment}\`, \`to-revision: ${movedStable.previousRevision}\` (output \`previous-revision\`).\n\n` +
+          setImageSummary(movedStable);
+      } else if (command === 'wait') {
+        md += `\nRoll back with \`command: undo\` (\`kubectl rollout undo\`): the Deployment goes back to its previous revision.\n`;
+      }
+      await summary(md);
     }
     throw e;
   }

@@ -15,6 +15,8 @@ import { connect } from '../db/connect.js';
 /** Squawk rule names used by the linter. */
 export type LintRule =
   | 'require-concurrent-index-creation'
+  | 'require-concurrent-index-deletion'
+  | 'disallowed-unique-constraint'
   | 'ban-concurrent-index-creation-in-transaction'
   | 'adding-field-with-default'
   | 'adding-required-field'
@@ -126,6 +128,22 @@ function constraintsOf(columnDef: Obj): Obj[] {
     .filter((c): c is Obj => !!c);
 }
 
+/** The serial pseudo-types: a column of one gets a `nextval()` default (PostgreSQL docs, "Serial Types"). */
+const SERIAL_TYPES = new Set([
+  'smallserial',
+  'serial2',
+  'serial',
+  'serial4',
+  'bigserial',
+  'serial8',
+]);
+
+/** The type name of a ColumnDef, without its schema (`bigserial`, `int4`). */
+function typeNameOf(columnDef: Obj): string {
+  const names = ((columnDef.typeName as Obj | undefined)?.names as { String?: Obj }[]) ?? [];
+  return String(names[names.length - 1]?.String?.sval ?? '').toLowerCase();
+}
+
 function relname(node: Obj | undefined): string {
   return String((node?.relation as Obj | undefined)?.relname ?? '');
 }
@@ -229,7 +247,17 @@ export function lintParsed(p: ParsedMigration, mixingError?: ConfigError): LintF
             );
             const notNull = cons.some((k) => k.contype === 'CONSTR_NOTNULL');
             const line = lineOf(s, col);
-            if (dflt) {
+            const serial = SERIAL_TYPES.has(typeNameOf(col));
+            const identity = cons.some((k) => k.contype === 'CONSTR_IDENTITY');
+            if (serial || identity) {
+              // Every existing row gets its own nextval(): a volatile default.
+              add(
+                'adding-field-with-default',
+                'error',
+                line,
+                `${serial ? `${typeNameOf(col)} column` : 'identity column'} "${String(col.colname)}" gives every existing row its own nextval(): PostgreSQL rewrites "${target}" under an ACCESS EXCLUSIVE lock; add a nullable column, backfill it in batches, then attach the sequence`,
+              );
+            } else if (dflt) {
               const fns = funcNames(dflt.raw_expr);
               const volatile = fns.filter((f) => VOLATILE.has(f.toLowerCase()));
               const unknown = fns.filter(
@@ -267,6 +295,14 @@ export function lintParsed(p: ParsedMigration, mixingError?: ConfigError): LintF
               );
             }
             for (const k of cons) {
+              if (k.contype === 'CONSTR_UNIQUE' || k.contype === 'CONSTR_PRIMARY') {
+                add(
+                  'disallowed-unique-constraint',
+                  'error',
+                  lineOf(s, k),
+                  `column "${String(col.colname)}" ${k.contype === 'CONSTR_PRIMARY' ? 'PRIMARY KEY' : 'UNIQUE'} builds its index on "${target}" while blocking reads and writes; add the column, CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... USING INDEX`,
+                );
+              }
               if (k.contype === 'CONSTR_FOREIGN') {
                 add(
                   'adding-foreign-key-constraint',
@@ -281,7 +317,14 @@ export function lintParsed(p: ParsedMigration, mixingError?: ConfigError): LintF
           case 'AT_AddConstraint': {
             const k = def?.Constraint as Obj | undefined;
             if (!k) break;
-            if (k.contype === 'CONSTR_FOREIGN' && !k.skip_validation) {
+            if ((k.contype === 'CONSTR_UNIQUE' || k.contype === 'CONSTR_PRIMARY') && !k.indexname) {
+              add(
+                'disallowed-unique-constraint',
+                'error',
+                lineOf(s, k),
+                `${k.contype === 'CONSTR_PRIMARY' ? 'PRIMARY KEY' : 'UNIQUE'} constraint on "${target}" builds its index while blocking reads and writes; CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... ${k.contype === 'CONSTR_PRIMARY' ? 'PRIMARY KEY' : 'UNIQUE'} USING INDEX`,
+              );
+            } else if (k.contype === 'CONSTR_FOREIGN' && !k.skip_validation) {
               add(
                 'adding-foreign-key-constraint',
                 'warning',
@@ -342,6 +385,15 @@ export function lintParsed(p: ParsedMigration, mixingError?: ConfigError): LintF
           `renaming table "${target}" breaks running application code that uses the old name`,
         );
       }
+    }
+
+    if (s.kind === 'DropStmt' && n.removeType === 'OBJECT_INDEX' && !n.concurrent) {
+      add(
+        'require-concurrent-index-deletion',
+        'warning',
+        s.line,
+        `DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the index's table; use DROP INDEX CONCURRENTLY in its own migration file`,
+      );
     }
 
     if (s.kind === 'DropStmt' && n.removeType === 'OBJECT_TABLE') {

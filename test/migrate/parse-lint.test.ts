@@ -204,6 +204,42 @@ describe('lintMigrations (Squawk rules, no database: every file)', () => {
     }
   });
 
+  it('flags serial and identity columns, UNIQUE / PRIMARY KEY constraints and DROP INDEX on existing tables', async () => {
+    const dir = migrationsDir({
+      '1_more.sql': [
+        "SET lock_timeout = '1s';", // 1
+        'ALTER TABLE users ADD COLUMN seq bigserial NOT NULL;', // 2
+        'ALTER TABLE users ADD COLUMN n int GENERATED ALWAYS AS IDENTITY;', // 3
+        'ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);', // 4
+        'ALTER TABLE users ADD CONSTRAINT users_email_key2 UNIQUE USING INDEX users_email_idx;', // 5: fine
+        'ALTER TABLE orgs ADD PRIMARY KEY (id);', // 6
+        'ALTER TABLE orgs ADD COLUMN slug text UNIQUE;', // 7
+        'DROP INDEX users_old_idx;', // 8
+        'CREATE TABLE fresh (id serial PRIMARY KEY);', // 9: new table, fine
+        'ALTER TABLE fresh ADD COLUMN code text UNIQUE;', // 10: new table, fine
+      ].join('\n'),
+    });
+    try {
+      const res = await lintMigrations({ dir }, silentLogger);
+      const got = res.findings.map((f) => `${f.line} ${f.level} ${f.rule}`).sort();
+      expect(got).toEqual(
+        [
+          '2 error adding-field-with-default',
+          '3 error adding-field-with-default',
+          '4 error disallowed-unique-constraint',
+          '6 error disallowed-unique-constraint',
+          '7 error disallowed-unique-constraint',
+          '8 warning require-concurrent-index-deletion',
+        ].sort(),
+      );
+      expect(res.findings[0].message).toMatch(
+        /bigserial column "seq".*nextval\(\).*rewrites "users"/,
+      );
+    } finally {
+      removeDir(dir);
+    }
+  });
+
   it('flags CONCURRENTLY mixed into a transactional file and honours fail-on', async () => {
     const dir = migrationsDir({
       '1_mixed.sql':

@@ -39621,6 +39621,20 @@ function constraintsOf(columnDef) {
         .map((c) => c.Constraint)
         .filter((c) => !!c);
 }
+/** The serial pseudo-types: a column of one gets a `nextval()` default (PostgreSQL docs, "Serial Types"). */
+const SERIAL_TYPES = new Set([
+    'smallserial',
+    'serial2',
+    'serial',
+    'serial4',
+    'bigserial',
+    'serial8',
+]);
+/** The type name of a ColumnDef, without its schema (`bigserial`, `int4`). */
+function typeNameOf(columnDef) {
+    const names = columnDef.typeName?.names ?? [];
+    return String(names[names.length - 1]?.String?.sval ?? '').toLowerCase();
+}
 function relname(node) {
     return String(node?.relation?.relname ?? '');
 }
@@ -39696,7 +39710,13 @@ function lintParsed(p, mixingError) {
                         const generated = cons.some((k) => k.contype === 'CONSTR_GENERATED' || k.contype === 'CONSTR_IDENTITY');
                         const notNull = cons.some((k) => k.contype === 'CONSTR_NOTNULL');
                         const line = lineOf(s, col);
-                        if (dflt) {
+                        const serial = SERIAL_TYPES.has(typeNameOf(col));
+                        const identity = cons.some((k) => k.contype === 'CONSTR_IDENTITY');
+                        if (serial || identity) {
+                            // Every existing row gets its own nextval(): a volatile default.
+                            add('adding-field-with-default', 'error', line, `${serial ? `${typeNameOf(col)} column` : 'identity column'} "${String(col.colname)}" gives every existing row its own nextval(): PostgreSQL rewrites "${target}" under an ACCESS EXCLUSIVE lock; add a nullable column, backfill it in batches, then attach the sequence`);
+                        }
+                        else if (dflt) {
                             const fns = funcNames(dflt.raw_expr);
                             const volatile = fns.filter((f) => VOLATILE.has(f.toLowerCase()));
                             const unknown = fns.filter((f) => !VOLATILE.has(f.toLowerCase()) && !NON_VOLATILE.has(f.toLowerCase()));
@@ -39714,6 +39734,9 @@ function lintParsed(p, mixingError) {
                             add('adding-field-with-default', 'error', line, `stored generated column "${String(col.colname)}" rewrites "${target}" under an ACCESS EXCLUSIVE lock`);
                         }
                         for (const k of cons) {
+                            if (k.contype === 'CONSTR_UNIQUE' || k.contype === 'CONSTR_PRIMARY') {
+                                add('disallowed-unique-constraint', 'error', lineOf(s, k), `column "${String(col.colname)}" ${k.contype === 'CONSTR_PRIMARY' ? 'PRIMARY KEY' : 'UNIQUE'} builds its index on "${target}" while blocking reads and writes; add the column, CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT ... USING INDEX`);
+                            }
                             if (k.contype === 'CONSTR_FOREIGN') {
                                 add('adding-foreign-key-constraint', 'warning', lineOf(s, k), `column "${String(col.colname)}" REFERENCES checks every row of "${target}" while locking both tables; add the column, then ADD CONSTRAINT ... NOT VALID and VALIDATE CONSTRAINT in a later migration`);
                             }
@@ -39724,7 +39747,10 @@ function lintParsed(p, mixingError) {
                         const k = def?.Constraint;
                         if (!k)
                             break;
-                        if (k.contype === 'CONSTR_FOREIGN' && !k.skip_validation) {
+                        if ((k.contype === 'CONSTR_UNIQUE' || k.contype === 'CONSTR_PRIMARY') && !k.indexname) {
+                            add('disallowed-unique-constraint', 'error', lineOf(s, k), `${k.contype === 'CONSTR_PRIMARY' ? 'PRIMARY KEY' : 'UNIQUE'} constraint on "${target}" builds its index while blocking reads and writes; CREATE UNIQUE INDEX CONCURRENTLY first, then ADD CONSTRAINT ... ${k.contype === 'CONSTR_PRIMARY' ? 'PRIMARY KEY' : 'UNIQUE'} USING INDEX`);
+                        }
+                        else if (k.contype === 'CONSTR_FOREIGN' && !k.skip_validation) {
                             add('adding-foreign-key-constraint', 'warning', lineOf(s, k), `foreign key on "${target}" without NOT VALID scans the table while blocking writes on both tables; add it NOT VALID, then VALIDATE CONSTRAINT in a later migration`);
                         }
                         else if (k.contype === 'CONSTR_CHECK' && k.initially_valid) {
@@ -39751,6 +39777,9 @@ function lintParsed(p, mixingError) {
             else if (n.renameType === 'OBJECT_TABLE') {
                 add('renaming-table', 'warning', s.line, `renaming table "${target}" breaks running application code that uses the old name`);
             }
+        }
+        if (s.kind === 'DropStmt' && n.removeType === 'OBJECT_INDEX' && !n.concurrent) {
+            add('require-concurrent-index-deletion', 'warning', s.line, `DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the index's table; use DROP INDEX CONCURRENTLY in its own migration file`);
         }
         if (s.kind === 'DropStmt' && n.removeType === 'OBJECT_TABLE') {
             add('ban-drop-table', 'warning', s.line, `DROP TABLE loses its data for good and breaks code that still uses it`);

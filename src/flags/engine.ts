@@ -421,6 +421,7 @@ export async function toggleFlag(options: ToggleOptions, logger: Logger): Promis
         actor: info.actor,
         runUrl: info.runUrl,
         reason: options.reason || undefined,
+        globalMustBe: r.guard.globalMustBe,
       });
       const after = await store.read(r.flag);
       if (after.global !== desired.global || !sameTenants(after.tenants, desired.tenants)) {

@@ -1,4 +1,4 @@
-import { silentLogger } from '../../src/errors.js';
+import { recordingLogger, silentLogger } from '../../src/errors.js';
 import { restoreFlag, toggleFlag } from '../../src/flags/index.js';
 import {
   startLaunchDarklyFake,
@@ -172,6 +172,33 @@ describe('launchdarkly semantic patches', () => {
       },
       { kind: 'turnFlagOff' },
     ]);
+  });
+
+  it('refuses under global-must-be off to turn on a flag whose dormant rules serve true; warns without the guard', async () => {
+    fake.flag(PROJECT, FLAG)!.environments[ENV].rules = [
+      {
+        _id: 'r-staff',
+        clauses: [{ attribute: 'email', op: 'endsWith', values: ['@acme.com'] }],
+        variation: 0,
+      },
+    ];
+    const err = await toggleFlag({ ...options(), operation: 'enable', plan }, silentLogger).catch(
+      (e: Error) => e,
+    );
+    expect((err as Error).message).toMatch(
+      /refused under guard global-must-be: off: turning BILLING_ENFORCEMENT on in production also activates 1 targeting rule \(r-staff\) that serve true .*nothing was written/,
+    );
+    expect(fake.patches).toHaveLength(0);
+
+    const log = recordingLogger();
+    const r = await toggleFlag(
+      { ...options(), operation: 'enable', flag: FLAG, tenants: ['tn-4582'] },
+      log,
+    );
+    expect(r.changed).toBe(true);
+    expect(log.lines).toContainEqual(
+      expect.stringMatching(/^warning: LaunchDarkly: turning BILLING_ENFORCEMENT on .*\(r-staff\)/),
+    );
   });
 
   it('uses `targets` for context kind user', async () => {

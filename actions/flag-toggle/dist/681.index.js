@@ -44,11 +44,13 @@ function describeFallthrough(vr) {
 /** LaunchDarkly flags; tenants are individual targets of a context kind. */
 class LaunchDarklyBackend {
     o;
+    logger;
     name = 'launchdarkly';
     globalMeaning = 'the flag is on in the environment and its default rule (fallthrough) or a clause-less rule serves true, or it is off with off variation true';
     client;
     constructor(o, logger) {
         this.o = o;
+        this.logger = logger;
         this.client = { service: 'LaunchDarkly', secrets: [o.token], retry: o.retry, logger };
     }
     url(flag, query = '') {
@@ -222,8 +224,18 @@ class LaunchDarklyBackend {
             if (env.offVariation === trueIdx && restoreOffVariation === undefined)
                 instructions.push({ kind: 'updateOffVariation', variationId: falseId });
         }
-        if (finalOn && !env.on)
+        if (finalOn && !env.on) {
+            const dormant = (env.rules ?? []).filter((r) => r.clauses && r.clauses.length > 0 && serves(r, trueIdx));
+            if (dormant.length) {
+                const names = dormant.map((r, i) => r._id ?? `#${i + 1}`).join(', ');
+                const what = `turning ${flag} on in ${this.o.environment} also activates ${dormant.length} targeting rule${dormant.length > 1 ? 's' : ''} (${names}) that serve true to contexts other than the listed tenants`;
+                if (change.globalMustBe === 'off') {
+                    throw new _types_js__WEBPACK_IMPORTED_MODULE_1__/* .BackendError */ .J(`LaunchDarkly: refused under guard global-must-be: off: ${what}; nothing was written. Remove or change those rules first, or run without the guard`);
+                }
+                this.logger.warning(`LaunchDarkly: ${what}`);
+            }
             instructions.push({ kind: 'turnFlagOn' });
+        }
         if (!finalOn && env.on)
             instructions.push({ kind: 'turnFlagOff' });
         if (instructions.length === 0)

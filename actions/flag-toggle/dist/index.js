@@ -45600,6 +45600,7 @@ async function toggleFlag(options, logger) {
                 actor: info.actor,
                 runUrl: info.runUrl,
                 reason: options.reason || undefined,
+                globalMustBe: r.guard.globalMustBe,
             });
             const after = await store.read(r.flag);
             if (after.global !== desired.global || !sameTenants(after.tenants, desired.tenants)) {

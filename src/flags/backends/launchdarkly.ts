@@ -18,7 +18,9 @@
  * it; or the flag is off and its off variation is `true`. A tenant is enabled when the flag is on
  * and the tenant key is an individual target of the `true` variation for the context kind
  * (`contextTargets`; `targets` for kind `user`). Enabling tenants turns the flag on with the
- * fallthrough and off variation set to `false`.
+ * fallthrough and off variation set to `false`. Turning an off flag on also activates its
+ * targeting rules: when a rule with clauses serves `true`, the write is refused under the guard
+ * `global-must-be: off` (those contexts would get the flag) and warned about otherwise.
  */
 import type { Logger } from '../../errors.js';
 import { requestJson, type HttpClientOptions, type RetryOptions } from '../http.js';
@@ -106,7 +108,7 @@ export class LaunchDarklyBackend implements FlagBackend {
 
   constructor(
     private readonly o: LaunchDarklyOptions,
-    logger: Logger,
+    private readonly logger: Logger,
   ) {
     this.client = { service: 'LaunchDarkly', secrets: [o.token], retry: o.retry, logger };
   }
@@ -308,7 +310,22 @@ export class LaunchDarklyBackend implements FlagBackend {
       if (env.offVariation === trueIdx && restoreOffVariation === undefined)
         instructions.push({ kind: 'updateOffVariation', variationId: falseId });
     }
-    if (finalOn && !env.on) instructions.push({ kind: 'turnFlagOn' });
+    if (finalOn && !env.on) {
+      const dormant = (env.rules ?? []).filter(
+        (r) => r.clauses && r.clauses.length > 0 && serves(r, trueIdx),
+      );
+      if (dormant.length) {
+        const names = dormant.map((r, i) => r._id ?? `#${i + 1}`).join(', ');
+        const what = `turning ${flag} on in ${this.o.environment} also activates ${dormant.length} targeting rule${dormant.length > 1 ? 's' : ''} (${names}) that serve true to contexts other than the listed tenants`;
+        if (change.globalMustBe === 'off') {
+          throw new BackendError(
+            `LaunchDarkly: refused under guard global-must-be: off: ${what}; nothing was written. Remove or change those rules first, or run without the guard`,
+          );
+        }
+        this.logger.warning(`LaunchDarkly: ${what}`);
+      }
+      instructions.push({ kind: 'turnFlagOn' });
+    }
     if (!finalOn && env.on) instructions.push({ kind: 'turnFlagOff' });
     if (instructions.length === 0) return;
     await requestJson(

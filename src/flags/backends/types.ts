@@ -63,6 +63,12 @@ export interface FlagChange {
   runUrl?: string;
   /** The `reason` input. */
   reason?: string;
+  /**
+   * The guard on the global state (`any` when absent). A backend whose write could serve the
+   * flag to contexts beyond the tenants in a way {@link FlagState.global} does not show
+   * (LaunchDarkly: rules with clauses that turning the flag on activates) refuses under `off`.
+   */
+  globalMustBe?: 'on' | 'off' | 'any';
 }
 
 /** The subset of a backend used inside {@link FlagBackend.withFlagLock}. */

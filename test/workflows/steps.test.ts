@@ -240,6 +240,78 @@ describe('report: Job summary', () => {
     expect(md).toContain('| p99-latency | < 500ms | 0.21 seconds | 30 / 0 | successful |');
     expect(md).toContain('Promotion approved by ema at 2024-06-03T21:02:11Z.');
     expect(md).not.toContain('Rolled back');
+    expect(md).not.toContain('## Rollback');
+  });
+
+  test('a rollback lists each of its steps; a failed one is reported as incomplete, never as rolled back', () => {
+    const cwd = mkdtempSync(join(tmp, 'report-rb-'));
+    const job = (result: string, outputs: Record<string, string> = {}) => ({ result, outputs });
+    const needs = (rollback: { result: string; outputs: Record<string, string> }) => ({
+      preflight: job('success', { package: 'P7' }),
+      migrate: job('success'),
+      'deploy-canary': job('success', { revision: '8', 'previous-revision': '7' }),
+      backfill: job('success'),
+      flags: job('success'),
+      traffic: job('failure', { verdict: 'fail' }),
+      promotion: job('skipped'),
+      promote: job('skipped'),
+      rollback,
+    });
+    const steps = { flags: 'success', 'stable-undo': 'skipped', 'weight-zero': 'success' };
+    const ok = runStep(
+      run,
+      {
+        NEEDS: JSON.stringify(
+          needs(
+            job('success', {
+              ...steps,
+              undo: 'success',
+              'rolled-back': 'true',
+              'finished-at': '2024-06-03T19:40:00Z',
+            }),
+          ),
+        ),
+        PACKAGE: 'P7',
+        ENVIRONMENT: 'production',
+      },
+      cwd,
+    );
+    expect(ok.code).toBe(0);
+    expect(ok.summary).toContain('**Rolled back** at 2024-06-03T19:40:00Z.');
+    expect(ok.summary).toContain('| stable Deployment undone (failed promotion) | skipped |');
+    expect(ok.summary).toContain('| canary rollout undo | success |');
+
+    const bad = runStep(
+      run,
+      {
+        NEEDS: JSON.stringify(
+          needs(job('failure', { ...steps, undo: 'failure', 'rolled-back': 'false' })),
+        ),
+        PACKAGE: 'P7',
+        ENVIRONMENT: 'production',
+      },
+      cwd,
+    );
+    expect(bad.code).toBe(0);
+    expect(bad.summary).not.toContain('**Rolled back**');
+    expect(bad.summary).toContain(
+      '**Rollback incomplete**: a rollback step failed or did not run (rollback job: failure); the environment is NOT back to its previous state.',
+    );
+    expect(bad.summary).toContain('| canary rollout undo | failure |');
+  });
+});
+
+describe('rollback: the rolled-back output', () => {
+  const step = readWorkflow('release.yml').wf.jobs.rollback.steps!.find((s) => s.id === 'done')!;
+  const outcome = (outcomes: string) => runStep(step.run!, { OUTCOMES: outcomes }).outputs;
+
+  test("is 'true' only when no rollback step failed", () => {
+    expect(step.env?.OUTCOMES).toBe(
+      '${{ steps.flags.outcome }} ${{ steps.stable-undo.outcome }} ${{ steps.weight-zero.outcome }} ${{ steps.undo.outcome }}',
+    );
+    expect(outcome('success skipped success success')['rolled-back']).toBe('true');
+    expect(outcome('success skipped failure success')['rolled-back']).toBe('false');
+    expect(outcome('failure skipped success success')['rolled-back']).toBe('false');
   });
 });
 

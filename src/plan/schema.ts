@@ -278,6 +278,17 @@ export const ReleasePlanSchema = z
       .default({}),
   })
   .strict()
+  .superRefine((p, ctx) => {
+    // The approval is a deployment to the approval environment that its required reviewers
+    // approve; the release environment is used by every other job, so the two must differ.
+    if (p.promotion.environment === p.environment) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must differ from the release environment '${p.environment}': use an environment whose required reviewers approve promotion, e.g. '${p.environment}-promotion'`,
+        path: ['promotion', 'environment'],
+      });
+    }
+  })
   .meta({
     title: 'runbook-actions release plan',
     description:

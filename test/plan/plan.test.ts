@@ -28,6 +28,22 @@ function expectConfigError(fn: () => unknown): ConfigError {
 }
 
 describe('release plan', () => {
+  test('the approval environment must not be the release environment, at its line', () => {
+    const text = exampleText.replace(
+      'environment: production-promotion',
+      'environment: production',
+    );
+    const e = expectConfigError(() => parsePlan(text, example));
+    expect(e.message).toContain(
+      "must differ from the release environment 'production': use an environment whose required reviewers approve promotion, e.g. 'production-promotion'",
+    );
+    expect(e.location?.line).toBe(
+      text
+        .split('\n')
+        .findIndex((l) => l.includes('environment: production') && l.startsWith('  ')) + 1,
+    );
+  });
+
   test('the Paket 7 example loads with its defaults applied', () => {
     const { value: plan } = loadPlan(example);
     expect(plan.package).toBe('P7');

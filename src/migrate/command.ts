@@ -66,12 +66,12 @@ export interface MigrateCommandResult {
   /**
    * Every command but `lint`: rows, applied, baselined and pending versions. After a failed
    * `apply`, the state when the run stopped (`pending` counts the failed file; `problems` holds
-   * the error). Absent after a refusal.
+   * the error). After a refusal, the state that made it refuse, with nothing applied.
    */
   result?: MigrateResult;
   /** `lint`: the findings. */
   lint?: LintResult;
-  /** The job summary (Markdown) for `result` or `lint`; absent after a refusal. */
+  /** The job summary (Markdown) for `result` or `lint`. */
   summary?: string;
   /** Set when the command failed; absent on success. */
   failure?: MigrateCommandFailure;
@@ -161,7 +161,22 @@ export async function runMigrateCommand(
       };
     }
     if (e instanceof MigrationRefusedError) {
-      return { command, failure: { kind: 'refused', error: e } };
+      // Nothing was applied; the summary shows which files made the command refuse.
+      const result: MigrateResult = {
+        command: command === 'plan' ? 'plan' : 'apply',
+        rows: e.rows,
+        applied: [],
+        baselined: [],
+        pending: e.pending,
+        problems: e.problems,
+        warnings: [],
+      };
+      return {
+        command,
+        result,
+        summary: migrateSummary(result),
+        failure: { kind: 'refused', error: e },
+      };
     }
     throw e;
   }

@@ -124,6 +124,10 @@ export class MigrationRefusedError extends ConfigError {
   ) {
     super(message, location);
   }
+  /** Every migration's state (the changed and out-of-order files marked), for the summary. */
+  rows: MigrationRow[] = [];
+  /** Versions that would have been applied. */
+  pending: string[] = [];
 }
 
 /** A migration statement failed; nothing of that file was committed (unless non-transactional). */
@@ -310,14 +314,17 @@ function warnMissing(a: Analysis, logger: Logger): string[] {
   });
 }
 
-function refuse(problems: { message: string; file: string }[]): never {
+function refuse(problems: { message: string; file: string }[], a: Analysis): never {
   const first = problems[0];
   const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem(s))` : '';
-  throw new MigrationRefusedError(
+  const e = new MigrationRefusedError(
     `refusing to migrate: ${first.message}${more}`,
     { file: first.file },
     problems.map((p) => p.message),
   );
+  e.rows = a.rows;
+  e.pending = a.pending.map((f) => f.version);
+  throw e;
 }
 
 function result(command: MigrateResult['command'], a: Analysis): MigrateResult {
@@ -411,7 +418,7 @@ export async function planMigrations(
   logger: Logger,
 ): Promise<MigrateResult> {
   const { analysis: a, res, problems } = await inspect('plan', options, logger);
-  if (problems.length) refuse(problems);
+  if (problems.length) refuse(problems, a);
   for (const f of a.pending) {
     const parsed = await parseMigration(f);
     const row = res.rows.find((r) => r.version === f.version)!;
@@ -579,7 +586,7 @@ export async function applyMigrations(
     const a = analyse(files, history, !!options.allowOutOfOrder);
     const warnings = warnMissing(a, logger);
     const problems = problemsOf(a, !!options.allowOutOfOrder);
-    if (problems.length) refuse(problems);
+    if (problems.length) refuse(problems, a);
     const parsed: ParsedMigration[] = [];
     for (const f of a.pending) parsed.push(await parseMigration(f));
     if (!parsed.length) logger.info('no pending migrations');

@@ -12,7 +12,7 @@ import {
   runMigrateCommand,
   type MigrateCommandOptions,
 } from '../../src/migrate/index.js';
-import { freshDatabase, type TestDatabase } from '../support/postgres.js';
+import { freshDatabase, withClient, type TestDatabase } from '../support/postgres.js';
 import { migrationsDir, removeDir } from './helpers.js';
 
 let db: TestDatabase;
@@ -62,14 +62,28 @@ it('plan, apply, status and verify return the result and its summary; verify pro
     /^verify found 1 problem\(s\): .*1_a\.sql was changed/,
   );
   expect(verify.result?.rows[0].state).toBe('checksum changed');
-  expect(verify.summary).toBeDefined();
+  expect(verify.summary).toMatch(/\| 1 \| a \| .* \| ❌ checksum changed \|/);
 
-  // apply refuses the changed file: the engine's error, no result and no summary
+  // apply refuses the changed file: the engine's error, nothing applied, and a summary that
+  // shows which file made it refuse and why
+  writeFileSync(join(dir, '2_b.sql'), 'CREATE TABLE cmd_b (id int);\n');
   const refused = await runMigrateCommand('apply', opts(dir), silentLogger);
   expect(refused.failure?.kind).toBe('refused');
   expect(refused.failure?.error).toBeInstanceOf(MigrationRefusedError);
-  expect(refused.result).toBeUndefined();
-  expect(refused.summary).toBeUndefined();
+  expect(refused.result?.applied).toEqual([]);
+  expect(refused.result?.pending).toEqual(['2']);
+  expect(refused.summary).toMatch(/0 applied by this run · 1 pending · 1 problem\(s\)/);
+  expect(refused.summary).toMatch(/\| 1 \| a \| .* \| ❌ checksum changed \|/);
+  expect(refused.summary).toMatch(/\| 2 \| b \| {2}\| ⏳ pending \|/);
+  expect(refused.summary).toMatch(
+    /\*\*Problems\*\*\n\n- 1_a\.sql was changed after it was applied: checksum on disk [0-9a-f]{64}, applied [0-9a-f]{64}/,
+  );
+  expect(
+    await withClient(
+      db.url,
+      async (c) => (await c.query(`SELECT to_regclass('cmd_b') AS t`)).rows[0].t,
+    ),
+  ).toBeNull();
 });
 
 it('a failed migration returns the state at the failure: applied, pending with the failed file, summary', async () => {

@@ -39008,6 +39008,10 @@ class MigrationRefusedError extends errors/* ConfigError */.xL {
         super(message, location);
         this.problems = problems;
     }
+    /** Every migration's state (the changed and out-of-order files marked), for the summary. */
+    rows = [];
+    /** Versions that would have been applied. */
+    pending = [];
 }
 /** A migration statement failed; nothing of that file was committed (unless non-transactional). */
 class MigrationFailedError extends errors/* ConfigError */.xL {
@@ -39161,10 +39165,13 @@ function warnMissing(a, logger) {
         return w;
     });
 }
-function refuse(problems) {
+function refuse(problems, a) {
     const first = problems[0];
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem(s))` : '';
-    throw new MigrationRefusedError(`refusing to migrate: ${first.message}${more}`, { file: first.file }, problems.map((p) => p.message));
+    const e = new MigrationRefusedError(`refusing to migrate: ${first.message}${more}`, { file: first.file }, problems.map((p) => p.message));
+    e.rows = a.rows;
+    e.pending = a.pending.map((f) => f.version);
+    throw e;
 }
 function result(command, a) {
     return {
@@ -39228,7 +39235,7 @@ async function withHistoryLock(options, table, fn) {
 async function planMigrations(options, logger) {
     const { analysis: a, res, problems } = await inspect('plan', options, logger);
     if (problems.length)
-        refuse(problems);
+        refuse(problems, a);
     for (const f of a.pending) {
         const parsed = await parseMigration(f);
         const row = res.rows.find((r) => r.version === f.version);
@@ -39363,7 +39370,7 @@ async function applyMigrations(options, logger) {
         const warnings = warnMissing(a, logger);
         const problems = problemsOf(a, !!options.allowOutOfOrder);
         if (problems.length)
-            refuse(problems);
+            refuse(problems, a);
         const parsed = [];
         for (const f of a.pending)
             parsed.push(await parseMigration(f));
@@ -40079,7 +40086,22 @@ async function runMigrateCommand(command, options, logger) {
             };
         }
         if (e instanceof MigrationRefusedError) {
-            return { command, failure: { kind: 'refused', error: e } };
+            // Nothing was applied; the summary shows which files made the command refuse.
+            const result = {
+                command: command === 'plan' ? 'plan' : 'apply',
+                rows: e.rows,
+                applied: [],
+                baselined: [],
+                pending: e.pending,
+                problems: e.problems,
+                warnings: [],
+            };
+            return {
+                command,
+                result,
+                summary: migrateSummary(result),
+                failure: { kind: 'refused', error: e },
+            };
         }
         throw e;
     }

@@ -6,5 +6,6 @@ export {
   type TimelineEntry,
   type GateStep,
   type Recording,
+  worstValue,
 } from './rehearse.js';
 export { renderReport } from './report.js';

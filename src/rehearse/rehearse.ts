@@ -582,7 +582,7 @@ export async function rehearse(options: RehearseOptions, logger: Logger): Promis
           dryRun: m.dryRun,
           status: m.status,
           last: last?.value ?? null,
-          worst: values.length ? Math.max(...values) : null,
+          worst: worstValue(m.condition, values, last?.threshold),
           threshold: last?.threshold,
           successful: m.successful,
           failed: m.failed,
@@ -847,6 +847,24 @@ function quietMeasurements(logger: Logger): Logger {
     ...logger,
     info: (m) => (/^\[\d{4}-/.test(m) ? logger.debug(m) : logger.info(m)),
   };
+}
+
+/**
+ * The worst of a metric's measured values for its condition: the highest for `<` and `<=`, the
+ * lowest for `>` and `>=`, the farthest from the threshold for `==` and the closest for `!=`
+ * (the highest when there is no threshold). `null` without values.
+ */
+export function worstValue(condition: string, values: number[], threshold?: number): number | null {
+  if (values.length === 0) return null;
+  const op = /^\s*(<=|<|>=|>|==|!=)/.exec(condition)?.[1];
+  if (op === '>' || op === '>=') return Math.min(...values);
+  if (op === '==' && threshold !== undefined) {
+    return values.reduce((w, v) => (Math.abs(v - threshold) > Math.abs(w - threshold) ? v : w));
+  }
+  if (op === '!=' && threshold !== undefined) {
+    return values.reduce((w, v) => (Math.abs(v - threshold) < Math.abs(w - threshold) ? v : w));
+  }
+  return Math.max(...values);
 }
 
 function pick(s: { global: string; tenants: string[] }): { global: string; tenants: string[] } {

@@ -37,7 +37,16 @@ export interface JsonRequest {
   body?: unknown;
   /** Statuses that return normally instead of throwing (e.g. `[404]` to read a missing flag). */
   accept?: number[];
+  /**
+   * Whether sending the request twice has the effect of sending it once. Default: by method
+   * (RFC 9110 section 9.2.2: GET, HEAD, OPTIONS, PUT, DELETE are idempotent; POST, PATCH are
+   * not). A non-idempotent request is retried only on 429 and 503 (the server did not process
+   * it), never on another 5xx or a network error, where it may have been applied.
+   */
+  idempotent?: boolean;
 }
+
+const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'];
 
 /** A successful (or accepted) response. */
 export interface JsonResponse {
@@ -117,10 +126,11 @@ export async function requestJson(
   })();
   const what = `${client.service} ${req.method} ${redact(path, client.secrets)}`;
   let attempts = 1;
+  const idempotent = req.idempotent ?? IDEMPOTENT_METHODS.includes(req.method.toUpperCase());
   const policy: RetryPolicy = {
     maxAttempts,
-    serverErrors: 'all',
-    retryNetworkErrors: true,
+    serverErrors: idempotent ? 'all' : [503],
+    retryNetworkErrors: idempotent,
     doNotRetry: req.accept,
     baseDelayMs: client.retry?.baseDelayMs ?? 500,
     maxBackoffMs: cap,
@@ -170,7 +180,7 @@ export async function requestJson(
   const detail = serverDetail(text, json, client.secrets);
   if (res.status === 429 || res.status >= 500) {
     throw new BackendError(
-      `${what}: ${res.status === 429 ? 'rate limited (429)' : `server error (${res.status})`} after ${attempts} attempts: ${detail}`,
+      `${what}: ${res.status === 429 ? 'rate limited (429)' : `server error (${res.status})`} after ${attempts} attempt${attempts === 1 ? '' : 's'}${!idempotent && res.status !== 429 && res.status !== 503 ? ` (not retried: the ${req.method} may have been applied)` : ''}: ${detail}`,
       res.status,
     );
   }

@@ -22,8 +22,10 @@ describe('requestJson', () => {
   let server: Server;
   let url: string;
   const answers: { status: number; headers?: Record<string, string>; body?: string }[] = [];
+  const seen: string[] = [];
   beforeAll(async () => {
     server = createServer((req, res) => {
+      seen.push(req.method ?? '');
       const a = answers.shift() ?? { status: 200, body: '{"ok":true}' };
       res.writeHead(a.status, { 'Content-Type': 'application/json', ...a.headers });
       res.end(a.body ?? '');
@@ -92,6 +94,34 @@ describe('requestJson', () => {
     expect(errors[0]).toMatch(/…$/);
     expect(errors[1]).toMatch(/bad token \*\*\*$/);
     expect(errors[2]).toMatch(/bad query token=\*\*\*$/);
+  });
+
+  it('does not resend a POST after a 5xx it may have applied; retries it after 503, and an idempotent one after 502', async () => {
+    const client = {
+      service: 'Svc',
+      logger: recordingLogger(),
+      retry: { maxAttempts: 3, baseDelayMs: 1 },
+    };
+    seen.length = 0;
+    answers.push({ status: 502, body: '{"message":"upstream reset"}' });
+    const err = await requestJson({ method: 'POST', url, body: { a: 1 } }, client).catch(
+      (e: Error) => e,
+    );
+    expect((err as Error).message).toMatch(
+      /server error \(502\) after 1 attempt \(not retried: the POST may have been applied\): upstream reset/,
+    );
+    expect(seen).toEqual(['POST']);
+
+    seen.length = 0;
+    answers.push({ status: 503 });
+    expect((await requestJson({ method: 'POST', url, body: {} }, client)).status).toBe(200);
+    expect(seen).toEqual(['POST', 'POST']);
+
+    seen.length = 0;
+    answers.push({ status: 502 });
+    const r = await requestJson({ method: 'PATCH', url, body: {}, idempotent: true }, client);
+    expect(r.status).toBe(200);
+    expect(seen).toEqual(['PATCH', 'PATCH']);
   });
 
   it('returns accepted statuses instead of throwing', async () => {

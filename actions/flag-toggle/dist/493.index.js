@@ -45,11 +45,13 @@ class UnleashBackend {
     envUrl(flag, rest) {
         return this.url(flag, `/environments/${encodeURIComponent(this.o.environment)}${rest}`);
     }
-    call(method, url, body) {
+    /** `idempotent` defaults by method; the environment `on`/`off` switches are idempotent POSTs. */
+    call(method, url, body, idempotent) {
         return (0,_http_js__WEBPACK_IMPORTED_MODULE_0__/* .requestJson */ .S)({
             method,
             url,
             body,
+            idempotent,
             headers: { Authorization: this.o.token, 'Content-Type': 'application/json' },
         }, this.client);
     }
@@ -124,7 +126,7 @@ class UnleashBackend {
         const strategies = (id = '') => this.envUrl(flag, `/strategies${id ? `/${encodeURIComponent(id)}` : ''}`);
         if (!shouldEnable && env.enabled) {
             this.logger.info(`Unleash: switching ${this.o.environment} off`);
-            await this.call('POST', this.envUrl(flag, '/off'));
+            await this.call('POST', this.envUrl(flag, '/off'), undefined, true);
         }
         let keep;
         if (to.tenants.length > 0) {
@@ -190,7 +192,7 @@ class UnleashBackend {
                 await this.call('DELETE', strategies(s.id));
         if (shouldEnable && !env.enabled) {
             this.logger.info(`Unleash: switching ${this.o.environment} on (after its strategies exist)`);
-            await this.call('POST', this.envUrl(flag, '/on'));
+            await this.call('POST', this.envUrl(flag, '/on'), undefined, true);
         }
     }
     async close() { }
@@ -380,6 +382,7 @@ var types = __webpack_require__(3676);
 ;// CONCATENATED MODULE: ./src/flags/http.ts
 
 
+const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'];
 /**
  * Milliseconds to wait before retrying a 429, from `Retry-After` (seconds or HTTP date) or, when
  * that is absent, `X-Ratelimit-Reset` (epoch milliseconds); `undefined` when neither is usable.
@@ -436,10 +439,11 @@ async function requestJson(req, client) {
     })();
     const what = `${client.service} ${req.method} ${redact(path, client.secrets)}`;
     let attempts = 1;
+    const idempotent = req.idempotent ?? IDEMPOTENT_METHODS.includes(req.method.toUpperCase());
     const policy = {
         maxAttempts,
-        serverErrors: 'all',
-        retryNetworkErrors: true,
+        serverErrors: idempotent ? 'all' : [503],
+        retryNetworkErrors: idempotent,
         doNotRetry: req.accept,
         baseDelayMs: client.retry?.baseDelayMs ?? 500,
         maxBackoffMs: cap,
@@ -483,7 +487,7 @@ async function requestJson(req, client) {
         return { status: res.status, headers: res.headers, json, text };
     const detail = serverDetail(text, json, client.secrets);
     if (res.status === 429 || res.status >= 500) {
-        throw new types/* BackendError */.J(`${what}: ${res.status === 429 ? 'rate limited (429)' : `server error (${res.status})`} after ${attempts} attempts: ${detail}`, res.status);
+        throw new types/* BackendError */.J(`${what}: ${res.status === 429 ? 'rate limited (429)' : `server error (${res.status})`} after ${attempts} attempt${attempts === 1 ? '' : 's'}${!idempotent && res.status !== 429 && res.status !== 503 ? ` (not retried: the ${req.method} may have been applied)` : ''}: ${detail}`, res.status);
     }
     if (res.status === 401 || res.status === 403) {
         throw new types/* BackendError */.J(`${what}: the token was rejected (${res.status} ${res.status === 401 ? 'Unauthorized' : 'Forbidden'}): check the 'token' input and its permissions. ${detail}`, res.status);

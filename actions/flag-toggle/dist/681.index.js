@@ -248,6 +248,8 @@ class LaunchDarklyBackend {
                 'Content-Type': 'application/json; domain-model=launchdarkly.semanticpatch',
             },
             body: { environmentKey: this.o.environment, comment: change.comment, instructions },
+            // declarative instructions (add/remove targets, set rule, on/off): applying twice = once
+            idempotent: true,
         }, this.client);
     }
     async close() { }
@@ -437,6 +439,7 @@ var types = __webpack_require__(3676);
 ;// CONCATENATED MODULE: ./src/flags/http.ts
 
 
+const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'];
 /**
  * Milliseconds to wait before retrying a 429, from `Retry-After` (seconds or HTTP date) or, when
  * that is absent, `X-Ratelimit-Reset` (epoch milliseconds); `undefined` when neither is usable.
@@ -493,10 +496,11 @@ async function requestJson(req, client) {
     })();
     const what = `${client.service} ${req.method} ${redact(path, client.secrets)}`;
     let attempts = 1;
+    const idempotent = req.idempotent ?? IDEMPOTENT_METHODS.includes(req.method.toUpperCase());
     const policy = {
         maxAttempts,
-        serverErrors: 'all',
-        retryNetworkErrors: true,
+        serverErrors: idempotent ? 'all' : [503],
+        retryNetworkErrors: idempotent,
         doNotRetry: req.accept,
         baseDelayMs: client.retry?.baseDelayMs ?? 500,
         maxBackoffMs: cap,
@@ -540,7 +544,7 @@ async function requestJson(req, client) {
         return { status: res.status, headers: res.headers, json, text };
     const detail = serverDetail(text, json, client.secrets);
     if (res.status === 429 || res.status >= 500) {
-        throw new types/* BackendError */.J(`${what}: ${res.status === 429 ? 'rate limited (429)' : `server error (${res.status})`} after ${attempts} attempts: ${detail}`, res.status);
+        throw new types/* BackendError */.J(`${what}: ${res.status === 429 ? 'rate limited (429)' : `server error (${res.status})`} after ${attempts} attempt${attempts === 1 ? '' : 's'}${!idempotent && res.status !== 429 && res.status !== 503 ? ` (not retried: the ${req.method} may have been applied)` : ''}: ${detail}`, res.status);
     }
     if (res.status === 401 || res.status === 403) {
         throw new types/* BackendError */.J(`${what}: the token was rejected (${res.status} ${res.status === 401 ? 'Unauthorized' : 'Forbidden'}): check the 'token' input and its permissions. ${detail}`, res.status);

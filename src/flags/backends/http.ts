@@ -144,6 +144,7 @@ export class HttpBackend implements FlagBackend {
         url: this.url(fillPath(this.api.read.path, vars)),
         headers: this.headers(),
         body: fillBody(this.api.read.body, vars),
+        idempotent: true, // a read, whatever its method
       },
       this.client,
     );

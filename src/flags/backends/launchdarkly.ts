@@ -337,6 +337,8 @@ export class LaunchDarklyBackend implements FlagBackend {
           'Content-Type': 'application/json; domain-model=launchdarkly.semanticpatch',
         },
         body: { environmentKey: this.o.environment, comment: change.comment, instructions },
+        // declarative instructions (add/remove targets, set rule, on/off): applying twice = once
+        idempotent: true,
       },
       this.client,
     );

@@ -110,12 +110,14 @@ export class UnleashBackend implements FlagBackend {
     return this.url(flag, `/environments/${encodeURIComponent(this.o.environment)}${rest}`);
   }
 
-  private call(method: string, url: string, body?: unknown) {
+  /** `idempotent` defaults by method; the environment `on`/`off` switches are idempotent POSTs. */
+  private call(method: string, url: string, body?: unknown, idempotent?: boolean) {
     return requestJson(
       {
         method,
         url,
         body,
+        idempotent,
         headers: { Authorization: this.o.token, 'Content-Type': 'application/json' },
       },
       this.client,
@@ -202,7 +204,7 @@ export class UnleashBackend implements FlagBackend {
 
     if (!shouldEnable && env.enabled) {
       this.logger.info(`Unleash: switching ${this.o.environment} off`);
-      await this.call('POST', this.envUrl(flag, '/off'));
+      await this.call('POST', this.envUrl(flag, '/off'), undefined, true);
     }
     let keep: Strategy | undefined;
     if (to.tenants.length > 0) {
@@ -272,7 +274,7 @@ export class UnleashBackend implements FlagBackend {
     for (const s of tenantStrategies) if (s !== keep) await this.call('DELETE', strategies(s.id));
     if (shouldEnable && !env.enabled) {
       this.logger.info(`Unleash: switching ${this.o.environment} on (after its strategies exist)`);
-      await this.call('POST', this.envUrl(flag, '/on'));
+      await this.call('POST', this.envUrl(flag, '/on'), undefined, true);
     }
   }
 

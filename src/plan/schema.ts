@@ -159,9 +159,11 @@ export const GateSchema = z
       .describe('Metrics provider in live mode.'),
     interval: duration.optional().describe('Time between measurements.'),
     'on-inconclusive': z
-      .string()
+      .enum(['fail', 'pass', 'neutral'])
       .optional()
-      .describe('What an inconclusive verdict does (canary-gate input).'),
+      .describe(
+        'What an inconclusive verdict does (canary-gate input): fail (default) stops the release; pass or neutral go on to the next step (promotion still needs the approval).',
+      ),
     recordings: z
       .object({
         healthy: path.describe('Recorded measurements of a healthy canary (replay file).'),

@@ -592,6 +592,12 @@ export async function rehearse(options: RehearseOptions, logger: Logger): Promis
       const windowNote = duration
         ? ` (plan window ${duration} at ${weight}%; replayed ${r.window.start} → ${r.window.end})`
         : '';
+      const onInconclusive = plan.gate['on-inconclusive'] ?? 'fail';
+      if (r.verdict === 'inconclusive' && onInconclusive !== 'fail') {
+        return {
+          detail: `verdict inconclusive: ${r.reason}${windowNote}; going on because gate.on-inconclusive is ${onInconclusive}`,
+        };
+      }
       if (r.verdict !== 'pass') throw new Error(`verdict ${r.verdict}: ${r.reason}${windowNote}`);
       return { detail: `verdict pass: ${r.reason}${windowNote}` };
     });

@@ -28,6 +28,21 @@ function expectConfigError(fn: () => unknown): ConfigError {
 }
 
 describe('release plan', () => {
+  test('gate.on-inconclusive is one of fail, pass, neutral', () => {
+    const e = expectConfigError(() =>
+      parsePlan(
+        exampleText.replace('  interval: 1m\n', '  interval: 1m\n  on-inconclusive: ignore\n'),
+        example,
+      ),
+    );
+    expect(e.message).toMatch(/on-inconclusive/);
+    const ok = parsePlan(
+      exampleText.replace('  interval: 1m\n', '  interval: 1m\n  on-inconclusive: neutral\n'),
+      example,
+    );
+    expect(ok.value.gate['on-inconclusive']).toBe('neutral');
+  });
+
   test('the approval environment must not be the release environment, at its line', () => {
     const text = exampleText.replace(
       'environment: production-promotion',

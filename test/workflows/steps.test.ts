@@ -348,3 +348,35 @@ describe('promotion: Record the approval', () => {
     );
   });
 });
+
+describe('traffic: Stop unless the gate passed', () => {
+  const run = script('traffic', 'Stop unless the gate passed');
+  const stop = (verdict: string, onInconclusive: string) =>
+    runStep(run, {
+      WEIGHT: '5',
+      VERDICT: verdict,
+      REASON: 'no data: no requests in this interval',
+      ON_INCONCLUSIVE: onInconclusive,
+    });
+
+  test("an inconclusive verdict goes on only when the plan's gate.on-inconclusive is pass or neutral", () => {
+    for (const on of ['pass', 'neutral']) {
+      const r = stop('inconclusive', on);
+      expect([on, r.code]).toEqual([on, 0]);
+      expect(r.stdout).toContain(
+        `::warning::canary gate at 5%: inconclusive: no data: no requests in this interval; going on because the plan's gate.on-inconclusive is ${on}`,
+      );
+    }
+    expect(stop('inconclusive', 'fail').code).toBe(1);
+  });
+
+  test('a failed verdict, or none at all, always stops', () => {
+    for (const on of ['pass', 'neutral', 'fail']) {
+      const r = stop('fail', on);
+      expect([on, r.code]).toEqual([on, 1]);
+      expect(r.stdout).toContain('::error::canary gate at 5%: fail:');
+    }
+    expect(stop('', 'pass').stdout).toContain('::error::canary gate at 5%: no verdict:');
+    expect(stop('', 'pass').code).toBe(1);
+  });
+});

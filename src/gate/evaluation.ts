@@ -16,7 +16,7 @@
  *   policy: `fail`, `inconclusive` (default) or `ignore` (`skipped`; a metric that only ever
  *   skipped can never pass).
  */
-import { holds, type MetricCriteria } from './criteria.js';
+import { holds, type MetricCriteria, type Unit } from './criteria.js';
 import { rateBounds } from './statistics.js';
 
 /**
@@ -266,7 +266,7 @@ function measureCounts(
     phase: ok ? 'successful' : 'failed',
     message: ok
       ? undefined
-      : `pooled rate ${fmt(b.estimate)} (${fmtCount(pooled.numerator)}/${fmtCount(pooled.denominator)}); ${op === '<' || op === '<=' ? 'lower' : 'upper'} ${Math.round(metric.confidence * 100)}% bound ${fmt(judged)} breaks ${metric.condition.text}`,
+      : `pooled rate ${fmtIn(b.estimate, metric.unit)} (${fmtCount(pooled.numerator)}/${fmtCount(pooled.denominator)}); ${op === '<' || op === '<=' ? 'lower' : 'upper'} ${Math.round(metric.confidence * 100)}% bound ${fmtIn(judged, metric.unit)} breaks ${metric.condition.text}`,
   };
 }
 
@@ -328,7 +328,7 @@ export function outcome(metric: MetricCriteria, state: MetricState, limits: Limi
   if (state.consecutiveFailed > limits.failureLimit) {
     return {
       status: 'failed',
-      reason: `${metric.name} failed ${state.consecutiveFailed} consecutive measurement(s) (failure-limit ${limits.failureLimit}); last value ${fmt(last.value)} vs ${metric.condition.text}${why}`,
+      reason: `${metric.name} failed ${state.consecutiveFailed} consecutive measurement(s) (failure-limit ${limits.failureLimit}); last value ${fmtIn(last.value, metric.unit)} vs ${metric.condition.text}${metric.condition.relative && last.threshold !== undefined ? ` (threshold ${fmtIn(last.threshold, metric.unit)})` : ''}${why}`,
     };
   }
   if (state.consecutiveErrors > limits.consecutiveErrorLimit) {
@@ -358,6 +358,26 @@ export function notYetPassing(metric: MetricCriteria, state: MetricState): strin
     return `${metric.name}: the last measurement was ${last.phase}${last.message ? ` (${last.message})` : ''}`;
   }
   return undefined;
+}
+
+/**
+ * Formats a value in its metric's unit for messages, so it reads like the condition: a ratio
+ * as percent (`0.063` → `6.3%`), `percent` with `%`, seconds and milliseconds with `s`/`ms`.
+ */
+export function fmtIn(v: number | null | undefined, unit: Unit): string {
+  if (v === null || v === undefined) return 'no data';
+  switch (unit) {
+    case 'ratio':
+      return `${fmt(v * 100)}%`;
+    case 'percent':
+      return `${fmt(v)}%`;
+    case 'seconds':
+      return `${fmt(v)} s`;
+    case 'milliseconds':
+      return `${fmt(v)} ms`;
+    default:
+      return fmt(v);
+  }
 }
 
 /** Formats a number for messages: up to 4 significant digits. */

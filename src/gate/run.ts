@@ -380,6 +380,20 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
       if (blocking.length === 0) {
         verdict = 'pass';
         reason = `every criterion held for ${k} measurement(s) over ${Math.round((k * intervalMs) / 60_000)} min`;
+        // Say what the limits let through, so a pass with failures is not read as a clean one.
+        const tolerated = criteria.metrics
+          .filter((m) => !m.dryRun)
+          .map((m) => {
+            const st = states.get(m.name)!;
+            const parts = [
+              st.failed ? `${st.failed} failed` : '',
+              st.inconclusive ? `${st.inconclusive} inconclusive` : '',
+              st.errors ? `${st.errors} error(s)` : '',
+            ].filter(Boolean);
+            return parts.length ? `${m.name} ${parts.join(', ')}` : '';
+          })
+          .filter(Boolean);
+        if (tolerated.length) reason += ` (within the limits: ${tolerated.join('; ')})`;
         break;
       }
       if (k === count) logger.info(`not passing yet: ${blocking.join('; ')}`);

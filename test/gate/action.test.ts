@@ -69,6 +69,14 @@ d('canary-gate action (bundled) in backtest mode', () => {
         .split('\n')
         .findIndex((l) => l.includes('name: canary-5xx-rate')) + 1,
     );
+    // The reason appears once, at the metric; the step error names the metric.
+    const errors = r.annotations.filter((a) => a.level === 'error');
+    expect(errors.filter((a) => a.message.includes('lower 99% bound'))).toHaveLength(1);
+    expect(
+      errors.some((a) =>
+        /^canary gate failed at \S+: canary-5xx-rate, p99-latency \(see /.test(a.message),
+      ),
+    ).toBe(true);
     expect(r.summary).toContain('Canary gate: ❌ fail');
     expect(r.summary).toMatch(/\| canary-5xx-rate \| prometheus \| `< 1%` \(ratio\) \|/);
     expect(r.summary).toContain('xychart-beta');

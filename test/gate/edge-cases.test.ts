@@ -218,3 +218,48 @@ describe('rate bounds at tiny samples', () => {
     );
   });
 });
+
+describe('messages read in the unit of the condition', () => {
+  test('a failed rate reports percentages like its "< 1%" condition', async () => {
+    const r = await runGate(
+      {
+        criteria: criteriaFile,
+        mode: 'replay',
+        replayFile: 'examples/paket7/gate/recorded/regression.json',
+      },
+      silentLogger,
+    );
+    expect(r.reason).toBe(
+      'canary-5xx-rate failed 3 consecutive measurement(s) (failure-limit 2); last value 6.3% vs < 1%: pooled rate 2.136% (139/6506); lower 99% bound 1.758% breaks < 1%',
+    );
+    const dry = r.metrics.find((m) => m.name === '5xx-rate-vs-stable')!;
+    expect(dry.reason).toMatch(
+      /last value [\d.]+% vs <= baseline \* 1\.5 \+ 0\.1% \(threshold [\d.]+%\)/,
+    );
+  });
+
+  test('a pass says which failed or inconclusive measurements the limits let through', async () => {
+    const values = [0.2, 0.7, 0.2, null, 0.2, 0.2];
+    const p: MetricsProvider = {
+      name: 'memory',
+      instant: async () => null,
+      range: async (_ref, start, _end, step) => values.map((v, i) => ({ t: start + i * step, v })),
+    };
+    const r = await runGate(
+      {
+        criteria: parseCriteria(
+          `interval: 1m\ncount: 6\nfailure-limit: 1\ninconclusive-limit: 1\nmetrics:\n  - name: latency\n    query: q\n    condition: "< 500ms"\n    unit: seconds\n`,
+        ),
+        mode: 'backtest',
+        start: T0,
+        end: T0 + 6 * MIN,
+        providerFactory: () => p,
+      },
+      silentLogger,
+    );
+    expect(r.verdict).toBe('pass');
+    expect(r.reason).toBe(
+      'every criterion held for 6 measurement(s) over 6 min (within the limits: latency 1 failed, 1 inconclusive)',
+    );
+  });
+});

@@ -35066,7 +35066,11 @@ await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .runAction */ .Cs)
             message: m.reason ?? result.reason,
             location: criteria.metrics.find((c) => c.name === m.name)?.location,
         })));
-        throw new Error(`canary gate failed at ${result.failedAt}: ${result.reason}`);
+        // Each failing metric has its own annotation with the reason; the step error names them
+        // instead of repeating the same text.
+        throw new Error(failing.length
+            ? `canary gate failed at ${result.failedAt}: ${failing.map((m) => m.name).join(', ')} (see the ${failing.length > 1 ? 'annotations' : 'annotation'} at the criteria file and the job summary)`
+            : `canary gate failed at ${result.failedAt}: ${result.reason}`);
     }
     if (result.verdict === 'inconclusive') {
         const message = `canary gate inconclusive: ${result.reason}`;
@@ -45575,7 +45579,7 @@ function measureCounts(metric, state, sample, base) {
         phase: ok ? 'successful' : 'failed',
         message: ok
             ? undefined
-            : `pooled rate ${fmt(b.estimate)} (${fmtCount(pooled.numerator)}/${fmtCount(pooled.denominator)}); ${op === '<' || op === '<=' ? 'lower' : 'upper'} ${Math.round(metric.confidence * 100)}% bound ${fmt(judged)} breaks ${metric.condition.text}`,
+            : `pooled rate ${fmtIn(b.estimate, metric.unit)} (${fmtCount(pooled.numerator)}/${fmtCount(pooled.denominator)}); ${op === '<' || op === '<=' ? 'lower' : 'upper'} ${Math.round(metric.confidence * 100)}% bound ${fmtIn(judged, metric.unit)} breaks ${metric.condition.text}`,
     };
 }
 function evaluation_record(state, m) {
@@ -45621,7 +45625,7 @@ function outcome(metric, state, limits) {
     if (state.consecutiveFailed > limits.failureLimit) {
         return {
             status: 'failed',
-            reason: `${metric.name} failed ${state.consecutiveFailed} consecutive measurement(s) (failure-limit ${limits.failureLimit}); last value ${fmt(last.value)} vs ${metric.condition.text}${why}`,
+            reason: `${metric.name} failed ${state.consecutiveFailed} consecutive measurement(s) (failure-limit ${limits.failureLimit}); last value ${fmtIn(last.value, metric.unit)} vs ${metric.condition.text}${metric.condition.relative && last.threshold !== undefined ? ` (threshold ${fmtIn(last.threshold, metric.unit)})` : ''}${why}`,
         };
     }
     if (state.consecutiveErrors > limits.consecutiveErrorLimit) {
@@ -45651,6 +45655,26 @@ function notYetPassing(metric, state) {
         return `${metric.name}: the last measurement was ${last.phase}${last.message ? ` (${last.message})` : ''}`;
     }
     return undefined;
+}
+/**
+ * Formats a value in its metric's unit for messages, so it reads like the condition: a ratio
+ * as percent (`0.063` → `6.3%`), `percent` with `%`, seconds and milliseconds with `s`/`ms`.
+ */
+function fmtIn(v, unit) {
+    if (v === null || v === undefined)
+        return 'no data';
+    switch (unit) {
+        case 'ratio':
+            return `${fmt(v * 100)}%`;
+        case 'percent':
+            return `${fmt(v)}%`;
+        case 'seconds':
+            return `${fmt(v)} s`;
+        case 'milliseconds':
+            return `${fmt(v)} ms`;
+        default:
+            return fmt(v);
+    }
 }
 /** Formats a number for messages: up to 4 significant digits. */
 function fmt(v) {
@@ -45988,6 +46012,21 @@ async function runGate(options, logger) {
             if (blocking.length === 0) {
                 verdict = 'pass';
                 reason = `every criterion held for ${k} measurement(s) over ${Math.round((k * intervalMs) / 60_000)} min`;
+                // Say what the limits let through, so a pass with failures is not read as a clean one.
+                const tolerated = criteria.metrics
+                    .filter((m) => !m.dryRun)
+                    .map((m) => {
+                    const st = states.get(m.name);
+                    const parts = [
+                        st.failed ? `${st.failed} failed` : '',
+                        st.inconclusive ? `${st.inconclusive} inconclusive` : '',
+                        st.errors ? `${st.errors} error(s)` : '',
+                    ].filter(Boolean);
+                    return parts.length ? `${m.name} ${parts.join(', ')}` : '';
+                })
+                    .filter(Boolean);
+                if (tolerated.length)
+                    reason += ` (within the limits: ${tolerated.join('; ')})`;
                 break;
             }
             if (k === count)

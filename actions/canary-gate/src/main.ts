@@ -101,7 +101,13 @@ await runAction(async () => {
         location: criteria.metrics.find((c) => c.name === m.name)?.location,
       })),
     );
-    throw new Error(`canary gate failed at ${result.failedAt}: ${result.reason}`);
+    // Each failing metric has its own annotation with the reason; the step error names them
+    // instead of repeating the same text.
+    throw new Error(
+      failing.length
+        ? `canary gate failed at ${result.failedAt}: ${failing.map((m) => m.name).join(', ')} (see the ${failing.length > 1 ? 'annotations' : 'annotation'} at the criteria file and the job summary)`
+        : `canary gate failed at ${result.failedAt}: ${result.reason}`,
+    );
   }
   if (result.verdict === 'inconclusive') {
     const message = `canary gate inconclusive: ${result.reason}`;

@@ -89,6 +89,17 @@ export interface ToggleResult {
 /** The guard on the global state was violated; nothing was written (or the write was undone). */
 export class FlagGuardError extends Error {
   override readonly name = 'FlagGuardError';
+  constructor(
+    message: string,
+    /** The flag's state when the guard was checked (before the write, or read back after it). */
+    readonly state?: FlagState,
+    /** For a violation after the write: the state before it, for a rollback (`restore`). */
+    readonly previous?: FlagState,
+  ) {
+    super(message);
+  }
+  /** True when the backend undid the write (postgres: the transaction was rolled back). */
+  rolledBack = false;
 }
 
 /** The state read back after a write is not the state asked for. */
@@ -314,11 +325,15 @@ function checkGuard(
   global: GlobalState,
   when: string,
   backend: FlagBackend,
+  state: FlagState,
   verb = 'is',
+  previous?: FlagState,
 ): void {
   if (guard.globalMustBe === 'any' || guard.globalMustBe === global) return;
   throw new FlagGuardError(
     `guard global-must-be: ${guard.globalMustBe} violated ${when}: global ${verb} ${global} (${backend.name}: ${backend.globalMeaning})`,
+    state,
+    previous,
   );
 }
 
@@ -389,13 +404,14 @@ export async function toggleFlag(options: ToggleOptions, logger: Logger): Promis
         `${r.flag} on ${backend.name}: global ${previous.global}; tenants ${previous.tenants.join(', ') || '(none)'}`,
       );
       if (op === 'status') return base;
-      checkGuard(r.guard, previous.global, 'before the write', backend);
+      checkGuard(r.guard, previous.global, 'before the write', backend, previous);
       const desired = desiredState(op, r, previous)!;
       checkGuard(
         r.guard,
         desired.global,
         `by this ${op} (nothing was written)`,
         backend,
+        previous,
         'would be',
       );
       const actions = [
@@ -441,7 +457,7 @@ export async function toggleFlag(options: ToggleOptions, logger: Logger): Promis
           previous,
         );
       }
-      checkGuard(r.guard, after.global, 'after the write', backend);
+      checkGuard(r.guard, after.global, 'after the write', backend, after, 'is', previous);
       logger.info(
         `${r.flag}: verified global ${after.global}; tenants ${after.tenants.join(', ') || '(none)'}`,
       );
@@ -451,7 +467,8 @@ export async function toggleFlag(options: ToggleOptions, logger: Logger): Promis
       try {
         return await backend.withFlagLock(r.flag, cycle);
       } catch (e) {
-        if (e instanceof FlagVerifyError) e.rolledBack = true;
+        if (e instanceof FlagVerifyError || (e instanceof FlagGuardError && e.previous))
+          e.rolledBack = true;
         throw e;
       }
     }

@@ -31,7 +31,7 @@ export {
 export { loadPlan, type FlagPlan } from './plan.js';
 export { createBackend, type BackendOptions } from './backends/index.js';
 export { flagTablesDdl } from './backends/postgres.js';
-export { flagSummary } from './summary.js';
+export { flagFailureSummary, flagSummary } from './summary.js';
 export {
   BACKENDS,
   BackendError,

@@ -1,6 +1,6 @@
 /** The Markdown job summary / CLI report of a flag toggle. */
 import { heading, table } from '../report/markdown.js';
-import type { ToggleResult } from './engine.js';
+import { FlagGuardError, FlagVerifyError, type ToggleResult } from './engine.js';
 
 /** Renders a {@link ToggleResult} as Markdown: before/after table, changes, guard, comment. */
 export function flagSummary(r: ToggleResult): string {
@@ -43,4 +43,57 @@ export function flagSummary(r: ToggleResult): string {
     );
   if (r.comment) lines.push(`Audit comment: \`${r.comment.replace(/`/g, "'")}\``, '');
   return lines.join('\n');
+}
+
+/**
+ * Renders a failed toggle as Markdown for the job summary: what was refused or not verified,
+ * the state the flag is in, and whether a rollback (`restore`) is needed. `undefined` for errors
+ * that carry no flag state (bad input, a server's refusal: the error annotation says it all).
+ */
+export function flagFailureSummary(operation: string, error: unknown): string | undefined {
+  const fmt = (ts: string[]) => (ts.length ? ts.join(', ') : '(none)');
+  if (error instanceof FlagGuardError && error.state) {
+    const st = error.state;
+    const after = error.previous !== undefined;
+    return [
+      heading(`Feature flag ${st.flag}: ${operation} refused by the guard`),
+      error.message,
+      '',
+      table(
+        ['', after ? 'read back after the write' : 'state (unchanged)'],
+        [
+          ['global', st.global],
+          ['tenants', fmt(st.tenants)],
+        ],
+      ),
+      !after || error.rolledBack
+        ? `Nothing was written${error.rolledBack ? ' (the transaction was rolled back)' : ''}.`
+        : 'The write happened before the guard failed and is kept. The step sets `previous-state`: run `restore` with it to roll back.',
+      '',
+    ].join('\n');
+  }
+  if (error instanceof FlagVerifyError) {
+    return [
+      heading(`Feature flag ${error.previous.flag}: ${operation} not verified`),
+      error.message,
+      '',
+      table(
+        ['', 'before', 'asked for', 'read back'],
+        [
+          ['global', error.previous.global, error.expected.global, error.actual.global],
+          [
+            'tenants',
+            fmt(error.previous.tenants),
+            fmt(error.expected.tenants),
+            fmt(error.actual.tenants),
+          ],
+        ],
+      ),
+      error.rolledBack
+        ? 'The transaction was rolled back: nothing changed.'
+        : 'The write may be partly applied. The step sets `previous-state`: run `restore` with it to roll back.',
+      '',
+    ].join('\n');
+  }
+  return undefined;
 }

@@ -131,6 +131,12 @@ describe('flag-toggle bundled action (postgres backend)', () => {
     );
     expect(guard.exitCode).toBe(1);
     expect(guard.stdout).toMatch(/::error::.*global-must-be: off violated/);
+    expect(guard.summary).toContain(
+      '## Feature flag BILLING_ENFORCEMENT: enable refused by the guard',
+    );
+    expect(guard.summary).toContain('| global | off |');
+    expect(guard.summary).toContain('Nothing was written.');
+    expect(guard.outputs.changed).toBeUndefined();
     const bad = await runBundledAction(
       'flag-toggle',
       {

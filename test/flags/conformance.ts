@@ -11,6 +11,7 @@ import {
   BackendError,
   FlagGuardError,
   FlagVerifyError,
+  flagFailureSummary,
   restoreFlag,
   toggleFlag,
   type ToggleOptions,
@@ -131,6 +132,10 @@ export function conformance(h: () => Harness): void {
       expect(err.message).toMatch(
         /verify after write failed.*read back global off and tenants \[\]/,
       );
+      const md = flagFailureSummary('enable', err)!;
+      expect(md).toContain(`## Feature flag ${FLAG}: enable not verified`);
+      expect(md).toContain('| tenants | (none) | tn-4582, tn-9014 | (none) |');
+      expect(md).toContain('run `restore` with it to roll back');
     } finally {
       h().ignoreWrites(false);
     }

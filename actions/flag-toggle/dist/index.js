@@ -35042,11 +35042,20 @@ await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)
         project: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('project') || undefined,
         contextKind: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('context-kind', { default: 'tenant' }),
         http: httpApi(),
-    }, _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .actionsLogger */ .MV).catch((e) => {
+    }, _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .actionsLogger */ .MV).catch(async (e) => {
+        const failed = (0,_src_flags_index_js__WEBPACK_IMPORTED_MODULE_2__/* .flagFailureSummary */ .No)(_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('operation'), e);
+        if (failed)
+            await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z)(failed);
         if (e instanceof _src_flags_index_js__WEBPACK_IMPORTED_MODULE_2__/* .FlagVerifyError */ .uO && !e.rolledBack) {
             // The write may be partly applied: give a rollback step what it needs.
             (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('previous-state', e.previous);
             (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('state', e.actual);
+            (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('changed', 'true');
+        }
+        if (e instanceof _src_flags_index_js__WEBPACK_IMPORTED_MODULE_2__/* .FlagGuardError */ .g4 && e.previous && e.state && !e.rolledBack) {
+            // Violated after the write on a backend without transactions: the write is kept.
+            (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('previous-state', e.previous);
+            (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('state', e.state);
             (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('changed', 'true');
         }
         throw e;
@@ -35634,13 +35643,15 @@ class BackendError extends Error {
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   A7: () => (/* reexport */ types/* BACKENDS */.A),
+  g4: () => (/* reexport */ FlagGuardError),
   uO: () => (/* reexport */ FlagVerifyError),
   xb: () => (/* reexport */ OPERATIONS),
+  No: () => (/* reexport */ flagFailureSummary),
   XZ: () => (/* reexport */ flagSummary),
   PQ: () => (/* reexport */ toggleFlag)
 });
 
-// UNUSED EXPORTS: BackendError, DEFAULT_KEY_PATTERN, DEFAULT_TENANT_PATTERN, FlagGuardError, auditComment, createBackend, describeChange, flagTablesDdl, loadPlan, normalizeTenants, parseRestoreState, restoreFlag
+// UNUSED EXPORTS: BackendError, DEFAULT_KEY_PATTERN, DEFAULT_TENANT_PATTERN, auditComment, createBackend, describeChange, flagTablesDdl, loadPlan, normalizeTenants, parseRestoreState, restoreFlag
 
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/core/util.js
 
@@ -45349,7 +45360,20 @@ const DEFAULT_KEY_PATTERN = '[A-Za-z0-9][A-Za-z0-9._-]{0,127}';
 const DEFAULT_TENANT_PATTERN = '[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}';
 /** The guard on the global state was violated; nothing was written (or the write was undone). */
 class FlagGuardError extends Error {
+    state;
+    previous;
     name = 'FlagGuardError';
+    constructor(message, 
+    /** The flag's state when the guard was checked (before the write, or read back after it). */
+    state, 
+    /** For a violation after the write: the state before it, for a rollback (`restore`). */
+    previous) {
+        super(message);
+        this.state = state;
+        this.previous = previous;
+    }
+    /** True when the backend undid the write (postgres: the transaction was rolled back). */
+    rolledBack = false;
 }
 /** The state read back after a write is not the state asked for. */
 class FlagVerifyError extends Error {
@@ -45512,10 +45536,10 @@ function describeChange(from, to) {
         out.push(`disable for tenant${remove.length > 1 ? 's' : ''} ${remove.join(', ')}`);
     return out;
 }
-function checkGuard(guard, global, when, backend, verb = 'is') {
+function checkGuard(guard, global, when, backend, state, verb = 'is', previous) {
     if (guard.globalMustBe === 'any' || guard.globalMustBe === global)
         return;
-    throw new FlagGuardError(`guard global-must-be: ${guard.globalMustBe} violated ${when}: global ${verb} ${global} (${backend.name}: ${backend.globalMeaning})`);
+    throw new FlagGuardError(`guard global-must-be: ${guard.globalMustBe} violated ${when}: global ${verb} ${global} (${backend.name}: ${backend.globalMeaning})`, state, previous);
 }
 /**
  * Enables, disables, shows or restores a feature flag.
@@ -45572,9 +45596,9 @@ async function toggleFlag(options, logger) {
             logger.info(`${r.flag} on ${backend.name}: global ${previous.global}; tenants ${previous.tenants.join(', ') || '(none)'}`);
             if (op === 'status')
                 return base;
-            checkGuard(r.guard, previous.global, 'before the write', backend);
+            checkGuard(r.guard, previous.global, 'before the write', backend, previous);
             const desired = desiredState(op, r, previous);
-            checkGuard(r.guard, desired.global, `by this ${op} (nothing was written)`, backend, 'would be');
+            checkGuard(r.guard, desired.global, `by this ${op} (nothing was written)`, backend, previous, 'would be');
             const actions = [
                 ...describeChange(previous, desired),
                 ...(desired.detail ? (backend.detailChanges?.(previous, desired) ?? []) : []),
@@ -45610,7 +45634,7 @@ async function toggleFlag(options, logger) {
             if (unrestored.length) {
                 throw new FlagVerifyError(`verify after write failed for ${r.flag} on ${backend.name}: the restored state still differs: ${unrestored.join('; ')}`, desired, after, previous);
             }
-            checkGuard(r.guard, after.global, 'after the write', backend);
+            checkGuard(r.guard, after.global, 'after the write', backend, after, 'is', previous);
             logger.info(`${r.flag}: verified global ${after.global}; tenants ${after.tenants.join(', ') || '(none)'}`);
             return { ...base, state: after, changed: true, actions, comment };
         };
@@ -45619,7 +45643,7 @@ async function toggleFlag(options, logger) {
                 return await backend.withFlagLock(r.flag, cycle);
             }
             catch (e) {
-                if (e instanceof FlagVerifyError)
+                if (e instanceof FlagVerifyError || (e instanceof FlagGuardError && e.previous))
                     e.rolledBack = true;
                 throw e;
             }
@@ -45698,6 +45722,7 @@ function xychart(title, x, yLabel, series) {
 ;// CONCATENATED MODULE: ./src/flags/summary.ts
 /** The Markdown job summary / CLI report of a flag toggle. */
 
+
 /** Renders a {@link ToggleResult} as Markdown: before/after table, changes, guard, comment. */
 function flagSummary(r) {
     const names = r.plan?.tenantNames ?? {};
@@ -45735,6 +45760,52 @@ function flagSummary(r) {
     if (r.comment)
         lines.push(`Audit comment: \`${r.comment.replace(/`/g, "'")}\``, '');
     return lines.join('\n');
+}
+/**
+ * Renders a failed toggle as Markdown for the job summary: what was refused or not verified,
+ * the state the flag is in, and whether a rollback (`restore`) is needed. `undefined` for errors
+ * that carry no flag state (bad input, a server's refusal: the error annotation says it all).
+ */
+function flagFailureSummary(operation, error) {
+    const fmt = (ts) => (ts.length ? ts.join(', ') : '(none)');
+    if (error instanceof FlagGuardError && error.state) {
+        const st = error.state;
+        const after = error.previous !== undefined;
+        return [
+            heading(`Feature flag ${st.flag}: ${operation} refused by the guard`),
+            error.message,
+            '',
+            table(['', after ? 'read back after the write' : 'state (unchanged)'], [
+                ['global', st.global],
+                ['tenants', fmt(st.tenants)],
+            ]),
+            !after || error.rolledBack
+                ? `Nothing was written${error.rolledBack ? ' (the transaction was rolled back)' : ''}.`
+                : 'The write happened before the guard failed and is kept. The step sets `previous-state`: run `restore` with it to roll back.',
+            '',
+        ].join('\n');
+    }
+    if (error instanceof FlagVerifyError) {
+        return [
+            heading(`Feature flag ${error.previous.flag}: ${operation} not verified`),
+            error.message,
+            '',
+            table(['', 'before', 'asked for', 'read back'], [
+                ['global', error.previous.global, error.expected.global, error.actual.global],
+                [
+                    'tenants',
+                    fmt(error.previous.tenants),
+                    fmt(error.expected.tenants),
+                    fmt(error.actual.tenants),
+                ],
+            ]),
+            error.rolledBack
+                ? 'The transaction was rolled back: nothing changed.'
+                : 'The write may be partly applied. The step sets `previous-state`: run `restore` with it to roll back.',
+            '',
+        ].join('\n');
+    }
+    return undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/flags/index.ts

@@ -13,8 +13,10 @@ import {
 import { ConfigError } from '../../../src/errors.js';
 import {
   BACKENDS,
+  FlagGuardError,
   FlagVerifyError,
   OPERATIONS,
+  flagFailureSummary,
   flagSummary,
   toggleFlag,
 } from '../../../src/flags/index.js';
@@ -69,11 +71,19 @@ await runAction(async () => {
       http: httpApi(),
     },
     actionsLogger,
-  ).catch((e: unknown) => {
+  ).catch(async (e: unknown) => {
+    const failed = flagFailureSummary(inputs.string('operation'), e);
+    if (failed) await summary(failed);
     if (e instanceof FlagVerifyError && !e.rolledBack) {
       // The write may be partly applied: give a rollback step what it needs.
       output('previous-state', e.previous);
       output('state', e.actual);
+      output('changed', 'true');
+    }
+    if (e instanceof FlagGuardError && e.previous && e.state && !e.rolledBack) {
+      // Violated after the write on a backend without transactions: the write is kept.
+      output('previous-state', e.previous);
+      output('state', e.state);
       output('changed', 'true');
     }
     throw e;

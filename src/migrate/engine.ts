@@ -532,6 +532,8 @@ interface PgError extends Error {
 }
 
 const LOCK_NOT_AVAILABLE = '55P03';
+/** statement_timeout, or a cancel request. */
+const QUERY_CANCELED = '57014';
 
 function pgInterval(ms: number): string {
   return `'${Math.max(0, Math.round(ms))}ms'`;
@@ -687,8 +689,8 @@ function failure(
   const hint =
     err.code === LOCK_NOT_AVAILABLE
       ? ` (lock_timeout; gave up after ${retries} retr${retries === 1 ? 'y' : 'ies'})`
-      : err.code === '57014'
-        ? ' (statement_timeout or cancelled)'
+      : err.code === QUERY_CANCELED
+        ? ` (statement_timeout or cancelled${s || nonTransactional ? '' : '; the file was not run again to find the line, so its locks are not taken twice'})`
         : '';
   return new MigrationFailedError(
     `${p.file.filename} failed${s ? ` at line ${s.line}` : ''}: ${err.message}${err.code ? ` [SQLSTATE ${err.code}]` : ''}${hint}; ${
@@ -703,20 +705,30 @@ function failure(
 
 /**
  * One transaction for the whole file, sent as a single multi-statement query (one round trip):
- * `BEGIN; SET LOCAL ...; <statements>; RESET ...; INSERT history; COMMIT`. On failure the transaction is
- * rolled back and the statements are replayed one by one in a transaction that is rolled back,
- * to name the failing line.
+ * `BEGIN; SET LOCAL ...; <statements>; RESET ...; INSERT history; COMMIT`. On failure the
+ * transaction is rolled back; the failing line comes from the error's position when the server
+ * reports one, else from replaying the statements one by one in a rolled-back transaction
+ * (never after a statement_timeout / cancel, SQLSTATE 57014: the replay would hold the same
+ * locks that long again).
  * @returns execution time in milliseconds
  */
 async function runTransactional(ctx: RunContext, p: ParsedMigration): Promise<number> {
+  const SEP = '\n;\n'; // the newline ends a trailing `-- comment` before the `;`
+  const head = ['BEGIN', ...setTimeouts(ctx, 'LOCAL')];
   const text = [
-    'BEGIN',
-    ...setTimeouts(ctx, 'LOCAL'),
+    ...head,
     ...p.statements.map((s) => s.sql),
     ...RESTORE_SESSION,
     historyInsert(ctx, p.file),
     'COMMIT',
-  ].join('\n;\n'); // the newline ends a trailing `-- comment` before the `;`
+  ].join(SEP);
+  // Where each statement starts in `text`, to map an error position back to it.
+  const starts: number[] = [];
+  let at = head.join(SEP).length + SEP.length;
+  for (const s of p.statements) {
+    starts.push(at);
+    at += s.sql.length + SEP.length;
+  }
   const start = performance.now();
   try {
     await withLockRetry(
@@ -732,7 +744,21 @@ async function runTransactional(ctx: RunContext, p: ParsedMigration): Promise<nu
       },
     );
   } catch (e) {
-    if (!(e as PgError).code) throw e;
+    const err = e as PgError;
+    if (!err.code) throw e;
+    // The error position (1-based, in characters of `text`) names the statement when the
+    // server reports one. A statement that ran past statement_timeout is not replayed: the
+    // replay would take its locks for that long again. Otherwise the file is replayed
+    // statement by statement in a rolled-back transaction to find the failing one.
+    const pos = Number(err.position) - 1;
+    // (Positions count characters; with surrogate pairs in the text, replay instead.)
+    if (err.position && pos >= starts[0] && !/[\uD800-\uDFFF]/.test(text)) {
+      const i = starts.findLastIndex((x) => x <= pos);
+      if (i >= 0 && pos < starts[i] + p.statements[i].sql.length) {
+        throw failure(p, p.statements[i], e, ctx.retries);
+      }
+    }
+    if (err.code === QUERY_CANCELED) throw failure(p, undefined, e, ctx.retries);
     throw failure(p, await locateFailure(ctx, p), e, ctx.retries);
   }
   return Math.round(performance.now() - start);

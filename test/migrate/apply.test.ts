@@ -166,6 +166,34 @@ describe('apply', () => {
     expect(await tableExists('slow_side')).toBe(false);
   });
 
+  it('does not run a timed-out file a second time to find its line (the replay would hold its locks again)', async () => {
+    await q('CREATE SEQUENCE replay_probe');
+    const dir = dirOf({
+      // nextval is not rolled back: it counts how often the file's statements ran.
+      '1_slow.sql': "SELECT nextval('replay_probe');\nSELECT pg_sleep(2);\n",
+    });
+    const err = await applyMigrations(opts(dir, { statementTimeoutMs: 100 }), silentLogger).catch(
+      (e) => e,
+    );
+    expect(err.sqlState).toBe('57014');
+    expect(err.message).toMatch(/not run again to find the line/);
+    expect((await q<{ v: string }>('SELECT last_value AS v FROM replay_probe'))[0].v).toBe('1');
+  });
+
+  it('names the failing line from the error position without running the file again', async () => {
+    await q('CREATE SEQUENCE replay_probe2');
+    const dir = dirOf({
+      '1_bad.sql':
+        "CREATE TABLE pos_a (id int);\nSELECT nextval('replay_probe2');\n\nSELECT missing_column FROM pos_a;\nCREATE TABLE pos_b (id int);\n",
+    });
+    const err = await applyMigrations(opts(dir), silentLogger).catch((e) => e);
+    expect(err).toBeInstanceOf(MigrationFailedError);
+    expect(err.location.line).toBe(4);
+    expect(err.message).toMatch(/failed at line 4: column "missing_column" does not exist/);
+    expect((await q<{ v: string }>('SELECT last_value AS v FROM replay_probe2'))[0].v).toBe('1');
+    expect(await tableExists('pos_a')).toBe(false);
+  });
+
   it('validates every pending file before applying any', async () => {
     const dir = dirOf({
       '1_ok.sql': 'CREATE TABLE ok (id int);',

@@ -44,15 +44,16 @@ function checkDurations(loaded: LoadedPlan, input?: string): void {
 /** Every file or directory a plan refers to, with its value path in the plan. */
 export function referencedPaths(
   plan: ReleasePlan,
-): { path: (string | number)[]; value: string; kind: 'file' | 'dir' }[] {
-  const out: { path: (string | number)[]; value: string; kind: 'file' | 'dir' }[] = [];
+): { path: (string | number)[]; value: string; kind: 'file' | 'dir' | 'path' }[] {
+  const out: { path: (string | number)[]; value: string; kind: 'file' | 'dir' | 'path' }[] = [];
   if (plan.migrations)
     out.push({ path: ['migrations', 'dir'], value: plan.migrations.dir, kind: 'dir' });
   plan.backfills.forEach((b, i) =>
     out.push({ path: ['backfills', i, 'spec'], value: b.spec, kind: 'file' }),
   );
   if (plan.deploy?.manifests)
-    out.push({ path: ['deploy', 'manifests'], value: plan.deploy.manifests, kind: 'file' });
+    // a manifest file or a directory of them, as the rollout action's `apply` takes
+    out.push({ path: ['deploy', 'manifests'], value: plan.deploy.manifests, kind: 'path' });
   if (plan.flags.plan) out.push({ path: ['flags', 'plan'], value: plan.flags.plan, kind: 'file' });
   out.push({ path: ['gate', 'criteria'], value: plan.gate.criteria, kind: 'file' });
   if (plan.gate.recordings) {
@@ -83,11 +84,13 @@ export function missingPaths(loaded: LoadedPlan, root: string): ConfigError[] {
     const full = resolve(root, ref.value);
     const ok =
       existsSync(full) &&
-      (ref.kind === 'dir' ? statSync(full).isDirectory() : statSync(full).isFile());
+      (ref.kind === 'path' ||
+        (ref.kind === 'dir' ? statSync(full).isDirectory() : statSync(full).isFile()));
     if (!ok) {
+      const what = { dir: 'directory', file: 'file', path: 'file or directory' }[ref.kind];
       errors.push(
         new ConfigError(
-          `${ref.path.join('.')}: ${ref.kind === 'dir' ? 'directory' : 'file'} '${ref.value}' does not exist`,
+          `${ref.path.join('.')}: ${what} '${ref.value}' does not exist`,
           loaded.locate(ref.path),
         ),
       );

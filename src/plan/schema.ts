@@ -97,7 +97,11 @@ export const DeploySchema = z
       .string()
       .optional()
       .describe('Canary ingress whose weight annotation steps traffic.'),
-    manifests: path.optional().describe('Manifests applied before the canary (server-side apply).'),
+    manifests: path
+      .optional()
+      .describe(
+        'Manifest file, or directory of *.yaml, *.yml, *.json files, applied before the canary (server-side apply).',
+      ),
     context: z.string().optional().describe('kubeconfig context.'),
     'change-cause': z.string().optional(),
     timeout: duration.default('10m').describe('How long to wait for the rollout to become ready.'),

@@ -334,10 +334,29 @@ export async function rehearse(options: RehearseOptions, logger: Logger): Promis
   async function deployCanary(): Promise<void> {
     if (!plan.deploy)
       return void (await skip('deploy canary', 'set image', 'the plan has no deploy section'));
-    if (!kube) return void (await skip('deploy canary', 'set image and wait', noKube));
+    if (!kube)
+      return void (await skip(
+        'deploy canary',
+        plan.deploy.manifests
+          ? `apply ${plan.deploy.manifests}, set image and wait`
+          : 'set image and wait',
+        noKube,
+      ));
     const k = await engine('rollout', () => import('../k8s/index.js'));
     if (!k) return;
     const d = plan.deploy;
+    if (d.manifests) {
+      const manifests = d.manifests;
+      await step('deploy canary', `apply ${manifests}`, async () => {
+        const r = await k.applyManifests(
+          { ...kube, context: d.context, namespace: d.namespace, manifests: [at(manifests)] },
+          logger,
+        );
+        return {
+          detail: `server-side apply: ${r.objects.map((o) => `${o.kind}/${o.name} ${o.action}`).join(', ') || 'no objects'}`,
+        };
+      });
+    }
     await step('deploy canary', 'set image', async () => {
       const r = await k.setImage(
         {

@@ -144,6 +144,22 @@ describe('release plan', () => {
     );
   });
 
+  test('deploy.manifests may be a file or a directory of manifests, as the apply command takes', () => {
+    const withManifests = (p: string) =>
+      parsePlan(
+        exampleText.replace('  timeout: 10m\n', `  timeout: 10m\n  manifests: ${p}\n`),
+        'release.yml',
+      );
+    expect(missingPaths(withManifests('examples/paket7/k8s/cronjobs'), root)).toEqual([]);
+    expect(
+      missingPaths(withManifests('examples/paket7/k8s/cronjobs/webhook-retry.yaml'), root),
+    ).toEqual([]);
+    const missing = missingPaths(withManifests('examples/paket7/k8s/nothing'), root);
+    expect(missing.map((e) => e.message)).toEqual([
+      "release.yml:41: deploy.manifests: file or directory 'examples/paket7/k8s/nothing' does not exist",
+    ]);
+  });
+
   test(`${SCHEMA_FILE} is current (regenerate with npx tsx src/plan/json-schema.ts)`, () => {
     expect(readFileSync(resolve(root, SCHEMA_FILE), 'utf8')).toBe(releasePlanJsonSchema());
   });

@@ -113,3 +113,33 @@ test('a promotion whose stable rollout fails: the stable deployment is undone be
   expect(annotations()?.['nginx.ingress.kubernetes.io/canary-weight']).toBe('0');
   expect(r.rolledBack.join('\n')).toContain('videokit-api: revision 2 → 3 (template of 1)');
 });
+
+test("the plan's deploy.manifests are applied before the canary image, as the workflow does", async () => {
+  const { loadPlan } = await import('../../src/plan/index.js');
+  const plan = loadPlan(resolve(root, PLAN));
+  plan.value.deploy!.manifests = 'examples/paket7/k8s/cronjobs';
+  const db = await freshDatabase('rehearse_k8s_manifests');
+  try {
+    const r = await rehearse(
+      {
+        plan,
+        root,
+        databaseUrl: db.url,
+        sampleUsers: 0,
+        kubeconfig,
+        pollIntervalMs: 20,
+        reportFile: join(tmp, 'manifests.md'),
+      },
+      recordingLogger(),
+    );
+    expect(r.outcome).toBe('promoted');
+    const steps = r.timeline.filter((t) => t.job === 'deploy canary').map((t) => t.step);
+    expect(steps).toEqual(['apply examples/paket7/k8s/cronjobs', 'set image', 'wait']);
+    const apply = r.timeline.find((t) => t.step === 'apply examples/paket7/k8s/cronjobs')!;
+    expect(apply.status).toBe('success');
+    expect(apply.detail).toMatch(/^server-side apply: CronJob\/\S+ created/);
+    expect(fake.list('CronJob', 'billing').length).toBeGreaterThan(0);
+  } finally {
+    await db.dispose();
+  }
+});

@@ -146,6 +146,33 @@ describe('replay of a recording made with other criteria', () => {
   });
 });
 
+test('replay: a recorded provider error replays as an error, not as missing data', async () => {
+  const recording = JSON.parse(readFileSync(healthy, 'utf8'));
+  const p99 = recording.metrics.find((m: { name: string }) => m.name === 'p99-latency');
+  // One 429 that outlasted its retries, tolerated live by consecutive-error-limit 4.
+  p99.measurements[10] = {
+    at: p99.measurements[10].at,
+    phase: 'error',
+    value: null,
+    message: 'prometheus: HTTP 429 from /api/v1/query',
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'gate-replay-'));
+  const file = join(dir, 'with-error.json');
+  writeFileSync(file, JSON.stringify(recording));
+  const r = await runGate(
+    { criteria: criteriaFile, mode: 'replay', replayFile: file },
+    silentLogger,
+  );
+  expect(r.verdict).toBe('pass');
+  const m = r.metrics.find((x) => x.name === 'p99-latency')!;
+  expect(m.errors).toBe(1);
+  expect(m.inconclusive).toBe(0);
+  expect(m.measurements[10]).toMatchObject({
+    phase: 'error',
+    message: 'recorded: prometheus: HTTP 429 from /api/v1/query',
+  });
+});
+
 describe('job summary charts', () => {
   test('a long run is bucketed to at most 36 labelled points and keeps its worst value', async () => {
     const spikeAt = T0 + 137 * MIN;

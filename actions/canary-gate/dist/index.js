@@ -45919,7 +45919,19 @@ async function runGate(options, logger) {
                 }
             }
         }
+        // A recorded provider error replays as an error (counted against consecutive-error-limit,
+        // as it was live), not as missing data (which inconclusive-limit would count).
+        const recordedErrors = new Map();
+        for (const m of recording?.metrics ?? []) {
+            for (const x of m.measurements) {
+                if (x.phase === 'error')
+                    recordedErrors.set(`${m.name}@${Date.parse(x.at)}`, x.message ?? 'provider error');
+            }
+        }
         sampler = async (metric, atMs) => {
+            const recordedError = recordedErrors.get(`${metric.name}@${atMs}`);
+            if (recordedError !== undefined)
+                return { error: `recorded: ${recordedError}` };
             const sample = {};
             for (const role of ROLES) {
                 const s = series.get(`${metric.name}/${role}`);

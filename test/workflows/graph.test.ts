@@ -176,6 +176,11 @@ describe('release.yml job graph', () => {
       '${{ needs.promote.outputs.stable-previous-revision }}',
     );
     expect(undo.if).toContain("needs.promote.outputs.stable-previous-revision != ''");
+    // both undos wait as long as the plan allows a rollout
+    for (const s of jobs.rollback.steps!.filter((x) => x.with?.command === 'undo'))
+      expect(s.with?.timeout).toBe(
+        "${{ fromJSON(needs.preflight.outputs.plan).deploy.timeout || '10m' }}",
+      );
   });
 
   test('the flags job reports the state read before its write, even when the write failed half way', () => {

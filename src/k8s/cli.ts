@@ -9,7 +9,13 @@ import { abortCanary, parseWeights, promoteCanary, stepCanaryWeights } from './c
 import { applyManifests } from './apply.js';
 import { JobFailedError, runJob } from './job.js';
 import { isRolloutCommand, setImageChangeCause } from './commands.js';
-import { parseImages, setImage, undoRollout, waitForRollout } from './rollout.js';
+import {
+  parseImages,
+  setImage,
+  undoRollout,
+  waitForRollout,
+  type SetImageResult,
+} from './rollout.js';
 import {
   applySummary,
   canarySummary,
@@ -91,6 +97,8 @@ export const command: CliCommand = {
       pollIntervalMs: duration('poll-interval', '2s'),
     };
     const images = () => parseImages(values.image ?? [], '--image');
+    /** The stable Deployment a promotion moved to the new images before its rollout was waited for. */
+    let movedStable: SetImageResult | undefined;
     try {
       switch (cmd) {
         case 'set-image': {
@@ -147,6 +155,9 @@ export const command: CliCommand = {
               images: values.image?.length ? images() : undefined,
               changeCause: values['change-cause'],
               inputNames: { deployment: '--deployment', images: '--image' },
+              onImageSet: (set) => {
+                movedStable = set;
+              },
             },
             logger,
           );
@@ -190,6 +201,12 @@ export const command: CliCommand = {
       }
       if (e instanceof RolloutError) {
         logger.error(`${e.message} (reason: ${e.reason})`);
+        if (movedStable) {
+          const { deployment, namespace, previousRevision } = movedStable;
+          logger.error(
+            `the stable Deployment "${deployment}" is on the new images and the canary was left as it was; undo it with: runbook rollout undo -n ${namespace} --deployment ${deployment} --to-revision ${previousRevision}`,
+          );
+        }
         return 1;
       }
       throw e;

@@ -98,6 +98,28 @@ describe('runbook rollout', () => {
     expect(canary()['nginx.ingress.kubernetes.io/canary-weight']).toBe('0');
   });
 
+  test('a promotion whose stable rollout fails says how to undo the stable Deployment', async () => {
+    fake.seed(deployment('promo-stable', 'billing', 'app:1', 1));
+    expect((await cli('wait', '--deployment', 'promo-stable')).code).toBe(0);
+    const r = await cli(
+      'promote',
+      '--ingress',
+      'videokit-api-canary',
+      '--deployment',
+      'promo-stable',
+      '--image',
+      'api=app:2-bad',
+    );
+    expect(r.code).toBe(1);
+    expect(r.log.lines.at(-1)).toBe(
+      'error: the stable Deployment "promo-stable" is on the new images and the canary was left as it was; undo it with: runbook rollout undo -n billing --deployment promo-stable --to-revision 1',
+    );
+    expect((await cli('undo', '--deployment', 'promo-stable', '--to-revision', '1')).code).toBe(0);
+    expect(
+      fake.get('Deployment', 'billing', 'promo-stable')!.spec.template.spec.containers[0].image,
+    ).toBe('app:1');
+  });
+
   test('usage errors', async () => {
     expect((await cli('explode')).code).toBe(2);
     await expect(cli('wait')).rejects.toThrow('--deployment is required for wait');

@@ -141,6 +141,60 @@ test.each(['v1', 'v2'] as const)('%s: an empty series is no data: inconclusive',
   expect(r.reason).toMatch(/p99-latency.*no data: the query returned no value/);
 });
 
+test.each(['v1', 'v2'] as const)(
+  '%s: a grouped query (one series per tenant) is an error naming the fix, never a value',
+  async (api) => {
+    // Two tenants: one healthy, one at 50% errors. Picking either series would be wrong.
+    shape = { ...healthy, p99: [() => 0.3, () => 2.5] };
+    const log = recordingLogger();
+    const r = await runGate(options(criteria(api)), log);
+    expect(r.verdict).toBe('inconclusive');
+    const p99 = r.metrics.find((m) => m.name === 'p99-latency')!;
+    expect(p99.successful).toBe(0);
+    expect(p99.measurements[0]).toMatchObject({ phase: 'error', value: null });
+    expect(p99.measurements[0].message).toMatch(
+      new RegExp(`datadog ${api}: query for p99-latency returned 2 series; aggregate it`),
+    );
+  },
+);
+
+test('v1: a pointlist in any order is aligned by time, nulls stay gaps', async () => {
+  const newest = await startFakeDatadog({
+    apiKey: API_KEY,
+    appKey: APP_KEY,
+    v1Newest: true,
+    series: (q) => {
+      if (q.includes('trace.http.request.errors')) return () => 0;
+      if (q.includes('trace.http.request.hits')) return () => 120;
+      if (q.startsWith('p99:')) return (t) => (minuteOf(t) === 7 ? null : 0.3 + minuteOf(t) / 1000);
+      if (q.includes('quota_denials')) return () => 0;
+      return 'empty';
+    },
+  });
+  try {
+    const r = await runGate(
+      options(criteria('v1'), {
+        datadog: { apiKey: API_KEY, appKey: APP_KEY, baseUrl: newest.url },
+      }),
+      silentLogger,
+    );
+    const p99 = r.metrics.find((m) => m.name === 'p99-latency')!;
+    expect(p99.measurements.slice(0, 8).map((m) => m.value)).toEqual([
+      0.301,
+      0.302,
+      0.303,
+      0.304,
+      0.305,
+      0.306,
+      null,
+      0.308,
+    ]);
+    expect(p99.measurements[6].phase).toBe('inconclusive');
+  } finally {
+    await newest.stop();
+  }
+});
+
 test('429: waits X-RateLimit-Reset seconds (observed through the injected sleep), then succeeds', async () => {
   dd.failNext(429, 2, {
     'X-RateLimit-Limit': '100',

@@ -20,8 +20,13 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 
-/** Values of a query: a point value at `tMs` (null = gap), or `'empty'` for no series at all. */
-export type FakeSeries = ((tMs: number) => number | null) | 'empty';
+/** A point value at `tMs` (null = gap). */
+export type FakeSeriesFn = (tMs: number) => number | null;
+/**
+ * Values of a query: one series, several (a grouped query such as `... by {tenant}`), or
+ * `'empty'` for no series at all.
+ */
+export type FakeSeries = FakeSeriesFn | FakeSeriesFn[] | 'empty';
 
 /** One request the fake received. */
 export interface FakeRequest {
@@ -50,12 +55,14 @@ async function readBody(req: IncomingMessage): Promise<string> {
  * Starts the fake on 127.0.0.1 (free port).
  * @param options.series - maps a query string to its series (unknown queries: empty)
  * @param options.v1StepMs - point spacing of v1 answers (default 60 000 ms)
+ * @param options.v1Newest - v1 pointlists newest first (the documentation promises no order)
  */
 export async function startFakeDatadog(options: {
   apiKey: string;
   appKey: string;
   series: (query: string) => FakeSeries;
   v1StepMs?: number;
+  v1Newest?: boolean;
 }): Promise<FakeDatadog> {
   const requests: FakeRequest[] = [];
   const failures: { status: number; headers: Record<string, string> }[] = [];
@@ -85,12 +92,15 @@ export async function startFakeDatadog(options: {
           : { errors: ['Internal Server Error'] };
       return send(failure.status, body, failure.headers);
     }
-    const pointsOf = (query: string, fromMs: number, toMs: number, stepMs: number) => {
+    const seriesOf = (query: string, fromMs: number, toMs: number, stepMs: number) => {
       const s = options.series(query);
-      if (s === 'empty') return undefined;
-      const pts: [number, number | null][] = [];
-      for (let t = Math.ceil(fromMs / stepMs) * stepMs; t <= toMs; t += stepMs) pts.push([t, s(t)]);
-      return pts;
+      if (s === 'empty') return [];
+      return (Array.isArray(s) ? s : [s]).map((fn) => {
+        const pts: [number, number | null][] = [];
+        for (let t = Math.ceil(fromMs / stepMs) * stepMs; t <= toMs; t += stepMs)
+          pts.push([t, fn(t)]);
+        return pts;
+      });
     };
     if (req.method === 'GET' && url.pathname === '/api/v1/query') {
       const from = Number(url.searchParams.get('from'));
@@ -100,7 +110,7 @@ export async function startFakeDatadog(options: {
         return send(400, { status: 'error', errors: ['from, to and query are required'] });
       }
       const step = options.v1StepMs ?? 60_000;
-      const pts = pointsOf(query, from * 1000, to * 1000, step);
+      const all = seriesOf(query, from * 1000, to * 1000, step);
       return send(200, {
         status: 'ok',
         res_type: 'time_series',
@@ -109,24 +119,20 @@ export async function startFakeDatadog(options: {
         from_date: from * 1000,
         to_date: to * 1000,
         group_by: [],
-        series: pts
-          ? [
-              {
-                metric: query.replace(/^[a-z0-9]+:/, '').replace(/[{(].*$/, ''),
-                display_name: query,
-                expression: query,
-                scope: '*',
-                tag_set: [],
-                aggr: query.split(':')[0],
-                interval: step / 1000,
-                length: pts.length,
-                start: pts[0]?.[0],
-                end: pts[pts.length - 1]?.[0],
-                pointlist: pts,
-                unit: null,
-              },
-            ]
-          : [],
+        series: all.map((pts, i) => ({
+          metric: query.replace(/^[a-z0-9]+:/, '').replace(/[{(].*$/, ''),
+          display_name: query,
+          expression: query,
+          scope: all.length > 1 ? `tenant:t${i}` : '*',
+          tag_set: all.length > 1 ? [`tenant:t${i}`] : [],
+          aggr: query.split(':')[0],
+          interval: step / 1000,
+          length: pts.length,
+          start: pts[0]?.[0],
+          end: pts[pts.length - 1]?.[0],
+          pointlist: options.v1Newest ? [...pts].reverse() : pts,
+          unit: null,
+        })),
       });
     }
     if (req.method === 'POST' && url.pathname === '/api/v2/query/timeseries') {
@@ -140,16 +146,20 @@ export async function startFakeDatadog(options: {
         return send(400, { errors: ['invalid timeseries_request'] });
       }
       const step = a.interval ?? 60_000;
-      const pts = pointsOf(a.queries[0].query, a.from, a.to, step);
+      const all = seriesOf(a.queries[0].query, a.from, a.to, step);
       return send(200, {
         data: {
           type: 'timeseries_response',
           id: '0',
-          attributes: pts
+          attributes: all.length
             ? {
-                series: [{ group_tags: [], query_index: 0, unit: null }],
-                times: pts.map((p) => p[0]),
-                values: [pts.map((p) => p[1])],
+                series: all.map((_pts, i) => ({
+                  group_tags: all.length > 1 ? [`tenant:t${i}`] : [],
+                  query_index: 0,
+                  unit: null,
+                })),
+                times: all[0].map((p) => p[0]),
+                values: all.map((pts) => pts.map((p) => p[1])),
               }
             : { series: [], times: [], values: [] },
         },

@@ -32,4 +32,9 @@ export {
   type RunSummary,
 } from './engine.js';
 export { generatePaket7Data, type GenerateOptions, type GenerateResult } from './generate.js';
-export { analyzeMarkdown, executeMarkdown, verifyMarkdown } from './report.js';
+export {
+  analyzeMarkdown,
+  executeFailureMarkdown,
+  executeMarkdown,
+  verifyMarkdown,
+} from './report.js';

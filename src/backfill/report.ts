@@ -2,7 +2,7 @@
  * Markdown reports of backfill results for job summaries and the CLI.
  */
 import { formatMs, heading, table } from '../report/markdown.js';
-import { describeDiff } from './engine.js';
+import { describeDiff, type BackfillBatchError } from './engine.js';
 import type {
   AnalyzeResult,
   DiffRow,
@@ -106,6 +106,27 @@ export function executeMarkdown(r: ExecuteResult): string {
         ['Last key', r.lastKey ? `\`${JSON.stringify(r.lastKey)}\`` : ''],
       ],
     )
+  );
+}
+
+/**
+ * The execute report when a batch fails ({@link BackfillBatchError}): which batch and key range,
+ * the SQLSTATE, and the engine's account of what is committed and where the next execute
+ * resumes (earlier batches stay committed and checkpointed).
+ */
+export function executeFailureMarkdown(name: string, e: BackfillBatchError): string {
+  const key = (k: unknown) => (k === null ? '(open)' : `\`${JSON.stringify(k)}\``);
+  return (
+    heading(`Backfill ${name}: execute failed`) +
+    table(
+      ['Measure', 'Value'],
+      [
+        ['Failed batch key range', `after ${key(e.range.after)} up to ${key(e.range.upTo)}`],
+        ['SQLSTATE', `\`${e.sqlState}\``],
+        ['Spec', `${e.location?.file ?? ''}${e.location?.line ? `:${e.location.line}` : ''}`],
+      ],
+    ) +
+    `\n${e.message}\n\nFix the data or the spec, then run \`execute\` again: it resumes from the checkpoint.\n`
   );
 }
 

@@ -11,6 +11,7 @@ import { executeBackfill, verifyBackfill } from '../../src/backfill/index.js';
 import { ConfigError, silentLogger } from '../../src/errors.js';
 import { freshDatabase, withClient, type TestDatabase } from '../support/postgres.js';
 import { writeSpec } from './helpers.js';
+import { runBundledAction } from '../support/action.js';
 
 let db: TestDatabase;
 let dir: string;
@@ -69,4 +70,40 @@ throttle:
   expect(r.resumed).toBe(true);
   expect(r.rowsWritten).toBe(30);
   expect((await verifyBackfill({ spec, databaseUrl: db.url }, silentLogger)).verified).toBe(true);
+});
+
+it('the bundled action writes a job summary for a failed batch and one annotation at the source', async () => {
+  await withClient(db.url, (c) =>
+    c.query(`
+      CREATE TABLE meter (id integer PRIMARY KEY, value integer NOT NULL);
+      INSERT INTO meter SELECT i, CASE WHEN i = 12 THEN -1 ELSE i END FROM generate_series(1, 20) AS i;
+      CREATE TABLE meter_copy (id integer PRIMARY KEY, value integer NOT NULL CHECK (value >= 0));`),
+  );
+  const spec = writeSpec(
+    dir,
+    'meter.yml',
+    `name: meter-copy
+target:
+  table: meter_copy
+  key: id
+  columns: [value]
+source: SELECT id, value FROM meter
+batch-size: 5
+`,
+  );
+  const run = await runBundledAction('backfill', {
+    command: 'execute',
+    spec,
+    'database-url': db.url,
+  });
+  expect(run.exitCode).toBe(1);
+  expect(run.summary).toContain('## Backfill meter-copy: execute failed');
+  expect(run.summary).toMatch(/\| Failed batch key range \| after `\["10"\]` up to `\["15"\]` \|/);
+  expect(run.summary).toContain('| SQLSTATE | `23514` |');
+  expect(run.summary).toMatch(
+    /2 earlier batch\(es\) of run #\d+ are committed \(10 rows written\)/,
+  );
+  const errors = run.annotations.filter((a) => a.level === 'error');
+  expect(errors).toHaveLength(1);
+  expect(errors[0]).toMatchObject({ line: 6 });
 });

@@ -35034,7 +35034,11 @@ await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)
         return;
     }
     if (command === 'execute') {
-        const r = await (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .executeBackfill */ ._7)({ ...base, maxBatches }, logger);
+        const r = await (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .executeBackfill */ ._7)({ ...base, maxBatches }, logger).catch(async (e) => {
+            if (e instanceof _src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .BackfillBatchError */ .PX)
+                await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z)((0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .executeFailureMarkdown */ .fm)(spec.name, e));
+            throw e;
+        });
         counts(r.inserted, r.updated, r.unchanged);
         (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('rows-written', String(r.rowsWritten));
         (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('verified', 'false');
@@ -35067,17 +35071,19 @@ __webpack_async_result__();
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  PX: () => (/* reexport */ BackfillBatchError),
   Lp: () => (/* reexport */ analyzeBackfill),
   s8: () => (/* reexport */ analyzeMarkdown),
   z$: () => (/* reexport */ dryRunBackfill),
   _7: () => (/* reexport */ executeBackfill),
+  fm: () => (/* reexport */ executeFailureMarkdown),
   N_: () => (/* reexport */ executeMarkdown),
   C8: () => (/* reexport */ loadBackfillSpec),
   _D: () => (/* reexport */ verifyBackfill),
   vB: () => (/* reexport */ verifyMarkdown)
 });
 
-// UNUSED EXPORTS: BackfillBatchError, BackfillBusyError, CHECKPOINT_DDL, backfillSpecSchema, describeDiff, generatePaket7Data, validateSpecAgainstDatabase
+// UNUSED EXPORTS: BackfillBusyError, CHECKPOINT_DDL, backfillSpecSchema, describeDiff, generatePaket7Data, validateSpecAgainstDatabase
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
@@ -45973,6 +45979,21 @@ function executeMarkdown(r) {
             ['Duration', markdown_formatMs(r.durationMs)],
             ['Last key', r.lastKey ? `\`${JSON.stringify(r.lastKey)}\`` : ''],
         ]));
+}
+/**
+ * The execute report when a batch fails ({@link BackfillBatchError}): which batch and key range,
+ * the SQLSTATE, and the engine's account of what is committed and where the next execute
+ * resumes (earlier batches stay committed and checkpointed).
+ */
+function executeFailureMarkdown(name, e) {
+    const key = (k) => (k === null ? '(open)' : `\`${JSON.stringify(k)}\``);
+    return (heading(`Backfill ${name}: execute failed`) +
+        table(['Measure', 'Value'], [
+            ['Failed batch key range', `after ${key(e.range.after)} up to ${key(e.range.upTo)}`],
+            ['SQLSTATE', `\`${e.sqlState}\``],
+            ['Spec', `${e.location?.file ?? ''}${e.location?.line ? `:${e.location.line}` : ''}`],
+        ]) +
+        `\n${e.message}\n\nFix the data or the spec, then run \`execute\` again: it resumes from the checkpoint.\n`);
 }
 /** The verify report: the difference (must be zero), first differing keys, assertions. */
 function verifyMarkdown(r) {

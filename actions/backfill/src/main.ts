@@ -6,10 +6,12 @@
  */
 import { actionsLogger, inputs, output, runAction, summary } from '../../../src/github/action.js';
 import {
+  BackfillBatchError,
   analyzeBackfill,
   analyzeMarkdown,
   dryRunBackfill,
   executeBackfill,
+  executeFailureMarkdown,
   executeMarkdown,
   loadBackfillSpec,
   verifyBackfill,
@@ -60,7 +62,10 @@ await runAction(async () => {
     return;
   }
   if (command === 'execute') {
-    const r = await executeBackfill({ ...base, maxBatches }, logger);
+    const r = await executeBackfill({ ...base, maxBatches }, logger).catch(async (e: unknown) => {
+      if (e instanceof BackfillBatchError) await summary(executeFailureMarkdown(spec.name, e));
+      throw e;
+    });
     counts(r.inserted, r.updated, r.unchanged);
     output('rows-written', String(r.rowsWritten));
     output('verified', 'false');

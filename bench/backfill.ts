@@ -14,13 +14,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import pg from 'pg';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { recordingLogger, silentLogger } from '../src/errors.js';
 import { formatMs } from '../src/report/markdown.js';
 import { executeBackfill, generatePaket7Data, loadBackfillSpec } from '../src/backfill/index.js';
 import { validateSpecAgainstDatabase } from '../src/backfill/spec.js';
 import { BackfillSql } from '../src/backfill/sql.js';
+import { withClient } from '../test/support/postgres.js';
 
 const root = resolve(import.meta.dirname, '..');
 const users = Number(process.env.BENCH_USERS ?? 1_000_000);
@@ -33,15 +33,6 @@ const dbUrl = (name: string) => {
   u.pathname = `/${name}`;
   return u.toString();
 };
-async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client(url);
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 async function copyOf(name: string): Promise<string> {
   await withClient(server.url, (c) => c.query(`CREATE DATABASE ${name} TEMPLATE gen`));
   await withClient(dbUrl(name), (c) => c.query('VACUUM ANALYZE'));

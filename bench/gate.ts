@@ -20,6 +20,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { silentLogger } from '../src/errors.js';
 import { loadCriteria, runGate, type MetricsProvider, type Point } from '../src/gate/index.js';
+import { seededRandom } from '../test/support/gate-prometheus.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,17 +37,7 @@ const threshold = metric.condition.threshold!;
 const MIN = criteria.intervalMs;
 const T0 = Date.UTC(2024, 5, 3, 19, 0);
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rnd = mulberry32(Number(values.seed));
+const rnd = seededRandom(Number(values.seed));
 function poisson(lambda: number): number {
   // Knuth's multiplication method; lambda <= 200 keeps exp(-lambda) well inside double range.
   const l = Math.exp(-lambda);

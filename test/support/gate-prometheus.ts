@@ -10,9 +10,9 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../src/db/embedded.js';
 
 /** Seconds between generated samples (a typical scrape interval). */
 export const SCRAPE_SECONDS = 15;
@@ -62,7 +62,11 @@ export const SERVICES: Record<string, ServiceShape> = {
   },
 };
 
-function mulberry32(seed: number): () => number {
+/**
+ * A seeded pseudo-random source in [0, 1) (the mulberry32 generator), so scenarios and the gate
+ * benchmark's simulations are the same on every run.
+ */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -83,7 +87,7 @@ export function scenarioStart(nowMs = Date.now()): number {
  * {@link SCRAPE_SECONDS} for {@link SCENARIO_MINUTES} minutes.
  */
 export function scenarioOpenMetrics(startMs: number, seed = 7): string {
-  const rnd = mulberry32(seed);
+  const rnd = seededRandom(seed);
   const steps = (SCENARIO_MINUTES * 60) / SCRAPE_SECONDS;
   const out: string[] = [];
   for (const [service, shape] of Object.entries(SERVICES)) {
@@ -153,17 +157,6 @@ export function describePrometheus(): boolean {
     'skipping Prometheus integration tests: prometheus/promtool not found (apt-get install prometheus)',
   );
   return false;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** A running Prometheus. */

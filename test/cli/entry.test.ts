@@ -35,6 +35,19 @@ describe('runbook entry point', () => {
     expect(r.stderr).not.toMatch(/TypeError|undici/);
   });
 
+  it("has release notes in CHANGELOG.md for the package's version, and refuses a version without", async () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    const notes = await exec(process.execPath, ['scripts/changelog.mjs', `v${pkg.version}`], {
+      cwd: root,
+    });
+    expect(notes.stdout).toMatch(/^### /);
+    await expect(
+      exec(process.execPath, ['scripts/changelog.mjs', '99.0.0'], { cwd: root }),
+    ).rejects.toMatchObject({
+      code: 1,
+    });
+  });
+
   it('prints the package version', async () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
     const r = await runbook(['--version']);

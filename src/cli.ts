@@ -20,9 +20,20 @@ import { command as rollout } from './k8s/cli.js';
 import { command as smoke } from './smoke/cli.js';
 import { command as rehearse } from './rehearse/cli.js';
 import { command as db } from './db/cli.js';
+import { completionCommand } from './cli/completion.js';
 
 /** Every command, in the order `runbook --help` lists them. */
-export const commands: CliCommand[] = [rehearse, migrate, backfill, gate, flag, rollout, smoke, db];
+export const commands: CliCommand[] = [
+  rehearse,
+  migrate,
+  backfill,
+  gate,
+  flag,
+  rollout,
+  smoke,
+  db,
+  completionCommand(() => commands),
+];
 
 /** The version of this package (`package.json`). */
 export function version(): string {

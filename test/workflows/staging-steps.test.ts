@@ -71,7 +71,8 @@ describe('staging.yml', () => {
     expect(group).toContain("inputs.isolation == 'per-pull-request'");
     expect(group).toContain("format('pr-{0}', github.event.pull_request.number) || 'shared'");
     expect(cancel).toBe("${{ inputs.isolation == 'per-pull-request' }}");
-    const env = String(wf.jobs.staging.environment?.name);
+    const environment = wf.jobs.staging.environment;
+    const env = typeof environment === 'string' ? environment : String(environment?.name);
     expect(env).toContain(
       "format('staging-pr-{0}', github.event.pull_request.number) || 'staging'",
     );

@@ -21,6 +21,7 @@ import { command as smoke } from './smoke/cli.js';
 import { command as rehearse } from './rehearse/cli.js';
 import { command as db } from './db/cli.js';
 import { completionCommand } from './cli/completion.js';
+import { colorWanted, renderForTerminal } from './report/terminal.js';
 
 /** Every command, in the order `runbook --help` lists them. */
 export const commands: CliCommand[] = [
@@ -43,18 +44,26 @@ export function version(): string {
   return pkg.version;
 }
 
-/** {@link consoleLogger} with every line on stderr, so that stdout holds only a JSON document. */
-export const stderrLogger: Logger = {
-  ...consoleLogger,
-  info: (m) => console.error(m),
-  debug: (m) => {
-    if (process.env.RUNBOOK_DEBUG) console.error(`debug: ${m}`);
-  },
-  group: async (title, fn) => {
-    console.error(`\n== ${title}`);
-    return fn();
-  },
-};
+/**
+ * The CLI's logger: report Markdown rendered for the terminal ({@link renderForTerminal}: tables,
+ * sparkline charts, colour only on a TTY without `NO_COLOR`), on stdout, or on stderr when stdout
+ * must hold a JSON document alone (`--json`).
+ */
+export function terminalLogger(stream: 'stdout' | 'stderr'): Logger {
+  const write = stream === 'stdout' ? console.log : console.error;
+  const color = () => colorWanted(stream === 'stdout' ? process.stdout : process.stderr);
+  return {
+    ...consoleLogger,
+    info: (m) => write(renderForTerminal(m, { color: color() })),
+    debug: (m) => {
+      if (process.env.RUNBOOK_DEBUG) write(`debug: ${m}`);
+    },
+    group: async (title, fn) => {
+      write(`\n== ${title}`);
+      return fn();
+    },
+  };
+}
 
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -92,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(cmd.usage);
     return 0;
   }
-  const logger = rest.includes('--json') ? stderrLogger : consoleLogger;
+  const logger = terminalLogger(rest.includes('--json') ? 'stderr' : 'stdout');
   try {
     return await cmd.run(rest, logger);
   } catch (e) {

@@ -90,21 +90,42 @@ describe('runbook entry point', () => {
   });
 
   it('prints a configuration error without a stack trace, and the stack with --debug', async () => {
-    const r = await runbook(['db', 'nope']);
+    const r = await inProcess(['db', 'nope']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown subcommand 'nope'/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
-    const d = await runbook(['db', 'nope', '--debug']);
+    const d = await inProcess(['db', 'nope', '--debug']);
+    delete process.env.RUNBOOK_DEBUG;
     expect(d.code).toBe(2);
     expect(d.stderr).toMatch(/\n\s+at /);
   });
 });
 
+/** Runs `runbook` in this process, capturing what it prints. */
+async function inProcess(args: string[]) {
+  const { main } = await import('../../src/cli.js');
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = jest
+    .spyOn(console, 'log')
+    .mockImplementation((m: unknown) => void out.push(String(m)));
+  const error = jest
+    .spyOn(console, 'error')
+    .mockImplementation((m: unknown) => void err.push(String(m)));
+  try {
+    const code = await main(args);
+    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
 describe('runbook db', () => {
   it('starts a PostgreSQL that outlives the command, prints its URL, stops it and keeps the data', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'runbook-db-')), 'pg');
     chmodSync(join(dir, '..'), 0o755);
-    const start = await runbook(['db', 'start', '--dir', dir]);
+    const start = await inProcess(['db', 'start', '--dir', dir]);
     expect(start.code).toBe(0);
     const url = start.stdout.trim();
     expect(url).toMatch(/^postgres:\/\/postgres:[0-9a-f]+@127\.0\.0\.1:\d+\/postgres$/);
@@ -113,26 +134,26 @@ describe('runbook db', () => {
       await client.connect();
       await client.query('CREATE TABLE kept (id int); INSERT INTO kept VALUES (7)');
       await client.end();
-      expect((await runbook(['db', 'url', '--dir', dir, '--env'])).stdout.trim()).toBe(
+      expect((await inProcess(['db', 'url', '--dir', dir, '--env'])).stdout.trim()).toBe(
         `export DATABASE_URL='${url}'`,
       );
-      expect((await runbook(['db', 'status', '--dir', dir])).code).toBe(0);
+      expect((await inProcess(['db', 'status', '--dir', dir])).code).toBe(0);
     } finally {
-      expect((await runbook(['db', 'stop', '--dir', dir])).code).toBe(0);
+      expect((await inProcess(['db', 'stop', '--dir', dir])).code).toBe(0);
     }
-    const after = await runbook(['db', 'url', '--dir', dir]);
+    const after = await inProcess(['db', 'url', '--dir', dir]);
     expect(after.code).toBe(1);
     expect(after.stderr).toMatch(/no server running/);
-    expect((await runbook(['db', 'status', '--dir', dir])).code).toBe(1);
+    expect((await inProcess(['db', 'status', '--dir', dir])).code).toBe(1);
     // Started again, the data is still there.
-    const again = await runbook(['db', 'start', '--dir', dir]);
+    const again = await inProcess(['db', 'start', '--dir', dir]);
     try {
       const client = new pg.Client({ connectionString: again.stdout.trim() });
       await client.connect();
       expect((await client.query('SELECT id FROM kept')).rows).toEqual([{ id: 7 }]);
       await client.end();
     } finally {
-      await runbook(['db', 'stop', '--dir', dir]);
+      await inProcess(['db', 'stop', '--dir', dir]);
     }
-  });
+  }, 120_000);
 });

@@ -18,22 +18,30 @@ import { command as gate } from './gate/cli.js';
 import { command as flag } from './flags/cli.js';
 import { command as rollout } from './k8s/cli.js';
 import { command as smoke } from './smoke/cli.js';
-import { command as rehearse } from './rehearse/cli.js';
+import { command as rehearse } from './release/rehearse-cli.js';
+import { command as plan } from './release/plan-cli.js';
 import { command as db } from './db/cli.js';
 import { completionCommand } from './cli/completion.js';
 import { colorWanted, renderForTerminal } from './report/terminal.js';
 
 /** Every command, in the order `runbook --help` lists them. */
 export const commands: CliCommand[] = [
+  plan,
   rehearse,
   migrate,
   backfill,
-  gate,
-  flag,
+  { ...gate, name: 'canary-gate' },
+  { ...flag, name: 'flag-toggle' },
   rollout,
   smoke,
   db,
-  completionCommand(() => commands),
+  completionCommand(() => [
+    ...commands,
+    ...Object.entries(aliases).map(([alias, name]) => ({
+      ...commands.find((c) => c.name === name)!,
+      name: alias,
+    })),
+  ]),
 ];
 
 /** The version of this package (`package.json`). */
@@ -65,6 +73,12 @@ export function terminalLogger(stream: 'stdout' | 'stderr'): Logger {
   };
 }
 
+/**
+ * Older verbs kept working: each step has one name across its action folder and its CLI verb
+ * (`canary-gate`, `flag-toggle`); `gate` and `flag` are the earlier verbs.
+ */
+export const aliases: Record<string, string> = { gate: 'canary-gate', flag: 'flag-toggle' };
+
 function help(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   return [
@@ -73,6 +87,10 @@ function help(): string {
     '',
     'commands:',
     ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    `aliases: ${Object.entries(aliases)
+      .map(([a, c]) => `${a} = ${c}`)
+      .join(', ')}`,
     '',
     "run 'runbook <command> --help' for a command's options",
     'global flags: --debug (debug lines and stack traces), --version',
@@ -92,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(help());
     return name ? 0 : 2;
   }
-  const cmd = commands.find((c) => c.name === name);
+  const cmd = commands.find((c) => c.name === (aliases[name] ?? name));
   if (!cmd) {
     console.error(`runbook: unknown command '${name}'\n\n${help()}`);
     return 2;

@@ -12,6 +12,7 @@
  * Time is injectable (`now`, `sleep`), so tests and simulations never wait for real.
  */
 import { ConfigError, sleep as realSleep, type Logger } from '../errors.js';
+import { redactor } from '../redact.js';
 import {
   loadCriteria,
   type Criteria,
@@ -180,6 +181,15 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
     );
   }
 
+  // A provider's error text is outside text: it reaches the log, the reason output and the
+  // measurements file (an artifact the runner's masking never sees) only through this.
+  const redact = redactor([
+    options.prometheus?.token,
+    options.prometheus?.password,
+    options.grafana?.token,
+    options.datadog?.apiKey,
+    options.datadog?.appKey,
+  ]);
   // Providers are created (and their client libraries loaded) only when a metric needs them.
   const providers = new Map<ProviderName, MetricsProvider>();
   const ctx = { logger, sleep, maxRetries: options.maxRetries };
@@ -245,7 +255,7 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
           sample[ref.role] = await metricProviders.get(metric.name)!.instant(ref, atMs, intervalMs);
         }
       } catch (e) {
-        if (e instanceof ProviderError) return { error: e.message };
+        if (e instanceof ProviderError) return { error: redact(e.message) };
         throw e;
       }
       return sample;
@@ -288,8 +298,8 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
           series.set(key, new Map(pts.map((p) => [p.t, p.v])));
         } catch (e) {
           if (!(e instanceof ProviderError)) throw e;
-          logger.warning(e.message);
-          series.set(key, { error: e.message });
+          logger.warning(redact(e.message));
+          series.set(key, { error: redact(e.message) });
         }
       }
     }

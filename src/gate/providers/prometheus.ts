@@ -168,5 +168,23 @@ export function prometheusProvider(
       }));
       return alignToSteps(points, startMs, endMs, stepMs);
     },
+    // GET /api/v1/series?match[]=&start=&end= lists the matching series' label sets;
+    // GET /api/v1/labels?match[]=&start=&end= the label names of the matching series.
+    async series(selector, startMs, endMs) {
+      const data = await get('api/v1/series', {
+        'match[]': selector,
+        start: (startMs / 1000).toFixed(3),
+        end: (endMs / 1000).toFixed(3),
+      });
+      return Array.isArray(data) ? data.length : 0;
+    },
+    async labelNames(metricName, startMs, endMs) {
+      const data = await get('api/v1/labels', {
+        'match[]': `{__name__=${JSON.stringify(metricName)}}`,
+        start: (startMs / 1000).toFixed(3),
+        end: (endMs / 1000).toFixed(3),
+      });
+      return Array.isArray(data) ? data.filter((x): x is string => typeof x === 'string') : [];
+    },
   };
 }

@@ -17,6 +17,7 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import { ConfigError, type Logger, sleep } from '../errors.js';
+import { RunbookKubeConfig } from './transport.js';
 
 /** How to reach the cluster. Every engine function's options extend this. */
 export interface ClusterOptions {
@@ -67,7 +68,8 @@ export interface Clients {
  */
 export function connect(options: ClusterOptions): Clients {
   if (options.clients) return options.clients;
-  const kc = new KubeConfig();
+  // Per-request timeouts and fieldValidation=Strict on writes (see transport.ts).
+  const kc: KubeConfig = new RunbookKubeConfig();
   try {
     if (options.kubeconfig && options.kubeconfig.trim()) kc.loadFromString(options.kubeconfig);
     else if (options.kubeconfigFile === 'default') kc.loadFromDefault();

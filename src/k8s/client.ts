@@ -18,6 +18,7 @@ import {
 } from '@kubernetes/client-node';
 import { ConfigError, type Logger, sleep } from '../errors.js';
 import { redactSecrets } from '../redact.js';
+import { RunbookKubeConfig } from './transport.js';
 
 /**
  * Credentials of every kubeconfig loaded by {@link connect} in this process: the API server's
@@ -79,7 +80,8 @@ export interface Clients {
  */
 export function connect(options: ClusterOptions): Clients {
   if (options.clients) return options.clients;
-  const kc = new KubeConfig();
+  // Per-request timeouts and fieldValidation=Strict on writes (see transport.ts).
+  const kc: KubeConfig = new RunbookKubeConfig();
   try {
     if (options.kubeconfig && options.kubeconfig.trim()) kc.loadFromString(options.kubeconfig);
     else if (options.kubeconfigFile === 'default') kc.loadFromDefault();

@@ -443,6 +443,47 @@ function checkGuard(
   );
 }
 
+/** Context key used as "someone not targeted" when verifying by evaluation. */
+export const OUTSIDER_KEY = 'runbook-verify-outsider-0';
+
+/**
+ * Verify by evaluation: asks the backend what it serves to one canary tenant and to an outsider
+ * (a key no tenant list holds), and compares with the desired state: a listed tenant gets the
+ * flag; the outsider gets it at 100% and not at 0% (between, its bucket decides: not checked).
+ * Skipped for backends without an evaluation API.
+ * @throws FlagVerifyError naming the context that was served the wrong value
+ */
+async function verifyByEvaluation(
+  backend: FlagBackend,
+  flag: string,
+  desired: DesiredState,
+  after: FlagState,
+  previous: FlagState,
+  logger: Logger,
+): Promise<void> {
+  if (!backend.evaluate) return;
+  const pct = desired.percentage ?? percentageOf(after);
+  const expect: Record<string, boolean> = {};
+  if (desired.tenants.length) expect[desired.tenants[0]] = true;
+  if (pct >= 100) expect[OUTSIDER_KEY] = true;
+  else if (pct <= 0) expect[OUTSIDER_KEY] = false;
+  const keys = Object.keys(expect);
+  if (!keys.length) return;
+  const got = await backend.evaluate(flag, keys);
+  const wrong = keys.filter((k) => got[k] !== expect[k]);
+  if (wrong.length) {
+    throw new FlagVerifyError(
+      `verify by evaluation failed for ${flag} on ${backend.name}: ${wrong.map((k) => `${k === OUTSIDER_KEY ? 'an untargeted context' : `tenant ${k}`} is served ${got[k]}, expected ${expect[k]}`).join('; ')} (the configuration reads as asked)`,
+      desired,
+      after,
+      previous,
+    );
+  }
+  logger.info(
+    `${flag}: verified by evaluation: ${keys.map((k) => `${k === OUTSIDER_KEY ? 'untargeted context' : k} → ${got[k]}`).join(', ')}`,
+  );
+}
+
 /**
  * Enables, disables, shows or restores a feature flag.
  *
@@ -571,6 +612,7 @@ export async function toggleFlag(options: ToggleOptions, logger: Logger): Promis
           previous,
         );
       }
+      await verifyByEvaluation(backend, r.flag, desired, after, previous, logger);
       checkGuard(r.guard, after.global, 'after the write', backend, after, 'is', previous);
       logger.info(
         `${r.flag}: verified global ${after.global}; percentage ${percentageOf(after)}%; tenants ${after.tenants.join(', ') || '(none)'}`,

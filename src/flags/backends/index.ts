@@ -25,6 +25,8 @@ export interface BackendOptions {
   environment?: string;
   /** LaunchDarkly project key / Unleash project id (Unleash default `default`). */
   project?: string;
+  /** Unleash: stickiness of the percentage rollout (context field). Default `default`. */
+  stickiness?: string;
   /** LaunchDarkly context kind of tenant targets. Default `tenant`. */
   contextKind?: string;
   /** http: request templates (see `backends/http.ts`). */
@@ -95,6 +97,7 @@ export async function createBackend(
           token: need(options.token, 'token', name),
           environment: need(options.environment, 'environment', name),
           project: options.project || 'default',
+          stickiness: options.stickiness || undefined,
           retry: options.retry,
         },
         logger,

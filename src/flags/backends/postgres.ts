@@ -280,6 +280,22 @@ export class PostgresBackend implements FlagBackend {
     }
   }
 
+  /**
+   * Verify by evaluation: `feature_flag_enabled(flag, key)` for each key, the function the
+   * application calls. @returns enabled by key (all false when the tables do not exist yet)
+   */
+  async evaluate(flag: string, keys: string[]): Promise<Record<string, boolean>> {
+    const out: Record<string, boolean> = Object.fromEntries(keys.map((k) => [k, false]));
+    if (!(await this.tables()).current) return out;
+    const s = ident(this.options.schema!);
+    const r = await this.client.query(
+      `SELECT k, ${s}.feature_flag_enabled($1, k) AS enabled FROM unnest($2::text[]) AS k`,
+      [flag, keys],
+    );
+    for (const row of r.rows) out[row.k as string] = row.enabled === true;
+    return out;
+  }
+
   async close(): Promise<void> {
     await this.client.end().catch(() => {});
   }

@@ -113,6 +113,13 @@ export interface FlagBackend extends FlagStore {
    * verification when it is not empty after the write. Empty when `to.detail` is absent.
    */
   detailChanges?(current: FlagState, to: DesiredState): string[];
+  /**
+   * Optional, for verify by evaluation: what the service serves to one context per key (the key
+   * as tenant id and user key), asked through its evaluation API (Unleash Playground,
+   * LaunchDarkly's evaluate endpoint, the postgres `feature_flag_enabled` function).
+   * @returns enabled by key
+   */
+  evaluate?(flag: string, keys: string[]): Promise<Record<string, boolean>>;
   /** Releases connections. */
   close(): Promise<void>;
 }

@@ -91,6 +91,8 @@ export interface ToggleResult {
   guard: Required<FlagGuard>;
   /** The plan file used, if any. */
   plan?: FlagPlan;
+  /** The approval request the write went through (LaunchDarkly environments that require one). */
+  approval?: { id: string; url: string; outcome: string; waitedMs: number };
 }
 
 /** The guard on the global state was violated; nothing was written (or the write was undone). */
@@ -617,7 +619,14 @@ export async function toggleFlag(options: ToggleOptions, logger: Logger): Promis
       logger.info(
         `${r.flag}: verified global ${after.global}; percentage ${percentageOf(after)}%; tenants ${after.tenants.join(', ') || '(none)'}`,
       );
-      return { ...base, state: after, changed: true, actions, comment };
+      return {
+        ...base,
+        state: after,
+        changed: true,
+        actions,
+        comment,
+        ...(backend.lastApproval ? { approval: backend.lastApproval } : {}),
+      };
     };
     if (backend.withFlagLock && !dryRun && op !== 'status') {
       try {

@@ -48,6 +48,11 @@ export function flagSummary(r: ToggleResult): string {
       `Guard: global must be **${r.guard.globalMustBe}** (checked before and after the write).`,
       '',
     );
+  if (r.approval)
+    lines.push(
+      `Approval request [${r.approval.id}](${r.approval.url}): ${r.approval.outcome} after ${Math.round(r.approval.waitedMs / 1000)} s.`,
+      '',
+    );
   if (r.comment) lines.push(`Audit comment: \`${r.comment.replace(/`/g, "'")}\``, '');
   return lines.join('\n');
 }

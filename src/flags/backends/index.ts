@@ -27,6 +27,10 @@ export interface BackendOptions {
   project?: string;
   /** Unleash: stickiness of the percentage rollout (context field). Default `default`. */
   stickiness?: string;
+  /** LaunchDarkly: how long to wait for an approval request's review, milliseconds. Default 1800000. */
+  approvalTimeoutMs?: number;
+  /** LaunchDarkly: how often to poll an approval request, milliseconds. Default 10000. */
+  approvalPollMs?: number;
   /** LaunchDarkly context kind of tenant targets. Default `tenant`. */
   contextKind?: string;
   /** http: request templates (see `backends/http.ts`). */
@@ -85,6 +89,8 @@ export async function createBackend(
           project: need(options.project, 'project', name),
           contextKind: options.contextKind || 'tenant',
           retry: options.retry,
+          approvalTimeoutMs: options.approvalTimeoutMs,
+          approvalPollMs: options.approvalPollMs,
         },
         logger,
       );

@@ -120,6 +120,11 @@ export interface FlagBackend extends FlagStore {
    * @returns enabled by key
    */
   evaluate?(flag: string, keys: string[]): Promise<Record<string, boolean>>;
+  /**
+   * Set by a write that went through the service's approval flow (LaunchDarkly approval
+   * requests): the request's id, link and outcome, for the job summary.
+   */
+  lastApproval?: { id: string; url: string; outcome: string; waitedMs: number };
   /** Releases connections. */
   close(): Promise<void>;
 }

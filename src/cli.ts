@@ -23,6 +23,7 @@ import { command as plan } from './release/plan-cli.js';
 import { command as db } from './db/cli.js';
 import { completionCommand } from './cli/completion.js';
 import { colorWanted, renderForTerminal } from './report/terminal.js';
+import { describeWriteTarget } from './cli/target.js';
 
 /** Every command, in the order `runbook --help` lists them. */
 export const commands: CliCommand[] = [
@@ -120,6 +121,13 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const logger = terminalLogger(rest.includes('--json') ? 'stderr' : 'stdout');
+  // Before the first write, say where it goes (never the password).
+  const target = describeWriteTarget(cmd.name, rest);
+  if (target) {
+    console.error(
+      `runbook ${cmd.name} ${rest.find((a) => !a.startsWith('-'))} writes to ${target}`,
+    );
+  }
   try {
     return await cmd.run(rest, logger);
   } catch (e) {

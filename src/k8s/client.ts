@@ -16,6 +16,9 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { ConfigError, type Logger, sleep } from '../errors.js';
 import { redactSecrets } from '../redact.js';
 import { RunbookKubeConfig } from './transport.js';
@@ -84,8 +87,24 @@ export function connect(options: ClusterOptions): Clients {
   const kc: KubeConfig = new RunbookKubeConfig();
   try {
     if (options.kubeconfig && options.kubeconfig.trim()) kc.loadFromString(options.kubeconfig);
-    else if (options.kubeconfigFile === 'default') kc.loadFromDefault();
-    else if (options.kubeconfigFile) kc.loadFromFile(options.kubeconfigFile);
+    else if (options.kubeconfigFile === 'default') {
+      // loadFromDefault() falls back to http://localhost:8080 when it finds nothing, which
+      // fails later with an error about TLS that names no kubeconfig.
+      const files = (process.env.KUBECONFIG ?? '').split(delimiter).filter(Boolean);
+      const home = join(homedir(), '.kube', 'config');
+      if (
+        !files.some((f) => existsSync(f)) &&
+        !existsSync(home) &&
+        !process.env.KUBERNETES_SERVICE_HOST
+      ) {
+        throw new ConfigError(
+          `no kubeconfig found (${files.length ? `$KUBECONFIG=${files.join(delimiter)} does not exist` : '$KUBECONFIG is unset'}, no ${home}, not in a cluster): pass --kubeconfig FILE, set $KUBECONFIG, or create ${home}`,
+          undefined,
+          'kubeconfig',
+        );
+      }
+      kc.loadFromDefault();
+    } else if (options.kubeconfigFile) kc.loadFromFile(options.kubeconfigFile);
     else if (!process.env.KUBERNETES_SERVICE_HOST) {
       throw new ConfigError(
         'is empty and this process does not run in a cluster (KUBERNETES_SERVICE_HOST is unset): pass the kubeconfig YAML',

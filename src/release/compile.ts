@@ -43,8 +43,9 @@ export interface ReleaseStep {
   /** Inputs read from secrets: input name → secret name (`secrets.<NAME>` in the workflow). */
   secrets: Record<string, string>;
   /**
-   * Inputs that come from what earlier jobs recorded (the rollback reads them from the release
-   * records): input name → output name of the `records` step.
+   * Inputs known only while the workflow runs: input name → the expression that gives them
+   * (e.g. `steps.records.outputs.flag-previous-state`, what the rollback reads from the release
+   * records; `github.token`; `needs.preflight.outputs.release`).
    */
   from?: Record<string, string>;
   /**
@@ -212,6 +213,7 @@ export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {})
     command: 'start',
     with: {},
     secrets: {},
+    from: { release: 'steps.plan.outputs.release', ref: 'inputs.ref', token: 'github.token' },
   });
 
   const migrate: ReleaseStep[] = [];
@@ -451,15 +453,15 @@ export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {})
       id: 'flags',
       name: `${plan.flags.flag} back to its state before the release`,
       action: 'flag-toggle',
-      command: plan.rollback.flags === 'disable' ? 'disable' : 'restore',
       with: inputs({
+        operation: plan.rollback.flags === 'disable' ? 'disable' : 'restore',
         ...flagCommon,
         tenants,
         'global-must-be': 'any',
         reason: `release ${plan.package} rolled back`,
       }),
       secrets: flagSecrets(plan),
-      from: { 'restore-state': 'flag-previous-state' },
+      from: { 'restore-state': 'steps.records.outputs.flag-previous-state' },
       if: "always() && steps.records.outputs.flag-previous-state != ''",
       undoes: `${plan.flags.flag} for the canary tenants (and globally after a promotion)`,
     });
@@ -472,7 +474,7 @@ export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {})
       command: 'undo',
       with: kube({ deployment: plan.deploy['stable-deployment'], timeout: plan.deploy.timeout }),
       secrets: { ...KUBE },
-      from: { 'to-revision': 'stable-previous-revision' },
+      from: { 'to-revision': 'steps.records.outputs.stable-previous-revision' },
       if: "always() && steps.records.outputs.stable-previous-revision != ''",
       undoes: `a promotion that moved ${plan.deploy['stable-deployment']} to the new images`,
     });
@@ -497,7 +499,7 @@ export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {})
       command: 'undo',
       with: kube({ deployment: plan.deploy.deployment, timeout: plan.deploy.timeout }),
       secrets: { ...KUBE },
-      from: { 'to-revision': 'canary-previous-revision' },
+      from: { 'to-revision': 'steps.records.outputs.canary-previous-revision' },
       if: "always() && steps.records.outputs.canary-previous-revision != ''",
       undoes: `the canary image on ${plan.deploy.deployment}`,
     });
@@ -545,6 +547,7 @@ export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {})
           command: 'approval',
           with: {},
           secrets: {},
+          from: { release: 'needs.preflight.outputs.release', token: 'github.token' },
         },
       ],
     },
@@ -573,6 +576,13 @@ export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {})
           command: 'report',
           with: {},
           secrets: {},
+          from: {
+            release: 'needs.preflight.outputs.release',
+            needs: 'toJSON(needs)',
+            'deployment-id': 'needs.preflight.outputs.deployment-id',
+            token: 'github.token',
+          },
+          if: "needs.preflight.outputs.release != ''",
         },
       ],
     },
@@ -629,24 +639,25 @@ export function jobOf(release: Pick<CompiledRelease, 'jobs'>, id: JobId): Releas
 }
 
 /**
- * What the workflow's preflight job outputs: one JSON value per job. Plain jobs get a map of
- * step id → inputs (`fromJSON(needs.preflight.outputs.migrate).apply.dir`), matrix jobs a list
- * of legs, each with its steps' inputs by id (`matrix.leg.gate.duration`), and `timeouts` the
- * job timeouts in minutes.
+ * What the workflow's preflight job outputs: `steps`, the inputs of every plain job's steps by
+ * job and step id (`fromJSON(needs.preflight.outputs.steps).migrate.apply.dir`); one list of
+ * legs per matrix job (`backfill`, `traffic`; the matrix reads `matrix.leg.gate.duration`); and
+ * `timeouts`, the job timeouts in minutes.
  */
 export function workflowOutputs(release: CompiledRelease): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
   const byId = (steps: ReleaseStep[]) =>
     Object.fromEntries(steps.map((s) => [s.id, s.with])) as Record<string, unknown>;
+  const steps: Record<string, unknown> = {};
+  const out: Record<string, unknown> = { steps };
   for (const j of release.jobs) {
-    out[j.id] = j.legs
-      ? j.legs.map((l) => ({
-          index: l.index,
-          name: l.name,
-          ...(l.weight !== undefined ? { weight: l.weight } : {}),
-          ...byId(l.steps),
-        }))
-      : byId(j.steps);
+    if (j.legs)
+      out[j.id] = j.legs.map((l) => ({
+        index: l.index,
+        name: l.name,
+        ...(l.weight !== undefined ? { weight: l.weight } : {}),
+        ...byId(l.steps),
+      }));
+    else steps[j.id] = byId(j.steps);
   }
   out.timeouts = Object.fromEntries(release.jobs.map((j) => [j.id, j.timeoutMinutes]));
   return out;

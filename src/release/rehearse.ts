@@ -16,8 +16,11 @@ import type { Logger } from '../errors.js';
 import { ConfigError } from '../errors.js';
 import { parseDuration } from '../config/load.js';
 import { runInfo } from '../runinfo.js';
-import { loadPlan, missingPaths, reportPath, type LoadedPlan } from './index.js';
-import type { ReleasePlan } from './index.js';
+import { loadPlan, missingPaths, reportPath, type LoadedPlan } from './load.js';
+import { gateStep, worstValue } from './report.js';
+
+export { worstValue };
+import type { ReleasePlan } from './schema.js';
 
 /** Which recorded canary the gate replays. */
 export type Recording = 'healthy' | 'regression';
@@ -101,8 +104,11 @@ export interface GateStep {
 export interface RehearsalResult {
   package: string;
   planFile: string;
-  /** `promoted`, or `rolled-back` after a failure (the failed step is in `failedStep`). */
-  outcome: 'promoted' | 'rolled-back';
+  /**
+   * `promoted`, `rolled-back` after a failure (the failed step is in `failedStep`), or `stopped`
+   * when the release stopped before anything was deployed (a workflow run whose preflight failed).
+   */
+  outcome: 'promoted' | 'rolled-back' | 'stopped';
   failedStep?: string;
   failure?: string;
   timeline: TimelineEntry[];
@@ -133,6 +139,10 @@ export interface RehearsalResult {
   reportFile: string;
   /** The report's Markdown. */
   report: string;
+  /** Who ran it: `runbook rehearse` (default) or the release workflow (its report job). */
+  via?: 'rehearsal' | 'workflow';
+  /** The workflow run, when `via` is `workflow`. */
+  runUrl?: string;
 }
 
 class StepFailed extends Error {}
@@ -586,28 +596,7 @@ export async function rehearse(options: RehearseOptions, logger: Logger): Promis
           gate.reason = `the gate could not judge: ${(e as Error).message}`;
           throw e;
         });
-      gate.verdict = r.verdict;
-      gate.reason = r.reason;
-      gate.failedAt = r.failedAt;
-      gate.metrics = r.metrics.map((m) => {
-        const values = m.measurements
-          .map((x) => x.value)
-          .filter((v): v is number => typeof v === 'number');
-        const last = [...m.measurements].reverse().find((x) => typeof x.value === 'number');
-        return {
-          name: m.name,
-          condition: m.condition,
-          unit: m.unit,
-          dryRun: m.dryRun,
-          status: m.status,
-          last: last?.value ?? null,
-          worst: worstValue(m.condition, values, last?.threshold),
-          threshold: last?.threshold,
-          successful: m.successful,
-          failed: m.failed,
-          reason: m.reason,
-        };
-      });
+      Object.assign(gate, gateStep(r, weight, replayFile));
       const windowNote = duration
         ? ` (plan window ${duration} at ${weight}%; replayed ${r.window.start} → ${r.window.end})`
         : '';
@@ -872,24 +861,6 @@ function quietMeasurements(logger: Logger): Logger {
     ...logger,
     info: (m) => (/^\[\d{4}-/.test(m) ? logger.debug(m) : logger.info(m)),
   };
-}
-
-/**
- * The worst of a metric's measured values for its condition: the highest for `<` and `<=`, the
- * lowest for `>` and `>=`, the farthest from the threshold for `==` and the closest for `!=`
- * (the highest when there is no threshold). `null` without values.
- */
-export function worstValue(condition: string, values: number[], threshold?: number): number | null {
-  if (values.length === 0) return null;
-  const op = /^\s*(<=|<|>=|>|==|!=)/.exec(condition)?.[1];
-  if (op === '>' || op === '>=') return Math.min(...values);
-  if (op === '==' && threshold !== undefined) {
-    return values.reduce((w, v) => (Math.abs(v - threshold) > Math.abs(w - threshold) ? v : w));
-  }
-  if (op === '!=' && threshold !== undefined) {
-    return values.reduce((w, v) => (Math.abs(v - threshold) < Math.abs(w - threshold) ? v : w));
-  }
-  return Math.max(...values);
 }
 
 function pick(s: { global: string; tenants: string[] }): { global: string; tenants: string[] } {

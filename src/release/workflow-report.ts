@@ -161,6 +161,13 @@ export function workflowReport(o: WorkflowReportOptions): RehearsalResult {
       failedStep ??
       (firstFailedJob ? `${firstFailedJob.name} (${needs[firstFailedJob.id].result})` : undefined),
     timeline,
+    executed: records.flatMap((r) =>
+      Object.keys(r.steps).map((step) => ({
+        job: r.job as RehearsalResult['executed'][number]['job'],
+        leg: r.leg,
+        step,
+      })),
+    ),
     applied: json<string[]>(rec('migrate')?.steps.apply?.outputs?.applied) ?? [],
     backfills,
     flag: before

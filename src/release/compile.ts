@@ -167,24 +167,23 @@ const OPTIONAL_SECRETS = new Set(['DATABASE_CA_CERT', 'PROMETHEUS_TOKEN', 'SMOKE
 
 const minutes = (ms: number) => Math.ceil(ms / 60_000);
 
-/**
- * Compiles a loaded plan into the release the workflow, `runbook plan` and `runbook rehearse` run.
- * @throws ConfigError (with the plan's file and line) when a job would exceed GitHub's 6-hour
- *   limit for GitHub-hosted runners ({@link GITHUB_HOSTED_JOB_LIMIT_MINUTES}), naming the fix
- */
-export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {}): CompiledRelease {
-  const plan = loaded.value;
-  const attempt = options.attempt ?? Number(process.env.GITHUB_RUN_ATTEMPT ?? 0);
-  const flagCommon = inputs({
-    backend: plan.flags.backend,
-    flag: plan.flags.flag,
-    environment: plan.flags.environment,
-    project: plan.flags.project,
-  });
-  const kube = (o: Record<string, string | number | undefined>) =>
-    inputs({ context: plan.deploy?.context, namespace: plan.deploy?.namespace, ...o });
-  const deployTimeoutMs = plan.deploy ? parseDuration(plan.deploy.timeout) : 0;
+/** What every job's step list is compiled from. */
+interface Ctx {
+  plan: ReleasePlan;
+  loaded: LoadedPlan;
+  /** Inputs every flag-toggle step passes (backend, flag, environment, project). */
+  flagCommon: Record<string, string>;
+  /** Rollout inputs with the plan's context and namespace. */
+  kube: (o: Record<string, string | number | undefined>) => Record<string, string>;
+  /** Canary tenants, comma-separated. */
+  tenants: string;
+  /** deploy.timeout in milliseconds (0 without deploy). */
+  deployTimeoutMs: number;
+}
 
+/** Preflight steps after the plan step (which compiles and checks): lint, migrate plan, the deployment record. */
+function preflightSteps(c: Ctx): ReleaseStep[] {
+  const { plan } = c;
   // preflight: the plan step (compile, checks) runs before these.
   const preflight: ReleaseStep[] = [];
   if (plan.migrations) {
@@ -216,6 +215,12 @@ export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {})
     from: { release: 'steps.plan.outputs.release', ref: 'inputs.ref', token: 'github.token' },
   });
 
+  return preflight;
+}
+
+/** The migrate job: apply. */
+function migrateSteps(c: Ctx): ReleaseStep[] {
+  const { plan } = c;
   const migrate: ReleaseStep[] = [];
   if (plan.migrations) {
     const m = plan.migrations;
@@ -236,6 +241,12 @@ export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {})
     });
   }
 
+  return migrate;
+}
+
+/** The deploy-canary job: manifests, canary image, wait until ready. */
+function deploySteps(c: Ctx): ReleaseStep[] {
+  const { plan, kube } = c;
   const deploy: ReleaseStep[] = [];
   if (plan.deploy) {
     const d = plan.deploy;
@@ -272,6 +283,12 @@ export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {})
     });
   }
 
+  return deploy;
+}
+
+/** The backfill legs: analyze, execute, verify per spec. */
+function backfillSteps(c: Ctx): ReleaseLeg[] {
+  const { plan } = c;
   const backfillLegs: ReleaseLeg[] = plan.backfills.map((b, i) => {
     const common = { spec: b.spec };
     return {
@@ -310,7 +327,12 @@ export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {})
     };
   });
 
-  const tenants = plan.flags['canary-tenants'].join(',');
+  return backfillLegs;
+}
+
+/** The flags job: the flag's state before, then on for the canary tenants. */
+function flagsSteps(c: Ctx): ReleaseStep[] {
+  const { plan, flagCommon, tenants } = c;
   const flags: ReleaseStep[] = [
     {
       id: 'before',
@@ -337,69 +359,12 @@ export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {})
     },
   ];
 
-  const gateIntervalMs = plan.gate.interval ? parseDuration(plan.gate.interval) : 60_000;
-  const smokeTimeoutMs = plan.smoke?.timeout ? parseDuration(plan.smoke.timeout) : 5 * 60_000;
-  let trafficMs = 0;
-  const trafficLegs: ReleaseLeg[] = plan.traffic.steps.map((s, i) => {
-    const steps: ReleaseStep[] = [];
-    if (plan.deploy?.ingress)
-      steps.push({
-        id: 'set-weight',
-        name: `canary weight ${s.weight}%`,
-        action: 'rollout',
-        command: 'set-weight',
-        with: kube({ ingress: plan.deploy.ingress, weights: s.weight }),
-        secrets: { ...KUBE },
-      });
-    if (plan.smoke && s.smoke)
-      steps.push({
-        id: 'smoke',
-        name: `smoke checks at ${s.weight}%`,
-        action: 'smoke',
-        with: inputs({
-          checks: plan.smoke.checks,
-          'base-url': plan.smoke['base-url'],
-          env: plan.smoke.env,
-          timeout: plan.smoke.timeout,
-        }),
-        secrets: { secrets: 'SMOKE_SECRETS', ...DB },
-      });
-    steps.push({
-      id: 'gate',
-      name: `canary gate at ${s.weight}%${s.duration ? ` for ${s.duration}` : ''}`,
-      action: 'canary-gate',
-      with: inputs({
-        criteria: plan.gate.criteria,
-        mode: 'live',
-        provider: plan.gate.provider,
-        service: plan.service,
-        env: plan.environment,
-        tenants,
-        duration: s.duration,
-        interval: plan.gate.interval,
-        'on-inconclusive': plan.gate['on-inconclusive'] ?? 'fail',
-        'measurements-file': `.release-records/gate-${i + 1}.json`,
-      }),
-      secrets: gateSecrets(plan),
-    });
-    // The leg's own time: the analysis window (gate default 30m), smoke checks, a rollout margin.
-    const legMs =
-      (s.duration ? parseDuration(s.duration) : 30 * 60_000) +
-      gateIntervalMs * 2 +
-      (plan.smoke && s.smoke ? smokeTimeoutMs : 0) +
-      10 * 60_000;
-    const legMinutes = minutes(legMs);
-    if (legMinutes > GITHUB_HOSTED_JOB_LIMIT_MINUTES) {
-      throw new ConfigError(
-        `traffic.steps.${i}.duration: the traffic job at ${s.weight}% would need ${legMinutes} minutes, above GitHub's ${GITHUB_HOSTED_JOB_LIMIT_MINUTES}-minute job limit for GitHub-hosted runners; split it into several steps of the same weight, each at most ${GITHUB_HOSTED_JOB_LIMIT_MINUTES - 20}m`,
-        loaded.locate(['traffic', 'steps', i, 'duration']),
-        'plan',
-      );
-    }
-    trafficMs = Math.max(trafficMs, legMs);
-    return { index: i + 1, name: `${s.weight}%`, weight: s.weight, steps };
-  });
+  return flags;
+}
 
+/** The promote job: stable Deployment on the new images with the canary off, and/or the flag on globally. */
+function promoteSteps(c: Ctx): ReleaseStep[] {
+  const { plan, flagCommon, kube } = c;
   const promote: ReleaseStep[] = [];
   const action = plan.promotion.action;
   if (action !== 'global-flag' && plan.deploy?.ingress) {
@@ -437,6 +402,12 @@ export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {})
     });
   }
 
+  return promote;
+}
+
+/** The rollback job: read the records, then undo in order (flag, stable Deployment, weight, canary). */
+function rollbackSteps(c: Ctx): ReleaseStep[] {
+  const { plan, flagCommon, kube, tenants } = c;
   const rollback: ReleaseStep[] = [
     {
       id: 'records',
@@ -505,6 +476,106 @@ export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {})
     });
   }
 
+  return rollback;
+}
+
+/** The traffic legs in plan order, and the longest leg's time (milliseconds). */
+function trafficSteps(c: Ctx): { legs: ReleaseLeg[]; ms: number } {
+  const { plan, loaded, kube, tenants } = c;
+  const gateIntervalMs = plan.gate.interval ? parseDuration(plan.gate.interval) : 60_000;
+  const smokeTimeoutMs = plan.smoke?.timeout ? parseDuration(plan.smoke.timeout) : 5 * 60_000;
+  let trafficMs = 0;
+  const trafficLegs: ReleaseLeg[] = plan.traffic.steps.map((s, i) => {
+    const steps: ReleaseStep[] = [];
+    if (plan.deploy?.ingress)
+      steps.push({
+        id: 'set-weight',
+        name: `canary weight ${s.weight}%`,
+        action: 'rollout',
+        command: 'set-weight',
+        with: kube({ ingress: plan.deploy.ingress, weights: s.weight }),
+        secrets: { ...KUBE },
+      });
+    if (plan.smoke && s.smoke)
+      steps.push({
+        id: 'smoke',
+        name: `smoke checks at ${s.weight}%`,
+        action: 'smoke',
+        with: inputs({
+          checks: plan.smoke.checks,
+          'base-url': plan.smoke['base-url'],
+          env: plan.smoke.env,
+          timeout: plan.smoke.timeout,
+        }),
+        secrets: { secrets: 'SMOKE_SECRETS', ...DB },
+      });
+    steps.push({
+      id: 'gate',
+      name: `canary gate at ${s.weight}%${s.duration ? ` for ${s.duration}` : ''}`,
+      action: 'canary-gate',
+      with: inputs({
+        criteria: plan.gate.criteria,
+        mode: 'live',
+        provider: plan.gate.provider,
+        service: plan.service,
+        env: plan.environment,
+        tenants,
+        duration: s.duration,
+        interval: plan.gate.interval,
+        'on-inconclusive': plan.gate['on-inconclusive'] ?? 'fail',
+        'measurements-file': `.release-records/gate-${i + 1}.json`,
+      }),
+      secrets: gateSecrets(plan),
+    });
+    // The leg's own time: the analysis window (gate default 30m), smoke checks, a rollout margin.
+    const legMs =
+      (s.duration ? parseDuration(s.duration) : 30 * 60_000) +
+      gateIntervalMs * 2 +
+      (plan.smoke && s.smoke ? smokeTimeoutMs : 0) +
+      10 * 60_000;
+    const legMinutes = minutes(legMs);
+    if (legMinutes > GITHUB_HOSTED_JOB_LIMIT_MINUTES) {
+      throw new ConfigError(
+        `traffic.steps.${i}.duration: the traffic job at ${s.weight}% would need ${legMinutes} minutes, above GitHub's ${GITHUB_HOSTED_JOB_LIMIT_MINUTES}-minute job limit for GitHub-hosted runners; split it into several steps of the same weight, each at most ${GITHUB_HOSTED_JOB_LIMIT_MINUTES - 20}m`,
+        loaded.locate(['traffic', 'steps', i, 'duration']),
+        'plan',
+      );
+    }
+    trafficMs = Math.max(trafficMs, legMs);
+    return { index: i + 1, name: `${s.weight}%`, weight: s.weight, steps };
+  });
+
+  return { legs: trafficLegs, ms: trafficMs };
+}
+
+/**
+ * Compiles a loaded plan into the release the workflow, `runbook plan` and `runbook rehearse` run.
+ * @throws ConfigError (with the plan's file and line) when a job would exceed GitHub's 6-hour
+ *   limit for GitHub-hosted runners ({@link GITHUB_HOSTED_JOB_LIMIT_MINUTES}), naming the fix
+ */
+export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {}): CompiledRelease {
+  const plan = loaded.value;
+  const attempt = options.attempt ?? Number(process.env.GITHUB_RUN_ATTEMPT ?? 0);
+  const flagCommon = inputs({
+    backend: plan.flags.backend,
+    flag: plan.flags.flag,
+    environment: plan.flags.environment,
+    project: plan.flags.project,
+  });
+  const kube = (o: Record<string, string | number | undefined>) =>
+    inputs({ context: plan.deploy?.context, namespace: plan.deploy?.namespace, ...o });
+  const deployTimeoutMs = plan.deploy ? parseDuration(plan.deploy.timeout) : 0;
+
+  const tenants = plan.flags['canary-tenants'].join(',');
+  const c: Ctx = { plan, loaded, flagCommon, kube, tenants, deployTimeoutMs };
+  const preflight = preflightSteps(c);
+  const migrate = migrateSteps(c);
+  const deploy = deploySteps(c);
+  const backfillLegs = backfillSteps(c);
+  const flags = flagsSteps(c);
+  const { legs: trafficLegs, ms: trafficMs } = trafficSteps(c);
+  const promote = promoteSteps(c);
+  const rollback = rollbackSteps(c);
   const lockWaitMs = (plan.migrations?.['lock-wait'] ?? 60) * 1000;
   const statementMs = plan.migrations?.['statement-timeout']
     ? parseDuration(plan.migrations['statement-timeout'])

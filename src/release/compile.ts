@@ -43,8 +43,9 @@ export interface ReleaseStep {
   /** Inputs read from secrets: input name → secret name (`secrets.<NAME>` in the workflow). */
   secrets: Record<string, string>;
   /**
-   * Inputs that come from what earlier jobs recorded (the rollback reads them from the release
-   * records): input name → output name of the `records` step.
+   * Inputs known only while the workflow runs: input name → the expression that gives them
+   * (e.g. `steps.records.outputs.flag-previous-state`, what the rollback reads from the release
+   * records; `github.token`; `needs.preflight.outputs.release`).
    */
   from?: Record<string, string>;
   /**
@@ -166,24 +167,23 @@ const OPTIONAL_SECRETS = new Set(['DATABASE_CA_CERT', 'PROMETHEUS_TOKEN', 'SMOKE
 
 const minutes = (ms: number) => Math.ceil(ms / 60_000);
 
-/**
- * Compiles a loaded plan into the release the workflow, `runbook plan` and `runbook rehearse` run.
- * @throws ConfigError (with the plan's file and line) when a job would exceed GitHub's 6-hour
- *   limit for GitHub-hosted runners ({@link GITHUB_HOSTED_JOB_LIMIT_MINUTES}), naming the fix
- */
-export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {}): CompiledRelease {
-  const plan = loaded.value;
-  const attempt = options.attempt ?? Number(process.env.GITHUB_RUN_ATTEMPT ?? 0);
-  const flagCommon = inputs({
-    backend: plan.flags.backend,
-    flag: plan.flags.flag,
-    environment: plan.flags.environment,
-    project: plan.flags.project,
-  });
-  const kube = (o: Record<string, string | number | undefined>) =>
-    inputs({ context: plan.deploy?.context, namespace: plan.deploy?.namespace, ...o });
-  const deployTimeoutMs = plan.deploy ? parseDuration(plan.deploy.timeout) : 0;
+/** What every job's step list is compiled from. */
+interface Ctx {
+  plan: ReleasePlan;
+  loaded: LoadedPlan;
+  /** Inputs every flag-toggle step passes (backend, flag, environment, project). */
+  flagCommon: Record<string, string>;
+  /** Rollout inputs with the plan's context and namespace. */
+  kube: (o: Record<string, string | number | undefined>) => Record<string, string>;
+  /** Canary tenants, comma-separated. */
+  tenants: string;
+  /** deploy.timeout in milliseconds (0 without deploy). */
+  deployTimeoutMs: number;
+}
 
+/** Preflight steps after the plan step (which compiles and checks): lint, migrate plan, the deployment record. */
+function preflightSteps(c: Ctx): ReleaseStep[] {
+  const { plan } = c;
   // preflight: the plan step (compile, checks) runs before these.
   const preflight: ReleaseStep[] = [];
   if (plan.migrations) {
@@ -212,8 +212,15 @@ export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {})
     command: 'start',
     with: {},
     secrets: {},
+    from: { release: 'steps.plan.outputs.release', ref: 'inputs.ref', token: 'github.token' },
   });
 
+  return preflight;
+}
+
+/** The migrate job: apply. */
+function migrateSteps(c: Ctx): ReleaseStep[] {
+  const { plan } = c;
   const migrate: ReleaseStep[] = [];
   if (plan.migrations) {
     const m = plan.migrations;
@@ -234,6 +241,12 @@ export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {})
     });
   }
 
+  return migrate;
+}
+
+/** The deploy-canary job: manifests, canary image, wait until ready. */
+function deploySteps(c: Ctx): ReleaseStep[] {
+  const { plan, kube } = c;
   const deploy: ReleaseStep[] = [];
   if (plan.deploy) {
     const d = plan.deploy;
@@ -270,6 +283,12 @@ export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {})
     });
   }
 
+  return deploy;
+}
+
+/** The backfill legs: analyze, execute, verify per spec. */
+function backfillSteps(c: Ctx): ReleaseLeg[] {
+  const { plan } = c;
   const backfillLegs: ReleaseLeg[] = plan.backfills.map((b, i) => {
     const common = { spec: b.spec };
     return {
@@ -308,7 +327,12 @@ export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {})
     };
   });
 
-  const tenants = plan.flags['canary-tenants'].join(',');
+  return backfillLegs;
+}
+
+/** The flags job: the flag's state before, then on for the canary tenants. */
+function flagsSteps(c: Ctx): ReleaseStep[] {
+  const { plan, flagCommon, tenants } = c;
   const flags: ReleaseStep[] = [
     {
       id: 'before',
@@ -335,6 +359,129 @@ export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {})
     },
   ];
 
+  return flags;
+}
+
+/** The promote job: stable Deployment on the new images with the canary off, and/or the flag on globally. */
+function promoteSteps(c: Ctx): ReleaseStep[] {
+  const { plan, flagCommon, kube } = c;
+  const promote: ReleaseStep[] = [];
+  const action = plan.promotion.action;
+  if (action !== 'global-flag' && plan.deploy?.ingress) {
+    promote.push({
+      id: 'promote',
+      name: `${plan.deploy['stable-deployment']} on the new images, canary ingress off (100% stable)`,
+      action: 'rollout',
+      command: 'promote',
+      with: kube({
+        deployment: plan.deploy['stable-deployment'],
+        images: Object.entries(plan.deploy.images)
+          .map(([c, i]) => `${c}=${i}`)
+          .join(','),
+        ingress: plan.deploy.ingress,
+        'change-cause': plan.deploy['change-cause'],
+        timeout: plan.deploy.timeout,
+      }),
+      secrets: { ...KUBE },
+    });
+  }
+  if (action !== 'full-weight') {
+    promote.push({
+      id: 'flag-global',
+      name: `${plan.flags.flag} on globally`,
+      action: 'flag-toggle',
+      command: 'enable',
+      // No `plan:` (its canary guard, global must stay off, would refuse this write).
+      with: inputs({
+        ...flagCommon,
+        scope: 'global',
+        'global-must-be': 'any',
+        reason: `release ${plan.package} promoted`,
+      }),
+      secrets: flagSecrets(plan),
+    });
+  }
+
+  return promote;
+}
+
+/** The rollback job: read the records, then undo in order (flag, stable Deployment, weight, canary). */
+function rollbackSteps(c: Ctx): ReleaseStep[] {
+  const { plan, flagCommon, kube, tenants } = c;
+  const rollback: ReleaseStep[] = [
+    {
+      id: 'records',
+      name: 'read what the release changed (release records)',
+      action: 'release',
+      command: 'records',
+      with: {},
+      secrets: {},
+      if: 'always()',
+    },
+  ];
+  if (plan.rollback.flags !== 'keep') {
+    rollback.push({
+      id: 'flags',
+      name: `${plan.flags.flag} back to its state before the release`,
+      action: 'flag-toggle',
+      with: inputs({
+        operation: plan.rollback.flags === 'disable' ? 'disable' : 'restore',
+        ...flagCommon,
+        tenants,
+        'global-must-be': 'any',
+        reason: `release ${plan.package} rolled back`,
+      }),
+      secrets: flagSecrets(plan),
+      from: { 'restore-state': 'steps.records.outputs.flag-previous-state' },
+      if: "always() && steps.records.outputs.flag-previous-state != ''",
+      undoes: `${plan.flags.flag} for the canary tenants (and globally after a promotion)`,
+    });
+  }
+  if (plan.deploy && plan.rollback.rollout === 'undo' && plan.deploy['stable-deployment']) {
+    rollback.push({
+      id: 'stable-undo',
+      name: `${plan.deploy['stable-deployment']} back to its revision before promotion`,
+      action: 'rollout',
+      command: 'undo',
+      with: kube({ deployment: plan.deploy['stable-deployment'], timeout: plan.deploy.timeout }),
+      secrets: { ...KUBE },
+      from: { 'to-revision': 'steps.records.outputs.stable-previous-revision' },
+      if: "always() && steps.records.outputs.stable-previous-revision != ''",
+      undoes: `a promotion that moved ${plan.deploy['stable-deployment']} to the new images`,
+    });
+  }
+  if (plan.deploy?.ingress && plan.rollback.traffic === 'zero') {
+    rollback.push({
+      id: 'weight-zero',
+      name: `canary weight 0 on ${plan.deploy.ingress}`,
+      action: 'rollout',
+      command: 'set-weight',
+      with: kube({ ingress: plan.deploy.ingress, weights: 0 }),
+      secrets: { ...KUBE },
+      if: "always() && steps.records.outputs.canary-deployed == 'true'",
+      undoes: 'the traffic steps',
+    });
+  }
+  if (plan.deploy && plan.rollback.rollout === 'undo') {
+    rollback.push({
+      id: 'undo',
+      name: `${plan.deploy.deployment} back to its revision before the canary`,
+      action: 'rollout',
+      command: 'undo',
+      with: kube({ deployment: plan.deploy.deployment, timeout: plan.deploy.timeout }),
+      secrets: { ...KUBE },
+      from: { 'to-revision': 'steps.records.outputs.canary-previous-revision' },
+      if: "always() && steps.records.outputs.canary-previous-revision != ''",
+      undoes: `the canary image on ${plan.deploy.deployment}`,
+    });
+  }
+
+  return rollback;
+}
+
+/** The traffic legs in plan order, and the longest leg's time (milliseconds). */
+function trafficSteps(c: Ctx): { legs: ReleaseLeg[]; ms: number } {
+  const { plan, loaded, kube, tenants } = c;
   const gateIntervalMs = plan.gate.interval ? parseDuration(plan.gate.interval) : 60_000;
   const smokeTimeoutMs = plan.smoke?.timeout ? parseDuration(plan.smoke.timeout) : 5 * 60_000;
   let trafficMs = 0;
@@ -398,111 +545,37 @@ export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {})
     return { index: i + 1, name: `${s.weight}%`, weight: s.weight, steps };
   });
 
-  const promote: ReleaseStep[] = [];
-  const action = plan.promotion.action;
-  if (action !== 'global-flag' && plan.deploy?.ingress) {
-    promote.push({
-      id: 'promote',
-      name: `${plan.deploy['stable-deployment']} on the new images, canary ingress off (100% stable)`,
-      action: 'rollout',
-      command: 'promote',
-      with: kube({
-        deployment: plan.deploy['stable-deployment'],
-        images: Object.entries(plan.deploy.images)
-          .map(([c, i]) => `${c}=${i}`)
-          .join(','),
-        ingress: plan.deploy.ingress,
-        'change-cause': plan.deploy['change-cause'],
-        timeout: plan.deploy.timeout,
-      }),
-      secrets: { ...KUBE },
-    });
-  }
-  if (action !== 'full-weight') {
-    promote.push({
-      id: 'flag-global',
-      name: `${plan.flags.flag} on globally`,
-      action: 'flag-toggle',
-      command: 'enable',
-      // No `plan:` (its canary guard, global must stay off, would refuse this write).
-      with: inputs({
-        ...flagCommon,
-        scope: 'global',
-        'global-must-be': 'any',
-        reason: `release ${plan.package} promoted`,
-      }),
-      secrets: flagSecrets(plan),
-    });
-  }
+  return { legs: trafficLegs, ms: trafficMs };
+}
 
-  const rollback: ReleaseStep[] = [
-    {
-      id: 'records',
-      name: 'read what the release changed (release records)',
-      action: 'release',
-      command: 'records',
-      with: {},
-      secrets: {},
-      if: 'always()',
-    },
-  ];
-  if (plan.rollback.flags !== 'keep') {
-    rollback.push({
-      id: 'flags',
-      name: `${plan.flags.flag} back to its state before the release`,
-      action: 'flag-toggle',
-      command: plan.rollback.flags === 'disable' ? 'disable' : 'restore',
-      with: inputs({
-        ...flagCommon,
-        tenants,
-        'global-must-be': 'any',
-        reason: `release ${plan.package} rolled back`,
-      }),
-      secrets: flagSecrets(plan),
-      from: { 'restore-state': 'flag-previous-state' },
-      if: "always() && steps.records.outputs.flag-previous-state != ''",
-      undoes: `${plan.flags.flag} for the canary tenants (and globally after a promotion)`,
-    });
-  }
-  if (plan.deploy && plan.rollback.rollout === 'undo' && plan.deploy['stable-deployment']) {
-    rollback.push({
-      id: 'stable-undo',
-      name: `${plan.deploy['stable-deployment']} back to its revision before promotion`,
-      action: 'rollout',
-      command: 'undo',
-      with: kube({ deployment: plan.deploy['stable-deployment'], timeout: plan.deploy.timeout }),
-      secrets: { ...KUBE },
-      from: { 'to-revision': 'stable-previous-revision' },
-      if: "always() && steps.records.outputs.stable-previous-revision != ''",
-      undoes: `a promotion that moved ${plan.deploy['stable-deployment']} to the new images`,
-    });
-  }
-  if (plan.deploy?.ingress && plan.rollback.traffic === 'zero') {
-    rollback.push({
-      id: 'weight-zero',
-      name: `canary weight 0 on ${plan.deploy.ingress}`,
-      action: 'rollout',
-      command: 'set-weight',
-      with: kube({ ingress: plan.deploy.ingress, weights: 0 }),
-      secrets: { ...KUBE },
-      if: "always() && steps.records.outputs.canary-deployed == 'true'",
-      undoes: 'the traffic steps',
-    });
-  }
-  if (plan.deploy && plan.rollback.rollout === 'undo') {
-    rollback.push({
-      id: 'undo',
-      name: `${plan.deploy.deployment} back to its revision before the canary`,
-      action: 'rollout',
-      command: 'undo',
-      with: kube({ deployment: plan.deploy.deployment, timeout: plan.deploy.timeout }),
-      secrets: { ...KUBE },
-      from: { 'to-revision': 'canary-previous-revision' },
-      if: "always() && steps.records.outputs.canary-previous-revision != ''",
-      undoes: `the canary image on ${plan.deploy.deployment}`,
-    });
-  }
+/**
+ * Compiles a loaded plan into the release the workflow, `runbook plan` and `runbook rehearse` run.
+ * @throws ConfigError (with the plan's file and line) when a job would exceed GitHub's 6-hour
+ *   limit for GitHub-hosted runners ({@link GITHUB_HOSTED_JOB_LIMIT_MINUTES}), naming the fix
+ */
+export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {}): CompiledRelease {
+  const plan = loaded.value;
+  const attempt = options.attempt ?? Number(process.env.GITHUB_RUN_ATTEMPT ?? 0);
+  const flagCommon = inputs({
+    backend: plan.flags.backend,
+    flag: plan.flags.flag,
+    environment: plan.flags.environment,
+    project: plan.flags.project,
+  });
+  const kube = (o: Record<string, string | number | undefined>) =>
+    inputs({ context: plan.deploy?.context, namespace: plan.deploy?.namespace, ...o });
+  const deployTimeoutMs = plan.deploy ? parseDuration(plan.deploy.timeout) : 0;
 
+  const tenants = plan.flags['canary-tenants'].join(',');
+  const c: Ctx = { plan, loaded, flagCommon, kube, tenants, deployTimeoutMs };
+  const preflight = preflightSteps(c);
+  const migrate = migrateSteps(c);
+  const deploy = deploySteps(c);
+  const backfillLegs = backfillSteps(c);
+  const flags = flagsSteps(c);
+  const { legs: trafficLegs, ms: trafficMs } = trafficSteps(c);
+  const promote = promoteSteps(c);
+  const rollback = rollbackSteps(c);
   const lockWaitMs = (plan.migrations?.['lock-wait'] ?? 60) * 1000;
   const statementMs = plan.migrations?.['statement-timeout']
     ? parseDuration(plan.migrations['statement-timeout'])
@@ -545,6 +618,7 @@ export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {})
           command: 'approval',
           with: {},
           secrets: {},
+          from: { release: 'needs.preflight.outputs.release', token: 'github.token' },
         },
       ],
     },
@@ -573,6 +647,13 @@ export function compileRelease(loaded: LoadedPlan, options: CompileOptions = {})
           command: 'report',
           with: {},
           secrets: {},
+          from: {
+            release: 'needs.preflight.outputs.release',
+            needs: 'toJSON(needs)',
+            'deployment-id': 'needs.preflight.outputs.deployment-id',
+            token: 'github.token',
+          },
+          if: "needs.preflight.outputs.release != ''",
         },
       ],
     },
@@ -629,24 +710,25 @@ export function jobOf(release: Pick<CompiledRelease, 'jobs'>, id: JobId): Releas
 }
 
 /**
- * What the workflow's preflight job outputs: one JSON value per job. Plain jobs get a map of
- * step id → inputs (`fromJSON(needs.preflight.outputs.migrate).apply.dir`), matrix jobs a list
- * of legs, each with its steps' inputs by id (`matrix.leg.gate.duration`), and `timeouts` the
- * job timeouts in minutes.
+ * What the workflow's preflight job outputs: `steps`, the inputs of every plain job's steps by
+ * job and step id (`fromJSON(needs.preflight.outputs.steps).migrate.apply.dir`); one list of
+ * legs per matrix job (`backfill`, `traffic`; the matrix reads `matrix.leg.gate.duration`); and
+ * `timeouts`, the job timeouts in minutes.
  */
 export function workflowOutputs(release: CompiledRelease): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
   const byId = (steps: ReleaseStep[]) =>
     Object.fromEntries(steps.map((s) => [s.id, s.with])) as Record<string, unknown>;
+  const steps: Record<string, unknown> = {};
+  const out: Record<string, unknown> = { steps };
   for (const j of release.jobs) {
-    out[j.id] = j.legs
-      ? j.legs.map((l) => ({
-          index: l.index,
-          name: l.name,
-          ...(l.weight !== undefined ? { weight: l.weight } : {}),
-          ...byId(l.steps),
-        }))
-      : byId(j.steps);
+    if (j.legs)
+      out[j.id] = j.legs.map((l) => ({
+        index: l.index,
+        name: l.name,
+        ...(l.weight !== undefined ? { weight: l.weight } : {}),
+        ...byId(l.steps),
+      }));
+    else steps[j.id] = byId(j.steps);
   }
   out.timeouts = Object.fromEntries(release.jobs.map((j) => [j.id, j.timeoutMinutes]));
   return out;

@@ -4,8 +4,68 @@
  * criteria, who approved, and the rollback when there was one.
  */
 import { heading, table } from '../report/markdown.js';
-import type { ReleasePlan } from './index.js';
-import type { RehearsalResult } from './rehearse.js';
+import type { GateResult } from '../gate/index.js';
+import type { ReleasePlan } from './schema.js';
+import type { GateStep, RehearsalResult } from './rehearse.js';
+
+/**
+ * The worst of a metric's measured values for its condition: the highest for `<` and `<=`, the
+ * lowest for `>` and `>=`, the farthest from the threshold for `==` and the closest for `!=`
+ * (the highest when there is no threshold). `null` without values.
+ */
+export function worstValue(condition: string, values: number[], threshold?: number): number | null {
+  if (values.length === 0) return null;
+  const op = /^\s*(<=|<|>=|>|==|!=)/.exec(condition)?.[1];
+  if (op === '>' || op === '>=') return Math.min(...values);
+  if (op === '==' && threshold !== undefined) {
+    return values.reduce((w, v) => (Math.abs(v - threshold) > Math.abs(w - threshold) ? v : w));
+  }
+  if (op === '!=' && threshold !== undefined) {
+    return values.reduce((w, v) => (Math.abs(v - threshold) < Math.abs(w - threshold) ? v : w));
+  }
+  return Math.max(...values);
+}
+
+/**
+ * The gate at one traffic step for the report, from the canary-gate result (a live run's
+ * measurements file or a replay).
+ */
+export function gateStep(r: GateResult, weight: number, replayFile: string): GateStep {
+  return {
+    weight,
+    verdict: r.verdict,
+    reason: r.reason,
+    failedAt: r.failedAt,
+    replayFile,
+    metrics: r.metrics.map((m) => {
+      const values = m.measurements
+        .map((x) => x.value)
+        .filter((v): v is number => typeof v === 'number');
+      const last = [...m.measurements].reverse().find((x) => typeof x.value === 'number');
+      return {
+        name: m.name,
+        condition: m.condition,
+        unit: m.unit,
+        dryRun: m.dryRun,
+        status: m.status,
+        last: last?.value ?? null,
+        worst: worstValue(m.condition, values, last?.threshold),
+        threshold: last?.threshold,
+        successful: m.successful,
+        failed: m.failed,
+        reason: m.reason,
+      };
+    }),
+  };
+}
+
+/** The parts of a plan the report shows (a plan, or a compiled release's equivalents). */
+export type ReportPlan = Pick<
+  ReleasePlan,
+  'package' | 'title' | 'environment' | 'service' | 'tasks'
+> & {
+  promotion: Pick<ReleasePlan['promotion'], 'environment' | 'reviewers'>;
+};
 
 const ICON = { success: '✅', failure: '❌', skipped: '⏭️' } as const;
 
@@ -21,19 +81,22 @@ function flagText(s: { global: string; tenants: string[] }): string {
 }
 
 /** Renders the report of a rehearsal (also the shape of the workflow's job summary). */
-export function renderReport(r: RehearsalResult, plan: ReleasePlan): string {
+export function renderReport(r: RehearsalResult, plan: ReportPlan): string {
+  const workflow = r.via === 'workflow';
   const out: string[] = [];
   const title = plan.title ? ` — ${plan.title}` : '';
-  out.push(heading(`Release ${plan.package}${title} (rehearsal)`, 1));
+  out.push(heading(`Release ${plan.package}${title}${workflow ? '' : ' (rehearsal)'}`, 1));
   const outcome =
     r.outcome === 'promoted'
       ? '**promoted** ✅'
-      : `**rolled back** ❌ — stopped at ${r.failedStep}`;
+      : r.outcome === 'stopped'
+        ? `**stopped before deploying** ❌ — ${r.failedStep ?? 'preflight did not pass'}`
+        : `**rolled back** ❌ — stopped at ${r.failedStep}`;
   out.push(
     [
       `- Outcome: ${outcome}`,
       `- Plan: \`${r.planFile}\` · environment \`${plan.environment}\` · service \`${plan.service}\`${plan.tasks.length ? ` · tasks ${plan.tasks.join(', ')}` : ''}`,
-      `- Started ${r.startedAt} · finished ${r.finishedAt} (UTC) · run by ${r.actor} with \`runbook rehearse\``,
+      `- Started ${r.startedAt} · finished ${r.finishedAt} (UTC) · run by ${r.actor} ${workflow ? `in [the release workflow](${r.runUrl ?? ''})` : 'with `runbook rehearse`'}`,
       `- Database: ${r.database}`,
       r.failure ? `- Failure: ${r.failure}` : '',
     ]
@@ -84,7 +147,10 @@ export function renderReport(r: RehearsalResult, plan: ReleasePlan): string {
     out.push(
       '\n' +
         heading(`${g.weight}% of traffic: ${g.verdict === 'pass' ? '✅' : '❌'} ${g.verdict}`, 3) +
-        `${g.reason}${g.failedAt ? ` (failed at ${g.failedAt})` : ''}\n\nReplayed recording \`${g.replayFile.replace(/^.*\/examples\//, 'examples/')}\`.` +
+        `${g.reason}${g.failedAt ? ` (failed at ${g.failedAt})` : ''}` +
+        (workflow
+          ? '\n\nMeasured live.'
+          : `\n\nReplayed recording \`${g.replayFile.replace(/^.*\/examples\//, 'examples/')}\`.`) +
         (g.smoke
           ? ` Smoke checks: ${g.smoke.passed} passed, ${g.smoke.failed} failed${g.smoke.failures.length ? ` (${g.smoke.failures.join('; ')})` : ''}.`
           : '') +
@@ -117,7 +183,11 @@ export function renderReport(r: RehearsalResult, plan: ReleasePlan): string {
   }
 
   out.push('\n' + heading('Approval', 2));
-  if (r.approval) {
+  if (r.approval && workflow) {
+    out.push(
+      `Approved by **${r.approval.by}** at ${r.approval.at}, a required reviewer of the \`${plan.promotion.environment}\` environment.\n`,
+    );
+  } else if (r.approval) {
     out.push(
       r.approval.auto
         ? `Auto-approved by the rehearsal at ${r.approval.at} (no \`--approve\`). In the workflow the promotion waits for a required reviewer of the \`${plan.promotion.environment}\` environment.\n`
@@ -130,6 +200,10 @@ export function renderReport(r: RehearsalResult, plan: ReleasePlan): string {
   if (r.outcome === 'rolled-back') {
     out.push('\n' + heading('Rollback', 2));
     const rb = r.timeline.filter((t) => t.job === 'rollback');
+    if (rb.some((t) => t.status === 'failure') || (workflow && rb.length === 0))
+      out.push(
+        '**Rollback incomplete**: a rollback step failed or did not run; the environment is NOT back to its previous state. Check the rollback job’s log.\n\n',
+      );
     out.push(
       rb.map((t) => `- ${ICON[t.status]} ${t.step} (${t.finishedAt}): ${t.detail}`).join('\n') +
         '\n',

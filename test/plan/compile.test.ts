@@ -53,7 +53,8 @@ describe('compiled release', () => {
     const rb = jobOf(release, 'rollback').steps;
     expect(rb.map((s) => s.id)).toEqual(['records', 'flags', 'stable-undo', 'weight-zero', 'undo']);
     for (const s of rb) expect(s.if).toMatch(/^always\(\)/);
-    expect(rb[1].from).toEqual({ 'restore-state': 'flag-previous-state' });
+    expect(rb[1].with.operation).toBe('restore');
+    expect(rb[1].from).toEqual({ 'restore-state': 'steps.records.outputs.flag-previous-state' });
   });
 
   test('job timeouts follow the plan durations; above 6 hours the plan is refused at its line', () => {
@@ -78,7 +79,7 @@ describe('compiled release', () => {
 
   test('workflow outputs: step inputs by id, legs for matrix jobs, timeouts', () => {
     const out = workflowOutputs(release);
-    expect((out.migrate as Record<string, Record<string, string>>).apply.dir).toBe(
+    expect((out.steps as Record<string, Record<string, Record<string, string>>>).migrate.apply.dir).toBe(
       'examples/paket7/migrations',
     );
     expect((out.traffic as { weight: number; gate: { duration: string } }[])[1]).toMatchObject({

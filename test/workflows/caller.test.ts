@@ -30,20 +30,23 @@ interface WorkflowCall {
 }
 
 /**
- * The repository and ref release.yml pins its own actions to
- * (`<owner>/<repo>/actions/<name>@<ref>`); every such reference must agree.
+ * The repository release.yml checks its own actions out from (at `job.workflow_sha`, the commit
+ * the caller called it at), and the ref callers use (`@v1`).
  */
 function pinnedRepository(wf: Workflow): { repo: string; ref: string } {
   const pins = new Set<string>();
   for (const job of Object.values(wf.jobs)) {
     for (const s of job.steps ?? []) {
-      const m = /^([\w-]+\/[\w.-]+)\/actions\/[\w-]+@(\S+)$/.exec(s.uses ?? '');
-      if (m) pins.add(`${m[1]}@${m[2]}`);
+      if (s.uses?.startsWith('actions/checkout@') && s.with?.path === '.runbook-actions')
+        pins.add(`${String(s.with.repository)}@${String(s.with.ref)}`);
     }
   }
-  if (pins.size !== 1) throw new Error(`release.yml pins its actions to ${[...pins].join(', ')}`);
-  const [repo, ref] = [...pins][0].split('@');
-  return { repo, ref };
+  if (pins.size !== 1)
+    throw new Error(`release.yml checks its actions out as ${[...pins].join(', ')}`);
+  const [repo, at] = [...pins][0].split('@');
+  if (at !== '${{ job.workflow_sha }}')
+    throw new Error(`release.yml checks its actions out at ${at}`);
+  return { repo, ref: 'v1' };
 }
 
 /**
@@ -110,7 +113,7 @@ describe('the README caller workflow', () => {
     expect(kinds).toContain('job-needs');
   });
 
-  test('calls release.yml from the repository and ref release.yml pins its actions to', () => {
+  test('calls release.yml from the repository release.yml checks its actions out from', () => {
     const { repo, ref } = pinnedRepository(release);
     expect(repo).toBe('runbook-actions/runbook-actions');
     const job = (parse(README) as Workflow).jobs.release;

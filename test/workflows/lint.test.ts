@@ -31,9 +31,12 @@ describe('actionlint', () => {
     }
   });
 
-  test('without the `deployment: false` keys release.yml is clean, so the excuse hides nothing else', async () => {
+  test('without the excused keys release.yml is clean, so the excuses hide nothing else', async () => {
     const { text } = readWorkflow('release.yml');
-    const stripped = text.replace(/^ +deployment: false\n/gm, '');
+    const stripped = text
+      .replace(/, deployment: false/g, '')
+      .replace(/^ +queue: max\n/m, '')
+      .replace(/job\.workflow_sha/g, 'github.sha');
     expect(stripped).not.toBe(text);
     expect(await lintOnce(stripped, '.github/workflows/release.yml')).toEqual([]);
   });

@@ -51,7 +51,7 @@ await runAction(async () => {
       flag: inputs.string('flag'),
       tenants,
       scope,
-      plan: inputs.string('plan') || undefined,
+      plan: inputs.path('plan') || undefined,
       guard: {
         globalMustBe: inputs.choice('global-must-be', ['on', 'off', 'any'] as const, 'any'),
       },

@@ -22,7 +22,7 @@ await runAction(async () => {
   const databaseUrl = inputs.databaseUrl('database-url', { required: command !== 'lint' });
   const options: MigrateCommandOptions = {
     databaseUrl,
-    dir: inputs.string('dir', { default: 'migrations' }),
+    dir: inputs.path('dir', { default: 'migrations', kind: 'dir' }),
     historyTable: inputs.string('history-table', { default: 'runbook.schema_migrations' }),
     lockWaitMs: inputs.durationMs('lock-wait', '60s'),
     lockTimeoutMs: inputs.durationMs('lock-timeout', '5s'),

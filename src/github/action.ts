@@ -7,8 +7,8 @@
  * outputs go to `GITHUB_OUTPUT`, the summary to `GITHUB_STEP_SUMMARY`, annotations are workflow
  * commands (docs.github.com, "Workflow commands for GitHub Actions").
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { isAbsolute, relative, resolve } from 'node:path';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { parseDuration } from '../config/load.js';
 import { ConfigError, type Annotation, type Logger, type SourceLocation } from '../errors.js';
@@ -71,6 +71,77 @@ export function annotate(annotations: Annotation[]): void {
 
 const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
 
+/** The real path of `path`, or of its nearest existing ancestor joined with the rest. */
+function realPathOf(path: string): string {
+  let p = path;
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      return join(realpathSync(p), ...rest.reverse());
+    } catch {
+      const parent = dirname(p);
+      if (parent === p) return path;
+      rest.push(basename(p));
+      p = parent;
+    }
+  }
+}
+
+function inside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/** What a path input is: read as a file or directory, or written. */
+export type PathKind = 'file' | 'dir' | 'output';
+
+/**
+ * Refuses a path input that resolves outside the checkout (`GITHUB_WORKSPACE`, else the working
+ * directory), after following symbolic links (`..`, an absolute path, or a link to `/etc` all
+ * count). An `output` may also go to the runner's temporary directory (`RUNNER_TEMP`). For a
+ * `dir`, every symbolic link inside it (recursively) must stay inside too. A self-hosted runner
+ * that keeps shared files elsewhere lists those directories in `RUNBOOK_ALLOWED_PATHS`
+ * (separated by `:`), set by whoever controls the runner's environment. The command line does
+ * not call this: a local run may read anything its user can.
+ * @param value - the path as given (relative to the workspace, or absolute)
+ * @returns `value` unchanged (engines report the path as the user wrote it)
+ * @throws ConfigError naming the input when the path, or a link in the directory, leaves the
+ *   workspace
+ */
+export function confinedPath(name: string, value: string, kind: PathKind = 'file'): string {
+  if (!value) return value;
+  const workspace = resolve(process.env.GITHUB_WORKSPACE || process.cwd());
+  const roots = [realPathOf(workspace)];
+  if (kind === 'output' && process.env.RUNNER_TEMP) roots.push(realPathOf(process.env.RUNNER_TEMP));
+  for (const extra of (process.env.RUNBOOK_ALLOWED_PATHS ?? '').split(':').filter(Boolean)) {
+    roots.push(realPathOf(resolve(extra)));
+  }
+  const real = realPathOf(resolve(workspace, value));
+  const where =
+    kind === 'output' && roots.length > 1 ? 'the workspace or RUNNER_TEMP' : 'the workspace';
+  if (!roots.some((r) => inside(r, real))) {
+    throw new ConfigError(
+      `'${value}' resolves outside ${where} (${workspace}); use a path inside the checkout`,
+      undefined,
+      name,
+    );
+  }
+  if (kind === 'dir' && existsSync(real) && statSync(real).isDirectory()) {
+    for (const e of readdirSync(real, { recursive: true, withFileTypes: true })) {
+      const p = join(e.parentPath, e.name);
+      if (!lstatSync(p).isSymbolicLink()) continue;
+      if (!roots.some((r) => inside(r, realPathOf(p)))) {
+        throw new ConfigError(
+          `'${relative(real, p)}' in '${value}' is a symbolic link to a path outside ${where}`,
+          undefined,
+          name,
+        );
+      }
+    }
+  }
+  return value;
+}
+
 /** Typed readers for action inputs; every error names the input. */
 export const inputs = {
   /** A string input; `''` when unset and not required. @throws ConfigError when required and empty */
@@ -121,6 +192,7 @@ export const inputs = {
       throw new ConfigError(`expected a PEM certificate (${PEM_BEGIN})`, undefined, name);
     }
     const shown = raw.length > 200 || raw.includes('\n') ? 'the value' : `'${raw}'`;
+    confinedPath(name, raw);
     const path = resolve(process.env.GITHUB_WORKSPACE || process.cwd(), raw);
     if (!existsSync(path) || !statSync(path).isFile()) {
       throw new ConfigError(
@@ -138,6 +210,17 @@ export const inputs = {
       );
     }
     return text;
+  },
+  /**
+   * A path input (a file or directory read, or a file written) that must stay inside the
+   * workspace; see {@link confinedPath}. `''` when unset and not required.
+   * @throws ConfigError naming the input when required and empty, or outside the workspace
+   */
+  path(
+    name: string,
+    options: { required?: boolean; default?: string; kind?: PathKind } = {},
+  ): string {
+    return confinedPath(name, inputs.string(name, options), options.kind ?? 'file');
   },
   /** A boolean input: true/false/yes/no/1/0 (case-insensitive). */
   bool(name: string, fallback = false): boolean {

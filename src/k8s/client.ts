@@ -138,6 +138,21 @@ export function connect(options: ClusterOptions): Clients {
   const cluster = kc.getCurrentCluster();
   if (!cluster)
     throw new ConfigError('the kubeconfig has no current cluster', undefined, 'kubeconfig');
+  const serverUrl = (() => {
+    try {
+      return new URL(cluster.server);
+    } catch {
+      return undefined;
+    }
+  })();
+  if (serverUrl && (serverUrl.username || serverUrl.password)) {
+    // fetch refuses such a URL; the password is masked (see kubeconfigSecrets) but never sent.
+    throw new ConfigError(
+      `cluster '${cluster.name}': the server URL carries credentials (${redactK8s(cluster.server)}); put them in the user entry (token, or username and password) instead`,
+      undefined,
+      'kubeconfig',
+    );
+  }
   const ctx = kc.getContextObject(kc.getCurrentContext());
   const namespace = options.namespace || ctx?.namespace || 'default';
   const secrets = kubeconfigSecrets(kc);

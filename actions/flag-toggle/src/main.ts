@@ -60,7 +60,7 @@ await runAction(async () => {
       tenants,
       scope,
       percentage,
-      plan: inputs.string('plan') || undefined,
+      plan: inputs.path('plan') || undefined,
       guard: {
         globalMustBe: inputs.choice('global-must-be', ['on', 'off', 'any'] as const, 'any'),
       },

@@ -26,7 +26,7 @@ await runAction(async () => {
   const databaseUrl = inputs.databaseUrl('database-url', { required: command !== 'lint' });
   const options: MigrateCommandOptions = {
     databaseUrl,
-    dir: inputs.string('dir', { default: 'migrations' }),
+    dir: inputs.path('dir', { default: 'migrations', kind: 'dir' }),
     format: inputs.choice('format', ['auto', ...FORMATS] as const, 'auto'),
     historyTable: inputs.string('history-table') || undefined,
     target: inputs.string('target') || undefined,

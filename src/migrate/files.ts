@@ -169,9 +169,16 @@ export function versionKey(version: string): string {
   return parts.join('.');
 }
 
+/** Texts read by {@link detectFormat}, reused by the reader of the same {@link loadMigrations} call. */
+let readCache: Map<string, string> | undefined;
+
 function readText(path: string, input: string): string {
+  const cached = readCache?.get(path);
+  if (cached !== undefined) return cached;
   try {
-    return readFileSync(path, 'utf8');
+    const text = readFileSync(path, 'utf8');
+    readCache?.set(path, text);
+    return text;
   } catch (e) {
     throw new ConfigError(
       `cannot read migration file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
@@ -276,6 +283,15 @@ export function loadMigrations(
   format: FormatOption = 'auto',
   input = 'dir',
 ): MigrationSet {
+  readCache = new Map();
+  try {
+    return load(dir, format, input);
+  } finally {
+    readCache = undefined;
+  }
+}
+
+function load(dir: string, format: FormatOption, input: string): MigrationSet {
   let chosen: MigrationFormat;
   let reason: string;
   if (format === 'auto') {

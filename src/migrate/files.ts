@@ -105,7 +105,62 @@ export interface MigrationSet {
   files: MigrationFile[];
   /** Flyway repeatable migrations, by file name. */
   repeatables: MigrationFile[];
+  /** Flyway SQL callbacks by event (`beforeMigrate`, `afterMigrate`, ...), in file name order. */
+  callbacks?: Record<string, MigrationFile[]>;
 }
+
+/**
+ * Flyway callback events a `<event>.sql` / `<event>__<description>.sql` file may name (Flyway
+ * docs, "Callback Events"). `apply` runs {@link RUN_CALLBACKS}; the others are recognised and
+ * reported as not run.
+ */
+export const FLYWAY_CALLBACKS = [
+  'beforeMigrate',
+  'beforeEachMigrate',
+  'beforeEachMigrateStatement',
+  'afterEachMigrateStatement',
+  'afterEachMigrateStatementError',
+  'afterEachMigrate',
+  'afterEachMigrateError',
+  'afterMigrate',
+  'afterMigrateApplied',
+  'afterVersioned',
+  'afterMigrateError',
+  'beforeUndo',
+  'beforeEachUndo',
+  'afterEachUndo',
+  'afterEachUndoError',
+  'afterUndo',
+  'afterUndoError',
+  'beforeClean',
+  'afterClean',
+  'afterCleanError',
+  'beforeInfo',
+  'afterInfo',
+  'afterInfoError',
+  'beforeValidate',
+  'afterValidate',
+  'afterValidateError',
+  'beforeBaseline',
+  'afterBaseline',
+  'afterBaselineError',
+  'beforeRepair',
+  'afterRepair',
+  'afterRepairError',
+  'createSchema',
+  'beforeConnect',
+  'afterConnect',
+] as const;
+
+/** The Flyway callbacks `apply` runs. */
+export const RUN_CALLBACKS = [
+  'beforeMigrate',
+  'beforeEachMigrate',
+  'afterEachMigrate',
+  'afterMigrate',
+  'afterMigrateApplied',
+] as const;
+const FLYWAY_CALLBACK = new RegExp(`^(${FLYWAY_CALLBACKS.join('|')})(?:__(.+))?\\.sql$`);
 
 /** `<version>_<name>.sql` (runbook, dbmate). */
 export const MIGRATION_NAME = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*)\.sql$/;
@@ -237,6 +292,8 @@ export function detectFormat(
     }
     if (!e.toLowerCase().endsWith('.sql')) continue;
     if (FLYWAY_NAME.test(e) || FLYWAY_REPEATABLE.test(e)) note('flyway', e);
+    else if (FLYWAY_CALLBACK.test(e))
+      continue; // a callback alone does not make a format
     else if (GOLANG_NAME.test(e)) note('golang-migrate', e);
     else if (MIGRATION_NAME.test(e)) {
       const text = readText(path, input);
@@ -395,8 +452,14 @@ const readFlyway: Reader = (dir, input) => {
   const files: MigrationFile[] = [];
   const repeatables: MigrationFile[] = [];
   const undo = new Map<string, DownPart>();
+  const callbacks: Record<string, MigrationFile[]> = {};
   for (const filename of listDir(dir, input)) {
     if (!filename.toLowerCase().endsWith('.sql') || isDir(join(dir, filename))) continue;
+    const cb = FLYWAY_CALLBACK.exec(filename);
+    if (cb) {
+      (callbacks[cb[1]] ??= []).push(fileOf('', cb[2] ?? cb[1], dir, filename, input));
+      continue;
+    }
     const r = FLYWAY_REPEATABLE.exec(filename);
     if (r) {
       repeatables.push({ ...fileOf('', r[1], dir, filename, input), repeatable: true });
@@ -407,7 +470,7 @@ const readFlyway: Reader = (dir, input) => {
       badName(
         dir,
         filename,
-        'V<version>__<description>.sql, U<version>__<description>.sql or R__<description>.sql (Flyway naming)',
+        'V<version>__<description>.sql, U<version>__<description>.sql, R__<description>.sql or a callback such as afterMigrate.sql (Flyway naming)',
         input,
       );
     }
@@ -428,7 +491,7 @@ const readFlyway: Reader = (dir, input) => {
     }
     f.down = d;
   }
-  return { files, repeatables };
+  return { files, repeatables, callbacks };
 };
 
 const readGolang: Reader = (dir, input) => {

@@ -14,7 +14,7 @@ import {
   runMigrateCommand,
   type MigrateOptions,
 } from '../../src/migrate/index.js';
-import { freshDatabase, withClient, type TestDatabase } from '../support/postgres.js';
+import { adminUrl, freshDatabase, withClient, type TestDatabase } from '../support/postgres.js';
 import { migrationsDir, removeDir } from './helpers.js';
 
 const info = { actor: 'jest', via: 'cli' as const };
@@ -127,8 +127,13 @@ it('a connection lost mid-run names the file, what is committed and the command 
 it('verify --schema reports a column added by hand on the live database, and nothing when none was', async () => {
   const dir = 'examples/paket7/migrations';
   await applyMigrations(opts(dir), silentLogger);
-  const clean = await runMigrateCommand('verify', { ...opts(dir), schema: true }, silentLogger);
+  // The shadow database on a given server (here the test server) instead of an embedded one.
+  const verify = { ...opts(dir), schema: true, shadowDatabaseUrl: adminUrl() };
+  const clean = await runMigrateCommand('verify', verify, silentLogger);
   expect(clean.result!.schemaDiff).toEqual([]);
+  expect(
+    await q(`SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'runbook_shadow_%'`),
+  ).toEqual([{ n: 0 }]);
   expect(clean.failure).toBeUndefined();
   expect(clean.summary).toContain('**Schema drift**: none');
 
@@ -142,5 +147,49 @@ it('verify --schema reports a column added by hand on the live database, and not
   ]);
   expect(drift.summary).toContain(
     "```diff\n+ column public.billing_audit_log.added_by_hand text NOT NULL DEFAULT 'x'::text",
+  );
+});
+
+it('verify --schema compares functions, types, views, triggers, sequences and grants without false alarms', async () => {
+  await q(
+    `DO $$ BEGIN CREATE ROLE drift_reader NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+  );
+  const dir = dirOf({
+    '1_types.sql': `CREATE TYPE mood AS ENUM ('sad', 'ok');
+CREATE DOMAIN email AS text CHECK (VALUE LIKE '%@%');
+CREATE SCHEMA app;
+CREATE TABLE app.people (id bigserial PRIMARY KEY, mail email NOT NULL UNIQUE, m mood DEFAULT 'ok', born date,
+  CONSTRAINT born_past CHECK (born < '2100-01-01'));
+CREATE TABLE app.pets (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, owner bigint REFERENCES app.people (id) ON DELETE CASCADE);`,
+    '2_logic.sql': `CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.born := coalesce(NEW.born, now()::date); RETURN NEW; END $$;
+CREATE TRIGGER people_touch BEFORE INSERT ON app.people FOR EACH ROW EXECUTE FUNCTION app.touch();
+CREATE VIEW app.adults AS SELECT id, mail FROM app.people WHERE born < now() - interval '18 years';
+CREATE MATERIALIZED VIEW app.counts AS SELECT count(*) AS n FROM app.people;
+GRANT USAGE ON SCHEMA app TO drift_reader;
+GRANT SELECT ON app.adults TO drift_reader;
+REVOKE EXECUTE ON FUNCTION app.touch() FROM PUBLIC;`,
+  });
+  await applyMigrations(opts(dir), silentLogger);
+  // The shadow database on a given server (here the test server) instead of an embedded one.
+  const verify = { ...opts(dir), schema: true, shadowDatabaseUrl: adminUrl() };
+  const clean = await runMigrateCommand('verify', verify, silentLogger);
+  expect(clean.result!.schemaDiff).toEqual([]);
+  expect(
+    await q(`SELECT count(*)::int AS n FROM pg_database WHERE datname LIKE 'runbook_shadow_%'`),
+  ).toEqual([{ n: 0 }]);
+
+  await q(`GRANT DELETE ON app.people TO drift_reader;
+    CREATE OR REPLACE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+    ALTER TYPE mood ADD VALUE 'glad';
+    ALTER TABLE app.pets DROP CONSTRAINT pets_owner_fkey`);
+  const drift = await runMigrateCommand('verify', verify, silentLogger);
+  const diff = drift.result!.schemaDiff!.join('\n');
+  expect(diff).toMatch(/^\+ grant DELETE on table app\.people to drift_reader$/m);
+  expect(diff).toMatch(
+    /^- function app\.touch\(\) RETURNS trigger LANGUAGE plpgsql VOLATILE \(body md5 \w+\)$/m,
+  );
+  expect(diff).toMatch(/^\+ enum public\.mood: 'sad', 'ok', 'glad'$/m);
+  expect(diff).toMatch(
+    /^- constraint app\.pets pets_owner_fkey: FOREIGN KEY \(owner\) REFERENCES app\.people\(id\) ON DELETE CASCADE$/m,
   );
 });

@@ -285,17 +285,29 @@ export function detectFormat(
   for (const e of entries) {
     const path = join(dir, e);
     if (isDir(path)) {
-      if (!FOLDER_NAME.test(e)) continue;
-      if (existsSync(join(path, 'migration.sql'))) note('prisma', `${e}/migration.sql`);
-      else if (existsSync(join(path, 'up.sql'))) note('diesel', `${e}/up.sql`);
+      if (FOLDER_NAME.test(e) && existsSync(join(path, 'migration.sql')))
+        note('prisma', `${e}/migration.sql`);
+      else if (FOLDER_NAME.test(e) && existsSync(join(path, 'up.sql')))
+        note('diesel', `${e}/up.sql`);
+      else {
+        // Flyway scans its locations recursively (db/migration/v1/V1__x.sql).
+        const nested = walk(path).find((f) => {
+          const base = f.split('/').pop()!;
+          return FLYWAY_NAME.test(base) || FLYWAY_REPEATABLE.test(base);
+        });
+        if (nested) note('flyway', join(e, nested));
+      }
       continue;
     }
     if (!e.toLowerCase().endsWith('.sql')) continue;
     if (FLYWAY_NAME.test(e) || FLYWAY_REPEATABLE.test(e)) note('flyway', e);
     else if (FLYWAY_CALLBACK.test(e))
       continue; // a callback alone does not make a format
-    else if (GOLANG_NAME.test(e)) note('golang-migrate', e);
-    else if (MIGRATION_NAME.test(e)) {
+    else if (GOLANG_NAME.test(e)) {
+      // Name an up file when there is one (down files sort first).
+      if (seen.get('golang-migrate')?.endsWith('.down.sql')) seen.delete('golang-migrate');
+      note('golang-migrate', e);
+    } else if (MIGRATION_NAME.test(e)) {
       const text = readText(path, input);
       if (
         normaliseText(text)
@@ -448,24 +460,44 @@ const readRunbook: Reader = (dir, input) => {
   return { files, repeatables: [] };
 };
 
+/** Files under `dir`, recursively, as paths relative to it (`/`-separated), sorted. */
+function walk(dir: string, prefix = ''): string[] {
+  const out: string[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync(join(dir, prefix)).sort();
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const rel = prefix ? `${prefix}/${e}` : e;
+    if (isDir(join(dir, rel))) out.push(...walk(dir, rel));
+    else out.push(rel);
+  }
+  return out;
+}
+
+/** Flyway scans its locations recursively: files in subfolders count, by their own name. */
 const readFlyway: Reader = (dir, input) => {
   const files: MigrationFile[] = [];
   const repeatables: MigrationFile[] = [];
   const undo = new Map<string, DownPart>();
   const callbacks: Record<string, MigrationFile[]> = {};
-  for (const filename of listDir(dir, input)) {
-    if (!filename.toLowerCase().endsWith('.sql') || isDir(join(dir, filename))) continue;
-    const cb = FLYWAY_CALLBACK.exec(filename);
+  listDir(dir, input);
+  for (const filename of walk(dir)) {
+    if (!filename.toLowerCase().endsWith('.sql')) continue;
+    const base = filename.split('/').pop()!;
+    const cb = FLYWAY_CALLBACK.exec(base);
     if (cb) {
       (callbacks[cb[1]] ??= []).push(fileOf('', cb[2] ?? cb[1], dir, filename, input));
       continue;
     }
-    const r = FLYWAY_REPEATABLE.exec(filename);
+    const r = FLYWAY_REPEATABLE.exec(base);
     if (r) {
       repeatables.push({ ...fileOf('', r[1], dir, filename, input), repeatable: true });
       continue;
     }
-    const m = FLYWAY_NAME.exec(filename);
+    const m = FLYWAY_NAME.exec(base);
     if (!m) {
       badName(
         dir,

@@ -441,3 +441,18 @@ it('runs Flyway SQL callbacks around apply and warns about events it does not ru
     { n: 2 },
   ]);
 });
+
+it('finds Flyway migrations in subfolders, as Flyway scans its locations', async () => {
+  const dir = dirOf({
+    'release-1/V1__a.sql': 'CREATE TABLE sub_a (id int);',
+    'release-2/V2__b.sql': 'CREATE TABLE sub_b (id int);',
+    'release-2/U2__b.sql': 'DROP TABLE sub_b;',
+  });
+  const res = await applyMigrations(opts(dir), silentLogger);
+  expect([res.format, res.formatReason, res.applied]).toEqual([
+    'flyway',
+    'detected from release-1/V1__a.sql',
+    ['1', '2'],
+  ]);
+  expect((await rollbackMigrations(opts(dir), silentLogger)).rolledBack).toEqual(['2']);
+});

@@ -754,6 +754,7 @@ export async function applyMigrations(
         if (e instanceof MigrationFailedError) {
           e.applied.push(...ctx.done);
           e.rows = a.rows;
+          e.context = { format: set.format, formatReason: set.reason, historyTable: store.table };
         }
         throw e;
       }

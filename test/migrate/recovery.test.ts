@@ -115,6 +115,7 @@ it('a connection lost mid-run names the file, what is committed and the command 
     /lost the connection to the database while applying 2_slow\.sql \(.*\[SQLSTATE 57P01\]\)\. 2_slow\.sql was not committed .*; committed by this run before it: 1\. Resume with: runbook migrate apply --dir \S+ --format runbook/,
   );
   expect(r.summary).toContain('Resume with: runbook migrate apply');
+  expect(r.summary).toContain('Format: **runbook** (detected from 1_a.sql)');
   expect(r.summary).toMatch(/\| 2 \| slow \| {2}\| ❌ failed \|/);
   expect(
     await q(`SELECT to_regclass('lost_a') IS NOT NULL AS a, to_regclass('lost_b') AS b`),

@@ -32,6 +32,8 @@ export class MigrationFailedError extends ConfigError {
   rows: import('./engine.js').MigrationRow[] = [];
   /** True when the connection to the server was lost (the rest of the run did not happen). */
   connectionLost = false;
+  /** The run's format, why, and history table (filled in by the engine, for the summary). */
+  context: { format?: string; formatReason?: string; historyTable?: string } = {};
 }
 
 /** A PostgreSQL error as thrown by `pg`. */

@@ -223,6 +223,9 @@ export async function runMigrateCommand(
     if (e instanceof MigrationFailedError) {
       const result: MigrateResult = {
         command: command === 'rollback' ? 'rollback' : 'apply',
+        format: e.context.format as MigrateResult['format'],
+        formatReason: e.context.formatReason,
+        historyTable: e.context.historyTable,
         rows: e.rows,
         applied: e.applied,
         baselined: [],

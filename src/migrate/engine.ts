@@ -28,6 +28,7 @@ import {
   compareVersions,
   FORMATS_WITH_DOWN,
   loadMigrations,
+  RUN_CALLBACKS,
   versionKey,
   type FormatOption,
   type MigrationFile,
@@ -729,30 +730,68 @@ export async function applyMigrations(
       );
     }
     const ctx = runContext(client, store, checked, options, set, logger);
+    const callbacks = await parseCallbacks(set, placeholders, logger);
+    const callback = async (event: string) => {
+      for (const cb of callbacks[event] ?? []) {
+        await runMigration(ctx, cb, () => 'SELECT 1');
+        logger.info(`ran callback ${cb.file.filename}`);
+      }
+    };
+    await callback('beforeMigrate');
     for (const p of parsed) {
       const row = a.rows.find((r) => r.file === p.file.path)!;
       try {
+        await callback('beforeEachMigrate');
         const ms = await runMigration(ctx, p, (ms) => store.record(ctx, p.file, ms));
         row.state = 'applied';
         row.durationMs = ms;
         row.nonTransactional = nonTransactionalReason(p);
         ctx.done.push(label(p.file));
         logger.info(`applied ${p.file.filename} (${ms} ms)`);
+        await callback('afterEachMigrate');
       } catch (e) {
-        row.state = 'failed';
+        if (row.state !== 'applied') row.state = 'failed';
         if (e instanceof MigrationFailedError) {
           e.applied.push(...ctx.done);
           e.rows = a.rows;
+          e.context = { format: set.format, formatReason: set.reason, historyTable: store.table };
         }
         throw e;
       }
     }
+    if (ctx.done.length) await callback('afterMigrateApplied');
+    await callback('afterMigrate');
     const res = result('apply', a, set, store);
     res.applied = ctx.done;
     res.pending = res.pending.filter((v) => !ctx.done.includes(v));
     res.warnings = warnings;
     return res;
   });
+}
+
+/**
+ * Parses the Flyway SQL callbacks `apply` runs (files.ts `RUN_CALLBACKS`), each in its own
+ * transaction, not recorded in the history; warns about callback files of other events.
+ */
+async function parseCallbacks(
+  set: MigrationSet,
+  placeholders: Record<string, string> | undefined,
+  logger: Logger,
+): Promise<Record<string, ParsedMigration[]>> {
+  const out: Record<string, ParsedMigration[]> = {};
+  for (const [event, files] of Object.entries(set.callbacks ?? {})) {
+    if (!(RUN_CALLBACKS as readonly string[]).includes(event)) {
+      for (const f of files) {
+        logger.warning(`Flyway callback ${f.filename} (${event}) is not run by runbook migrate`, {
+          file: f.path,
+        });
+      }
+      continue;
+    }
+    out[event] = [];
+    for (const f of files) out[event].push(await parseMigration(f, { placeholders }));
+  }
+  return out;
 }
 
 /**

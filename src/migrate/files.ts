@@ -105,7 +105,62 @@ export interface MigrationSet {
   files: MigrationFile[];
   /** Flyway repeatable migrations, by file name. */
   repeatables: MigrationFile[];
+  /** Flyway SQL callbacks by event (`beforeMigrate`, `afterMigrate`, ...), in file name order. */
+  callbacks?: Record<string, MigrationFile[]>;
 }
+
+/**
+ * Flyway callback events a `<event>.sql` / `<event>__<description>.sql` file may name (Flyway
+ * docs, "Callback Events"). `apply` runs {@link RUN_CALLBACKS}; the others are recognised and
+ * reported as not run.
+ */
+export const FLYWAY_CALLBACKS = [
+  'beforeMigrate',
+  'beforeEachMigrate',
+  'beforeEachMigrateStatement',
+  'afterEachMigrateStatement',
+  'afterEachMigrateStatementError',
+  'afterEachMigrate',
+  'afterEachMigrateError',
+  'afterMigrate',
+  'afterMigrateApplied',
+  'afterVersioned',
+  'afterMigrateError',
+  'beforeUndo',
+  'beforeEachUndo',
+  'afterEachUndo',
+  'afterEachUndoError',
+  'afterUndo',
+  'afterUndoError',
+  'beforeClean',
+  'afterClean',
+  'afterCleanError',
+  'beforeInfo',
+  'afterInfo',
+  'afterInfoError',
+  'beforeValidate',
+  'afterValidate',
+  'afterValidateError',
+  'beforeBaseline',
+  'afterBaseline',
+  'afterBaselineError',
+  'beforeRepair',
+  'afterRepair',
+  'afterRepairError',
+  'createSchema',
+  'beforeConnect',
+  'afterConnect',
+] as const;
+
+/** The Flyway callbacks `apply` runs. */
+export const RUN_CALLBACKS = [
+  'beforeMigrate',
+  'beforeEachMigrate',
+  'afterEachMigrate',
+  'afterMigrate',
+  'afterMigrateApplied',
+] as const;
+const FLYWAY_CALLBACK = new RegExp(`^(${FLYWAY_CALLBACKS.join('|')})(?:__(.+))?\\.sql$`);
 
 /** `<version>_<name>.sql` (runbook, dbmate). */
 export const MIGRATION_NAME = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*)\.sql$/;
@@ -169,9 +224,16 @@ export function versionKey(version: string): string {
   return parts.join('.');
 }
 
+/** Texts read by {@link detectFormat}, reused by the reader of the same {@link loadMigrations} call. */
+let readCache: Map<string, string> | undefined;
+
 function readText(path: string, input: string): string {
+  const cached = readCache?.get(path);
+  if (cached !== undefined) return cached;
   try {
-    return readFileSync(path, 'utf8');
+    const text = readFileSync(path, 'utf8');
+    readCache?.set(path, text);
+    return text;
   } catch (e) {
     throw new ConfigError(
       `cannot read migration file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
@@ -223,15 +285,29 @@ export function detectFormat(
   for (const e of entries) {
     const path = join(dir, e);
     if (isDir(path)) {
-      if (!FOLDER_NAME.test(e)) continue;
-      if (existsSync(join(path, 'migration.sql'))) note('prisma', `${e}/migration.sql`);
-      else if (existsSync(join(path, 'up.sql'))) note('diesel', `${e}/up.sql`);
+      if (FOLDER_NAME.test(e) && existsSync(join(path, 'migration.sql')))
+        note('prisma', `${e}/migration.sql`);
+      else if (FOLDER_NAME.test(e) && existsSync(join(path, 'up.sql')))
+        note('diesel', `${e}/up.sql`);
+      else {
+        // Flyway scans its locations recursively (db/migration/v1/V1__x.sql).
+        const nested = walk(path).find((f) => {
+          const base = f.split('/').pop()!;
+          return FLYWAY_NAME.test(base) || FLYWAY_REPEATABLE.test(base);
+        });
+        if (nested) note('flyway', join(e, nested));
+      }
       continue;
     }
     if (!e.toLowerCase().endsWith('.sql')) continue;
     if (FLYWAY_NAME.test(e) || FLYWAY_REPEATABLE.test(e)) note('flyway', e);
-    else if (GOLANG_NAME.test(e)) note('golang-migrate', e);
-    else if (MIGRATION_NAME.test(e)) {
+    else if (FLYWAY_CALLBACK.test(e))
+      continue; // a callback alone does not make a format
+    else if (GOLANG_NAME.test(e)) {
+      // Name an up file when there is one (down files sort first).
+      if (seen.get('golang-migrate')?.endsWith('.down.sql')) seen.delete('golang-migrate');
+      note('golang-migrate', e);
+    } else if (MIGRATION_NAME.test(e)) {
       const text = readText(path, input);
       if (
         normaliseText(text)
@@ -276,6 +352,15 @@ export function loadMigrations(
   format: FormatOption = 'auto',
   input = 'dir',
 ): MigrationSet {
+  readCache = new Map();
+  try {
+    return load(dir, format, input);
+  } finally {
+    readCache = undefined;
+  }
+}
+
+function load(dir: string, format: FormatOption, input: string): MigrationSet {
   let chosen: MigrationFormat;
   let reason: string;
   if (format === 'auto') {
@@ -375,23 +460,49 @@ const readRunbook: Reader = (dir, input) => {
   return { files, repeatables: [] };
 };
 
+/** Files under `dir`, recursively, as paths relative to it (`/`-separated), sorted. */
+function walk(dir: string, prefix = ''): string[] {
+  const out: string[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync(join(dir, prefix)).sort();
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const rel = prefix ? `${prefix}/${e}` : e;
+    if (isDir(join(dir, rel))) out.push(...walk(dir, rel));
+    else out.push(rel);
+  }
+  return out;
+}
+
+/** Flyway scans its locations recursively: files in subfolders count, by their own name. */
 const readFlyway: Reader = (dir, input) => {
   const files: MigrationFile[] = [];
   const repeatables: MigrationFile[] = [];
   const undo = new Map<string, DownPart>();
-  for (const filename of listDir(dir, input)) {
-    if (!filename.toLowerCase().endsWith('.sql') || isDir(join(dir, filename))) continue;
-    const r = FLYWAY_REPEATABLE.exec(filename);
+  const callbacks: Record<string, MigrationFile[]> = {};
+  listDir(dir, input);
+  for (const filename of walk(dir)) {
+    if (!filename.toLowerCase().endsWith('.sql')) continue;
+    const base = filename.split('/').pop()!;
+    const cb = FLYWAY_CALLBACK.exec(base);
+    if (cb) {
+      (callbacks[cb[1]] ??= []).push(fileOf('', cb[2] ?? cb[1], dir, filename, input));
+      continue;
+    }
+    const r = FLYWAY_REPEATABLE.exec(base);
     if (r) {
       repeatables.push({ ...fileOf('', r[1], dir, filename, input), repeatable: true });
       continue;
     }
-    const m = FLYWAY_NAME.exec(filename);
+    const m = FLYWAY_NAME.exec(base);
     if (!m) {
       badName(
         dir,
         filename,
-        'V<version>__<description>.sql, U<version>__<description>.sql or R__<description>.sql (Flyway naming)',
+        'V<version>__<description>.sql, U<version>__<description>.sql, R__<description>.sql or a callback such as afterMigrate.sql (Flyway naming)',
         input,
       );
     }
@@ -412,7 +523,7 @@ const readFlyway: Reader = (dir, input) => {
     }
     f.down = d;
   }
-  return { files, repeatables };
+  return { files, repeatables, callbacks };
 };
 
 const readGolang: Reader = (dir, input) => {

@@ -180,8 +180,10 @@ export interface LintContext {
 /** The table a statement creates, if it creates one. */
 function createdBy(kind: string, n: Obj): string {
   if (kind === 'CreateStmt') return relname(n);
-  if (kind === 'CreateTableAsStmt') return relname(n.into as Obj | undefined);
-  if (kind === 'SelectStmt' && n.intoClause) return relname(n.intoClause as Obj);
+  const into = (
+    kind === 'CreateTableAsStmt' ? n.into : kind === 'SelectStmt' ? n.intoClause : undefined
+  ) as { rel?: Obj } | undefined;
+  if (into?.rel) return String(into.rel.relname ?? '');
   return '';
 }
 

@@ -413,3 +413,46 @@ it('plans the SQL each file runs and how; target stops the apply; repair realign
     /input 'format': rollback is refused: the runbook format has no down migrations/,
   );
 });
+
+it('runs Flyway SQL callbacks around apply and warns about events it does not run', async () => {
+  const dir = dirOf({
+    'V1__a.sql': 'CREATE TABLE cb_a (id int);',
+    'V2__b.sql': 'CREATE TABLE cb_b (id int);',
+    'beforeMigrate.sql':
+      'CREATE TABLE IF NOT EXISTS cb_log (event text, at timestamptz DEFAULT clock_timestamp());',
+    'afterEachMigrate.sql': "INSERT INTO cb_log (event) VALUES ('afterEach');",
+    'afterMigrate__grants.sql': "INSERT INTO cb_log (event) VALUES ('after ${env}');",
+    'beforeClean.sql': 'SELECT 1;',
+  });
+  const log = recordingLogger();
+  const res = await applyMigrations(opts(dir, { placeholders: { env: 'prod' } }), log);
+  expect(res.applied).toEqual(['1', '2']);
+  expect(await q('SELECT event FROM cb_log ORDER BY at')).toEqual([
+    { event: 'afterEach' },
+    { event: 'afterEach' },
+    { event: 'after prod' },
+  ]);
+  expect(log.lines).toContain(
+    `warning: Flyway callback beforeClean.sql (beforeClean) is not run by runbook migrate (${join(dir, 'beforeClean.sql')})`,
+  );
+  // afterMigrate runs on every migrate, also when nothing is pending.
+  await applyMigrations(opts(dir, { placeholders: { env: 'prod' } }), silentLogger);
+  expect(await q(`SELECT count(*)::int AS n FROM cb_log WHERE event = 'after prod'`)).toEqual([
+    { n: 2 },
+  ]);
+});
+
+it('finds Flyway migrations in subfolders, as Flyway scans its locations', async () => {
+  const dir = dirOf({
+    'release-1/V1__a.sql': 'CREATE TABLE sub_a (id int);',
+    'release-2/V2__b.sql': 'CREATE TABLE sub_b (id int);',
+    'release-2/U2__b.sql': 'DROP TABLE sub_b;',
+  });
+  const res = await applyMigrations(opts(dir), silentLogger);
+  expect([res.format, res.formatReason, res.applied]).toEqual([
+    'flyway',
+    'detected from release-1/V1__a.sql',
+    ['1', '2'],
+  ]);
+  expect((await rollbackMigrations(opts(dir), silentLogger)).rolledBack).toEqual(['2']);
+});

@@ -2,15 +2,9 @@
  * Markdown reports of backfill results for job summaries and the CLI.
  */
 import { formatMs, heading, table } from '../report/markdown.js';
-import { describeDiff, type BackfillBatchError } from './engine.js';
-import type {
-  AnalyzeResult,
-  DiffRow,
-  DryRunResult,
-  ExecuteResult,
-  QueryResult,
-  VerifyResult,
-} from './engine.js';
+import { describeDiff } from './engine.js';
+import type { AnalyzeResult, DiffRow, DryRunResult, QueryResult, VerifyResult } from './engine.js';
+import type { BackfillBatchError, ExecuteResult } from './execute.js';
 
 function queries(title: string, list: QueryResult[]): string {
   if (!list.length) return '';

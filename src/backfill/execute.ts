@@ -815,7 +815,7 @@ async function partitionBatches(
       await s.query('ROLLBACK').catch(() => {});
       const code = (e as { code?: string }).code;
       const lost = !isSqlState(code) || code.startsWith('08') || code.startsWith('57P');
-      const done = await s
+      const done = await p.client
         .query(
           `SELECT batches, rows_inserted + rows_updated AS written FROM runbook.backfill_runs WHERE id = $1`,
           [runId],

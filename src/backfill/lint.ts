@@ -31,7 +31,10 @@ export async function columnsReadFromTarget(
   client: pg.Client,
   spec: BackfillSpec,
 ): Promise<string[]> {
-  const r = await client.query(`EXPLAIN (VERBOSE, FORMAT JSON) ${spec.source}`);
+  // Wrapped, so the plan has more than one range table entry and VERBOSE qualifies columns.
+  const r = await client.query(
+    `EXPLAIN (VERBOSE, FORMAT JSON) SELECT * FROM (${spec.source}) AS __source`,
+  );
   const plan = (r.rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0].Plan;
   const [schema, table] = spec.table.includes('.')
     ? spec.table.split('.')

@@ -133,6 +133,7 @@ export class HealthMonitor {
  */
 export class BatchSizer {
   private readonly samples: { size: number; ms: number }[] = [];
+  private lastFit?: { fixed: number; perUnit: number };
   /** Current batch size, in units (rows or batch keys). */
   size: number;
   constructor(
@@ -177,10 +178,16 @@ export class BatchSizer {
       sxx += (s.size - mx) ** 2;
       sxy += (s.size - mx) * (s.ms - my);
     }
-    // Too little spread in sizes to separate fixed from per-row cost: assume it is all per row.
-    if (sxx < (0.05 * mx) ** 2 * n) return { fixed: 0, perUnit: mx > 0 ? my / mx : 0 };
+    // Too little spread in sizes to separate fixed from per-row cost: keep the last fit that
+    // could, else assume it is all per row.
+    if (sxx < (0.05 * mx) ** 2 * n) {
+      if (this.lastFit && Math.abs(this.lastFit.fixed + this.lastFit.perUnit * mx - my) < 0.25 * my)
+        return this.lastFit;
+      return { fixed: 0, perUnit: mx > 0 ? my / mx : 0 };
+    }
     const perUnit = sxy / sxx;
-    if (perUnit <= 0) return { fixed: my, perUnit: 0 };
-    return { fixed: Math.max(0, my - perUnit * mx), perUnit };
+    this.lastFit =
+      perUnit <= 0 ? { fixed: my, perUnit: 0 } : { fixed: Math.max(0, my - perUnit * mx), perUnit };
+    return this.lastFit;
   }
 }

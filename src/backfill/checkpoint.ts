@@ -40,7 +40,8 @@ ALTER TABLE runbook.backfill_runs
   ADD COLUMN IF NOT EXISTS pid integer,
   ADD COLUMN IF NOT EXISTS control text,
   ADD COLUMN IF NOT EXISTS control_by text,
-  ADD COLUMN IF NOT EXISTS control_at timestamptz;
+  ADD COLUMN IF NOT EXISTS control_at timestamptz,
+  ADD COLUMN IF NOT EXISTS token text;
 CREATE TABLE IF NOT EXISTS runbook.backfill_partitions (
   run_id         bigint NOT NULL REFERENCES runbook.backfill_runs (id) ON DELETE CASCADE,
   idx            integer NOT NULL,

@@ -43,6 +43,7 @@ options:
   --partitions N         execute: split the key space into N concurrent ranges (overrides the spec)
   --partition-index I    execute: run only partition I of the prepared run (one Indexed Job index)
   --prepare-only         execute: create the run and its partitions, run nothing
+  --run-token ID         execute: with --partition-index, the id the indexes of one Job share
   --replica-url URL      execute: a replica whose replay lag throttles the backfill
   --fail-on-checks       analyze/dry-run: exit 1 when an anomaly check returns rows
   --json                 print the result as JSON
@@ -84,6 +85,7 @@ export const command: CliCommand = {
         partitions: { type: 'string' },
         'partition-index': { type: 'string' },
         'prepare-only': { type: 'boolean', default: false },
+        'run-token': { type: 'string' },
         'replica-url': { type: 'string' },
         'fail-on-checks': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
@@ -154,6 +156,7 @@ export const command: CliCommand = {
                 ? undefined
                 : numberFlag(index, '--partition-index', { integer: true, min: 0 }),
             replicaUrl: values['replica-url'],
+            runToken: values['run-token'],
             signal: cancelSignal(logger),
           };
           if (values['prepare-only']) {

@@ -55,6 +55,12 @@ export interface ExecuteOptions extends BackfillOptions {
    * Indexed Job does; the run must exist (see {@link prepareRun}).
    */
   partitionIndex?: number;
+  /**
+   * With `partitionIndex`: an id shared by the indexes of one submission (a Kubernetes Job).
+   * The first index to arrive creates the run (or adopts the unfinished run of the same spec)
+   * and tags it; the others join it.
+   */
+  runToken?: string;
   /** PostgreSQL URL of a replica whose replay lag throttles the backfill. */
   replicaUrl?: string;
   /** Aborting stops every partition after its current batch (status `paused`). */
@@ -209,7 +215,7 @@ async function openRun(p: Prepared, options: ExecuteOptions, logger: Logger): Pr
       );
       parts = await readPartitions(client, runId);
     }
-    if (previous.status === 'running') {
+    if (previous.status === 'running' && options.partitionIndex === undefined) {
       logger.warning(
         `run #${runId} was still marked running, last heartbeat ${Math.round(Number(previous.age))} s ago: the process that ran it is dead (its locks are gone); resuming it`,
       );
@@ -370,7 +376,7 @@ export async function executeBackfill(
     await ensureCheckpointSchema(client);
     let run: PreparedRun;
     if (worker) {
-      run = await findPreparedRun(p, options.partitionIndex!);
+      run = await joinRun(p, options, logger);
     } else {
       release = await lockOrTakeOver(
         client,
@@ -479,30 +485,44 @@ export async function executeBackfill(
   }
 }
 
-async function findPreparedRun(p: Prepared, idx: number): Promise<PreparedRun> {
-  const r = (
-    await p.client.query(
-      `SELECT id, status FROM runbook.backfill_runs WHERE name = $1 AND checksum = $2
-        ORDER BY id DESC LIMIT 1`,
-      [p.spec.name, p.spec.checksum],
-    )
-  ).rows[0];
-  if (!r || !['running', 'paused', 'failed', 'completed'].includes(r.status)) {
-    throw new ConfigError(
-      `no prepared run of backfill '${p.spec.name}' with this spec: start partitions with 'runbook backfill execute --prepare-only' (or runner: kubernetes) first`,
-      undefined,
-      'partition-index',
-    );
+/**
+ * A partition worker's run: the one tagged with `runToken`, else the unfinished run of the same
+ * spec, else a new one with `partitions` ranges; taken under the run lock, which each index
+ * holds only for this.
+ */
+async function joinRun(p: Prepared, options: ExecuteOptions, logger: Logger): Promise<PreparedRun> {
+  const { spec, client } = p;
+  const release = await lockOrTakeOver(
+    client,
+    `runbook:backfill:${spec.name}`,
+    `backfill '${spec.name}'`,
+    Math.max(options.lockWaitMs ?? 0, 60_000),
+    spec.staleAfterMs,
+    logger,
+  );
+  try {
+    if (options.runToken) {
+      const r = (
+        await client.query(
+          `SELECT id FROM runbook.backfill_runs WHERE name = $1 AND token = $2 ORDER BY id DESC LIMIT 1`,
+          [spec.name, options.runToken],
+        )
+      ).rows[0];
+      if (r) {
+        const runId = Number(r.id);
+        return { runId, resumed: true, partitions: await readPartitions(client, runId) };
+      }
+    }
+    await refuseNullKeys(p);
+    const run = await openRun(p, options, logger);
+    await client.query(`UPDATE runbook.backfill_runs SET token = $2, pid = NULL WHERE id = $1`, [
+      run.runId,
+      options.runToken ?? null,
+    ]);
+    return run;
+  } finally {
+    await release();
   }
-  const parts = await readPartitions(p.client, Number(r.id));
-  if (!parts.some((x) => x.idx === idx)) {
-    throw new ConfigError(
-      `run #${r.id} has partitions 0 to ${parts.length - 1}, not ${idx}`,
-      undefined,
-      'partition-index',
-    );
-  }
-  return { runId: Number(r.id), resumed: true, partitions: parts };
 }
 
 interface RunTotals {

@@ -192,6 +192,25 @@ export interface FakeKubernetesOptions {
   token?: string;
   /** Log lines each Job pod prints before it finishes (default 3). */
   jobLogLines?: number;
+  /** Runs Jobs it accepts instead of the built-in one-pod simulation (see k8s-indexed-job.ts). */
+  jobController?: FakeJobController;
+}
+
+/** A pluggable Job controller: `tick` returns true for the Jobs it runs. */
+export interface FakeJobController {
+  tick(job: Obj, api: FakeControllerApi): boolean;
+  /** Called when a Job is deleted. */
+  deleted?(job: Obj): void;
+}
+
+/** What a {@link FakeJobController} may do to the store. */
+export interface FakeControllerApi {
+  /** Stores a pod; push to `logs` to make lines appear in its `log` subresource. */
+  createPod(pod: Obj, namespace: string): { obj: Obj; logs: string[] };
+  /** A stored object (e.g. a Secret or ConfigMap the pod refers to). */
+  get(kind: string, namespace: string, name: string): Obj | undefined;
+  /** Marks an object changed (new resourceVersion). */
+  bump(obj: Obj): void;
 }
 
 /** A running fake, see {@link startFakeKubernetes}. */
@@ -652,11 +671,25 @@ export async function startFakeKubernetes(
     }
   }
 
+  const controllerApi: FakeControllerApi = {
+    createPod: (pod, ns) => {
+      const stored = insert(typeOfKind('Pod')!, pod, ns) as Stored & { logs: string[] };
+      stored.logs = [];
+      return { obj: stored.obj, logs: stored.logs };
+    },
+    get: (kind, ns, name) => {
+      const t = typeOfKind(kind);
+      return t ? store.get(keyOf(t, ns, name))?.obj : undefined;
+    },
+    bump,
+  };
+
   function tick(): void {
     const now = Date.now();
     for (const s of [...store.values()]) {
       if (s.type.kind === 'Deployment') deploymentTick(s, now);
-      else if (s.type.kind === 'Job') jobTick(s, now);
+      else if (s.type.kind === 'Job' && !options.jobController?.tick(s.obj, controllerApi))
+        jobTick(s, now);
     }
   }
 
@@ -875,6 +908,7 @@ export async function startFakeKubernetes(
     if (method === 'DELETE' && name) {
       if (!s) throw notFound();
       store.delete(keyOf(t, ns, name));
+      if (t.kind === 'Job') options.jobController?.deleted?.(s.obj);
       return send(200, {
         kind: 'Status',
         apiVersion: 'v1',

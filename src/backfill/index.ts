@@ -49,6 +49,7 @@ export { columnsReadFromTarget } from './lint.js';
 export { generatePaket7Data, type GenerateOptions, type GenerateResult } from './generate.js';
 export {
   analyzeMarkdown,
+  kubernetesMarkdown,
   executeFailureMarkdown,
   executeMarkdown,
   verifyMarkdown,

@@ -5,7 +5,9 @@
  *
  *   1. the single INSERT ... ON CONFLICT DO UPDATE statement over the whole source — the floor;
  *      it locks every row it writes until it commits;
- *   2. our `execute`: keyset batches, one transaction each, checkpoint, default batch size;
+ *   2. our `execute` with 1, 2 and 4 partitions: keyset batches, one transaction each,
+ *      checkpoint, default batch size; the 4-partition run alongside an application writer
+ *      whose p99 write latency is printed with and without the backfill;
  *   3. a row-by-row loop (SELECT, then UPDATE or INSERT, one autocommit round trip each), what a
  *      hand-written backfill script does — measured on a sample and extrapolated.
  *
@@ -17,7 +19,13 @@ import { join, resolve } from 'node:path';
 import { startEmbeddedPostgres } from '../src/db/embedded.js';
 import { recordingLogger, silentLogger } from '../src/errors.js';
 import { formatMs } from '../src/report/markdown.js';
-import { executeBackfill, generatePaket7Data, loadBackfillSpec } from '../src/backfill/index.js';
+import {
+  executeBackfill,
+  generatePaket7Data,
+  loadBackfillSpec,
+  type ExecuteResult,
+} from '../src/backfill/index.js';
+import pg from 'pg';
 import { validateSpecAgainstDatabase } from '../src/backfill/spec.js';
 import { BackfillSql } from '../src/backfill/sql.js';
 import { withClient } from '../test/support/postgres.js';
@@ -40,16 +48,56 @@ async function copyOf(name: string): Promise<string> {
 }
 /**
  * md5 over user_stats without the timestamps that take now() on write (usage_limit_updated_at,
- * and last_active's default on created rows).
+ * and last_active's default on created rows) and total_api_calls (the app writer's column).
  */
 async function tableSum(url: string): Promise<string> {
   return withClient(url, async (c) => {
-    const r =
-      await c.query(`SELECT md5(string_agg(concat_ws('|', user_id, total_manual_executions, total_api_calls,
+    const r = await c.query(`SELECT md5(string_agg(concat_ws('|', user_id, total_manual_executions,
         total_cost, current_usage_limit, usage_limit_set_by, billing_period_start, billing_period_end,
         current_period_cost), ',' ORDER BY user_id)) AS h, count(*) AS n FROM user_stats`);
     return `${r.rows[0].n} rows, md5 ${r.rows[0].h}`;
   });
+}
+
+/**
+ * An application writer: short transactions that each update one random user_stats row (the
+ * backfill's target) and hold its row lock for 5 ms before committing, back to back. `stop()`
+ * returns each write's latency in milliseconds.
+ */
+function appWriter(url: string): { stop(): Promise<number[]> } {
+  const latencies: number[] = [];
+  let running = true;
+  const done = (async () => {
+    const c = new pg.Client(url);
+    await c.connect();
+    const ids = (await c.query(`SELECT user_id FROM user_stats`)).rows.map((r) => r.user_id);
+    while (running) {
+      const id = ids[Math.floor(Math.random() * ids.length)];
+      const t = performance.now();
+      await c.query('BEGIN');
+      await c.query(
+        `UPDATE user_stats SET total_api_calls = total_api_calls + 1 WHERE user_id = $1`,
+        [id],
+      );
+      await new Promise((res) => setTimeout(res, 5));
+      await c.query('COMMIT');
+      latencies.push(performance.now() - t);
+    }
+    await c.end();
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await done;
+      return latencies;
+    },
+  };
+}
+
+function p99(xs: number[]): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * 0.99))];
 }
 
 try {
@@ -90,17 +138,32 @@ try {
     `single statement: ${single.seen} source rows, ${single.written} written in ${formatMs(single.ms)}`,
   );
 
-  // 2. Our execute at the spec's default batch size.
-  const oursUrl = await copyOf('ours');
-  const t0 = performance.now();
-  const log = recordingLogger();
-  const ours = await executeBackfill({ spec, databaseUrl: oursUrl }, log);
-  const oursMs = performance.now() - t0;
-  const boundaries = log.lines.find((l) => l.includes('keyset boundaries'));
-  const shrunk = log.lines.filter((l) => l.includes('> max batch duration')).length;
-  console.log(
-    `execute: ${ours.rowsSeen} source rows, ${ours.rowsWritten} written in ${ours.batches} batches, ${formatMs(oursMs)}`,
-  );
+  // 2. Our execute with 1, 2 and 4 partitions; the 4-partition run with an app writer.
+  const runs: { partitions: number; url: string; ms: number; r: ExecuteResult; log: string[] }[] =
+    [];
+  let appDuring: number[] = [];
+  for (const partitions of [1, 2, 4]) {
+    const url = await copyOf(`ours${partitions}`);
+    const log = recordingLogger();
+    const writer = partitions === 4 ? appWriter(url) : undefined;
+    const t0 = performance.now();
+    const r = await executeBackfill({ spec, databaseUrl: url, partitions }, log);
+    const ms = performance.now() - t0;
+    if (writer) appDuring = await writer.stop();
+    runs.push({ partitions, url, ms, r, log: log.lines });
+    console.log(
+      `execute, ${partitions} partition(s): ${r.rowsSeen} source rows, ${r.rowsWritten} written in ${r.batches} batches, ${formatMs(ms)}`,
+    );
+  }
+  // The app writer alone, on a copy at rest, for the same time as the 4-partition run.
+  const idleUrl = await copyOf('idle');
+  const idle = appWriter(idleUrl);
+  await new Promise((res) => setTimeout(res, Math.min(runs[2].ms, 20_000)));
+  const appAlone = await idle.stop();
+  const ours = runs[0].r;
+  const oursMs = runs[0].ms;
+  const boundaries = runs[0].log.find((l) => l.includes('keyset boundaries'));
+  const shrunk = runs[0].log.filter((l) => l.includes('> max batch duration')).length;
 
   // 3. Row by row, on the first `loopSample` source rows.
   const loopUrl = await copyOf('loop');
@@ -154,7 +217,8 @@ try {
   const oursRate = (ours.rowsSeen / oursMs) * 1000;
   const loopRate = (loop.rows / loop.ms) * 1000;
   const loopExtrapolatedMs = (single.seen / loopRate) * 1000;
-  const same = (await tableSum(singleUrl)) === (await tableSum(oursUrl));
+  const sums = await Promise.all([singleUrl, ...runs.map((x) => x.url)].map(tableSum));
+  const same = sums.every((x) => x === sums[0]);
 
   const line = (label: string, rows: string, time: string, rate: number, note = '') =>
     console.log(
@@ -174,13 +238,15 @@ try {
     singleRate,
     '(one transaction: locks every written row until it commits)',
   );
-  line(
-    `our execute (batch ${spec.batchSize})`,
-    String(ours.rowsSeen),
-    formatMs(oursMs),
-    oursRate,
-    `${ours.batches} batches, median ${ours.medianBatchMs} ms, longest ${ours.longestBatchMs} ms`,
-  );
+  for (const x of runs) {
+    line(
+      `our execute, ${x.partitions} partition(s)`,
+      String(x.r.rowsSeen),
+      formatMs(x.ms),
+      (x.r.rowsSeen / x.ms) * 1000,
+      `${x.r.batches} batches, median ${x.r.medianBatchMs} ms, longest ${x.r.longestBatchMs} ms${x.partitions === 4 ? ', with the app writer' : ''}`,
+    );
+  }
   line(
     'row-by-row loop (sample)',
     String(loop.rows),
@@ -189,8 +255,16 @@ try {
     `measured on the first ${loop.rows} rows; full run extrapolated: ${formatMs(loopExtrapolatedMs)}`,
   );
   console.log('');
+  for (const x of runs) {
+    console.log(
+      `ours with ${x.partitions} partition(s) / single statement throughput: ${(((x.r.rowsSeen / x.ms) * 1000) / singleRate).toFixed(2)}x${x.partitions === 4 ? ' (target >= 1.0x)' : ''}`,
+    );
+  }
   console.log(
-    `ours / single statement throughput: ${(oursRate / singleRate).toFixed(2)}x (target >= 0.5x)`,
+    `app writer p99 write latency: ${p99(appAlone).toFixed(1)} ms alone (${appAlone.length} writes), ${p99(appDuring).toFixed(1)} ms during the 4-partition backfill (${appDuring.length} writes)`,
+  );
+  console.log(
+    `longest batch with 4 partitions: ${runs[2].r.longestBatchMs} ms (target < 250 ms); health pauses: ${runs[2].r.pauses.map((x) => `${x.count}x ${x.kind}`).join(', ') || 'none'}`,
   );
   console.log(
     `row-by-row is ${(oursRate / loopRate).toFixed(1)}x slower than ours (target >= 20x; extrapolated from the sample)`,
@@ -201,7 +275,9 @@ try {
   console.log(
     `execute detail: ${boundaries}; batch size halved ${shrunk} time(s) by the max batch duration`,
   );
-  console.log(`single statement and execute give identical user_stats: ${same ? 'yes' : 'NO'}`);
+  console.log(
+    `single statement and execute (1, 2, 4 partitions) give identical user_stats: ${same ? 'yes' : 'NO'}`,
+  );
   if (!same) process.exitCode = 1;
 } finally {
   await server.stop();

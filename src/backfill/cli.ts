@@ -11,15 +11,13 @@ import {
   requiredFlag,
 } from '../cli/args.js';
 import type { CliCommand } from '../cli/types.js';
-import { ConfigError } from '../errors.js';
-import { redactUrl } from '../db/connect.js';
-import {
-  analyzeBackfill,
-  BackfillBusyError,
-  dryRunBackfill,
-  executeBackfill,
-  verifyBackfill,
-} from './engine.js';
+import { ConfigError, silentLogger, type Logger } from '../errors.js';
+import { connect, redactUrl } from '../db/connect.js';
+import { runInfo } from '../runinfo.js';
+import { setRunControl } from './checkpoint.js';
+import { loadBackfillSpec } from './spec.js';
+import { analyzeBackfill, dryRunBackfill, verifyBackfill } from './engine.js';
+import { BackfillBusyError, executeBackfill, prepareRun } from './execute.js';
 import { generatePaket7Data } from './generate.js';
 
 const usage = `usage: runbook backfill <command> --spec FILE [options]
@@ -29,6 +27,9 @@ commands:
   dry-run    analyze + a sample of differences + the first batch executed and rolled back
   execute    keyset batches with checkpoint (resumes an interrupted run), advisory lock
   verify     recompute the difference (must be zero) and run the spec's assertions
+  pause      ask a running execute to pause after its current batches (through the checkpoint table)
+  resume     let a paused execute go on
+  status     the latest run: status, partitions, heartbeat (a stale heartbeat means the process died)
   generate   fill the Paket 7 base schema with generated data (--users N [--profile P] [--replace])
 
 options:
@@ -39,9 +40,29 @@ options:
   --max-batches N        execute: stop after N batches (the next execute resumes)
   --pause DURATION       execute: pause between batches (overrides the spec), e.g. 100ms
   --lock-wait DURATION   execute: wait this long for another run to finish (default 0: refuse)
+  --partitions N         execute: split the key space into N concurrent ranges (overrides the spec)
+  --partition-index I    execute: run only partition I of the prepared run (one Indexed Job index)
+  --prepare-only         execute: create the run and its partitions, run nothing
+  --run-token ID         execute: with --partition-index, the id the indexes of one Job share
+  --replica-url URL      execute: a replica whose replay lag throttles the backfill
   --fail-on-checks       analyze/dry-run: exit 1 when an anomaly check returns rows
   --json                 print the result as JSON
 exit codes: 0 ok; 1 failed verify, failed checks or backfill already running; 2 usage error`;
+
+/**
+ * An AbortSignal that SIGINT/SIGTERM abort: each partition stops after its current batch and
+ * the checkpoint keeps the work (a Kubernetes pod deletion sends SIGTERM).
+ */
+function cancelSignal(logger: Logger): AbortSignal {
+  const ac = new AbortController();
+  const stop = (sig: string) => {
+    logger.warning(`${sig}: stopping after the current batch; the next execute resumes`);
+    ac.abort();
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  return ac.signal;
+}
 
 const int = (value: string | undefined, flag: string) =>
   numberFlag(value, flag, { integer: true, min: 1 });
@@ -61,6 +82,11 @@ export const command: CliCommand = {
         'max-batches': { type: 'string' },
         pause: { type: 'string' },
         'lock-wait': { type: 'string' },
+        partitions: { type: 'string' },
+        'partition-index': { type: 'string' },
+        'prepare-only': { type: 'boolean', default: false },
+        'run-token': { type: 'string' },
+        'replica-url': { type: 'string' },
         'fail-on-checks': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         users: { type: 'string' },
@@ -118,15 +144,30 @@ export const command: CliCommand = {
       }
       case 'execute':
         try {
-          const r = await executeBackfill(
-            {
-              ...base,
-              maxBatches: int(values['max-batches'], '--max-batches'),
-              pauseMs: durationFlag(values.pause, '--pause'),
-              lockWaitMs: durationFlag(values['lock-wait'], '--lock-wait'),
-            },
-            logger,
-          );
+          const index = values['partition-index'];
+          const options = {
+            ...base,
+            maxBatches: int(values['max-batches'], '--max-batches'),
+            pauseMs: durationFlag(values.pause, '--pause'),
+            lockWaitMs: durationFlag(values['lock-wait'], '--lock-wait'),
+            partitions: numberFlag(values.partitions, '--partitions', { integer: true, min: 1 }),
+            partitionIndex:
+              index === undefined
+                ? undefined
+                : numberFlag(index, '--partition-index', { integer: true, min: 0 }),
+            replicaUrl: values['replica-url'],
+            runToken: values['run-token'],
+            signal: cancelSignal(logger),
+          };
+          if (values['prepare-only']) {
+            const run = await prepareRun(options, logger);
+            print(run);
+            logger.info(
+              `run #${run.runId} prepared with ${run.partitions.length} partition(s); start each with --partition-index 0..${run.partitions.length - 1}`,
+            );
+            return 0;
+          }
+          const r = await executeBackfill(options, logger);
           print(r);
           return 0;
         } catch (e) {
@@ -139,6 +180,45 @@ export const command: CliCommand = {
           );
           return 1;
         }
+      case 'pause':
+      case 'resume': {
+        const spec = loadBackfillSpec(base.spec);
+        const client = await connect(databaseUrl, {
+          caCert,
+          applicationName: 'runbook-backfill control',
+        });
+        try {
+          const r = await setRunControl(
+            client,
+            spec.name,
+            sub === 'pause' ? 'pause' : null,
+            runInfo().actor,
+          );
+          if (!r) {
+            logger.error(`backfill '${spec.name}' has no unfinished run to ${sub}`);
+            return 1;
+          }
+          logger.info(
+            sub === 'pause'
+              ? `run #${r.runId} of '${spec.name}' asked to pause: each partition stops after its current batch and waits for 'runbook backfill resume'`
+              : `run #${r.runId} of '${spec.name}' may go on`,
+          );
+          return 0;
+        } finally {
+          await client.end().catch(() => {});
+        }
+      }
+      case 'status': {
+        const r = await analyzeBackfill(base, silentLogger);
+        print(r.lastRun ?? null);
+        const l = r.lastRun;
+        if (!l) logger.info(`backfill '${r.name}' has never run`);
+        else
+          logger.info(
+            `run #${l.id}: ${l.status}${l.dead ? ' — DEAD: heartbeat ' + Math.round(l.heartbeatAgeS) + ' s old, the process running it died or hangs' : ''}; ${l.batches} batch(es), ${l.rowsSeen} rows; ${l.partitions} partition(s), ${l.unfinishedPartitions} unfinished`,
+          );
+        return l?.dead ? 1 : 0;
+      }
       case 'verify': {
         const r = await verifyBackfill(base, logger);
         print(r);
@@ -146,7 +226,7 @@ export const command: CliCommand = {
       }
       default:
         throw new ConfigError(
-          `unknown subcommand '${sub ?? ''}' (analyze, dry-run, execute, verify, generate)`,
+          `unknown subcommand '${sub ?? ''}' (analyze, dry-run, execute, verify, pause, resume, status, generate)`,
           undefined,
           'runbook backfill',
         );

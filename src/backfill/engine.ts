@@ -9,12 +9,18 @@
  * two runs of one backfill apart.
  */
 import type pg from 'pg';
-import { connect } from '../db/connect.js';
-import { acquireAdvisoryLock, LockTimeoutError } from '../db/lock.js';
-import { ConfigError, sleep, type Logger, type SourceLocation } from '../errors.js';
+import { ConfigError, type Logger, type SourceLocation } from '../errors.js';
+import { ident } from '../db/connect.js';
 import { formatMs } from '../report/markdown.js';
-import { runInfo } from '../runinfo.js';
-import { loadBackfillSpec, validateSpecAgainstDatabase, type BackfillSpec } from './spec.js';
+import { checkpointExists } from './checkpoint.js';
+import { checkIdempotence, checkStatements } from './lint.js';
+import { openSession } from './session.js';
+import {
+  loadBackfillSpec,
+  MAX_BATCH_SIZE,
+  validateSpecAgainstDatabase,
+  type BackfillSpec,
+} from './spec.js';
 import { BackfillSql, type KeyValue } from './sql.js';
 
 /** Options shared by every command. */
@@ -43,6 +49,8 @@ export interface QueryResult {
   /** Up to 5 of the rows. */
   sample: Record<string, unknown>[];
   location: SourceLocation;
+  /** Why the query was not run (analyze before the target columns exist). */
+  skipped?: string;
 }
 
 /** The difference between source and target. */
@@ -109,6 +117,12 @@ export interface AnalyzeResult extends DiffCounts {
   estimatedMs: number;
   /** The latest recorded run of this backfill, when the checkpoint table exists and has one. */
   lastRun?: RunSummary;
+  /**
+   * What of the target does not exist yet (`table t`, `column c`): analyze ran on the source
+   * alone, and `toCreate`/`toUpdate` are upper bounds (every source row whose key is missing or
+   * present, as nothing can be compared yet).
+   */
+  missingTarget: string[];
   /** Time analyze took, milliseconds. */
   durationMs: number;
 }
@@ -123,20 +137,32 @@ export interface RunSummary {
   /** True when the next execute would resume this run (same spec checksum, not finished). */
   resumable: boolean;
   startedAt: Date;
+  /** Number of key-range partitions. */
+  partitions: number;
+  /** Partitions not completed yet. */
+  unfinishedPartitions: number;
+  /** Seconds since the newest heartbeat of the run or any of its partitions. */
+  heartbeatAgeS: number;
+  /**
+   * True when the run is marked `running` but its heartbeat is older than the spec's
+   * `stale-after`: the process running it died or hangs.
+   */
+  dead: boolean;
 }
 
 async function lastRun(p: Prepared): Promise<RunSummary | undefined> {
-  const exists = await p.client.query(
-    `SELECT to_regclass('runbook.backfill_runs') IS NOT NULL AS ok`,
-  );
-  if (!exists.rows[0].ok) return undefined;
+  if (!(await checkpointExists(p.client))) return undefined;
   const r = (
     await p.client.query(
-      `SELECT * FROM runbook.backfill_runs WHERE name = $1 ORDER BY id DESC LIMIT 1`,
+      `SELECT r.*, count(x.idx) AS parts, count(x.idx) FILTER (WHERE x.status <> 'completed') AS open,
+              extract(epoch FROM now() - greatest(r.heartbeat_at, max(x.heartbeat_at))) AS age
+         FROM runbook.backfill_runs r LEFT JOIN runbook.backfill_partitions x ON x.run_id = r.id
+        WHERE r.name = $1 GROUP BY r.id ORDER BY r.id DESC LIMIT 1`,
       [p.spec.name],
     )
   ).rows[0];
   if (!r) return undefined;
+  const age = Number(r.age ?? 0);
   return {
     id: Number(r.id),
     status: r.status,
@@ -145,6 +171,10 @@ async function lastRun(p: Prepared): Promise<RunSummary | undefined> {
     rowsSeen: num(r.rows_seen),
     resumable: ['running', 'paused', 'failed'].includes(r.status) && r.checksum === p.spec.checksum,
     startedAt: r.started_at,
+    partitions: Math.max(1, num(r.parts)),
+    unfinishedPartitions: num(r.open),
+    heartbeatAgeS: age,
+    dead: r.status === 'running' && age * 1000 > p.spec.staleAfterMs,
   };
 }
 
@@ -154,36 +184,6 @@ export interface DryRunResult extends AnalyzeResult {
   sample: DiffRow[];
   /** What the first batch would have written; it ran and was rolled back. */
   firstBatch: { seen: number; inserted: number; updated: number; durationMs: number };
-}
-
-/** Result of {@link executeBackfill}. Counts are this run's totals, including before a resume. */
-export interface ExecuteResult {
-  name: string;
-  runId: number;
-  /** `completed`, or `paused` when `maxBatches` stopped it before the end. */
-  status: 'completed' | 'paused';
-  /** The key the run resumed after, when it continued an interrupted run. */
-  resumedFrom?: KeyValue | null;
-  resumed: boolean;
-  batches: number;
-  rowsSeen: number;
-  inserted: number;
-  updated: number;
-  /**
-   * Source rows not written: `rowsSeen - inserted - updated`. Unlike analyze's `unchanged`, this
-   * includes the rows the mode skips (missing rows in `update` mode, differing rows in `insert`).
-   */
-  unchanged: number;
-  rowsWritten: number;
-  /** Longest single batch in this invocation, milliseconds. */
-  longestBatchMs: number;
-  /** Median batch duration in this invocation, milliseconds. */
-  medianBatchMs: number;
-  /** Wall time of this invocation, milliseconds. */
-  durationMs: number;
-  /** Source rows per second in this invocation. */
-  rowsPerSecond: number;
-  lastKey: KeyValue | null;
 }
 
 /** Result of {@link verifyBackfill}. */
@@ -197,72 +197,56 @@ export interface VerifyResult extends DiffCounts {
   durationMs: number;
 }
 
-/** Thrown when another session is already running this backfill. */
-export class BackfillBusyError extends Error {
-  override readonly name = 'BackfillBusyError';
-}
-
-/**
- * A batch failed with a database error that retrying does not cure (a constraint the source
- * violates, a key the source yields twice, a type error). The earlier batches stay committed
- * and checkpointed; the message says which batch and key range failed, what is committed and
- * where the next execute resumes. Located at the spec's `source`.
- */
-export class BackfillBatchError extends ConfigError {
-  override readonly name = 'BackfillBatchError' as 'ConfigError';
-  constructor(
-    message: string,
-    location: SourceLocation,
-    /** SQLSTATE of the failure, e.g. `23514`. */
-    readonly sqlState: string,
-    /** The failing batch's key range `(after, upTo]`; null is an open end. */
-    readonly range: { after: KeyValue | null; upTo: KeyValue | null },
-  ) {
-    super(message, location);
-  }
-  /** The SQLSTATE under the name `pg` errors use, for callers that check `error.code`. */
-  get code(): string {
-    return this.sqlState;
-  }
-}
-
-/** Hints for SQLSTATEs a batch commonly fails with (PostgreSQL "Appendix A. Error Codes"). */
-const BATCH_HINTS: Record<string, string> = {
-  '21000': ' (the source yields a key more than once; analyze lists the duplicate keys)',
-  '23502': ' (the source yields NULL for a NOT NULL target column)',
-  '55P03': ' (lock_timeout: another transaction holds rows of this range; retries exhausted)',
-};
-
-interface Prepared {
+/** A loaded spec with its SQL and an open session (internal to the backfill commands). */
+export interface Prepared {
   spec: BackfillSpec;
   sql: BackfillSql;
   client: pg.Client;
   batchSize: number;
+  /** What of the target does not exist yet (analyze only; empty otherwise). */
+  missingTarget: string[];
 }
 
-async function prepare(options: BackfillOptions, purpose: string): Promise<Prepared> {
+/**
+ * Loads the spec, opens a session with timeouts, checks the spec against the database, refuses
+ * a non-idempotent source (unless declared) and plans the batch write and verify queries.
+ * @param options.allowMissingTarget analyze: go on when the target table or columns do not exist yet
+ * @throws ConfigError naming the input, file and line of the problem
+ */
+export async function prepare(
+  options: BackfillOptions,
+  purpose: string,
+  extra: { allowMissingTarget?: boolean } = {},
+): Promise<Prepared> {
   const spec = typeof options.spec === 'string' ? loadBackfillSpec(options.spec) : options.spec;
   if (
     options.batchSize !== undefined &&
-    (!Number.isInteger(options.batchSize) || options.batchSize < 1)
+    (!Number.isInteger(options.batchSize) ||
+      options.batchSize < 1 ||
+      options.batchSize > MAX_BATCH_SIZE)
   ) {
     throw new ConfigError(
-      `must be a positive integer, got ${options.batchSize}`,
+      `must be an integer from 1 to ${MAX_BATCH_SIZE}, got ${options.batchSize}`,
       undefined,
       'batch-size',
     );
   }
-  const client = await connect(options.databaseUrl, {
+  const client = await openSession(options.databaseUrl, {
     caCert: options.caCert,
-    applicationName: `runbook-backfill ${purpose} ${spec.name}`.slice(0, 63),
+    applicationName: `runbook-backfill ${purpose} ${spec.name}`,
+    idleInTransactionMs: spec.idleInTransactionMs,
   });
   try {
-    const types = await validateSpecAgainstDatabase(client, spec);
+    const target = await validateSpecAgainstDatabase(client, spec, 'spec', extra);
+    const sql = new BackfillSql(spec, target);
+    await checkIdempotence(client, spec);
+    if (!target.missing.length) await checkStatements(client, spec, sql);
     return {
       spec,
-      sql: new BackfillSql(spec, types),
+      sql,
       client,
       batchSize: options.batchSize ?? spec.batchSize,
+      missingTarget: target.missing,
     };
   } catch (e) {
     await client.end().catch(() => {});
@@ -270,7 +254,8 @@ async function prepare(options: BackfillOptions, purpose: string): Promise<Prepa
   }
 }
 
-const num = (v: unknown): number => Number(v ?? 0);
+/** A count column (bigint arrives as text) as a number. */
+export const num = (v: unknown): number => Number(v ?? 0);
 
 async function diffCounts(p: Prepared): Promise<DiffCounts> {
   const r = (await p.client.query(p.sql.diffCounts())).rows[0];
@@ -313,7 +298,7 @@ async function runQuery(
 }
 
 /** Runs `fn` in a read-only REPEATABLE READ transaction (one consistent snapshot, no writes). */
-async function readOnly<T>(client: pg.Client, fn: () => Promise<T>): Promise<T> {
+export async function readOnly<T>(client: pg.Client, fn: () => Promise<T>): Promise<T> {
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   try {
     return await fn();
@@ -330,12 +315,33 @@ async function analyzeWith(
   const started = Date.now();
   return readOnly(p.client, async () => {
     const t0 = Date.now();
-    const counts = await diffCounts(p);
+    const sourceOnly = p.missingTarget.length > 0;
+    const counts = sourceOnly ? await sourceOnlyCounts(p) : await diffCounts(p);
     const readMs = Date.now() - t0;
     const dups = await p.client.query(p.sql.duplicateKeys());
     const nullKeys = await countNullKeys(p);
     const checks: QueryResult[] = [];
-    for (const q of p.spec.checks) checks.push(await runQuery(p.client, q, 'check'));
+    for (const q of p.spec.checks) {
+      if (!sourceOnly) checks.push(await runQuery(p.client, q, 'check'));
+      else {
+        // A check may read the columns the migration has not added yet.
+        await p.client.query('SAVEPOINT check_query');
+        try {
+          checks.push(await runQuery(p.client, q, 'check'));
+          await p.client.query('RELEASE SAVEPOINT check_query');
+        } catch (e) {
+          await p.client.query('ROLLBACK TO SAVEPOINT check_query');
+          checks.push({
+            name: q.name,
+            description: q.description,
+            rows: 0,
+            sample: [],
+            location: q.location,
+            skipped: (e as Error).message,
+          });
+        }
+      }
+    }
     const totalOperations = counts.toCreate + counts.toUpdate;
     const batchKeys = p.spec.batchKeys
       ? num(
@@ -364,12 +370,42 @@ async function analyzeWith(
       batches,
       batchUnit: p.spec.batchKeys ? 'keys' : 'rows',
       lastRun: await lastRun(p),
+      missingTarget: p.missingTarget,
       estimatedMs,
       durationMs: Date.now() - started,
     };
     logAnalysis(result, logger, options.failOnChecks ?? false, p.spec);
     return result;
   });
+}
+
+/**
+ * Counts when the target table or columns do not exist yet: source rows, and how many of their
+ * keys are missing from / present in the target (all missing when the table does not exist).
+ */
+async function sourceOnlyCounts(p: Prepared): Promise<DiffCounts> {
+  const { spec } = p;
+  const tableMissing = p.missingTarget.some((m) => m.startsWith('table '));
+  const keys = spec.key.map((k) => `t.${ident(k)}`).join(', ');
+  const join = spec.key.map((k) => `t.${ident(k)} = s.${ident(k)}`).join(' AND ');
+  const r = (
+    await p.client.query(
+      tableMissing
+        ? `SELECT count(*) AS n, 0 AS present FROM (${spec.source}) AS s`
+        : `SELECT count(*) AS n, count(t.__p) AS present FROM (${spec.source}) AS s
+             LEFT JOIN (SELECT true AS __p, ${keys} FROM ${ident(spec.table)} AS t) AS t ON ${join}`,
+    )
+  ).rows[0];
+  const n = num(r.n);
+  const present = num(r.present);
+  const missing = n - present;
+  return {
+    sourceRows: n,
+    toCreate: spec.mode === 'update' ? 0 : missing,
+    toUpdate: spec.mode === 'insert' ? 0 : present,
+    unchanged: 0,
+    skipped: spec.mode === 'update' ? missing : spec.mode === 'insert' ? present : 0,
+  };
 }
 
 async function countNullKeys(p: Prepared): Promise<number> {
@@ -392,6 +428,12 @@ function logAnalysis(
 ): void {
   const line = (label: string, value: number) => logger.info(`  ${label.padEnd(40)} ${value}`);
   logger.info(`Backfill '${r.name}' (${r.mode} into ${r.table}):`);
+  if (r.missingTarget.length) {
+    logger.warning(
+      `${r.missingTarget.join(', ')} of ${r.table} do(es) not exist yet: analyzed the source alone; rows to create/update are upper bounds (run the migration that adds them before dry-run and execute)`,
+      spec.locate(['target']),
+    );
+  }
   line('source rows:', r.sourceRows);
   line(`new ${r.table} rows to create:`, r.toCreate);
   line(`existing ${r.table} rows to update:`, r.toUpdate);
@@ -404,8 +446,13 @@ function logAnalysis(
   if (r.lastRun) {
     const l = r.lastRun;
     logger.info(
-      `  last run: #${l.id} ${l.status} after ${l.batches} batch(es), last key ${JSON.stringify(l.lastKey)}${l.resumable ? ' — the next execute resumes it' : ''}`,
+      `  last run: #${l.id} ${l.status} after ${l.batches} batch(es), ${l.partitions > 1 ? `${l.unfinishedPartitions} of ${l.partitions} partitions unfinished` : `last key ${JSON.stringify(l.lastKey)}`}${l.resumable ? ' — the next execute resumes it' : ''}`,
     );
+    if (l.dead) {
+      logger.warning(
+        `run #${l.id} is marked running but its last heartbeat is ${Math.round(l.heartbeatAgeS)} s old (stale after ${Math.round(spec.staleAfterMs / 1000)} s): the process running it is dead or hung; the next execute takes over and resumes it`,
+      );
+    }
   }
   if (r.nullKeys) logger.warning(nullKeyMessage(r.nullKeys, spec), spec.locate(['source']));
   if (r.duplicateKeys.length) {
@@ -414,7 +461,9 @@ function logAnalysis(
     );
   }
   for (const c of r.checks) {
-    if (c.rows === 0) logger.info(`  check ${c.name}: ok (0 rows)`);
+    if (c.skipped)
+      logger.info(`  check ${c.name}: not run before the target exists (${c.skipped})`);
+    else if (c.rows === 0) logger.info(`  check ${c.name}: ok (0 rows)`);
     else
       (asErrors ? logger.error : logger.warning)(
         `check ${c.name}: ${c.rows} row(s)${c.description ? ` — ${c.description}` : ''}; first: ${JSON.stringify(c.sample[0])}`,
@@ -432,7 +481,7 @@ export async function analyzeBackfill(
   options: BackfillOptions,
   logger: Logger,
 ): Promise<AnalyzeResult> {
-  const p = await prepare(options, 'analyze');
+  const p = await prepare(options, 'analyze', { allowMissingTarget: true });
   try {
     return await analyzeWith(p, options, logger);
   } finally {
@@ -500,341 +549,9 @@ export async function dryRunBackfill(
   }
 }
 
-function keyOf(row: Record<string, unknown>, n: number): KeyValue {
+/** The key `k0…k{n-1}` columns of a boundaries row. */
+export function keyOf(row: Record<string, unknown>, n: number): KeyValue {
   return Array.from({ length: n }, (_, i) => String(row[`k${i}`]));
-}
-
-/** DDL of the checkpoint table (schema `runbook`, created on the first execute). */
-export const CHECKPOINT_DDL = `
-CREATE SCHEMA IF NOT EXISTS runbook;
-CREATE TABLE IF NOT EXISTS runbook.backfill_runs (
-  id             bigserial PRIMARY KEY,
-  name           text NOT NULL,
-  checksum       text NOT NULL,
-  status         text NOT NULL CHECK (status IN ('running', 'paused', 'completed', 'failed', 'abandoned')),
-  last_key       jsonb,
-  batches        integer NOT NULL DEFAULT 0,
-  rows_seen      bigint NOT NULL DEFAULT 0,
-  rows_inserted  bigint NOT NULL DEFAULT 0,
-  rows_updated   bigint NOT NULL DEFAULT 0,
-  batch_size     integer,
-  error          text,
-  actor          text,
-  run_url        text,
-  started_at     timestamptz NOT NULL DEFAULT now(),
-  heartbeat_at   timestamptz NOT NULL DEFAULT now(),
-  finished_at    timestamptz
-);
-CREATE INDEX IF NOT EXISTS backfill_runs_name_idx ON runbook.backfill_runs (name, id DESC);
-`;
-
-/** Options of {@link executeBackfill}. */
-export interface ExecuteOptions extends BackfillOptions {
-  /** Stop after this many batches (status `paused`; the next execute resumes). */
-  maxBatches?: number;
-  /** How long to wait for another run of this backfill to finish, milliseconds. Default 0: refuse at once. */
-  lockWaitMs?: number;
-  /** Overrides the spec's `throttle.pause`, milliseconds. */
-  pauseMs?: number;
-  /** Minimum time between progress lines, milliseconds. Default 2000. */
-  progressIntervalMs?: number;
-  /** Retries of a batch that hit `lock_timeout` (SQLSTATE 55P03) or a deadlock. Default 5. */
-  lockRetries?: number;
-}
-
-const RETRYABLE = new Set(['55P03', '40P01', '40001']);
-
-/**
- * Execute: writes the differences in keyset batches, each in its own transaction with its
- * checkpoint; resumes an interrupted run of the same spec (same checksum) from its last key;
- * refuses when another session runs the same backfill. A second execute writes nothing.
- * @throws BackfillBusyError when the backfill is already running elsewhere
- * @throws ConfigError for a bad spec (before anything is written)
- */
-export async function executeBackfill(
-  options: ExecuteOptions,
-  logger: Logger,
-): Promise<ExecuteResult> {
-  const p = await prepare(options, 'execute');
-  const { spec, client } = p;
-  let release: (() => Promise<void>) | undefined;
-  let runId: number;
-  try {
-    try {
-      release = await acquireAdvisoryLock(
-        client,
-        `runbook:backfill:${spec.name}`,
-        options.lockWaitMs ?? 0,
-      );
-    } catch (e) {
-      if (e instanceof LockTimeoutError) {
-        const h = e.holder;
-        throw new BackfillBusyError(
-          `backfill '${spec.name}' is already running in another session${h ? ` (pid ${h.pid}, application_name '${h.applicationName}')` : ''}; refusing to run it twice at once`,
-        );
-      }
-      throw e;
-    }
-    const nullKeys = await countNullKeys(p);
-    if (nullKeys) throw new ConfigError(nullKeyMessage(nullKeys, spec), spec.locate(['source']));
-    await client.query(CHECKPOINT_DDL);
-    const info = runInfo();
-    const previous = (
-      await client.query(
-        `SELECT * FROM runbook.backfill_runs WHERE name = $1 AND status IN ('running', 'paused', 'failed')
-          ORDER BY id DESC LIMIT 1`,
-        [spec.name],
-      )
-    ).rows[0];
-    let lastKey: KeyValue | null = null;
-    let resumed = false;
-    let totals = { batches: 0, seen: 0, inserted: 0, updated: 0 };
-    if (previous && previous.checksum === spec.checksum) {
-      runId = Number(previous.id);
-      lastKey = previous.last_key;
-      resumed = true;
-      totals = {
-        batches: previous.batches,
-        seen: num(previous.rows_seen),
-        inserted: num(previous.rows_inserted),
-        updated: num(previous.rows_updated),
-      };
-      await client.query(
-        `UPDATE runbook.backfill_runs SET status = 'running', error = NULL, heartbeat_at = now() WHERE id = $1`,
-        [runId],
-      );
-      logger.info(
-        `Resuming run #${runId} of '${spec.name}' (${previous.status}) after key ${JSON.stringify(lastKey)}: ${totals.batches} batch(es), ${totals.seen} rows done`,
-      );
-    } else {
-      if (previous) {
-        await client.query(
-          `UPDATE runbook.backfill_runs SET status = 'abandoned', finished_at = now() WHERE id = $1`,
-          [previous.id],
-        );
-        logger.warning(
-          `run #${previous.id} of '${spec.name}' was ${previous.status} with a different spec checksum; starting a new run from the beginning`,
-          spec.locate(['source']),
-        );
-      }
-      const r = await client.query(
-        `INSERT INTO runbook.backfill_runs (name, checksum, status, batch_size, actor, run_url)
-         VALUES ($1, $2, 'running', $3, $4, $5) RETURNING id`,
-        [spec.name, spec.checksum, p.batchSize, info.actor, info.runUrl ?? null],
-      );
-      runId = Number(r.rows[0].id);
-      logger.info(`Run #${runId} of '${spec.name}': ${spec.mode} into ${spec.table}`);
-    }
-    const resumedFrom = lastKey;
-
-    try {
-      const out = await runBatches(p, runId, lastKey, totals, options, logger);
-      const status = out.done ? 'completed' : 'paused';
-      await client.query(
-        `UPDATE runbook.backfill_runs SET status = $2, finished_at = CASE WHEN $2 = 'completed' THEN now() END,
-                heartbeat_at = now() WHERE id = $1`,
-        [runId, status],
-      );
-      const t = out.totals;
-      const result: ExecuteResult = {
-        name: spec.name,
-        runId,
-        status,
-        resumed,
-        resumedFrom: resumed ? resumedFrom : undefined,
-        batches: t.batches,
-        rowsSeen: t.seen,
-        inserted: t.inserted,
-        updated: t.updated,
-        unchanged: t.seen - t.inserted - t.updated,
-        rowsWritten: t.inserted + t.updated,
-        longestBatchMs: out.longestBatchMs,
-        medianBatchMs: out.medianBatchMs,
-        durationMs: out.durationMs,
-        rowsPerSecond: out.rowsPerSecond,
-        lastKey: out.lastKey,
-      };
-      logger.info(
-        `Run #${runId} ${status}: ${t.batches} batch(es), ${t.seen} source rows, ${t.inserted} inserted, ${t.updated} updated, ${result.unchanged} unchanged; longest batch ${formatMs(out.longestBatchMs)}`,
-      );
-      return result;
-    } catch (e) {
-      await client
-        .query(
-          `UPDATE runbook.backfill_runs SET status = 'failed', error = $2, heartbeat_at = now() WHERE id = $1`,
-          [runId, (e as Error).message.slice(0, 2000)],
-        )
-        .catch(() => {});
-      throw e;
-    }
-  } finally {
-    if (release) await release();
-    await client.end().catch(() => {});
-  }
-}
-
-interface BatchLoopResult {
-  done: boolean;
-  totals: { batches: number; seen: number; inserted: number; updated: number };
-  lastKey: KeyValue | null;
-  longestBatchMs: number;
-  medianBatchMs: number;
-  durationMs: number;
-  rowsPerSecond: number;
-}
-
-async function runBatches(
-  p: Prepared,
-  runId: number,
-  startKey: KeyValue | null,
-  startTotals: BatchLoopResult['totals'],
-  options: ExecuteOptions,
-  logger: Logger,
-): Promise<BatchLoopResult> {
-  const { spec, sql, client } = p;
-  const started = Date.now();
-  const totals = { ...startTotals };
-  const pauseMs = options.pauseMs ?? spec.pauseMs;
-  const maxBatches = options.maxBatches ?? Infinity;
-  const progressMs = options.progressIntervalMs ?? 2000;
-  const retries = options.lockRetries ?? 5;
-  const nk = spec.key.length;
-  // Boundaries at a fine granule, so a slow batch can shrink to a fraction of the batch size.
-  // A batch is a whole number of granules and never more than the batch size (45 → 22 × 2).
-  const granule = Math.max(1, Math.floor(p.batchSize / 20));
-  const tb = Date.now();
-  const b = await client.query(sql.boundaries(startKey !== null), [granule, ...(startKey ?? [])]);
-  const bounds = b.rows.map((r) => keyOf(r, nk));
-  const keyCount = b.rows.length ? num(b.rows[b.rows.length - 1].total) : 0;
-  logger.info(
-    `${keyCount} ${spec.batchKeys ? 'batch key(s)' : 'source row(s)'} to walk${startKey ? ' after the checkpoint' : ''} (keyset boundaries in ${formatMs(Date.now() - tb)}); batch size ${p.batchSize}, pause ${pauseMs} ms, max batch duration ${spec.maxBatchMs} ms`,
-  );
-  const maxGranules = Math.max(1, Math.floor(p.batchSize / granule));
-  let granules = maxGranules;
-  let idx = 0; // next boundary to use
-  let lo = startKey;
-  let longest = 0;
-  const durations: number[] = [];
-  let seenHere = 0;
-  let batchesHere = 0;
-  let lastProgress = Date.now();
-  let tailDone = false;
-  while (!tailDone) {
-    if (batchesHere >= maxBatches) {
-      logger.info(
-        `Stopping after ${batchesHere} batch(es) (max-batches); the next execute resumes after ${JSON.stringify(lo)}`,
-      );
-      return finish(false);
-    }
-    let hi: KeyValue | null = null;
-    if (idx < bounds.length) {
-      idx = Math.min(bounds.length, idx + granules);
-      hi = bounds[idx - 1];
-    } else tailDone = true; // keys after the last boundary (rows that appeared since)
-    const text = sql.batch(lo !== null, hi !== null);
-    const params = BackfillSql.params(lo, hi);
-    let attempt = 0;
-    let row: Record<string, unknown>;
-    let ms: number;
-    for (;;) {
-      const t0 = Date.now();
-      try {
-        await client.query('BEGIN');
-        await client.query(`SET LOCAL lock_timeout = ${Math.round(spec.lockTimeoutMs)}`);
-        row = (await client.query(text, params)).rows[0];
-        const seen = num(row.seen);
-        const newKey = hi ?? lo;
-        await client.query(
-          `UPDATE runbook.backfill_runs
-              SET last_key = $2, batches = batches + 1, rows_seen = rows_seen + $3,
-                  rows_inserted = rows_inserted + $4, rows_updated = rows_updated + $5,
-                  batch_size = $6, heartbeat_at = now()
-            WHERE id = $1`,
-          [
-            runId,
-            newKey === null ? null : JSON.stringify(newKey),
-            seen,
-            num(row.inserted),
-            num(row.updated),
-            granules * granule,
-          ],
-        );
-        await client.query('COMMIT');
-        ms = Date.now() - t0;
-        break;
-      } catch (e) {
-        await client.query('ROLLBACK').catch(() => {});
-        const code = (e as { code?: string }).code;
-        if (code && RETRYABLE.has(code) && attempt < retries) {
-          attempt++;
-          const wait = Math.max(pauseMs, 100) * attempt;
-          logger.warning(
-            `batch after ${JSON.stringify(lo)} hit ${(e as Error).message} (SQLSTATE ${code}); retry ${attempt}/${retries} in ${wait} ms`,
-          );
-          await sleep(wait);
-          continue;
-        }
-        if (!code) throw e;
-        const written = totals.inserted + totals.updated;
-        throw new BackfillBatchError(
-          `batch ${totals.batches + 1} (keys after ${JSON.stringify(lo)} up to ${JSON.stringify(hi)}) failed: ${(e as Error).message} [SQLSTATE ${code}]${BATCH_HINTS[code] ?? ''}; ${totals.batches} earlier batch(es) of run #${runId} are committed (${written} rows written); the next execute resumes after ${JSON.stringify(lo)}`,
-          spec.locate(['source']),
-          code,
-          { after: lo, upTo: hi },
-        );
-      }
-    }
-    const seen = num(row.seen);
-    totals.batches++;
-    totals.seen += seen;
-    totals.inserted += num(row.inserted);
-    totals.updated += num(row.updated);
-    batchesHere++;
-    seenHere += seen;
-    if (hi !== null) lo = hi;
-    longest = Math.max(longest, ms);
-    durations.push(ms);
-    logger.debug(
-      `batch ${totals.batches}: ${seen} rows, ${num(row.inserted)} inserted, ${num(row.updated)} updated, ${ms} ms`,
-    );
-    if (ms > spec.maxBatchMs && granules > 1) {
-      granules = Math.max(1, Math.floor(granules / 2));
-      logger.info(
-        `batch took ${ms} ms (> max batch duration ${spec.maxBatchMs} ms): batch size now ${granules * granule}`,
-      );
-    } else if (ms < spec.maxBatchMs / 3 && granules < maxGranules) {
-      granules = Math.min(maxGranules, Math.ceil(granules * 1.25));
-    }
-    const now = Date.now();
-    if (now - lastProgress >= progressMs || tailDone) {
-      lastProgress = now;
-      const elapsed = (now - started) / 1000;
-      const rate = elapsed > 0 ? seenHere / elapsed : 0;
-      // Progress is measured in batch keys walked, so it holds with or without `batch-keys`.
-      const done = tailDone || bounds.length === 0 ? 1 : idx / bounds.length;
-      const etaMs = done > 0 ? ((now - started) * (1 - done)) / done : NaN;
-      logger.info(
-        `progress: ${(100 * done).toFixed(1)}% of ${keyCount} keys, ${seenHere} source rows, ${totals.batches} batches, ${Math.round(rate)} rows/s, ETA ${Number.isFinite(etaMs) ? formatMs(etaMs) : '?'}`,
-      );
-    }
-    if (!tailDone && pauseMs > 0) await sleep(pauseMs);
-  }
-  return finish(true);
-
-  function finish(done: boolean): BatchLoopResult {
-    const durationMs = Date.now() - started;
-    return {
-      done,
-      totals,
-      lastKey: lo,
-      longestBatchMs: longest,
-      medianBatchMs: durations.length
-        ? [...durations].sort((a, b) => a - b)[Math.floor(durations.length / 2)]
-        : 0,
-      durationMs,
-      rowsPerSecond: durationMs > 0 ? Math.round((seenHere / durationMs) * 1000) : 0,
-    };
-  }
 }
 
 /** Options of {@link verifyBackfill}. */
@@ -857,6 +574,7 @@ export async function verifyBackfill(
   const started = Date.now();
   try {
     return await readOnly(p.client, async () => {
+      if (!p.spec.idempotent) return verifyNonIdempotent(p, logger, started);
       const counts = await diffCounts(p);
       const differing = counts.toCreate + counts.toUpdate;
       const differences = differing ? await diffSample(p, options.sampleSize ?? 10) : [];
@@ -893,4 +611,55 @@ export async function verifyBackfill(
   } finally {
     await p.client.end().catch(() => {});
   }
+}
+
+/**
+ * Verify of an `idempotent: false` spec: the source never equals the target after a write (it
+ * reads what it writes), so instead of the difference the latest run of this spec must have
+ * completed, and every assertion must return zero rows.
+ */
+async function verifyNonIdempotent(
+  p: Prepared,
+  logger: Logger,
+  started: number,
+): Promise<VerifyResult> {
+  const run = await lastRun(p);
+  const completed = run?.status === 'completed' && run.resumable === false;
+  const sameSpec =
+    run !== undefined &&
+    (await p.client.query(`SELECT checksum FROM runbook.backfill_runs WHERE id = $1`, [run.id]))
+      .rows[0]?.checksum === p.spec.checksum;
+  const assertions: QueryResult[] = [];
+  for (const q of p.spec.verify) assertions.push(await runQuery(p.client, q, 'verify assertion'));
+  const verified = completed && sameSpec && assertions.every((a) => a.rows === 0);
+  if (completed && sameSpec)
+    logger.info(
+      `run #${run!.id} completed: ${run!.rowsSeen} source row(s) walked once (idempotent: false, so the difference is not compared)`,
+    );
+  else
+    logger.error(
+      `no completed run of this spec (idempotent: false): ${run ? `latest run #${run.id} is ${run.status}${sameSpec ? '' : ' with another spec checksum'}` : 'never executed'}`,
+    );
+  for (const a of assertions) {
+    if (a.rows === 0) logger.info(`assertion ${a.name}: ok`);
+    else
+      logger.error(
+        `assertion ${a.name}: ${a.rows} row(s); first: ${JSON.stringify(a.sample[0])}`,
+        a.location,
+      );
+  }
+  logger.info(`verify ${verified ? 'passed' : 'FAILED'}`);
+  const seen = run?.rowsSeen ?? 0;
+  return {
+    name: p.spec.name,
+    sourceRows: seen,
+    toCreate: 0,
+    toUpdate: 0,
+    unchanged: seen,
+    skipped: 0,
+    verified,
+    differences: [],
+    assertions,
+    durationMs: Date.now() - started,
+  };
 }

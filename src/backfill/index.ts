@@ -12,28 +12,44 @@ export {
 export {
   analyzeBackfill,
   dryRunBackfill,
-  executeBackfill,
   verifyBackfill,
   describeDiff,
-  BackfillBusyError,
-  BackfillBatchError,
-  CHECKPOINT_DDL,
   type BackfillOptions,
   type DryRunOptions,
-  type ExecuteOptions,
   type VerifyOptions,
   type AnalyzeResult,
   type DryRunResult,
-  type ExecuteResult,
   type VerifyResult,
   type QueryResult,
   type DiffRow,
   type DiffCounts,
   type RunSummary,
 } from './engine.js';
+export {
+  executeBackfill,
+  prepareRun,
+  resumeCommand,
+  BackfillBusyError,
+  BackfillBatchError,
+  BackfillConnectionError,
+  type ExecuteOptions,
+  type ExecuteResult,
+  type PartitionResult,
+  type PreparedRun,
+} from './execute.js';
+export {
+  CHECKPOINT_DDL,
+  ensureCheckpointSchema,
+  readPartitions,
+  setRunControl,
+  type PartitionRow,
+  type PauseSummary,
+} from './checkpoint.js';
+export { columnsReadFromTarget } from './lint.js';
 export { generatePaket7Data, type GenerateOptions, type GenerateResult } from './generate.js';
 export {
   analyzeMarkdown,
+  kubernetesMarkdown,
   executeFailureMarkdown,
   executeMarkdown,
   verifyMarkdown,

@@ -2,15 +2,10 @@
  * Markdown reports of backfill results for job summaries and the CLI.
  */
 import { formatMs, heading, table } from '../report/markdown.js';
-import { describeDiff, type BackfillBatchError } from './engine.js';
-import type {
-  AnalyzeResult,
-  DiffRow,
-  DryRunResult,
-  ExecuteResult,
-  QueryResult,
-  VerifyResult,
-} from './engine.js';
+import { describeDiff } from './engine.js';
+import type { AnalyzeResult, DiffRow, DryRunResult, QueryResult, VerifyResult } from './engine.js';
+import { BackfillConnectionError, type BackfillBatchError, type ExecuteResult } from './execute.js';
+import type { KubernetesExecuteResult } from './kubernetes.js';
 
 function queries(title: string, list: QueryResult[]): string {
   if (!list.length) return '';
@@ -48,6 +43,14 @@ export function analyzeMarkdown(r: AnalyzeResult | DryRunResult): string {
       ['Measure', 'Value'],
       [
         ['Mode / target', `${r.mode} into \`${r.table}\``],
+        ...(r.missingTarget.length
+          ? [
+              [
+                'Target',
+                `⚠️ ${r.missingTarget.join(', ')} not there yet: analyzed the source alone; counts below are upper bounds`,
+              ],
+            ]
+          : []),
         ['Source rows', r.sourceRows],
         ['New rows to create', r.toCreate],
         ['Existing rows to update', r.toUpdate],
@@ -88,7 +91,11 @@ export function analyzeMarkdown(r: AnalyzeResult | DryRunResult): string {
 export function executeMarkdown(r: ExecuteResult): string {
   return (
     heading(`Backfill ${r.name}: execute (run #${r.runId}, ${r.status})`) +
-    (r.resumed ? `Resumed after key \`${JSON.stringify(r.resumedFrom)}\`.\n\n` : '') +
+    (r.resumed
+      ? r.partitions.length > 1
+        ? `Resumed: every unfinished partition continued after its checkpoint.\n\n`
+        : `Resumed after key \`${JSON.stringify(r.resumedFrom)}\`.\n\n`
+      : '') +
     table(
       ['Measure', 'Value'],
       [
@@ -105,7 +112,52 @@ export function executeMarkdown(r: ExecuteResult): string {
         ['Duration', formatMs(r.durationMs)],
         ['Last key', r.lastKey ? `\`${JSON.stringify(r.lastKey)}\`` : ''],
       ],
-    )
+    ) +
+    (r.partitions.length > 1
+      ? `\n### Partitions\n\n` +
+        table(
+          ['#', 'Status', 'Batches', 'Rows walked', 'Written', 'Last key'],
+          r.partitions.map((x) => [
+            x.idx,
+            x.status,
+            x.batches,
+            x.rowsSeen,
+            x.inserted + x.updated,
+            x.lastKey ? `\`${JSON.stringify(x.lastKey)}\`` : '',
+          ]),
+        )
+      : '') +
+    (r.pauses.length
+      ? `\n### Pauses\n\n` +
+        table(
+          ['Why', 'Times', 'Total', 'Longest because'],
+          r.pauses.map((x) => [x.kind, x.count, formatMs(x.totalMs), x.worst]),
+        )
+      : '\nNo health pauses.\n')
+  );
+}
+
+/** The report of an execute run as a Kubernetes Indexed Job: the Job and each index. */
+export function kubernetesMarkdown(name: string, r: KubernetesExecuteResult): string {
+  return (
+    heading(`Backfill ${name}: execute as Kubernetes Job ${r.job} (${r.status})`) +
+    table(
+      ['Measure', 'Value'],
+      [
+        ['Namespace', r.namespace],
+        ['Completed indexes', r.completedIndexes || 'none'],
+        ['Failed indexes', r.failedIndexes || 'none'],
+        ['Duration', formatMs(r.durationMs)],
+      ],
+    ) +
+    `\n### Indexes (one per partition)\n\n` +
+    table(
+      ['Index', 'Phase', 'Pods', 'Last line'],
+      r.indexes.map((x) => [x.index, x.phase, x.attempts, x.lastLine ?? '']),
+    ) +
+    (r.status === 'Complete'
+      ? ''
+      : `\nThe checkpoint keeps every committed batch: re-run the step to resume.\n`)
   );
 }
 
@@ -114,8 +166,24 @@ export function executeMarkdown(r: ExecuteResult): string {
  * the SQLSTATE, and the engine's account of what is committed and where the next execute
  * resumes (earlier batches stay committed and checkpointed).
  */
-export function executeFailureMarkdown(name: string, e: BackfillBatchError): string {
+export function executeFailureMarkdown(
+  name: string,
+  e: BackfillBatchError | BackfillConnectionError,
+): string {
   const key = (k: unknown) => (k === null ? '(open)' : `\`${JSON.stringify(k)}\``);
+  if (e instanceof BackfillConnectionError) {
+    return (
+      heading(`Backfill ${name}: connection lost`) +
+      table(
+        ['Measure', 'Value'],
+        [
+          ['Batch key range', `after ${key(e.range.after)} up to ${key(e.range.upTo)}`],
+          ['Resume with', `\`${e.resumeCommand}\``],
+        ],
+      ) +
+      `\n${e.message}\n`
+    );
+  }
   return (
     heading(`Backfill ${name}: execute failed`) +
     table(

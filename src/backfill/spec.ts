@@ -14,6 +14,11 @@ import { loadYaml, parseDuration, type LoadedYaml } from '../config/load.js';
 import { ConfigError, type SourceLocation } from '../errors.js';
 import { ident } from '../db/connect.js';
 
+/** Upper bound of `batch-size` (spec, action input and CLI flag). */
+export const MAX_BATCH_SIZE = 1_000_000;
+/** Upper bound of `partitions`. */
+export const MAX_PARTITIONS = 64;
+
 const duration = z.union([z.string(), z.number()]);
 const identifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/, {
   message: 'must be an SQL identifier such as user_stats or public.user_stats',
@@ -47,14 +52,34 @@ export const backfillSpecSchema = z.strictObject({
    */
   'batch-keys': z.string().min(1).optional(),
   mode: z.enum(['upsert', 'update', 'insert']).default('upsert'),
-  'batch-size': z.number().int().min(1).max(1_000_000).default(2000),
+  /**
+   * False when the source knowingly reads the columns it writes (a counter): analyze then does
+   * not refuse it, and verify checks the run's completion and assertions instead of the diff.
+   */
+  idempotent: z.boolean().default(true),
+  'batch-size': z.number().int().min(1).max(MAX_BATCH_SIZE).default(2000),
+  /** Key ranges run concurrently, each with its own checkpoint row (1 to 64). */
+  partitions: z.number().int().min(1).max(MAX_PARTITIONS).default(1),
   throttle: z
     .strictObject({
       pause: duration.optional(),
       'max-batch-duration': duration.optional(),
+      'target-batch-duration': duration.optional(),
+      'max-replication-lag': duration.optional(),
+      'max-lock-waiters': z.number().int().min(0).optional(),
+      prometheus: z
+        .strictObject({
+          url: z.string().url(),
+          query: z.string().min(1),
+          max: z.number(),
+        })
+        .optional(),
     })
     .default({}),
   'lock-timeout': duration.default('2s'),
+  'statement-timeout': duration.default('30s'),
+  'idle-in-transaction-timeout': duration.default('30s'),
+  'stale-after': duration.optional(),
   checks: z.array(namedQuery).default([]),
   verify: z.array(namedQuery).default([]),
 });
@@ -86,13 +111,32 @@ export interface BackfillSpec {
   /** Query whose key columns set the keyset batch boundaries; undefined: the source's keys. */
   batchKeys?: string;
   mode: 'upsert' | 'update' | 'insert';
+  /** False when the source reads the columns it writes and the spec says so knowingly. */
+  idempotent: boolean;
+  /** The largest batch, in rows (or batch keys); batch-size control stays at or below it. */
   batchSize: number;
+  /** Number of key ranges run concurrently. */
+  partitions: number;
   /** Pause between batches, milliseconds. */
   pauseMs: number;
-  /** Upper bound on one batch's duration, milliseconds; a slower batch halves the batch size. */
+  /** Upper bound on one batch's duration, milliseconds; a slower batch shrinks the next at once. */
   maxBatchMs: number;
+  /** The batch duration that batch-size control aims at, milliseconds. */
+  targetBatchMs: number;
+  /** Pause while a replica lags more than this, milliseconds. */
+  maxReplicationLagMs: number;
+  /** Pause while more than this many other sessions wait for locks we hold or on the target table. */
+  maxLockWaiters: number;
+  /** Pause while this Prometheus instant query returns a value above `max`. */
+  prometheus?: { url: string; query: string; max: number };
   /** `lock_timeout` of each batch transaction, milliseconds. */
   lockTimeoutMs: number;
+  /** `statement_timeout` of each batch statement, milliseconds. */
+  statementTimeoutMs: number;
+  /** `idle_in_transaction_session_timeout` of every session, milliseconds. */
+  idleInTransactionMs: number;
+  /** A running partition whose heartbeat is older than this is dead, milliseconds. */
+  staleAfterMs: number;
   checks: SpecQuery[];
   verify: SpecQuery[];
   /** Finds the file and line of a path in the YAML, e.g. `['target', 'columns', 2]`. */
@@ -103,6 +147,11 @@ export interface BackfillSpec {
 export interface TargetColumns {
   /** SQL type of every key and target column, as `format_type` prints it (e.g. `numeric(12,2)`). */
   types: Record<string, string>;
+  /**
+   * With `allowMissingTarget`: what of the target does not exist yet (`table user_stats`,
+   * `column current_usage_limit`); empty when the target is complete.
+   */
+  missing: string[];
 }
 
 /**
@@ -145,6 +194,31 @@ function normaliseSpec(loaded: LoadedYaml<BackfillSpecFile>, input: string): Bac
       );
     }
   }
+  const maxBatchMs = ms(v.throttle['max-batch-duration'], ['throttle', 'max-batch-duration'], 250);
+  const targetBatchMs = ms(
+    v.throttle['target-batch-duration'],
+    ['throttle', 'target-batch-duration'],
+    Math.min(100, maxBatchMs),
+  );
+  if (targetBatchMs > maxBatchMs) {
+    throw new ConfigError(
+      `target-batch-duration (${targetBatchMs} ms) exceeds max-batch-duration (${maxBatchMs} ms)`,
+      loaded.locate(['throttle', 'target-batch-duration']),
+      input,
+    );
+  }
+  const statementTimeoutMs = ms(v['statement-timeout'], ['statement-timeout'], 30_000);
+  for (const [k, val] of [
+    ['statement-timeout', statementTimeoutMs],
+    ['lock-timeout', ms(v['lock-timeout'], ['lock-timeout'], 2000)],
+  ] as const) {
+    if (val <= 0)
+      throw new ConfigError(
+        `${k} must be longer than 0 (0 would disable it)`,
+        loaded.locate([k]),
+        input,
+      );
+  }
   const checksum = createHash('sha256')
     .update(
       JSON.stringify({
@@ -176,10 +250,27 @@ function normaliseSpec(loaded: LoadedYaml<BackfillSpecFile>, input: string): Bac
     source: v.source.trim().replace(/;\s*$/, ''),
     batchKeys: v['batch-keys']?.trim().replace(/;\s*$/, ''),
     mode: v.mode,
+    idempotent: v.idempotent,
     batchSize: v['batch-size'],
+    partitions: v.partitions,
     pauseMs: ms(v.throttle.pause, ['throttle', 'pause'], 0),
-    maxBatchMs: ms(v.throttle['max-batch-duration'], ['throttle', 'max-batch-duration'], 250),
+    maxBatchMs,
+    targetBatchMs,
+    maxReplicationLagMs: ms(
+      v.throttle['max-replication-lag'],
+      ['throttle', 'max-replication-lag'],
+      10_000,
+    ),
+    maxLockWaiters: v.throttle['max-lock-waiters'] ?? 0,
+    prometheus: v.throttle.prometheus,
     lockTimeoutMs: ms(v['lock-timeout'], ['lock-timeout'], 2000),
+    statementTimeoutMs,
+    idleInTransactionMs: ms(
+      v['idle-in-transaction-timeout'],
+      ['idle-in-transaction-timeout'],
+      30_000,
+    ),
+    staleAfterMs: ms(v['stale-after'], ['stale-after'], statementTimeoutMs + 30_000),
     checks: queries(v.checks, 'checks'),
     verify: queries(v.verify, 'verify'),
     locate: loaded.locate,
@@ -197,7 +288,9 @@ export async function validateSpecAgainstDatabase(
   client: pg.Client,
   spec: BackfillSpec,
   input = 'spec',
+  options: { allowMissingTarget?: boolean } = {},
 ): Promise<TargetColumns> {
+  const missingTarget: string[] = [];
   const [schema, table] = spec.table.includes('.')
     ? spec.table.split('.')
     : [undefined, spec.table];
@@ -210,6 +303,10 @@ export async function validateSpecAgainstDatabase(
       ORDER BY array_position(current_schemas(false), n.nspname) LIMIT 1`,
     [table, schema ?? null],
   );
+  if (rel.rowCount === 0 && options.allowMissingTarget) {
+    await checkSourceColumns(client, spec, input);
+    return { types: {}, missing: [`table ${spec.table}`] };
+  }
   if (rel.rowCount === 0) {
     throw new ConfigError(
       `target table '${spec.table}' does not exist`,
@@ -247,7 +344,8 @@ export async function validateSpecAgainstDatabase(
     }
   });
   spec.columns.forEach((col, i) => {
-    if (!byName.has(col)) {
+    if (!byName.has(col) && options.allowMissingTarget) missingTarget.push(`column ${col}`);
+    else if (!byName.has(col)) {
       throw new ConfigError(
         `column '${col}' does not exist in ${spec.table} (columns: ${known})`,
         spec.locate(['target', 'columns', i]),
@@ -256,7 +354,8 @@ export async function validateSpecAgainstDatabase(
     }
   });
   for (const col of Object.keys(spec.setOnWrite)) {
-    if (!byName.has(col)) {
+    if (!byName.has(col) && options.allowMissingTarget) missingTarget.push(`column ${col}`);
+    else if (!byName.has(col)) {
       throw new ConfigError(
         `set-on-write column '${col}' does not exist in ${spec.table} (columns: ${known})`,
         spec.locate(['target', 'set-on-write', col]),
@@ -282,6 +381,21 @@ export async function validateSpecAgainstDatabase(
       input,
     );
   }
+  await checkSourceColumns(client, spec, input);
+  const types: Record<string, string> = {};
+  for (const c of [...spec.key, ...spec.columns]) {
+    const col = byName.get(c);
+    if (col) types[c] = col.type;
+  }
+  return { types, missing: missingTarget };
+}
+
+/** Plans the source (and batch-keys) with `LIMIT 0` and checks they return the key and columns. */
+async function checkSourceColumns(
+  client: pg.Client,
+  spec: BackfillSpec,
+  input: string,
+): Promise<void> {
   let fields: string[];
   try {
     const r = await client.query(`SELECT * FROM (${spec.source}) AS s LIMIT 0`);
@@ -322,9 +436,6 @@ export async function validateSpecAgainstDatabase(
       );
     }
   }
-  const types: Record<string, string> = {};
-  for (const c of [...spec.key, ...spec.columns]) types[c] = byName.get(c)!.type;
-  return { types };
 }
 
 /** `ident()` for a column list. */

@@ -145,9 +145,9 @@ export class BackfillSql {
    * cut the key space into ranges `(lo, hi]` and a final open range, so every source row is
    * covered whatever keys this query returns.
    */
-  boundaries(lo: boolean): string {
-    // Parameters: $1 the granule; the lower bound's key values from $2.
-    const w = this.range(lo, false, 2).where;
+  boundaries(lo: boolean, hi = false): string {
+    // Parameters: $1 the granule; the lower bound's key values from $2, then the upper bound's.
+    const w = this.range(lo, hi, 2).where;
     const keys = this.spec.key.map((k, i) => `${ident(k)}::text AS k${i}`).join(', ');
     const from = this.spec.batchKeys ?? this.spec.source;
     return `SELECT ${keys}, rn, total FROM (
@@ -156,6 +156,23 @@ export class BackfillSql {
                      count(*) OVER () AS total
                 FROM (${from}) AS s WHERE ${w}) AS x
              WHERE rn % $1 = 0 OR rn = total
+             ORDER BY rn`;
+  }
+
+  /**
+   * The partition bounds: the keys at the 1/n, 2/n, … (n-1)/n quantiles of the batch keys (or
+   * the source's keys), so partitions hold equal numbers of keys whatever the key distribution.
+   * Parameter `$1`: n. Returns `k0…` per bound and `total`.
+   */
+  partitionBounds(): string {
+    const keys = this.spec.key.map((k, i) => `${ident(k)}::text AS k${i}`).join(', ');
+    const from = this.spec.batchKeys ?? this.spec.source;
+    return `SELECT ${keys}, rn, total FROM (
+              SELECT ${this.keyList('s')},
+                     row_number() OVER (ORDER BY ${this.keyList('s')}) AS rn,
+                     count(*) OVER () AS total
+                FROM (${from}) AS s) AS x
+             WHERE rn % greatest(1, ceil(total::numeric / $1)::bigint) = 0 AND rn < total
              ORDER BY rn`;
   }
 

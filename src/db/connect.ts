@@ -27,6 +27,8 @@ export interface ConnectOptions {
    * libpq). Default 10000.
    */
   connectTimeoutMs?: number;
+  /** More `pg` client settings for every attempt (e.g. `keepAlive`). */
+  client?: Partial<pg.ClientConfig>;
 }
 
 /** libpq's `sslmode` values (PostgreSQL docs §34.19.1, table "SSL Mode Descriptions"). */
@@ -52,6 +54,8 @@ export interface DatabaseUrl {
   password?: string;
   /** libpq's `sslmode`; `prefer` (libpq's default) when the URL has none. */
   sslmode: SslMode;
+  /** Whether the URL names `sslmode` itself (false: the `prefer` default). */
+  sslmodeGiven: boolean;
   /** `connect_timeout` in milliseconds (the URL gives seconds); 0 waits forever; `undefined` when absent. */
   connectTimeoutMs?: number;
   /** `sslrootcert`: path of a CA certificate file, when given. */
@@ -149,6 +153,7 @@ export function parseDatabaseUrl(url: string, input = 'database-url'): DatabaseU
     user: c.user ?? '',
     password: str(c.password),
     sslmode: rawMode as SslMode,
+    sslmodeGiven: Boolean(tls.sslmode),
     connectTimeoutMs,
     sslrootcert: str(tls.sslrootcert),
     applicationName: str(c.application_name),
@@ -236,7 +241,11 @@ function attempts(url: string, options: ConnectOptions): pg.ClientConfig[] {
   const verify: TlsChoice = ca ? { ca, rejectUnauthorized: true } : { rejectUnauthorized: true };
   const chainOnly: TlsChoice = { ...verify, checkServerIdentity: () => undefined };
   const encrypt: TlsChoice = ca ? verify : { rejectUnauthorized: false };
+  Object.assign(base, options.client);
   const plain = { ...base, ssl: false };
+  // A CA certificate given to the action or command (not in the URL) asks for a verified
+  // connection: without an sslmode of its own the URL gets verify-full, never plain.
+  if ((options.caCert || options.caFile) && !u.sslmodeGiven) return [{ ...base, ssl: verify }];
   switch (u.sslmode) {
     case 'disable':
       return [plain];

@@ -44,6 +44,7 @@ source: SELECT id, value FROM reading
 batch-size: 5
 throttle:
   max-batch-duration: 60s
+  target-batch-duration: 60s
 `,
   );
   const e = await executeBackfill(

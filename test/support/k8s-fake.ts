@@ -63,6 +63,25 @@ export interface FakeKubernetesOptions extends JobControllerOptions {
    * of a seeded object when it is missing.
    */
   namespaces?: string[];
+  /** Runs Jobs it accepts instead of the built-in controller (see k8s-indexed-job.ts). */
+  jobController?: FakeJobController;
+}
+
+/** A pluggable Job controller: `tick` returns true for the Jobs it runs. */
+export interface FakeJobController {
+  tick(job: Obj, api: FakeControllerApi): boolean;
+  /** Called when a Job is deleted. */
+  deleted?(job: Obj): void;
+}
+
+/** What a {@link FakeJobController} may do to the store. */
+export interface FakeControllerApi {
+  /** Stores a pod; push to `logs` to make lines appear in its `log` subresource. */
+  createPod(pod: Obj, namespace: string): { obj: Obj; logs: string[] };
+  /** A stored object (e.g. a Secret or ConfigMap the pod refers to). */
+  get(kind: string, namespace: string, name: string): Obj | undefined;
+  /** Marks an object changed (new resourceVersion). */
+  bump(obj: Obj): void;
 }
 
 /** A fault injected into matching requests, see {@link FakeKubernetes.fault}. */
@@ -194,12 +213,41 @@ export async function startFakeKubernetes(
 
   // ---- controllers -------------------------------------------------------------------------
 
+  const controllerApi: FakeControllerApi = {
+    createPod: (pod, ns) => {
+      // A running pod reports its containers as running, as the kubelet does (its log
+      // subresource answers 400 "waiting to start" until a container has a status).
+      pod.status = pod.status ?? { phase: 'Running' };
+      pod.status.containerStatuses ??= (pod.spec?.containers ?? []).map((c: Obj) => ({
+        name: c.name,
+        image: c.image,
+        ready: true,
+        restartCount: 0,
+        state: { running: { startedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } },
+      }));
+      const stored = store.insert(store.typeOfKind('Pod')!, pod, ns);
+      const logs: string[] = [];
+      stored.logs = new Map([[pod.spec?.containers?.[0]?.name ?? 'main', logs]]);
+      return { obj: stored.obj, logs };
+    },
+    get: (kind, ns, name) => {
+      const t = store.typeOfKind(kind);
+      return t ? store.get(t, ns, name)?.obj : undefined;
+    },
+    bump: (obj) => {
+      const t = store.typeOfKind(obj.kind);
+      const stored = t && store.get(t, obj.metadata.namespace ?? '', obj.metadata.name);
+      if (stored) store.touch(stored);
+    },
+  };
+
   function tick(): void {
     const now = Date.now();
     for (const s of store.all()) {
       if (s.type.kind === 'Deployment')
         deploymentTick(store, s, now, { progressDeadlineMs: options.progressDeadlineMs, stuck });
-      else if (s.type.kind === 'Job') jobTick(store, s, now, options);
+      else if (s.type.kind === 'Job' && !options.jobController?.tick(s.obj, controllerApi))
+        jobTick(store, s, now, options);
     }
   }
 
@@ -529,6 +577,7 @@ export async function startFakeKubernetes(
       if (!s) throw missing();
       if (url.searchParams.get('dryRun') === 'All') return send(200, view(t, s.obj));
       store.remove(s);
+      if (t.kind === 'Job') options.jobController?.deleted?.(s.obj);
       if (t.kind === 'Namespace')
         for (const x of store.all())
           if (x.type.namespaced && x.obj.metadata.namespace === name) store.remove(x);

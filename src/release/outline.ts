@@ -18,10 +18,19 @@ const WHEN: Partial<Record<string, string>> = {
   report: 'always, last',
 };
 
+/** When a conditional step runs, in words (the condition itself is in the JSON). */
+const ONLY_WHEN: Record<string, string> = {
+  'steps.records.outputs.flag-previous-state': 'when the flags job recorded the state before',
+  'steps.records.outputs.stable-previous-revision': 'when promotion moved the stable Deployment',
+  'steps.records.outputs.canary-deployed': 'when the canary image step ran',
+  'steps.records.outputs.canary-previous-revision': 'when the canary image was set',
+};
+
 function line(s: ReleaseStep): string {
-  const what = `${s.action}${s.command ? ` ${s.command}` : ''}`;
-  const cond = s.if && s.if !== 'always()' ? `  [if ${s.if.replace(/^always\(\) && /, '')}]` : '';
-  return `    - ${s.name}  (${what})${cond}`;
+  const what = `${s.action}${(s.command ?? s.with.operation) ? ` ${s.command ?? s.with.operation}` : ''}`;
+  const key = /steps\.records\.outputs\.[\w-]+/.exec(s.if ?? '')?.[0];
+  const cond = key ? `; only ${ONLY_WHEN[key] ?? s.if}` : '';
+  return `    - ${s.name}  (${what}${cond})`;
 }
 
 /** Renders the outline (plain text, one line per step). */

@@ -298,7 +298,7 @@ export const ReleasePlanSchema = z
   .meta({
     title: 'runbook-actions release plan',
     description:
-      'One release as code: migrations, backfills, canary, flags, traffic steps, gate, promotion, rollback.',
+      'One release as code: migrations, backfills, canary, flags, traffic steps, gate, promotion, rollback. Generated from the zod loader for editors; the loader also enforces rules JSON Schema cannot express (increasing weights, promotion.environment other than environment, deploy.stable-deployment with deploy.ingress, durations above 0, job timeouts within GitHub limits), and the workflow runs that loader, never this schema alone.',
   });
 
 /** A validated release plan (defaults applied). */

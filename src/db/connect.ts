@@ -237,6 +237,12 @@ function attempts(url: string, options: ConnectOptions): pg.ClientConfig[] {
   const chainOnly: TlsChoice = { ...verify, checkServerIdentity: () => undefined };
   const encrypt: TlsChoice = ca ? verify : { rejectUnauthorized: false };
   const plain = { ...base, ssl: false };
+  // A CA certificate given to us (the ca-cert input) asks for verified TLS: never fall back to
+  // plain text, whatever the URL's (or libpq's default) sslmode says.
+  const callerCa = options.caCert !== undefined || options.caFile !== undefined;
+  if (callerCa && (u.sslmode === 'prefer' || u.sslmode === 'allow' || u.sslmode === 'require')) {
+    return [{ ...base, ssl: verify }];
+  }
   switch (u.sslmode) {
     case 'disable':
       return [plain];

@@ -120,7 +120,7 @@ describe('ca-cert input (inputs.caCert): PEM text or a PEM file in the workspace
     const plain = await runBundledAction(
       'migrate',
       { command: 'status', 'database-url': db.url, dir: 'examples/paket7/migrations' },
-      { env: { GITHUB_WORKSPACE: workspace } },
+      { env: { GITHUB_WORKSPACE: workspace, RUNBOOK_ALLOWED_PATHS: resolve('examples') } },
     );
     expect(plain.exitCode).toBe(0);
   });

@@ -54,8 +54,6 @@ export interface DatabaseUrl {
   password?: string;
   /** libpq's `sslmode`; `prefer` (libpq's default) when the URL has none. */
   sslmode: SslMode;
-  /** Whether the URL names `sslmode` itself (false: the `prefer` default). */
-  sslmodeGiven: boolean;
   /** `connect_timeout` in milliseconds (the URL gives seconds); 0 waits forever; `undefined` when absent. */
   connectTimeoutMs?: number;
   /** `sslrootcert`: path of a CA certificate file, when given. */
@@ -153,7 +151,6 @@ export function parseDatabaseUrl(url: string, input = 'database-url'): DatabaseU
     user: c.user ?? '',
     password: str(c.password),
     sslmode: rawMode as SslMode,
-    sslmodeGiven: Boolean(tls.sslmode),
     connectTimeoutMs,
     sslrootcert: str(tls.sslrootcert),
     applicationName: str(c.application_name),
@@ -243,9 +240,12 @@ function attempts(url: string, options: ConnectOptions): pg.ClientConfig[] {
   const encrypt: TlsChoice = ca ? verify : { rejectUnauthorized: false };
   Object.assign(base, options.client);
   const plain = { ...base, ssl: false };
-  // A CA certificate given to the action or command (not in the URL) asks for a verified
-  // connection: without an sslmode of its own the URL gets verify-full, never plain.
-  if ((options.caCert || options.caFile) && !u.sslmodeGiven) return [{ ...base, ssl: verify }];
+  // A CA certificate given to us (the ca-cert input) asks for verified TLS: never fall back to
+  // plain text, whatever the URL's (or libpq's default) sslmode says.
+  const callerCa = options.caCert !== undefined || options.caFile !== undefined;
+  if (callerCa && (u.sslmode === 'prefer' || u.sslmode === 'allow' || u.sslmode === 'require')) {
+    return [{ ...base, ssl: verify }];
+  }
   switch (u.sslmode) {
     case 'disable':
       return [plain];

@@ -103,7 +103,8 @@ export type PathKind = 'file' | 'dir' | 'output';
  * that keeps shared files elsewhere lists those directories in `RUNBOOK_ALLOWED_PATHS`
  * (separated by `:`), set by whoever controls the runner's environment. The command line does
  * not call this: a local run may read anything its user can.
- * @param value - the path as given (relative to the workspace, or absolute)
+ * @param value - the path as given (relative to the working directory, which the runner sets to
+ *   the workspace, or absolute)
  * @returns `value` unchanged (engines report the path as the user wrote it)
  * @throws ConfigError naming the input when the path, or a link in the directory, leaves the
  *   workspace
@@ -116,7 +117,8 @@ export function confinedPath(name: string, value: string, kind: PathKind = 'file
   for (const extra of (process.env.RUNBOOK_ALLOWED_PATHS ?? '').split(':').filter(Boolean)) {
     roots.push(realPathOf(resolve(extra)));
   }
-  const real = realPathOf(resolve(workspace, value));
+  // Engines read a relative path from the working directory (the workspace on the runner).
+  const real = realPathOf(resolve(value));
   const where =
     kind === 'output' && roots.length > 1 ? 'the workspace or RUNNER_TEMP' : 'the workspace';
   if (!roots.some((r) => inside(r, real))) {
@@ -192,7 +194,7 @@ export const inputs = {
       throw new ConfigError(`expected a PEM certificate (${PEM_BEGIN})`, undefined, name);
     }
     const shown = raw.length > 200 || raw.includes('\n') ? 'the value' : `'${raw}'`;
-    confinedPath(name, raw);
+    confinedPath(name, resolve(process.env.GITHUB_WORKSPACE || process.cwd(), raw));
     const path = resolve(process.env.GITHUB_WORKSPACE || process.cwd(), raw);
     if (!existsSync(path) || !statSync(path).isFile()) {
       throw new ConfigError(

@@ -93,6 +93,17 @@ describe('sslmode and connect_timeout against a server without TLS', () => {
     await expect(connect(withMode(mode))).rejects.toThrow(/cannot connect.*(SSL|TLS)/i);
   });
 
+  it('never falls back to plain text when a CA certificate is given', async () => {
+    const caCert = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    for (const mode of [undefined, 'prefer', 'allow', 'require']) {
+      expect(clientConfig(withMode(mode), { caCert }).ssl).toMatchObject({
+        ca: caCert,
+        rejectUnauthorized: true,
+      });
+    }
+    await expect(connect(withMode(), { caCert })).rejects.toThrow(/SSL|TLS/i);
+  });
+
   it('maps each mode to its first attempt', () => {
     expect(clientConfig(withMode('disable')).ssl).toBe(false);
     expect(clientConfig(withMode('require')).ssl).toEqual({ rejectUnauthorized: false });

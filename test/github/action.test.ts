@@ -4,7 +4,7 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { annotationPath } from '../../src/github/action.js';
 import { runBundledAction } from './../support/action.js';
 import { freshDatabase, type TestDatabase } from '../support/postgres.js';
@@ -73,7 +73,8 @@ describe('ca-cert input (inputs.caCert): PEM text or a PEM file in the workspace
         dir: 'examples/paket7/migrations',
         'ca-cert': caCert,
       },
-      { env: { GITHUB_WORKSPACE: workspace } },
+      // The migrations are the repository's, outside this workspace.
+      { env: { GITHUB_WORKSPACE: workspace, RUNBOOK_ALLOWED_PATHS: resolve('examples') } },
     );
 
   it('fails with one annotation naming ca-cert when the path does not exist', async () => {
@@ -119,7 +120,7 @@ describe('ca-cert input (inputs.caCert): PEM text or a PEM file in the workspace
     const plain = await runBundledAction(
       'migrate',
       { command: 'status', 'database-url': db.url, dir: 'examples/paket7/migrations' },
-      { env: { GITHUB_WORKSPACE: workspace } },
+      { env: { GITHUB_WORKSPACE: workspace, RUNBOOK_ALLOWED_PATHS: resolve('examples') } },
     );
     expect(plain.exitCode).toBe(0);
   });

@@ -81,6 +81,7 @@ describe('path inputs of the actions', () => {
   let ws: string;
   let outside: string;
   const saved = { ...process.env };
+  const cwd = process.cwd();
   beforeAll(() => {
     ws = mkdtempSync(join(tmpdir(), 'ws-'));
     outside = mkdtempSync(join(tmpdir(), 'outside-'));
@@ -91,10 +92,13 @@ describe('path inputs of the actions', () => {
     symlinkSync(join(outside, 'secret.yml'), join(ws, 'link.yml'));
     symlinkSync(outside, join(ws, 'linkdir'));
     process.env.GITHUB_WORKSPACE = ws;
+    // As on the runner, the working directory is the workspace.
+    process.chdir(ws);
     process.env.RUNNER_TEMP = join(outside, 'runner-temp');
     mkdirSync(process.env.RUNNER_TEMP);
   });
   afterAll(() => {
+    process.chdir(cwd);
     process.env = saved;
     rmSync(ws, { recursive: true, force: true });
     rmSync(outside, { recursive: true, force: true });

@@ -223,7 +223,7 @@ async function main(): Promise<void> {
     );
     console.log(`  psql -f (concatenation, floor)        ${fmt(psql)}   1.00x psql`);
     console.log(
-      `  runbook migrate apply                 ${fmt(ours)}   ${(ours / psql).toFixed(2)}x psql   (target <= 1.50x)`,
+      `  runbook migrate apply                 ${fmt(ours)}   ${(ours / psql).toFixed(2)}x psql   (target <= 1.10x)`,
     );
     console.log(
       `  node-pg-migrate runner (per-file tx)  ${fmt(npgm)}   ${(npgm / psql).toFixed(2)}x psql   runbook is ${(npgm / ours).toFixed(2)}x faster`,

@@ -2,6 +2,7 @@
  * The bundled `migrate` action (actions/migrate/dist/index.js) run as the GitHub runner runs it.
  * Build it first: `node scripts/bundle.mjs migrate`.
  */
+import { jest } from '@jest/globals';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -9,6 +10,9 @@ import { lockKey } from '../../src/db/lock.js';
 import { runBundledAction, type ActionRun } from '../support/action.js';
 import { freshDatabase, withClient, type TestDatabase } from '../support/postgres.js';
 import { migrationsDir, removeDir } from './helpers.js';
+
+// Each bundled run starts a Node process; on a loaded 2-core machine a run can take 20 s.
+jest.setTimeout(180_000);
 
 const PASSWORD = 'Zq9-migrate-Secret-77';
 let db: TestDatabase;

@@ -3,9 +3,13 @@
  * through the bundled `migrate` action (actions/migrate/dist/index.js, run as the runner runs
  * it) with `format: auto`. Build it first: `node scripts/bundle.mjs migrate`.
  */
+import { jest } from '@jest/globals';
 import { runBundledAction } from '../support/action.js';
 import { freshDatabase, withClient, type TestDatabase } from '../support/postgres.js';
 import { migrationsDir, removeDir } from './helpers.js';
+
+// Each bundled run starts a Node process; on a loaded 2-core machine a run can take 20 s.
+jest.setTimeout(180_000);
 
 const up = [
   'CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL);',

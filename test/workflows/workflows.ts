@@ -159,6 +159,9 @@ export function neededPermissions(job: Job): Record<string, 'read' | 'write'> {
     const run = step.run ?? '';
     const script = String(step.with?.script ?? '');
     if (uses.startsWith('actions/checkout@')) add('contents', 'read');
+    // Pushing an image to the GitHub Container Registry with the job's token.
+    if (uses.startsWith('docker/build-push-action@') && step.with?.push === true)
+      add('packages', 'write');
     if (/gh api --method POST "repos\/\$GITHUB_REPOSITORY\/deployments/.test(run))
       add('deployments', 'write');
     if (/gh api "repos\/\$GITHUB_REPOSITORY\/actions\/runs\/[^"]*\/approvals"/.test(run))

@@ -25,7 +25,7 @@ import {
   type PartitionRow,
   type PauseSummary,
 } from './checkpoint.js';
-import { keyOf, num, prepare, type BackfillOptions, type Prepared } from './engine.js';
+import { keyOf, num, prepare, type BackfillOptions, type Prepared } from './prepare.js';
 import { BatchSizer, HealthMonitor } from './health.js';
 import { MAX_PARTITIONS } from './spec.js';
 import { BackfillBusyError, lockOrTakeOver, openSession } from './session.js';

@@ -90,6 +90,9 @@ target:
   columns: [value]
 source: SELECT id, value FROM meter
 batch-size: 5
+throttle:
+  max-batch-duration: 60s
+  target-batch-duration: 60s
 `,
   );
   const run = await runBundledAction('backfill', {

@@ -107,6 +107,7 @@ batch-size: 7
 # Batch sizes must not depend on this machine's speed here.
 throttle:
   max-batch-duration: 60s
+  target-batch-duration: 60s
 `,
   );
 }
@@ -260,6 +261,7 @@ source: |
 batch-size: 10
 throttle:
   max-batch-duration: 60s
+  target-batch-duration: 60s
 `,
     );
     const plan = await analyzeBackfill({ spec, databaseUrl: db.url }, silentLogger);

@@ -47,6 +47,7 @@ source: |
 batch-size: 4
 throttle:
   max-batch-duration: 60s
+  target-batch-duration: 60s
 `,
   );
 }
@@ -92,6 +93,7 @@ source: |
 batch-size: 4
 throttle:
   max-batch-duration: 60s
+  target-batch-duration: 60s
 `,
   );
   const r = await executeBackfill({ spec: file, databaseUrl: db.url, pauseMs: 0 }, silentLogger);

@@ -309,6 +309,9 @@ export function neededPermissions(job: Job): Record<string, 'read' | 'write'> {
     if (command === 'approval') add('actions', 'read');
     if (command === 'start' || (command === 'report' && step.with?.token))
       add('deployments', 'write');
+    // Pushing an image to the GitHub Container Registry with the job's token.
+    if (uses.startsWith('docker/build-push-action@') && step.with?.push === true)
+      add('packages', 'write');
     if (/gh api --method POST "repos\/\$GITHUB_REPOSITORY\/deployments/.test(run))
       add('deployments', 'write');
     if (/gh api "repos\/\$GITHUB_REPOSITORY\/actions\/runs\/[^"]*\/approvals"/.test(run))

@@ -21,7 +21,7 @@
  *   skipped can never pass).
  */
 import { holds, type MetricCriteria, type Unit } from './criteria.js';
-import { binomialPValues, exactBounds, lookAlpha } from './statistics.js';
+import { binomialPValues, lookAlpha, rateBounds } from './statistics.js';
 
 /**
  * Share of each look's error budget given to the trailing-window test (the rest goes to the
@@ -91,11 +91,12 @@ export interface Measurement {
   /** Count metrics: the decisive test's one-sided exact binomial p-value, 0..1. */
   pValue?: number;
   /**
-   * Count metrics: one-sided exact (Clopper-Pearson) lower bound of the pooled rate at the
-   * level this look spends on the whole-canary test, a ratio (0..1).
+   * Count metrics: one-sided lower bound of the pooled rate at the level this look spends on
+   * the whole-canary test, a ratio (0..1), for display: the Wilson bound, or over at most three
+   * events the exact binomial bound when lower. The verdict comes from the exact test (`pValue`).
    */
   lower?: number;
-  /** Count metrics: one-sided exact upper bound of the pooled rate, as `lower`, a ratio (0..1). */
+  /** Count metrics: one-sided upper bound of the pooled rate, as `lower`, a ratio (0..1). */
   upper?: number;
   /** Why the measurement failed, was pending, inconclusive or an error (human-readable). */
   message?: string;
@@ -279,7 +280,7 @@ function measureCounts(
   const look = state.measurements.length + 1;
   const alpha = lookAlpha(look, state.plannedLooks, 1 - metric.confidence);
   const wholeAlpha = window ? alpha * (1 - WINDOW_SHARE) : alpha;
-  const b = exactBounds(pooled.numerator, pooled.denominator, 1 - wholeAlpha)!;
+  const b = rateBounds(pooled.numerator, pooled.denominator, 1 - wholeAlpha)!;
   const withBounds: Measurement = {
     ...withValues,
     pooled,

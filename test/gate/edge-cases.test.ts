@@ -257,7 +257,7 @@ describe('messages read in the unit of the condition', () => {
       silentLogger,
     );
     expect(r.reason).toBe(
-      'canary-5xx-rate failed the sequential rate test; last value 6.045% vs < 1%: last 5 interval(s) rate 2.246% (66/2939) breaks < 1%: p = 3.5e-9 ≤ 0.000015, the share of the 1% false-fail budget spent at look 9',
+      'canary-5xx-rate failed the sequential rate test; last value 6.045% vs < 1%: last 5 interval(s) rate 2.246% (66/2939) breaks < 1%: p = 3.5e-9 ≤ 0.0000030, the share of the 1% false-fail budget spent at look 9',
     );
     const dry = r.metrics.find((m) => m.name === '5xx-rate-vs-stable')!;
     expect(dry.measurements.at(-1)!.threshold).toBeGreaterThan(0);

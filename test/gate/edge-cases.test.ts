@@ -288,3 +288,36 @@ describe('messages read in the unit of the condition', () => {
     );
   });
 });
+
+describe('no-data: ignore is reported, never read as a clean pass', () => {
+  test('one success then four skipped says so in the reason, the result and the summary', async () => {
+    const values = [0.2, null, null, null, null];
+    const p: MetricsProvider = {
+      name: 'memory',
+      instant: async () => null,
+      range: async (_ref, start, _end, step) => values.map((v, i) => ({ t: start + i * step, v })),
+    };
+    const r = await runGate(
+      {
+        criteria: parseCriteria(
+          `interval: 1m\nduration: 5m\nmetrics:\n  - name: latency\n    query: q\n    condition: "< 500ms"\n    unit: seconds\n    no-data: ignore\n`,
+        ),
+        mode: 'backtest',
+        start: T0,
+        end: T0 + 5 * MIN,
+        providerFactory: () => p,
+      },
+      silentLogger,
+    );
+    expect(r.reason).toMatch(
+      /latency judged 1 of 5, 4 skipped as no data \(no-data: ignore\): the query returned no value ×4/,
+    );
+    expect(r.metrics[0]).toMatchObject({
+      skipped: 4,
+      noData: { 'the query returned no value': 4 },
+    });
+    expect(renderSummary(r)).toContain(
+      '- latency: 4 of 5, 4 skipped: the query returned no value (×4)',
+    );
+  });
+});

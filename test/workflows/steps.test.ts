@@ -237,7 +237,9 @@ describe('report: Job summary', () => {
     );
     expect(md).toContain('#### 1% of traffic: pass');
     expect(md).toMatch(/\| canary-5xx-rate \| < 1% \| 0\.001 ratio \| 30 \/ 0 \| successful \|/);
-    expect(md).toContain('| p99-latency | < 500ms | 0.21 seconds | 30 / 0 | successful |');
+    expect(md).toContain(
+      '| p99-latency (dry run) | < 500ms | 0.21 seconds | 30 / 0 | successful |',
+    );
     expect(md).toContain('Promotion approved by ema at 2024-06-03T21:02:11Z.');
     expect(md).not.toContain('Rolled back');
     expect(md).not.toContain('## Rollback');

@@ -169,7 +169,12 @@ export function resolveCriteria(
   };
   const dur = (v: string | number, key: string): number => durAt(v, [key]);
   const intervalMs = overrides.intervalMs ?? dur(doc.interval, 'interval');
-  if (intervalMs < 1000) fail(['interval'], `interval must be at least 1s`);
+  if (!(intervalMs >= 1000)) {
+    // An override comes from an input, not from the file's line.
+    if (overrides.intervalMs !== undefined)
+      throw new ConfigError(`must be at least 1s (got ${intervalMs} ms)`, undefined, 'interval');
+    fail(['interval'], `interval must be at least 1s`);
+  }
   let count: number;
   if (overrides.durationMs !== undefined)
     count = Math.max(1, Math.ceil(overrides.durationMs / intervalMs));

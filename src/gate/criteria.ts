@@ -1,19 +1,23 @@
 /**
- * Canary exit criteria: the YAML schema, its loader and the condition grammar.
+ * Canary exit criteria: the loader that turns a criteria file into runnable {@link Criteria}.
+ * The schema is in `schema.ts`, the condition grammar in `conditions.ts`, template variables
+ * and their escaping in `templates.ts` (all re-exported here).
  *
  * The vocabulary follows Argo Rollouts' AnalysisTemplate (`interval`, `count`, `initialDelay`,
  * `failureLimit`, `consecutiveErrorLimit`, `inconclusiveLimit`, `dryRun`; see argo-rollouts
  * `pkg/apis/rollouts/v1alpha1/analysis_types.go`), spelled in kebab-case, and Kayenta's
- * `lookback` for the trailing window of pooled counts. Every mistake is a {@link ConfigError}
- * carrying the criteria file and line.
+ * `lookback` for the trailing window of a rate (default 5 intervals; `all` = since the start).
+ * Every mistake is a {@link ConfigError} carrying the criteria file and line.
  *
  * **`failure-limit` differs from Argo's `failureLimit`.** Here it counts *consecutive* failed
  * measurements of one metric: the gate fails on failure number `failure-limit + 1` in a row,
  * and a successful measurement resets the count. Argo Rollouts' `failureLimit` counts *total*
  * failed measurements over the whole analysis (a success does not reset it). The same
  * criteria file is therefore more tolerant of isolated failures here than in Argo; with
- * `failure-limit: 0` both fail on the first failed measurement. `consecutive-error-limit` and
- * `inconclusive-limit` count consecutive measurements as in Argo.
+ * `failure-limit: 0` both fail on the first failed measurement. Count-based rates are judged
+ * by an always-valid sequential test instead and fail on its first rejection (see
+ * `evaluation.ts`). `consecutive-error-limit` and `inconclusive-limit` count consecutive
+ * measurements as in Argo.
  *
  * ```yaml
  * provider: prometheus
@@ -26,6 +30,7 @@
  *     denominator: sum(increase(http_requests_total{tenant=~"{{tenants}}"}[{{interval}}]))
  *     condition: "< 1%"
  *     unit: ratio
+ *     absent-is-zero: true  # the 5xx series appears with the first 5xx
  * ```
  */
 import { loadYaml, parseDuration, parseYaml, type LoadedYaml } from '../config/load.js';
@@ -169,7 +174,12 @@ export function resolveCriteria(
   };
   const dur = (v: string | number, key: string): number => durAt(v, [key]);
   const intervalMs = overrides.intervalMs ?? dur(doc.interval, 'interval');
-  if (intervalMs < 1000) fail(['interval'], `interval must be at least 1s`);
+  if (!(intervalMs >= 1000)) {
+    // An override comes from an input, not from the file's line.
+    if (overrides.intervalMs !== undefined)
+      throw new ConfigError(`must be at least 1s (got ${intervalMs} ms)`, undefined, 'interval');
+    fail(['interval'], `interval must be at least 1s`);
+  }
   let count: number;
   if (overrides.durationMs !== undefined)
     count = Math.max(1, Math.ceil(overrides.durationMs / intervalMs));

@@ -6,13 +6,15 @@
  *
  * - Count-based rates (`numerator`/`denominator`) are judged by a sequential test that stays
  *   honest under repeated looks. At every look two exact binomial tests ask whether the true
- *   rate breaks the condition: one over the counts pooled since the first measurement (power
- *   for a regression present from the start) and one over the trailing `lookback` window
- *   (default 5 intervals, so a regression that starts late is not diluted; `lookback: all`
- *   tests the whole canary only). Each look may spend only its share of the false-fail budget
- *   `1 − confidence` (Lan-DeMets alpha spending, see `lookAlpha`; the window test gets
- *   {@link WINDOW_SHARE} of it), so a healthy canary fails with probability at most
- *   `1 − confidence` however many times the gate looks. Because that bound already accounts
+ *   rate breaks the condition: a group-sequential test of the counts pooled since the first
+ *   measurement (power for a regression present from the start; exact boundary, see
+ *   `SequentialBinomialTest`) and a test of the trailing `lookback` window alone (default 5
+ *   intervals, so a regression that starts late is not diluted; `lookback: all` tests the whole
+ *   canary only). Each look may spend only its share of the false-fail budget `1 − confidence`
+ *   (Lan-DeMets alpha spending, see `lookAlpha`; the window test gets {@link WINDOW_SHARE} of
+ *   it; a baseline-relative threshold, which moves, is tested look by look at its share), so a
+ *   healthy canary fails with probability at most `1 − confidence` however many times the gate
+ *   looks. Because that bound already accounts
  *   for noise, a rate fails on the first look whose test rejects: `failure-limit` is not applied
  *   to it (it would only delay a verdict that is already significant). Until the pooled
  *   denominator reaches `min-sample` a measurement is `pending` (it neither fails nor passes).
@@ -21,13 +23,13 @@
  *   skipped can never pass).
  */
 import { holds, type MetricCriteria, type Unit } from './criteria.js';
-import { binomialPValues, exactBounds, lookAlpha } from './statistics.js';
+import { binomialPValues, lookAlpha, rateBounds, SequentialBinomialTest } from './statistics.js';
 
 /**
  * Share of each look's error budget given to the trailing-window test (the rest goes to the
  * whole-canary test) once the canary is longer than its `lookback`.
  */
-export const WINDOW_SHARE = 0.2;
+export const WINDOW_SHARE = 0.1;
 
 /**
  * The outcome of one measurement: `successful` (condition held), `failed` (broken),
@@ -91,11 +93,12 @@ export interface Measurement {
   /** Count metrics: the decisive test's one-sided exact binomial p-value, 0..1. */
   pValue?: number;
   /**
-   * Count metrics: one-sided exact (Clopper-Pearson) lower bound of the pooled rate at the
-   * level this look spends on the whole-canary test, a ratio (0..1).
+   * Count metrics: one-sided lower bound of the pooled rate at the level this look spends on
+   * the whole-canary test, a ratio (0..1), for display: the Wilson bound, or over at most three
+   * events the exact binomial bound when lower. The verdict comes from the exact test (`pValue`).
    */
   lower?: number;
-  /** Count metrics: one-sided exact upper bound of the pooled rate, as `lower`, a ratio (0..1). */
+  /** Count metrics: one-sided upper bound of the pooled rate, as `lower`, a ratio (0..1). */
   upper?: number;
   /** Why the measurement failed, was pending, inconclusive or an error (human-readable). */
   message?: string;
@@ -128,6 +131,8 @@ export interface MetricState {
   noData: Record<string, number>;
   /** Looks the gate plans (the criteria's `count`), for spending the false-fail budget. */
   plannedLooks: number;
+  /** The group-sequential test of the counts since the start (constant thresholds). */
+  sequential?: SequentialBinomialTest;
 }
 
 /**
@@ -279,7 +284,7 @@ function measureCounts(
   const look = state.measurements.length + 1;
   const alpha = lookAlpha(look, state.plannedLooks, 1 - metric.confidence);
   const wholeAlpha = window ? alpha * (1 - WINDOW_SHARE) : alpha;
-  const b = exactBounds(pooled.numerator, pooled.denominator, 1 - wholeAlpha)!;
+  const b = rateBounds(pooled.numerator, pooled.denominator, 1 - wholeAlpha)!;
   const withBounds: Measurement = {
     ...withValues,
     pooled,
@@ -290,14 +295,27 @@ function measureCounts(
     alpha,
   };
   if (threshold === null) return noData(metric, withBounds, 'the baseline query returned no value');
-  if (pooled.denominator < metric.minSample) {
+  const op = metric.condition.op;
+  const upward = op === '<' || op === '<=';
+  const judged = pooled.denominator >= metric.minSample;
+  // A constant threshold is judged by the exact group-sequential test over the counts since the
+  // start (looks below min-sample add their counts but spend nothing).
+  let sequential: { pValue: number; reject: boolean } | undefined;
+  if (metric.condition.threshold !== undefined && op !== '==' && op !== '!=') {
+    state.sequential ??= new SequentialBinomialTest(upward ? threshold : 1 - threshold);
+    sequential = state.sequential.look(
+      den,
+      upward ? pooled.numerator : pooled.denominator - pooled.numerator,
+      judged ? wholeAlpha : 0,
+    );
+  }
+  if (!judged) {
     return {
       ...withBounds,
       phase: 'pending',
       message: `${fmtCount(pooled.denominator)} requests so far; judging starts at min-sample ${metric.minSample}`,
     };
   }
-  const op = metric.condition.op;
   if (op === '==' || op === '!=') {
     const ok = holds(op, b.estimate, threshold);
     return {
@@ -311,13 +329,13 @@ function measureCounts(
     };
   }
   // Evidence against the condition: that the true rate is above a `<`/`<=` threshold (below
-  // a `>`/`>=` one), by the exact binomial test at the level this look may spend.
-  const upward = op === '<' || op === '<=';
+  // a `>`/`>=` one), by exact binomial tests at the level this look may spend.
   const tests: {
     name: string;
     counts: { numerator: number; denominator: number };
     level: number;
-  }[] = [{ name: 'whole canary', counts: pooled, level: wholeAlpha }];
+    result?: { pValue: number; reject: boolean };
+  }[] = [{ name: 'whole canary', counts: pooled, level: wholeAlpha, result: sequential }];
   if (window && window.denominator >= metric.minSample) {
     tests.push({
       name: `last ${w} interval(s)`,
@@ -328,12 +346,26 @@ function measureCounts(
   let decisive:
     { name: string; p: number; level: number; rate: number; n: number; x: number } | undefined;
   let smallest = Infinity;
+  let rejected = false;
   for (const t of tests) {
-    const pv = binomialPValues(t.counts.numerator, t.counts.denominator, threshold);
-    const p = upward ? pv.above : pv.below;
-    // The test that came closest to (or went furthest past) its level decides the message.
-    if (p / t.level < smallest) {
-      smallest = p / t.level;
+    let p: number;
+    let reject: boolean;
+    if (t.result) {
+      p = t.result.pValue;
+      reject = t.result.reject;
+    } else {
+      const pv = binomialPValues(t.counts.numerator, t.counts.denominator, threshold);
+      p = upward ? pv.above : pv.below;
+      reject = p <= t.level;
+    }
+    const rate = t.counts.numerator / t.counts.denominator;
+    // A test rejects only when its rate is on the wrong side of the threshold too.
+    reject &&= !holds(op, rate, threshold);
+    rejected ||= reject;
+    // The rejecting test, else the one closest to its level, names the evidence.
+    const score = reject ? -1 / (1 + p / t.level) : p / t.level;
+    if (score < smallest) {
+      smallest = score;
       decisive = {
         name: t.name,
         p,
@@ -345,7 +377,7 @@ function measureCounts(
     }
   }
   const d = decisive!;
-  const broken = d.p <= d.level && !holds(op, d.rate, threshold);
+  const broken = rejected;
   return {
     ...withBounds,
     pValue: d.p,

@@ -210,28 +210,29 @@ export function binomialPValues(
   };
 }
 
-/** Share of the error budget kept for looks after the planned last one (see {@link lookAlpha}). */
-export const TAIL_SHARE = 0.05;
+/** Share of the error budget kept for looks after the planned last one (see {@link lookAlpha}), 0..1. */
+export const TAIL_SHARE = 0.02;
 
 /**
  * The error probability spent at look `k` (1-based) of a gate that plans `planned` looks, so
  * that the probability of ever failing a healthy canary stays at most `alpha` however many
  * times the gate looks (an always-valid, alpha-spending design).
  *
- * Spending function: the Lan-DeMets power family `α·t^ρ` with ρ = 3 on the look fraction
+ * Spending function: the Lan-DeMets power family `α·t^ρ` with ρ = 4 on the look fraction
  * `t = k / planned` (Lan & DeMets, "Discrete sequential boundaries for clinical trials",
  * Biometrika 70(3), 1983; Kim & DeMets 1987 for the power family), for `(1 − TAIL_SHARE)·α`;
- * looks after `planned` (live mode while a metric is pending, or past failures are being
- * confirmed) spend the remaining `TAIL_SHARE·α` geometrically, half of what is left at each look,
- * so the total over infinitely many looks is `α`. ρ = 3 keeps most of the budget for late looks
- * (power for small regressions at the planned end) while the first looks still catch gross
- * ones. Each look's tests are judged at the level spent on it and combined by the union bound
- * (Bonferroni), which holds whatever the dependence between looks, including the overlapping
- * trailing windows of `lookback`: conservative, never anti-conservative.
+ * looks after `planned` (live mode while a metric is pending or has no data) spend the remaining
+ * `TAIL_SHARE·α` geometrically, half of what is left at each look, so the total over infinitely
+ * many looks is `α`. ρ = 4 keeps most of the budget for late looks (power for small regressions
+ * by the planned end: `npm run bench:gate`) while the first looks still catch gross ones. The
+ * gate splits each look's share between the exact group-sequential test of the counts since
+ * the start ({@link SequentialBinomialTest}) and a test of the trailing window judged alone at
+ * its part; the two are combined by the union bound, which holds whatever the dependence,
+ * including the overlapping windows of successive looks.
  * @param alpha - total false-fail probability, e.g. 0.01 for `confidence: 0.99`
  * @returns a probability in (0, alpha]
  */
-export function lookAlpha(k: number, planned: number, alpha: number, rho = 3): number {
+export function lookAlpha(k: number, planned: number, alpha: number, rho = 4): number {
   const K = Math.max(1, planned);
   const spent = (j: number): number => {
     if (j <= 0) return 0;
@@ -377,4 +378,72 @@ export function twoProportion(
   const se = Math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2));
   const z = se > 0 ? (p1 - p2) / se : 0;
   return { difference: p1 - p2, z, pHigher: 1 - normalCdf(z) };
+}
+
+/** Binomial(n, p) probabilities for 0..hi, where hi leaves out a negligible upper tail. */
+function binomialPmf(n: number, p: number): Float64Array {
+  if (n <= 0) return Float64Array.of(1);
+  if (p <= 0) return Float64Array.of(1);
+  const sd = Math.sqrt(n * p * (1 - p));
+  const hi = p >= 1 ? n : Math.min(n, Math.ceil(n * p + 12 * sd + 12));
+  const out = new Float64Array(hi + 1);
+  const lp = Math.log(p);
+  const lq = Math.log1p(-p);
+  const lnN = logGamma(n + 1);
+  for (let x = 0; x <= hi; x++) {
+    out[x] = Math.exp(lnN - logGamma(x + 1) - logGamma(n - x + 1) + x * lp + (n - x) * lq);
+  }
+  return out;
+}
+
+/**
+ * An exact group-sequential test of a binomial rate with an alpha-spending boundary (Lan &
+ * DeMets 1983, evaluated exactly for binomial sums by the recursion of Armitage, McPherson &
+ * Rowe, "Repeated significance tests on accumulating data", JRSS A 132, 1969): the counts
+ * pooled since the start are tested at every look, and the critical count of look k is the
+ * smallest c with P(no earlier rejection and X_k ≥ c | p0) ≤ the alpha spent at look k. The
+ * probability of ever rejecting when the true rate is `p0` (or lower) is therefore at most the
+ * total spent, however many looks there are, and far less conservative than judging every look
+ * on its own at its share (the pooled counts of successive looks are strongly correlated).
+ *
+ * Trials at each look are taken as given (conditioning on them is exact: the number of requests
+ * carries no information about the error rate). Fractional counts (Prometheus' `increase()`
+ * extrapolates) are rounded to whole events and trials.
+ */
+export class SequentialBinomialTest {
+  /** P(X = x and no rejection so far | p0), for x = 0, 1, ... */
+  private density: Float64Array = Float64Array.of(1);
+  /** @param p0 - the rate under test (the threshold), 0..1 */
+  constructor(readonly p0: number) {}
+
+  /**
+   * Adds one look's `trials` and judges the pooled `events` (since the start) at `alpha`.
+   * @returns `critical`: the pooled count that rejects at this look; `pValue`: the probability
+   *   under `p0` of reaching this look unrejected with at least `events` (compare with `alpha`);
+   *   `reject`: whether `events` reaches `critical`
+   */
+  look(
+    trials: number,
+    events: number,
+    alpha: number,
+  ): { critical: number; pValue: number; reject: boolean } {
+    const pmf = binomialPmf(Math.max(0, Math.round(trials)), this.p0);
+    const old = this.density;
+    const next = new Float64Array(old.length + pmf.length - 1);
+    for (let i = 0; i < old.length; i++) {
+      const a = old[i];
+      if (a === 0) continue;
+      for (let j = 0; j < pmf.length; j++) next[i + j] += a * pmf[j];
+    }
+    // The critical count: the tail from it up holds at most alpha.
+    let critical = next.length;
+    let tail = 0;
+    while (critical > 0 && tail + next[critical - 1] <= alpha) tail += next[--critical];
+    const x = Math.max(0, Math.round(events));
+    let pValue = 0;
+    for (let i = Math.min(x, next.length); i < next.length; i++) pValue += next[i];
+    // Only the paths that did not reject go on to the next look.
+    this.density = next.slice(0, critical);
+    return { critical, pValue: Math.min(1, pValue), reject: x >= critical };
+  }
 }

@@ -58,8 +58,8 @@ d('canary-gate action (bundled) in backtest mode', () => {
     );
     expect(r.exitCode).toBe(1);
     expect(r.outputs.verdict).toBe('fail');
-    // 5% from the start fails the sequential rate test at the first look (window from S + 2 min).
-    expect(r.outputs['failed-at']).toBe(new Date(S + 3 * MIN).toISOString());
+    // 5% from the start fails the sequential rate test at the second look (window from S + 2 min).
+    expect(r.outputs['failed-at']).toBe(new Date(S + 4 * MIN).toISOString());
     expect(r.outputs.reason).toMatch(/canary-5xx-rate failed the sequential rate test/);
     const ann = r.annotations.find(
       (a) => a.level === 'error' && a.title?.includes('canary-5xx-rate'),
@@ -85,7 +85,7 @@ d('canary-gate action (bundled) in backtest mode', () => {
     expect(r.summary).toContain('xychart-beta');
     const saved = JSON.parse(readFileSync(r.outputs['measurements-file'], 'utf8'));
     expect(saved.verdict).toBe('fail');
-    expect(saved.metrics[0].measurements).toHaveLength(1);
+    expect(saved.metrics[0].measurements).toHaveLength(2);
     // The bearer token is masked and never printed.
     expect(r.masks).toContain(token);
     expect(r.stdout.replace(`::add-mask::${token}`, '')).not.toContain(token);

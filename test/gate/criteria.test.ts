@@ -411,5 +411,21 @@ describe('interval: 0s', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect(err!.location).toEqual({ file: 'zero.yml', line: 3 });
     expect(err!.message).toMatch(/interval/);
+    // The interval input is blamed as an input, not at the file's line.
+    const input = (() => {
+      try {
+        parseCriteria(
+          'duration: 5m\ninterval: 1m\nmetrics:\n  - name: up\n    query: up\n    condition: "== 1"\n',
+          'ok.yml',
+          {},
+          { intervalMs: 0 },
+        );
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(input).toBeInstanceOf(ConfigError);
+    expect(input!.input).toBe('interval');
+    expect(input!.location).toBeUndefined();
   });
 });

@@ -257,7 +257,7 @@ describe('messages read in the unit of the condition', () => {
       silentLogger,
     );
     expect(r.reason).toBe(
-      'canary-5xx-rate failed the sequential rate test; last value 6.045% vs < 1%: last 5 interval(s) rate 2.246% (66/2939) breaks < 1%: p = 3.5e-9 ≤ 0.000015, the share of the 1% false-fail budget spent at look 9',
+      'canary-5xx-rate failed the sequential rate test; last value 6.045% vs < 1%: last 5 interval(s) rate 2.246% (66/2939) breaks < 1%: p = 3.5e-9 ≤ 0.0000030, the share of the 1% false-fail budget spent at look 9',
     );
     const dry = r.metrics.find((m) => m.name === '5xx-rate-vs-stable')!;
     expect(dry.measurements.at(-1)!.threshold).toBeGreaterThan(0);
@@ -285,6 +285,39 @@ describe('messages read in the unit of the condition', () => {
     expect(r.verdict).toBe('pass');
     expect(r.reason).toBe(
       'every criterion held for 6 measurement(s) over 6 min (within the limits: latency 1 failed, 1 inconclusive)',
+    );
+  });
+});
+
+describe('no-data: ignore is reported, never read as a clean pass', () => {
+  test('one success then four skipped says so in the reason, the result and the summary', async () => {
+    const values = [0.2, null, null, null, null];
+    const p: MetricsProvider = {
+      name: 'memory',
+      instant: async () => null,
+      range: async (_ref, start, _end, step) => values.map((v, i) => ({ t: start + i * step, v })),
+    };
+    const r = await runGate(
+      {
+        criteria: parseCriteria(
+          `interval: 1m\nduration: 5m\nmetrics:\n  - name: latency\n    query: q\n    condition: "< 500ms"\n    unit: seconds\n    no-data: ignore\n`,
+        ),
+        mode: 'backtest',
+        start: T0,
+        end: T0 + 5 * MIN,
+        providerFactory: () => p,
+      },
+      silentLogger,
+    );
+    expect(r.reason).toMatch(
+      /latency judged 1 of 5, 4 skipped as no data \(no-data: ignore\): the query returned no value ×4/,
+    );
+    expect(r.metrics[0]).toMatchObject({
+      skipped: 4,
+      noData: { 'the query returned no value': 4 },
+    });
+    expect(renderSummary(r)).toContain(
+      '- latency: 4 of 5, 4 skipped: the query returned no value (×4)',
     );
   });
 });

@@ -70,7 +70,7 @@ d('canary gate against a real Prometheus', () => {
     expect(denials.measurements.every((m) => m.value === 0)).toBe(true);
   });
 
-  test('backtest: a 5% error regression fails at the first look and names the time', async () => {
+  test('backtest: a 5% error regression fails at the second look and names the time', async () => {
     const c = criteria('checkout-regression');
     const r = await runGate(
       {
@@ -83,16 +83,16 @@ d('canary gate against a real Prometheus', () => {
       silentLogger,
     );
     expect(r.verdict).toBe('fail');
-    // 5% over ~600 requests is far beyond noise even at the first look's sliver of the budget:
-    // the sequential test fails at once (failure-limit applies to value metrics only).
+    // 5% over ~1,200 requests is far beyond noise even at the second look's sliver of the budget:
+    // the sequential test fails then (failure-limit applies to value metrics only).
     expect(r.reason).toMatch(
       /^canary-5xx-rate failed the sequential rate test.*whole canary rate .*breaks < 1%: p = /,
     );
     expect(c.failureLimit).toBe(2);
-    expect(Date.parse(r.failedAt!)).toBe(windowStart + MIN);
+    expect(Date.parse(r.failedAt!)).toBe(windowStart + 2 * MIN);
     const rate = r.metrics.find((m) => m.name === 'canary-5xx-rate')!;
-    expect(rate.measurements.map((m) => m.phase)).toEqual(['failed']);
-    expect(rate.measurements[0].lower!).toBeGreaterThan(0.01);
+    expect(rate.measurements.map((m) => m.phase)).toEqual(['successful', 'failed']);
+    expect(rate.measurements[1].lower!).toBeGreaterThan(0.01);
   });
 
   test('backtest: a canary with no traffic is inconclusive, never a pass', async () => {
@@ -137,7 +137,7 @@ d('canary gate against a real Prometheus', () => {
     expect(log.lines.some((l) => l.includes('canary-5xx-rate') && l.includes('ok'))).toBe(true);
   });
 
-  test('live: a regression fails at the first measurement', async () => {
+  test('live: a regression fails at the second measurement', async () => {
     let clock = windowStart;
     const r = await runGate(
       {
@@ -150,7 +150,7 @@ d('canary gate against a real Prometheus', () => {
       silentLogger,
     );
     expect(r.verdict).toBe('fail');
-    expect(Date.parse(r.failedAt!)).toBe(windowStart + MIN);
+    expect(Date.parse(r.failedAt!)).toBe(windowStart + 2 * MIN);
   });
 
   test('grafana: the same queries through the data source proxy with a service-account token', async () => {

@@ -90,7 +90,7 @@ test('the job summary has a table row per metric and an xychart of value against
   // Ratios are drawn in percent: the interval rate, the judged lower bound, the 1% threshold.
   expect(charts[0]).toContain('y-axis "%"');
   expect(charts[0]).toMatch(
-    /line \[0\.686106, 0, [^\]]+\]\n\s+line \[0\.00\d*,[^\]]+\]\n\s+line \[1, 1,/,
+    /line \[0\.686106, 0, [^\]]+\]\n\s+line \[0\.0\d*,[^\]]+\]\n\s+line \[1, 1,/,
   );
   expect(md).toContain(
     '**canary-5xx-rate** `< 1%` in %, UTC; lines in order: value, pooled lower bound, threshold.',

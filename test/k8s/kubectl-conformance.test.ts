@@ -38,8 +38,24 @@ interface Run {
   stderr: string;
 }
 
+/**
+ * kubectl before 1.27 validates `apply` input against the server's OpenAPI v2 schemas (which the
+ * fake does not serve) instead of asking the server to (`fieldValidation`); for those the
+ * server-side checks are what is tested, so their client-side validation is turned off.
+ */
+let oldClient: boolean | undefined;
+
 /** Runs kubectl against the fake (its own discovery cache, no user config). */
-function kubectl(args: string[], input?: string, timeoutMs = 20_000): Promise<Run> {
+async function kubectl(args: string[], input?: string, timeoutMs = 20_000): Promise<Run> {
+  if (oldClient === undefined) {
+    oldClient = false;
+    const v = await kubectl(['version', '--client', '-o', 'json']);
+    const minor = Number(
+      String(JSON.parse(v.stdout || '{}').clientVersion?.minor ?? '99').replace(/\D/g, ''),
+    );
+    oldClient = minor < 27;
+  }
+  if (oldClient && args[0] === 'apply') args = [...args, '--validate=false'];
   return new Promise((resolve, reject) => {
     const child = execFile(
       KUBECTL,

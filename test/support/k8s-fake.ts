@@ -103,6 +103,11 @@ export interface FakeKubernetes {
   /** Injects a fault; returns a function that removes it. */
   fault(f: Fault): () => void;
   /**
+   * Changes a stored object as another client would (a concurrent writer): `change` edits it,
+   * then it gets a new resourceVersion (and generation when `spec` changed).
+   */
+  update(kind: string, namespace: string, name: string, change: (o: Obj) => void): Obj;
+  /**
    * `deployment=image` entries: a rollout of that Deployment to a pod template with that image
    * never gets ready pods, as with an image containing `bad`.
    */
@@ -774,6 +779,15 @@ export async function startFakeKubernetes(
         entry.left = 0;
         for (const r of hung) r.destroy();
       };
+    },
+    update(kind, namespace, name, change) {
+      const t = store.typeOfKind(kind);
+      const s = t && store.get(t, namespace, name);
+      if (!s) throw new Error(`fake: no ${kind} ${namespace}/${name}`);
+      const next = clone(s.obj);
+      change(next);
+      store.commit(s, next);
+      return s.obj;
     },
     kubeconfig({ namespace = 'default', context = 'fake' } = {}) {
       const user = options.token

@@ -241,3 +241,8 @@ await runAction(async () => {
     throw e;
   }
 });
+
+// Idle keep-alive connections to the API server (and a request a hung server never answered)
+// would hold the step open for seconds after its result is written: end now, with the exit code
+// runAction set. Output is written synchronously (files and pipes), so nothing is lost.
+process.exit();

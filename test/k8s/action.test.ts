@@ -316,7 +316,7 @@ describe('actions/rollout bundle on a bad day', () => {
         .get('HTTPRoute', 'billing', 'videokit-api')!
         .spec.rules[0].backendRefs.map((b: any) => b.weight),
     ).toEqual([100, 0]);
-  }, 30_000);
+  }, 60_000);
 
   test('run-job sets job-name as soon as the Job exists, also when the API server fails later', async () => {
     const stop = fake.fault({
@@ -338,5 +338,5 @@ describe('actions/rollout bundle on a bad day', () => {
     } finally {
       stop();
     }
-  }, 30_000);
+  }, 60_000);
 });

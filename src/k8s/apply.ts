@@ -20,8 +20,9 @@ import { join } from 'node:path';
 import { LineCounter, parseAllDocuments, isMap, isScalar, type Node } from 'yaml';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { ConfigError, type Logger, type SourceLocation } from '../errors.js';
-import { apiStatus, connect, PatchStrategy, type ClusterOptions } from './client.js';
+import { apiStatus, connect, type ClusterOptions } from './client.js';
 import { withRetries } from './transport.js';
+import { sendManifest } from './request.js';
 
 /** One object read from a manifest file. */
 export interface ManifestObject {
@@ -216,14 +217,11 @@ export async function applyManifests(options: ApplyOptions, logger: Logger): Pro
     try {
       // Server-side apply is idempotent: repeating it after a lost answer is harmless.
       return await withRetries({ idempotent: true, what: `apply ${label(m.object)}`, logger }, () =>
-        c.objects.patch(
-          structuredClone(m.object),
-          undefined,
-          dryRun ? 'All' : undefined,
+        sendManifest(c, 'PATCH', m.object, {
+          dryRun: dryRun ? 'All' : undefined,
           fieldManager,
-          force,
-          PatchStrategy.ServerSideApply,
-        ),
+          force: String(force),
+        }),
       );
     } catch (e) {
       const st = apiStatus(e);

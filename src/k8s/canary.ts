@@ -1,11 +1,25 @@
 /**
- * Canary traffic with the ingress-nginx canary annotations
- * (kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/annotations/#canary):
- * a second Ingress for the same host carries `nginx.ingress.kubernetes.io/canary: "true"` and
- * `nginx.ingress.kubernetes.io/canary-weight: "<n>"`, the share of requests (out of
- * `canary-weight-total`, default 100) routed to the canary Service.
+ * Canary traffic through one of three traffic routers, behind the same set-weight, promote and
+ * abort commands:
+ *
+ * - ingress-nginx canary annotations
+ *   (kubernetes.github.io/ingress-nginx/user-guide/nginx-configuration/annotations/#canary):
+ *   a second Ingress for the same host carries `nginx.ingress.kubernetes.io/canary: "true"` and
+ *   `nginx.ingress.kubernetes.io/canary-weight: "<n>"`, the share of requests (out of
+ *   `canary-weight-total`, default 100) routed to the canary Service;
+ * - Gateway API `HTTPRoute` backend weights (gateway-api.sigs.k8s.io/reference/spec/#httpbackendref,
+ *   gateway-api.sigs.k8s.io/guides/traffic-splitting/): in every rule whose `backendRefs` name
+ *   both Services, the canary gets weight `w` and the stable `100 - w` (weights are relative);
+ * - Istio `VirtualService` route weights
+ *   (istio.io/latest/docs/reference/config/networking/virtual-service/#HTTPRouteDestination):
+ *   in every `http` route whose destinations are both Services (by `host`), the canary gets
+ *   `w` percent and the stable `100 - w`.
+ *
+ * The Gateway API and Istio routes are custom resources: they are changed with a JSON merge
+ * patch of the whole rule list guarded by the read `resourceVersion` (custom resources take no
+ * strategic merge patch).
  */
-import type { V1Ingress } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Ingress } from '@kubernetes/client-node';
 import { ConfigError, type Logger } from '../errors.js';
 import {
   apiStatus,
@@ -18,6 +32,8 @@ import {
   type ClusterOptions,
   type PollOptions,
 } from './client.js';
+import { idempotent } from './request.js';
+import { withRetries } from './transport.js';
 import {
   setImage,
   waitForRollout,
@@ -29,6 +45,110 @@ import {
 export const CANARY_ANNOTATION = 'nginx.ingress.kubernetes.io/canary';
 export const CANARY_WEIGHT_ANNOTATION = 'nginx.ingress.kubernetes.io/canary-weight';
 export const CANARY_WEIGHT_TOTAL_ANNOTATION = 'nginx.ingress.kubernetes.io/canary-weight-total';
+
+/**
+ * Which object routes the canary's traffic, and how.
+ * - `ingress-nginx`: `ingress` is the canary Ingress (the one with the canary annotation);
+ * - `gateway-api`: `name` is the `gateway.networking.k8s.io/v1` HTTPRoute, `canaryService` and
+ *   `stableService` the Services its `backendRefs` name;
+ * - `istio`: `name` is the VirtualService (`apiVersion` default `networking.istio.io/v1`),
+ *   `canaryService` and `stableService` the destination hosts (a short name also matches
+ *   `<name>.<namespace>.svc.cluster.local`).
+ */
+export type TrafficRouter =
+  | { kind: 'ingress-nginx'; ingress: string }
+  | { kind: 'gateway-api'; name: string; canaryService: string; stableService: string }
+  | {
+      kind: 'istio';
+      name: string;
+      canaryService: string;
+      stableService: string;
+      apiVersion?: string;
+    };
+
+/** The router kinds, as the action's `router` input and the plan's `deploy.router.kind` name them. */
+export const ROUTER_KINDS = ['ingress-nginx', 'gateway-api', 'istio'] as const;
+
+/**
+ * Builds a {@link TrafficRouter} from flat fields (action inputs, CLI flags, a plan's
+ * `deploy.router`).
+ * @param fields `kind` (default `ingress-nginx`), `name` (the HTTPRoute or VirtualService; for
+ *   ingress-nginx the canary Ingress, else `ingress`), `canaryService`, `stableService`
+ * @param inputs the names of the inputs or flags, for errors
+ * @throws ConfigError naming the missing or unknown input
+ */
+export function parseRouter(
+  fields: {
+    kind?: string;
+    name?: string;
+    ingress?: string;
+    canaryService?: string;
+    stableService?: string;
+    apiVersion?: string;
+  },
+  inputs: {
+    kind: string;
+    name: string;
+    ingress: string;
+    canaryService: string;
+    stableService: string;
+  } = {
+    kind: 'router',
+    name: 'route',
+    ingress: 'ingress',
+    canaryService: 'canary-service',
+    stableService: 'stable-service',
+  },
+): TrafficRouter {
+  const kind = fields.kind || 'ingress-nginx';
+  if (kind === 'ingress-nginx') {
+    const ingress = fields.ingress || fields.name;
+    if (!ingress)
+      throw new ConfigError('is required (the canary Ingress)', undefined, inputs.ingress);
+    return { kind, ingress };
+  }
+  if (kind !== 'gateway-api' && kind !== 'istio')
+    throw new ConfigError(
+      `'${kind}' is not a traffic router (one of ${ROUTER_KINDS.join(', ')})`,
+      undefined,
+      inputs.kind,
+    );
+  const what = kind === 'gateway-api' ? 'the HTTPRoute' : 'the VirtualService';
+  if (!fields.name)
+    throw new ConfigError(`is required for ${kind} (${what})`, undefined, inputs.name);
+  if (!fields.canaryService)
+    throw new ConfigError(
+      `is required for ${kind} (the canary Service)`,
+      undefined,
+      inputs.canaryService,
+    );
+  if (!fields.stableService)
+    throw new ConfigError(
+      `is required for ${kind} (the stable Service)`,
+      undefined,
+      inputs.stableService,
+    );
+  if (fields.canaryService === fields.stableService)
+    throw new ConfigError(
+      `must differ from ${inputs.stableService} ('${fields.stableService}')`,
+      undefined,
+      inputs.canaryService,
+    );
+  return kind === 'istio'
+    ? {
+        kind,
+        name: fields.name,
+        canaryService: fields.canaryService,
+        stableService: fields.stableService,
+        ...(fields.apiVersion ? { apiVersion: fields.apiVersion } : {}),
+      }
+    : {
+        kind,
+        name: fields.name,
+        canaryService: fields.canaryService,
+        stableService: fields.stableService,
+      };
+}
 
 /** The canary state of an Ingress. */
 export interface CanaryState {
@@ -69,10 +189,12 @@ export function parseWeights(items: (string | number)[], total = 100, input = 'w
   return out;
 }
 
-/** Options of {@link stepCanaryWeights}. */
+/** Options of {@link stepCanaryWeights}, {@link abortCanary} and {@link promoteCanary}. */
 export interface CanaryOptions extends ClusterOptions, PollOptions {
-  /** Name of the canary Ingress (the one with the `canary` annotation). */
-  ingress: string;
+  /** Name of the canary Ingress (ingress-nginx; the one with the `canary` annotation). */
+  ingress?: string;
+  /** The traffic router; default ingress-nginx with `ingress`. */
+  router?: TrafficRouter;
 }
 
 /** Options of {@link stepCanaryWeights}. */
@@ -94,7 +216,12 @@ export interface WeightStep {
 
 /** What {@link stepCanaryWeights}, {@link abortCanary} or {@link promoteCanary} changed. */
 export interface CanaryResult {
+  /** Name of the routing object (the canary Ingress, the HTTPRoute or the VirtualService). */
   ingress: string;
+  /** The routing object as `kind/name`: `ingress/billing-canary`, `httproute/billing`, `virtualservice/billing`. */
+  resource: string;
+  /** The router kind. */
+  router: TrafficRouter['kind'];
   namespace: string;
   previousWeight: number;
   /** Weight now in place (0 after abort and promote). */
@@ -104,10 +231,197 @@ export interface CanaryResult {
   steps: WeightStep[];
 }
 
-async function readIngress(c: Clients, name: string, namespace: string): Promise<V1Ingress> {
-  return call(`ingress '${name}' in namespace '${namespace}'`, 'ingress', () =>
-    c.networking.readNamespacedIngress({ name, namespace }),
+async function readIngress(
+  c: Clients,
+  name: string,
+  namespace: string,
+  logger?: Logger,
+): Promise<V1Ingress> {
+  return idempotent(
+    `ingress '${name}' in namespace '${namespace}'`,
+    'ingress',
+    () => c.networking.readNamespacedIngress({ name, namespace }),
+    logger,
   );
+}
+
+/** Reading and writing the canary weight of one router. */
+interface RouterIO {
+  name: string;
+  resource: string;
+  kind: TrafficRouter['kind'];
+  read(): Promise<CanaryState>;
+  /** Sets the canary weight (and, for ingress-nginx, whether the canary is on). */
+  set(weight: number, enabled: boolean): Promise<{ before: CanaryState; after: CanaryState }>;
+}
+
+/** The router of the options: `router`, else ingress-nginx with `ingress`. */
+export function routerOf(options: Pick<CanaryOptions, 'router' | 'ingress'>): TrafficRouter {
+  if (options.router) return options.router;
+  if (!options.ingress)
+    throw new ConfigError('is required (the canary Ingress)', undefined, 'ingress');
+  return { kind: 'ingress-nginx', ingress: options.ingress };
+}
+
+function routerIO(c: Clients, router: TrafficRouter, namespace: string, logger: Logger): RouterIO {
+  if (router.kind === 'ingress-nginx') {
+    const name = router.ingress;
+    return {
+      name,
+      kind: router.kind,
+      resource: `ingress/${name}`,
+      read: async () => canaryState(await readIngress(c, name, namespace, logger)),
+      set: (weight, enabled) =>
+        patchCanary(
+          c,
+          name,
+          namespace,
+          { [CANARY_ANNOTATION]: String(enabled), [CANARY_WEIGHT_ANNOTATION]: String(weight) },
+          logger,
+        ),
+    };
+  }
+  return routeIO(c, router, namespace, logger);
+}
+
+/** Whether an Istio destination host names the Service (short name or FQDN in the namespace). */
+function hostIs(host: unknown, service: string, namespace: string): boolean {
+  return (
+    typeof host === 'string' &&
+    (host === service ||
+      host === `${service}.${namespace}` ||
+      host === `${service}.${namespace}.svc` ||
+      host === `${service}.${namespace}.svc.cluster.local`)
+  );
+}
+
+type Route = KubernetesObject & { spec?: Record<string, any> };
+
+function routeIO(
+  c: Clients,
+  router: Extract<TrafficRouter, { kind: 'gateway-api' | 'istio' }>,
+  namespace: string,
+  logger: Logger,
+): RouterIO {
+  const gateway = router.kind === 'gateway-api';
+  const apiVersion = gateway
+    ? 'gateway.networking.k8s.io/v1'
+    : (router.apiVersion ?? 'networking.istio.io/v1');
+  const kind = gateway ? 'HTTPRoute' : 'VirtualService';
+  const what = `${kind.toLowerCase()} '${router.name}' in namespace '${namespace}'`;
+  const listKey = gateway ? 'rules' : 'http';
+  const refsKey = gateway ? 'backendRefs' : 'route';
+  const isCanary = (ref: any) =>
+    gateway
+      ? ref?.name === router.canaryService && (!ref.kind || ref.kind === 'Service')
+      : hostIs(ref?.destination?.host, router.canaryService, namespace);
+  const isStable = (ref: any) =>
+    gateway
+      ? ref?.name === router.stableService && (!ref.kind || ref.kind === 'Service')
+      : hostIs(ref?.destination?.host, router.stableService, namespace);
+  const read = () =>
+    idempotent(
+      what,
+      'route',
+      () =>
+        c.objects.read({
+          apiVersion,
+          kind,
+          metadata: { name: router.name, namespace },
+        }) as Promise<Route>,
+      logger,
+    );
+  /** The rules that split traffic between both Services. */
+  const splitting = (route: Route): any[] => {
+    const rules: any[] = route.spec?.[listKey] ?? [];
+    const found = rules.filter(
+      (r) => (r?.[refsKey] ?? []).some(isCanary) && (r?.[refsKey] ?? []).some(isStable),
+    );
+    if (found.length === 0) {
+      const named = [
+        ...new Set(
+          rules.flatMap((r) =>
+            (r?.[refsKey] ?? []).map((x: any) => (gateway ? x?.name : x?.destination?.host)),
+          ),
+        ),
+      ];
+      throw new ConfigError(
+        `${kind} '${router.name}' has no ${gateway ? 'rule whose backendRefs' : 'http route whose destinations'} name both the stable Service '${router.stableService}' and the canary Service '${router.canaryService}' (it names: ${named.join(', ') || 'nothing'}); add both, the canary with weight 0`,
+        undefined,
+        'route',
+      );
+    }
+    if (!gateway) {
+      for (const r of found) {
+        const others = (r.route as any[]).filter(
+          (x) => !isCanary(x) && !isStable(x) && (x.weight ?? 0) > 0,
+        );
+        if (others.length)
+          throw new ConfigError(
+            `VirtualService '${router.name}' also sends traffic to ${others.map((x) => x.destination?.host).join(', ')} in the route with both Services; the canary weight and the stable weight must add up to 100`,
+            undefined,
+            'route',
+          );
+      }
+    }
+    return found;
+  };
+  const stateOf = (route: Route): CanaryState => {
+    const [rule] = splitting(route);
+    const refs: any[] = rule[refsKey];
+    const cw = Number(refs.find(isCanary)?.weight ?? (gateway ? 1 : refs.length === 1 ? 100 : 0));
+    const sw = Number(refs.find(isStable)?.weight ?? (gateway ? 1 : refs.length === 1 ? 100 : 0));
+    const weight = gateway ? (cw + sw > 0 ? Math.round((cw * 100) / (cw + sw)) : 0) : cw;
+    return { enabled: weight > 0, weight, total: 100 };
+  };
+  return {
+    name: router.name,
+    kind: router.kind,
+    resource: `${kind.toLowerCase()}/${router.name}`,
+    read: async () => stateOf(await read()),
+    set: async (weight) => {
+      for (let attempt = 1; ; attempt++) {
+        const route = await read();
+        const before = stateOf(route);
+        const spec = structuredClone(route.spec ?? {});
+        const rules = splitting({ ...route, spec });
+        for (const rule of rules) {
+          for (const ref of rule[refsKey]) {
+            if (isCanary(ref)) ref.weight = weight;
+            else if (isStable(ref)) ref.weight = 100 - weight;
+          }
+        }
+        const body = {
+          apiVersion,
+          kind,
+          metadata: {
+            name: router.name,
+            namespace,
+            resourceVersion: route.metadata?.resourceVersion,
+          },
+          spec: { [listKey]: spec[listKey] },
+        };
+        try {
+          const out = (await withRetries(
+            { idempotent: true, what: `patch ${kind.toLowerCase()} '${router.name}'`, logger },
+            () =>
+              c.objects.patch(
+                body,
+                undefined,
+                undefined,
+                'runbook-actions',
+                undefined,
+                PatchStrategy.MergePatch,
+              ),
+          )) as Route;
+          return { before, after: stateOf(out) };
+        } catch (e) {
+          if (apiStatus(e)?.code === 409 && attempt < 3) continue;
+          return call(what, 'route', () => Promise.reject(e));
+        }
+      }
+    },
+  };
 }
 
 /**
@@ -122,9 +436,10 @@ async function patchCanary(
   name: string,
   namespace: string,
   annotations: Record<string, string>,
+  logger: Logger,
 ): Promise<{ before: CanaryState; after: CanaryState }> {
   for (let attempt = 1; ; attempt++) {
-    const ing = await readIngress(c, name, namespace);
+    const ing = await readIngress(c, name, namespace, logger);
     if (ing.metadata?.annotations?.[CANARY_ANNOTATION] === undefined) {
       throw new ConfigError(
         `ingress '${name}' has no ${CANARY_ANNOTATION} annotation: name the canary Ingress, not the stable one`,
@@ -134,14 +449,19 @@ async function patchCanary(
     }
     const before = canaryState(ing);
     try {
-      const out = await c.networking.patchNamespacedIngress(
-        {
-          name,
-          namespace,
-          body: { metadata: { resourceVersion: ing.metadata?.resourceVersion, annotations } },
-          fieldManager: 'runbook-actions',
-        },
-        patchAs(PatchStrategy.MergePatch),
+      // Guarded by the read resourceVersion, so repeating it after a lost answer is harmless.
+      const out = await withRetries(
+        { idempotent: true, what: `patch ingress '${name}'`, logger },
+        () =>
+          c.networking.patchNamespacedIngress(
+            {
+              name,
+              namespace,
+              body: { metadata: { resourceVersion: ing.metadata?.resourceVersion, annotations } },
+              fieldManager: 'runbook-actions',
+            },
+            patchAs(PatchStrategy.MergePatch),
+          ),
       );
       return { before, after: canaryState(out) };
     } catch (e) {
@@ -152,10 +472,28 @@ async function patchCanary(
 }
 
 /**
+ * A canary command that failed part-way: `state` says where the traffic is now (the last weight
+ * that was set, or the weight before the command when none was), so the caller can report it
+ * and name the undo. The original error is the `cause`.
+ */
+export class CanaryStepError extends Error {
+  override readonly name = 'CanaryStepError';
+  constructor(
+    message: string,
+    readonly state: CanaryResult,
+    options: { cause: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
  * Steps the canary weight through `weights` in order (e.g. 1 → 5 → 20 → 50 → 100), turning the
  * canary on, pausing `pauseMs` between steps and calling `onStep` after each.
  * @throws ConfigError for a weight outside 0..`canary-weight-total` (input `weights`), a missing
- *   Ingress or a non-canary Ingress (input `ingress`); nothing is changed in those cases
+ *   or non-canary routing object (input `ingress` or `route`); nothing is changed in those cases
+ * @throws CanaryStepError when a step fails after the first weight was read (a lost API server,
+ *   an `onStep` that throws): its `state` has the weight in place and the steps done
  */
 export async function stepCanaryWeights(
   options: StepWeightsOptions,
@@ -164,29 +502,59 @@ export async function stepCanaryWeights(
   const c = connect(options);
   const namespace = options.namespace || c.namespace;
   const poll = pollSettings(options);
-  const current = canaryState(await readIngress(c, options.ingress, namespace));
+  const io = routerIO(c, routerOf(options), namespace, logger);
+  const current = await io.read();
   const weights = parseWeights(options.weights, current.total);
   const steps: WeightStep[] = [];
   let previousWeight = current.weight;
   let weight = current.weight;
+  let enabled = current.enabled;
+  const state = (): CanaryResult => ({
+    ingress: io.name,
+    resource: io.resource,
+    router: io.kind,
+    namespace,
+    previousWeight,
+    weight,
+    enabled,
+    steps: [...steps],
+  });
   for (const [i, w] of weights.entries()) {
-    const { before, after } = await patchCanary(c, options.ingress, namespace, {
-      [CANARY_ANNOTATION]: 'true',
-      [CANARY_WEIGHT_ANNOTATION]: String(w),
-    });
+    let before: CanaryState;
+    let after: CanaryState;
+    try {
+      ({ before, after } = await io.set(w, true));
+    } catch (e) {
+      if (e instanceof ConfigError && i === 0) throw e;
+      throw new CanaryStepError(
+        `${io.resource}: setting the canary weight to ${w}% failed (step ${i + 1}/${weights.length}); the canary is at ${weight}%: ${(e as Error).message}`,
+        state(),
+        { cause: e },
+      );
+    }
     if (i === 0) previousWeight = before.weight;
     weight = after.weight;
+    enabled = true;
     steps.push({ weight: w, at: new Date().toISOString() });
     logger.info(
-      `ingress "${options.ingress}": canary weight ${before.weight}% → ${w}% (step ${i + 1}/${weights.length})`,
+      `${io.resource}: canary weight ${before.weight}% → ${w}% (step ${i + 1}/${weights.length})`,
     );
-    if (options.onStep) await options.onStep(w, i);
+    try {
+      if (options.onStep) await options.onStep(w, i);
+    } catch (e) {
+      if (e instanceof CanaryStepError) throw e;
+      throw new CanaryStepError(
+        `${io.resource}: step ${i + 1}/${weights.length} at ${w}% failed: ${(e as Error).message}`,
+        state(),
+        { cause: e },
+      );
+    }
     if (i < weights.length - 1 && (options.pauseMs ?? 0) > 0) {
       logger.info(`pausing ${Math.round((options.pauseMs ?? 0) / 1000)} s before the next step`);
       await poll.sleep(options.pauseMs ?? 0);
     }
   }
-  return { ingress: options.ingress, namespace, previousWeight, weight, enabled: true, steps };
+  return state();
 }
 
 /** Sets one canary weight; {@link stepCanaryWeights} with a single step. */
@@ -198,23 +566,23 @@ export async function setCanaryWeight(
 }
 
 /**
- * Aborts a canary: weight 0, so the stable Ingress carries all traffic; the Ingress stays a
- * canary (`canary: "true"`), ready for the next attempt.
+ * Aborts a canary: weight 0, so the stable Service carries all traffic. An ingress-nginx canary
+ * Ingress stays a canary (`canary: "true"`), ready for the next attempt.
  */
 export async function abortCanary(options: CanaryOptions, logger: Logger): Promise<CanaryResult> {
   const c = connect(options);
   const namespace = options.namespace || c.namespace;
-  const { before } = await patchCanary(c, options.ingress, namespace, {
-    [CANARY_ANNOTATION]: 'true',
-    [CANARY_WEIGHT_ANNOTATION]: '0',
-  });
-  logger.info(`ingress "${options.ingress}": canary aborted, weight ${before.weight}% → 0%`);
+  const io = routerIO(c, routerOf(options), namespace, logger);
+  const { before } = await io.set(0, true);
+  logger.info(`${io.resource}: canary aborted, weight ${before.weight}% → 0%`);
   return {
-    ingress: options.ingress,
+    ingress: io.name,
+    resource: io.resource,
+    router: io.kind,
     namespace,
     previousWeight: before.weight,
     weight: 0,
-    enabled: true,
+    enabled: io.kind === 'ingress-nginx',
     steps: [{ weight: 0, at: new Date().toISOString() }],
   };
 }
@@ -295,7 +663,8 @@ export async function promoteCanary(
   const namespace = options.namespace || c.namespace;
   let set: SetImageResult | undefined;
   let wait: WaitResult | undefined;
-  await readIngress(c, options.ingress, namespace);
+  const io = routerIO(c, routerOf(options), namespace, logger);
+  await io.read();
   if (target) {
     set = await setImage({ ...options, clients: c, namespace, ...target }, logger);
     if (set.changed && options.onImageSet) await options.onImageSet(set);
@@ -304,15 +673,14 @@ export async function promoteCanary(
       logger,
     );
   }
-  const { before } = await patchCanary(c, options.ingress, namespace, {
-    [CANARY_ANNOTATION]: 'false',
-    [CANARY_WEIGHT_ANNOTATION]: '0',
-  });
+  const { before } = await io.set(0, false);
   logger.info(
-    `ingress "${options.ingress}": canary promoted (canary off, stable carries 100%; was ${before.weight}%)`,
+    `${io.resource}: canary promoted (canary off, stable carries 100%; was ${before.weight}%)`,
   );
   return {
-    ingress: options.ingress,
+    ingress: io.name,
+    resource: io.resource,
+    router: io.kind,
     namespace,
     previousWeight: before.weight,
     weight: 0,

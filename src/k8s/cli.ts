@@ -5,7 +5,15 @@ import { ConfigError } from '../errors.js';
 import { runInfo } from '../runinfo.js';
 import type { ClusterOptions, PollOptions } from './client.js';
 import { RolloutError } from './client.js';
-import { abortCanary, parseWeights, promoteCanary, stepCanaryWeights } from './canary.js';
+import {
+  abortCanary,
+  CanaryStepError,
+  parseRouter,
+  parseWeights,
+  promoteCanary,
+  stepCanaryWeights,
+  type TrafficRouter,
+} from './canary.js';
 import { applyManifests } from './apply.js';
 import { JobFailedError, runJob } from './job.js';
 import { isRolloutCommand, setImageChangeCause } from './commands.js';
@@ -31,11 +39,16 @@ commands:
   set-image   --deployment D --image api=repo:tag [--image ...] [--change-cause TEXT]
   wait        --deployment D                 (kubectl rollout status rules)
   undo        --deployment D [--to-revision N]
-  set-weight  --ingress CANARY --weights 1,5,20,50,100 [--pause 2m]
-  promote     --ingress CANARY [--deployment STABLE --image api=repo:tag]
-  abort       --ingress CANARY                (canary weight 0)
+  set-weight  ROUTER --weights 1,5,20,50,100 [--pause 2m]
+  promote     ROUTER [--deployment STABLE --image api=repo:tag]
+  abort       ROUTER                          (canary weight 0)
   apply       --manifest FILE|DIR [--manifest ...] [--field-manager M] [--no-force] [--dry-run]
   run-job     --job-manifest FILE
+
+ROUTER (traffic router of set-weight, promote, abort):
+  --ingress CANARY                                  ingress-nginx canary Ingress (default router)
+  --router gateway-api --route HTTPROUTE --canary-service SVC --stable-service SVC
+  --router istio --route VIRTUALSERVICE --canary-service SVC --stable-service SVC
 
 cluster:
   --kubeconfig FILE   kubeconfig file (default: $KUBECONFIG or ~/.kube/config; 'in-cluster' for
@@ -63,6 +76,10 @@ export const command: CliCommand = {
         'change-cause': { type: 'string' },
         'to-revision': { type: 'string' },
         ingress: { type: 'string' },
+        router: { type: 'string' },
+        route: { type: 'string' },
+        'canary-service': { type: 'string' },
+        'stable-service': { type: 'string' },
         weights: { type: 'string' },
         pause: { type: 'string' },
         manifest: { type: 'string', multiple: true },
@@ -99,6 +116,27 @@ export const command: CliCommand = {
     const images = () => parseImages(values.image ?? [], '--image');
     /** The stable Deployment a promotion moved to the new images before its rollout was waited for. */
     let movedStable: SetImageResult | undefined;
+    const router = (): TrafficRouter =>
+      parseRouter(
+        {
+          kind: values.router,
+          name: values.route,
+          ingress: values.ingress,
+          canaryService: values['canary-service'],
+          stableService: values['stable-service'],
+        },
+        {
+          kind: '--router',
+          name: '--route',
+          ingress: '--ingress',
+          canaryService: '--canary-service',
+          stableService: '--stable-service',
+        },
+      );
+    const routerFlags = (r: TrafficRouter) =>
+      r.kind === 'ingress-nginx'
+        ? `--ingress ${r.ingress}`
+        : `--router ${r.kind} --route ${r.name} --canary-service ${r.canaryService} --stable-service ${r.stableService}`;
     try {
       switch (cmd) {
         case 'set-image': {
@@ -140,7 +178,7 @@ export const command: CliCommand = {
         case 'set-weight': {
           const weights = parseWeights(listFlag(need('weights')), 100, '--weights');
           const r = await stepCanaryWeights(
-            { ...cluster, ingress: need('ingress'), weights, pauseMs: duration('pause', '0s') },
+            { ...cluster, router: router(), weights, pauseMs: duration('pause', '0s') },
             logger,
           );
           logger.info(canarySummary('set-weight', r));
@@ -150,7 +188,7 @@ export const command: CliCommand = {
           const r = await promoteCanary(
             {
               ...cluster,
-              ingress: need('ingress'),
+              router: router(),
               deployment: values.deployment,
               images: values.image?.length ? images() : undefined,
               changeCause: values['change-cause'],
@@ -166,10 +204,7 @@ export const command: CliCommand = {
         }
         case 'abort':
           logger.info(
-            canarySummary(
-              'abort',
-              await abortCanary({ ...cluster, ingress: need('ingress') }, logger),
-            ),
+            canarySummary('abort', await abortCanary({ ...cluster, router: router() }, logger)),
           );
           break;
         case 'apply': {
@@ -194,6 +229,13 @@ export const command: CliCommand = {
       }
       return 0;
     } catch (e) {
+      if (e instanceof CanaryStepError) {
+        logger.error(e.message);
+        logger.error(
+          `the canary is at ${e.state.weight}%; send all traffic back to the stable Service with: runbook rollout abort -n ${e.state.namespace} ${routerFlags(router())}`,
+        );
+        return 1;
+      }
       if (e instanceof JobFailedError) {
         logger.info(jobSummary(e.result));
         logger.error(e.message);

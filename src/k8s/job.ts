@@ -17,7 +17,7 @@ import {
   type PollOptions,
 } from './client.js';
 import { readManifests } from './apply.js';
-import { idempotent } from './request.js';
+import { idempotent, sendManifest } from './request.js';
 import { isTimeout, withDeadline, withRetries } from './transport.js';
 
 /** Options of {@link runJob}. */
@@ -83,7 +83,8 @@ export async function runJob(options: RunJobOptions, logger: Logger): Promise<Jo
   try {
     // A create is not idempotent (a lost answer may hide a created Job): repeated only on 429.
     job = await withRetries({ idempotent: false, what: 'create job', logger }, () =>
-      c.batch.createNamespacedJob({ namespace, body, fieldManager: 'runbook-actions' }),
+      // Sent as written (see sendManifest): the typed client would drop a misspelt field.
+      sendManifest(c, 'POST', body, { fieldManager: 'runbook-actions' }),
     );
   } catch (e) {
     const st = apiStatus(e);

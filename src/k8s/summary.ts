@@ -77,7 +77,9 @@ export function undoSummary(r: UndoResult): string {
 
 /** Summary of the canary commands. */
 export function canarySummary(command: string, r: CanaryResult | PromoteResult): string {
-  let out = heading(`Rollout: ${command} canary ingress/${r.ingress} (${r.namespace})`);
+  let out = heading(
+    `Rollout: ${command} canary ${r.resource ?? `ingress/${r.ingress}`} (${r.namespace})`,
+  );
   out += table(
     ['Step', 'Canary weight', 'Set at'],
     r.steps.map((s, i) => [i + 1, `${s.weight}%`, s.at]),
@@ -133,4 +135,29 @@ export function jobSummary(r: JobResult): string {
 /** Summary of a failed rollout (ProgressDeadlineExceeded, timeout). */
 export function failureSummary(title: string, message: string): string {
   return heading(`Rollout: ${title} failed`) + `${message}\n`;
+}
+
+/**
+ * Summary of a canary command that failed part-way ({@link CanaryStepError}): the weight the
+ * canary is at now, the steps that were done, and how to undo (abort: weight 0).
+ * @param undo the undo instruction, e.g. the action step or the CLI command line
+ */
+export function canaryFailureSummary(
+  command: string,
+  message: string,
+  r: CanaryResult,
+  undo: string,
+): string {
+  return (
+    heading(`Rollout: ${command} canary ${r.resource} (${r.namespace}) failed`) +
+    `${message}\n\n` +
+    `**The canary is at ${r.weight}%** (it was at ${r.previousWeight}% before this step).\n\n` +
+    (r.steps.length
+      ? table(
+          ['Step', 'Canary weight', 'Set at'],
+          r.steps.map((s, i) => [i + 1, `${s.weight}%`, s.at]),
+        ) + '\n'
+      : 'No weight was changed.\n\n') +
+    `To send all traffic back to the stable Service: ${undo}\n`
+  );
 }

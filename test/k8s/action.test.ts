@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { runBundledAction, type ActionRun } from '../support/action.js';
 import { startFakeKubernetes, type FakeKubernetes } from '../support/k8s-fake.js';
-import { deployment, ingress } from '../support/k8s-fixtures.js';
+import { deployment, httpRoute, ingress } from '../support/k8s-fixtures.js';
 
 const TOKEN = 'kube-token-4d1f9c0e7b';
 let fake: FakeKubernetes;
@@ -257,4 +257,86 @@ describe('actions/rollout bundle', () => {
         .join('\n'),
     ).not.toContain('not-the-token-77');
   });
+});
+
+describe('actions/rollout bundle on a bad day', () => {
+  test('wait with timeout 5s against a hung API server exits 1 near 5 s with a summary', async () => {
+    fake.seed(deployment('hung-api', 'billing', 'registry.example.com/videokit-api:7.18.0', 1));
+    const stop = fake.fault({ path: /deployments\/hung-api/, hang: true, times: Infinity });
+    const started = Date.now();
+    try {
+      const run = await rollout({ command: 'wait', deployment: 'hung-api', timeout: '5s' });
+      const took = Date.now() - started;
+      expect(run.exitCode).toBe(1);
+      // 5 s of waiting plus starting node and loading the bundle on a shared machine
+      expect(took).toBeLessThan(15_000);
+      expect(run.summary).toContain(
+        'timed out after 5 s waiting for deployment "hung-api": the API server did not answer in time',
+      );
+      expect(run.summary).toContain('Roll back with `command: undo`');
+      expectNoSecret(run);
+    } finally {
+      stop();
+    }
+  });
+
+  test('a set-weight through a Gateway API HTTPRoute that fails part-way sets weight and names the abort', async () => {
+    fake.seed(httpRoute('videokit-api', 'billing', 'videokit-api', 'videokit-api-canary'));
+    const router = {
+      router: 'gateway-api',
+      route: 'videokit-api',
+      'canary-service': 'videokit-api-canary',
+      'stable-service': 'videokit-api',
+    };
+    const ok = await rollout({ command: 'set-weight', weights: '1', ...router });
+    expect(ok.exitCode).toBe(0);
+    expect(ok.outputs.weight).toBe('1');
+    const stop = fake.fault({
+      method: 'PATCH',
+      path: /httproutes\/videokit-api/,
+      status: 500,
+      times: Infinity,
+    });
+    try {
+      const run = await rollout({ command: 'set-weight', weights: '5,20', ...router });
+      expect(run.exitCode).toBe(1);
+      expect(run.outputs.weight).toBe('1');
+      expect(run.summary).toContain('**The canary is at 1%**');
+      expect(run.summary).toContain(
+        'run this action with `command: abort`, `namespace: billing`, `router: gateway-api`, `route: videokit-api`, `canary-service: videokit-api-canary`, `stable-service: videokit-api`',
+      );
+      expectNoSecret(run);
+    } finally {
+      stop();
+    }
+    const abort = await rollout({ command: 'abort', ...router });
+    expect(abort.exitCode).toBe(0);
+    expect(
+      fake
+        .get('HTTPRoute', 'billing', 'videokit-api')!
+        .spec.rules[0].backendRefs.map((b: any) => b.weight),
+    ).toEqual([100, 0]);
+  }, 60_000);
+
+  test('run-job sets job-name as soon as the Job exists, also when the API server fails later', async () => {
+    const stop = fake.fault({
+      method: 'GET',
+      path: /\/jobs\/videokit-api-migrate-/,
+      status: 500,
+      times: Infinity,
+    });
+    try {
+      const run = await rollout({
+        command: 'run-job',
+        'job-manifest': 'examples/paket7/k8s/jobs/migrate.yaml',
+      });
+      expect(run.exitCode).toBe(1);
+      expect(run.outputs['job-name']).toMatch(/^videokit-api-migrate-[a-z0-9]{5}$/);
+      expect(run.summary).toContain(
+        `The Job \`${run.outputs['job-name']}\` was created in namespace \`billing\``,
+      );
+    } finally {
+      stop();
+    }
+  }, 60_000);
 });

@@ -60,7 +60,7 @@ describe('canary weights', () => {
     const patches = fake.requests.slice(before).filter((x) => x.method === 'PATCH');
     expect(patches.every((p) => p.contentType === 'application/merge-patch+json')).toBe(true);
     expect(weightPatches()).toEqual(['1', '5', '20', '50', '100']);
-    expect(log.lines).toContain('ingress "billing-canary": canary weight 20% → 50% (step 4/5)');
+    expect(log.lines).toContain('ingress/billing-canary: canary weight 20% → 50% (step 4/5)');
     // the stable Ingress is never touched
     expect(
       fake.requests.some((x) => x.method === 'PATCH' && /\/ingresses\/billing(\?|$)/.test(x.path)),

@@ -66,7 +66,9 @@ export async function loadSchemas(): Promise<void> {
     Object.entries(MODEL_MODULES).map(async ([k, [m, cls]]) => {
       const mod = (await import(m)) as Record<string, new (o: Obj) => { validate(): void }>;
       const Model = mod[cls];
-      const [apiVersion] = [k.slice(0, k.lastIndexOf('/'))];
+      // the model's own apiVersion (Istio's v1 is checked with the v1beta1 schema)
+      const segs = m.replace(/^(@kubernetes-models\/[^/]+|kubernetes-models)\//, '').split('/');
+      const apiVersion = segs.slice(0, -1).join('/');
       validators.set(k, (data) => {
         try {
           new Model({ ...data, apiVersion, kind: cls }).validate();

@@ -122,6 +122,11 @@ export interface FakeKubernetes {
   /** Injects a fault; returns a function that removes it. */
   fault(f: Fault): () => void;
   /**
+   * Changes a stored object as another client would (a concurrent writer): `change` edits it,
+   * then it gets a new resourceVersion (and generation when `spec` changed).
+   */
+  update(kind: string, namespace: string, name: string, change: (o: Obj) => void): Obj;
+  /**
    * `deployment=image` entries: a rollout of that Deployment to a pod template with that image
    * never gets ready pods, as with an image containing `bad`.
    */
@@ -298,6 +303,50 @@ export async function startFakeKubernetes(
     };
   }
 
+  /**
+   * OpenAPI v3 discovery (kubernetes.io/docs/concepts/overview/kubernetes-api/#openapi-v3): the
+   * root lists one document per group-version; a document has, per resource, the PATCH operation
+   * with its `x-kubernetes-group-version-kind` and query parameters. kubectl reads it to learn
+   * that the server takes `fieldValidation` (then it validates on the server, not from a schema
+   * of its own). Schemas of the kinds are not served.
+   */
+  function openapiV3(gv: string): Obj | undefined {
+    const gvs = [
+      ...new Set(
+        RESOURCES.map((r) => (r.group ? `apis/${r.group}/${r.version}` : `api/${r.version}`)),
+      ),
+    ];
+    if (!gv) {
+      return {
+        paths: Object.fromEntries(
+          gvs.map((g) => [g, { serverRelativeURL: `/openapi/v3/${g}?hash=FAKE${g.length}` }]),
+        ),
+      };
+    }
+    if (!gvs.includes(gv)) return undefined;
+    const param = (name: string) => ({
+      name,
+      in: 'query',
+      schema: { type: 'string', uniqueItems: true },
+    });
+    const paths: Obj = {};
+    for (const r of RESOURCES.filter(
+      (x) => (x.group ? `apis/${x.group}/${x.version}` : `api/${x.version}`) === gv,
+    )) {
+      const p = `/${gv}/${r.namespaced ? 'namespaces/{namespace}/' : ''}${r.plural}/{name}`;
+      paths[p] = {
+        patch: {
+          operationId: `patch${r.kind}`,
+          'x-kubernetes-action': 'patch',
+          'x-kubernetes-group-version-kind': { group: r.group, version: r.version, kind: r.kind },
+          parameters: ['dryRun', 'fieldManager', 'fieldValidation', 'force'].map(param),
+          responses: { '200': { description: 'OK' } },
+        },
+      };
+    }
+    return { openapi: '3.0.0', info: { title: 'Kubernetes', version: 'v1.32.0' }, paths };
+  }
+
   // ---- HTTP ----------------------------------------------------------------------------------
 
   function view(t: ResourceType, o: Obj): Obj {
@@ -320,6 +369,8 @@ export async function startFakeKubernetes(
     );
     const from = url.searchParams.get('resourceVersion');
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    // A real server answers a watch's headers at once, events or not; clients wait for them.
+    res.flushHeaders();
     const write = (type: string, object: Obj) =>
       res.write(`${JSON.stringify({ type, object: view(t, object) })}\n`);
     if (!from || from === '0') {
@@ -466,6 +517,11 @@ export async function startFakeKubernetes(
         compiler: 'gc',
         platform: 'linux/amd64',
       });
+    if (segs[0] === 'openapi' && segs[1] === 'v3') {
+      const doc = openapiV3(segs.slice(2).join('/'));
+      if (!doc) throw NOT_FOUND();
+      return send(200, doc);
+    }
     if (segs[0] === 'api' && segs.length === 1)
       return send(200, {
         kind: 'APIVersions',
@@ -772,6 +828,15 @@ export async function startFakeKubernetes(
         entry.left = 0;
         for (const r of hung) r.destroy();
       };
+    },
+    update(kind, namespace, name, change) {
+      const t = store.typeOfKind(kind);
+      const s = t && store.get(t, namespace, name);
+      if (!s) throw new Error(`fake: no ${kind} ${namespace}/${name}`);
+      const next = clone(s.obj);
+      change(next);
+      store.commit(s, next);
+      return s.obj;
     },
     kubeconfig({ namespace = 'default', context = 'fake' } = {}) {
       const user = options.token

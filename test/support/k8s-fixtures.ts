@@ -56,3 +56,65 @@ export function ingress(
     },
   };
 }
+
+/**
+ * A Gateway API `gateway.networking.k8s.io/v1` HTTPRoute whose one rule splits traffic between
+ * the `stable` and `canary` Services (gateway-api.sigs.k8s.io/guides/traffic-splitting/).
+ */
+export function httpRoute(
+  name: string,
+  namespace: string,
+  stable: string,
+  canary: string,
+  canaryWeight = 0,
+) {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name, namespace },
+    spec: {
+      parentRefs: [{ name: 'public-gateway', namespace: 'gateway-system' }],
+      hostnames: ['billing.example.test'],
+      rules: [
+        {
+          matches: [{ path: { type: 'PathPrefix', value: '/' } }],
+          backendRefs: [
+            { name: stable, port: 80, weight: 100 - canaryWeight },
+            { name: canary, port: 80, weight: canaryWeight },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * An Istio `networking.istio.io/v1` VirtualService whose http route splits traffic between the
+ * `stable` and `canary` hosts (istio.io/latest/docs/reference/config/networking/virtual-service/).
+ */
+export function virtualService(
+  name: string,
+  namespace: string,
+  stable: string,
+  canary: string,
+  canaryWeight = 0,
+) {
+  return {
+    apiVersion: 'networking.istio.io/v1',
+    kind: 'VirtualService',
+    metadata: { name, namespace },
+    spec: {
+      hosts: ['billing.example.test'],
+      gateways: ['istio-system/public-gateway'],
+      http: [
+        {
+          name: 'primary',
+          route: [
+            { destination: { host: stable, port: { number: 80 } }, weight: 100 - canaryWeight },
+            { destination: { host: canary, port: { number: 80 } }, weight: canaryWeight },
+          ],
+        },
+      ],
+    },
+  };
+}

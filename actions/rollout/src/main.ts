@@ -17,12 +17,15 @@ import {
   abortCanary,
   applyManifests,
   applySummary,
+  canaryFailureSummary,
+  CanaryStepError,
   canarySummary,
   connect,
   failureSummary,
   JobFailedError,
   jobSummary,
   parseImages,
+  parseRouter,
   parseWeights,
   promoteCanary,
   ROLLOUT_COMMANDS,
@@ -40,6 +43,7 @@ import {
   type ImageMap,
   type PollOptions,
   type SetImageResult,
+  type TrafficRouter,
 } from '../../../src/k8s/index.js';
 
 await runAction(async () => {
@@ -69,6 +73,29 @@ await runAction(async () => {
   };
   /** The stable Deployment a promotion moved to the new images (set before its rollout is waited for). */
   let movedStable: SetImageResult | undefined;
+  /** The traffic router of set-weight, promote and abort. */
+  const router = (): TrafficRouter =>
+    parseRouter({
+      kind: inputs.string('router') || undefined,
+      name: inputs.string('route') || undefined,
+      ingress: inputs.string('ingress') || undefined,
+      canaryService: inputs.string('canary-service') || undefined,
+      stableService: inputs.string('stable-service') || undefined,
+    });
+  /** The job a run-job created (set as soon as it exists). */
+  let createdJob: { name: string; namespace: string } | undefined;
+  const ns = base.namespace ?? 'default';
+  /** The action step that sends all traffic back to the stable Service. */
+  const abortStep = (r: TrafficRouter) =>
+    `run this action with \`command: abort\`, \`namespace: ${ns}\`, ${
+      r.kind === 'ingress-nginx'
+        ? `\`ingress: ${r.ingress}\``
+        : `\`router: ${r.kind}\`, \`route: ${r.name}\`, \`canary-service: ${r.canaryService}\`, \`stable-service: ${r.stableService}\``
+    } (\`runbook rollout abort -n ${ns} ${
+      r.kind === 'ingress-nginx'
+        ? `--ingress ${r.ingress}`
+        : `--router ${r.kind} --route ${r.name} --canary-service ${r.canaryService} --stable-service ${r.stableService}`
+    }\`).`;
   try {
     switch (command) {
       case 'set-image': {
@@ -107,7 +134,7 @@ await runAction(async () => {
         const r = await stepCanaryWeights(
           {
             ...cluster,
-            ingress: need('ingress'),
+            router: router(),
             weights,
             pauseMs: inputs.durationMs('pause', '0s'),
           },
@@ -118,7 +145,7 @@ await runAction(async () => {
         break;
       }
       case 'abort': {
-        const r = await abortCanary({ ...cluster, ingress: need('ingress') }, logger);
+        const r = await abortCanary({ ...cluster, router: router() }, logger);
         output('weight', String(r.weight));
         await summary(canarySummary('abort', r));
         break;
@@ -130,7 +157,7 @@ await runAction(async () => {
         const r = await promoteCanary(
           {
             ...cluster,
-            ingress: need('ingress'),
+            router: router(),
             deployment: deployment || undefined,
             images: list.length ? parseImages(list) : undefined,
             changeCause: inputs.string('change-cause') || undefined,
@@ -168,7 +195,14 @@ await runAction(async () => {
       }
       case 'run-job': {
         const r = await runJob(
-          { ...cluster, jobManifest: confinedPath('job-manifest', need('job-manifest')) },
+          {
+            ...cluster,
+            jobManifest: confinedPath('job-manifest', need('job-manifest')),
+            onCreated: (job) => {
+              createdJob = job;
+              output('job-name', job.name);
+            },
+          },
           logger,
         );
         output('job-name', r.name);
@@ -177,9 +211,22 @@ await runAction(async () => {
       }
     }
   } catch (e) {
-    if (e instanceof JobFailedError) {
+    if (e instanceof CanaryStepError) {
+      output('weight', String(e.state.weight));
+      await summary(canaryFailureSummary(command, e.message, e.state, abortStep(router())));
+    } else if (e instanceof JobFailedError) {
       output('job-name', e.result.name);
       await summary(jobSummary(e.result));
+    } else if (!(e instanceof ConfigError) && !(e instanceof RolloutError)) {
+      // A lost or failing API server: say what state things are in and how to go on.
+      let md = failureSummary(command, (e as Error).message.split('\n')[0]);
+      if (command === 'run-job' && createdJob)
+        md += `\nThe Job \`${createdJob.name}\` was created in namespace \`${createdJob.namespace}\` and may still be running (output \`job-name\`); check it with \`kubectl -n ${createdJob.namespace} get job ${createdJob.name}\` before running it again.\n`;
+      else if (command === 'wait')
+        md += `\nThe rollout itself may go on. Run \`command: wait\` again, or roll back with \`command: undo\` (\`kubectl rollout undo\`).\n`;
+      else if (command === 'promote' && movedStable)
+        md += `\nThe stable Deployment was moved to the new images; undo it with \`command: undo\`, \`deployment: ${movedStable.deployment}\`, \`to-revision: ${movedStable.previousRevision}\`.\n`;
+      await summary(md);
     } else if (e instanceof RolloutError) {
       let md = failureSummary(command, `${e.message} (reason: ${e.reason})`);
       if (movedStable) {
@@ -195,3 +242,8 @@ await runAction(async () => {
     throw e;
   }
 });
+
+// Idle keep-alive connections to the API server (and a request a hung server never answered)
+// would hold the step open for seconds after its result is written: end now, with the exit code
+// runAction set. Output is written synchronously (files and pipes), so nothing is lost.
+process.exit();

@@ -4,8 +4,11 @@
  * previous state (tenants, percentage, global and the rows the application reads).
  */
 import { ConfigError, recordingLogger, silentLogger } from '../../src/errors.js';
+import pg from 'pg';
 import {
+  BackendError,
   flagBucket,
+  flagFailureSummary,
   flagRolloutSummary,
   runFlagRollout,
   toggleFlag,
@@ -291,5 +294,52 @@ describe('key-pattern cannot hang flag-toggle', () => {
       expect((e as ConfigError).input).toBe('key-pattern');
       expect((e as Error).message).toMatch(msg);
     }
+  });
+});
+
+describe('postgres connection lost mid-run', () => {
+  it('says nothing was committed and how to go on, and the flag is unchanged', async () => {
+    await withClient(db.url, (c) =>
+      c.query(`DROP SCHEMA IF EXISTS runbook CASCADE`).then(() => undefined),
+    );
+    await seedCanary();
+    const holder = new pg.Client(db.url);
+    await holder.connect();
+    try {
+      // hold the flag row so the run waits inside its transaction, then kill its session
+      await holder.query('BEGIN');
+      await holder.query(`SELECT key FROM runbook.feature_flags WHERE key = $1 FOR UPDATE`, [FLAG]);
+      const running = toggleFlag(
+        { ...opts(), operation: 'enable', flag: FLAG, percentage: 5 },
+        silentLogger,
+      ).catch((x) => x);
+      let killed = 0;
+      for (let i = 0; i < 100 && killed === 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const r = await withClient(db.url, (c) =>
+          c.query(
+            `SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity
+              WHERE datname = current_database() AND application_name = 'runbook flag-toggle'
+                AND wait_event_type = 'Lock'`,
+          ),
+        );
+        killed = r.rowCount ?? 0;
+      }
+      expect(killed).toBe(1);
+      const e = await running;
+      expect(e).toBeInstanceOf(BackendError);
+      expect((e as BackendError).applied).toBe('nothing');
+      expect((e as Error).message).toMatch(
+        /lost the database connection before the commit .*nothing was changed. Re-run the step/,
+      );
+      expect((e as Error).message).not.toContain(new URL(db.url).password || '\u0000');
+      const md = flagFailureSummary('enable', e)!;
+      expect(md).toContain('Feature flag BILLING_ENFORCEMENT: enable failed');
+      expect(md).toContain('Nothing was changed');
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      await holder.end();
+    }
+    expect((await snapshot()).row).toEqual({ global_enabled: false, pct: 0 });
   });
 });

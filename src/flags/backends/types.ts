@@ -141,4 +141,17 @@ export class BackendError extends Error {
   ) {
     super(message);
   }
+  /** Set by the engine: the flag key. */
+  flag?: string;
+  /** Set by the engine when the state before the write was read: what `restore` puts back. */
+  previous?: FlagState;
+  /** Set by the engine after a failed write on a backend without transactions: the state now. */
+  current?: FlagState;
+  /**
+   * What the failure left: `nothing` (nothing was written, or a transaction was rolled back),
+   * `partial` (some requests of the write were applied: `current` differs from `previous`),
+   * `unknown` (the outcome cannot be known, e.g. the connection was lost during COMMIT, or the
+   * state could not be read again).
+   */
+  applied?: 'nothing' | 'partial' | 'unknown';
 }

@@ -78,6 +78,8 @@ await runAction(async () => {
       environment: inputs.string('environment') || undefined,
       project: inputs.string('project') || undefined,
       contextKind: inputs.string('context-kind', { default: 'tenant' }),
+      approvalTimeoutMs: inputs.durationMs('approval-timeout', '30m'),
+      stickiness: inputs.string('stickiness') || undefined,
       http: httpApi(),
     },
     actionsLogger,

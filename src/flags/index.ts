@@ -49,6 +49,8 @@ export {
 export {
   runFlagRollout,
   checkRolloutSteps,
+  toRolloutSteps,
+  FlagRolloutPlanSchema,
   type FlagRolloutOptions,
   type FlagRolloutResult,
   type FlagRolloutStep,

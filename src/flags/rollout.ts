@@ -20,6 +20,8 @@
  * if (r.outcome !== 'completed') process.exitCode = 1; // the flag is back at r.previousState
  * ```
  */
+import { z } from 'zod';
+import { parseDuration } from '../config/load.js';
 import { ConfigError, type Logger } from '../errors.js';
 import { createBackend } from './backends/index.js';
 import type { FlagBackend, FlagState } from './backends/types.js';
@@ -122,6 +124,53 @@ export interface FlagRolloutResult {
   reason?: string;
   /** The restore's error message when `outcome` is `rollback-failed`. */
   rollbackError?: string;
+}
+
+/**
+ * The schema of a release plan's `flags.rollout`: the steps of a guarded flag rollout, e.g.
+ *
+ * ```yaml
+ * flags:
+ *   rollout:
+ *     - { percent: 1, duration: 30m }
+ *     - { percent: 5, duration: 30m }
+ *     - { percent: 25, duration: 1h }
+ *     - { percent: 100 }
+ * ```
+ *
+ * `percent`: 0–100, not decreasing; `duration`: how long the canary gate observes the step
+ * (`30s`, `5m`, `1h30m`; default: judge at once). Turn each entry into a {@link FlagRolloutStep}
+ * with {@link toRolloutSteps}.
+ */
+export const FlagRolloutPlanSchema = z
+  .array(
+    z
+      .object({
+        percent: z
+          .number()
+          .min(0)
+          .max(100)
+          .describe('Percentage of all contexts served the flag in this step (0-100).'),
+        duration: z
+          .string()
+          .regex(/^(\d+(\.\d+)?(ms|s|m|h|d))+$/, 'a duration such as 30s, 5m, 1h30m')
+          .optional()
+          .describe('How long the canary gate observes this step before its verdict.'),
+      })
+      .strict(),
+  )
+  .min(1)
+  .max(20)
+  .describe('Guarded flag rollout: set percentage, judge with the canary gate, next step.');
+
+/** A plan's `flags.rollout` (see {@link FlagRolloutPlanSchema}) as steps with milliseconds. */
+export function toRolloutSteps(plan: z.infer<typeof FlagRolloutPlanSchema>): FlagRolloutStep[] {
+  return checkRolloutSteps(
+    plan.map((s, i) => ({
+      percent: s.percent,
+      durationMs: s.duration ? parseDuration(s.duration, `flags.rollout[${i}].duration`) : 0,
+    })),
+  );
 }
 
 /**

@@ -7,6 +7,8 @@ import { ConfigError, recordingLogger, silentLogger } from '../../src/errors.js'
 import pg from 'pg';
 import {
   BackendError,
+  FlagRolloutPlanSchema,
+  toRolloutSteps,
   flagBucket,
   flagFailureSummary,
   flagRolloutSummary,
@@ -341,5 +343,27 @@ describe('postgres connection lost mid-run', () => {
       await holder.end();
     }
     expect((await snapshot()).row).toEqual({ global_enabled: false, pct: 0 });
+  });
+});
+
+describe('the plan shape of a guarded flag rollout', () => {
+  it('parses flags.rollout into steps with milliseconds and refuses a decreasing or unknown entry', () => {
+    const plan = FlagRolloutPlanSchema.parse([
+      { percent: 1, duration: '30m' },
+      { percent: 5, duration: '1h30m' },
+      { percent: 25 },
+      { percent: 100 },
+    ]);
+    expect(toRolloutSteps(plan)).toEqual([
+      { percent: 1, durationMs: 1_800_000 },
+      { percent: 5, durationMs: 5_400_000 },
+      { percent: 25, durationMs: 0 },
+      { percent: 100, durationMs: 0 },
+    ]);
+    expect(FlagRolloutPlanSchema.safeParse([{ percent: 5, weight: 5 }]).success).toBe(false);
+    expect(FlagRolloutPlanSchema.safeParse([{ percent: 5, duration: '5 minutes' }]).success).toBe(
+      false,
+    );
+    expect(() => toRolloutSteps([{ percent: 5 }, { percent: 1 }])).toThrow(/below the previous/);
   });
 });

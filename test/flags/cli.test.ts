@@ -31,6 +31,59 @@ describe('runbook flag', () => {
     ).toBe(0);
   });
 
+  it('rollout: steps 1% → 5% → 25% → 100% judged by a gate command, and rolls back at a failing step', async () => {
+    const url = ['--database-url', db.url];
+    const log = recordingLogger();
+    const seen = `printf '%s %s %s\\n' "$RUNBOOK_FLAG_STEP" "$RUNBOOK_FLAG_PERCENT" "$RUNBOOK_FLAG_STEP_DURATION"`;
+    const failAt5 = `${seen}; if [ "$RUNBOOK_FLAG_PERCENT" = 5 ]; then echo 'error rate 2.4% > 1%'; exit 1; fi`;
+    const code = await command.run(
+      [
+        'rollout',
+        'CLI_ROLLOUT',
+        '--steps',
+        '1:30m,5:1h,25,100',
+        '--gate-command',
+        failAt5,
+        '--json',
+        ...url,
+      ],
+      log,
+    );
+    expect(code).toBe(1);
+    const json = JSON.parse(log.lines.find((l) => l.startsWith('{'))!);
+    expect(json.outcome).toBe('rolled-back');
+    expect(
+      json.steps.map((s: { percent: number; verdict: string }) => [s.percent, s.verdict]),
+    ).toEqual([
+      [1, 'pass'],
+      [5, 'fail'],
+    ]);
+    expect(json.steps[1].reason).toBe('gate command exited 1: error rate 2.4% > 1%');
+    expect(log.lines).toContain('  gate: 1 1 30m');
+    expect(log.lines).toContain('  gate: 2 5 1h');
+    expect(log.lines.at(-1)).toMatch(/^error: flag rollout CLI_ROLLOUT rolled back: step 2 \(5%\)/);
+    log.lines.length = 0;
+    expect(await command.run(['status', 'CLI_ROLLOUT', '--json', ...url], log)).toBe(0);
+    expect(JSON.parse(log.lines.find((l) => l.startsWith('{'))!).state).toMatchObject({
+      global: 'off',
+      percentage: 0,
+    });
+    const ok = recordingLogger();
+    expect(
+      await command.run(
+        ['rollout', 'CLI_ROLLOUT', '--steps', '1,5,25,100', '--gate-command', 'exit 0', ...url],
+        ok,
+      ),
+    ).toBe(0);
+    expect(ok.lines.join('\n')).toContain('Flag rollout CLI_ROLLOUT: completed');
+    await expect(
+      command.run(
+        ['rollout', 'CLI_ROLLOUT', '--steps', '5,1', '--gate-command', 'true', ...url],
+        ok,
+      ),
+    ).rejects.toThrow(/below the previous step/);
+  });
+
   it('rejects an unknown operation as a usage error', async () => {
     await expect(command.run(['toggle', 'X'], recordingLogger())).rejects.toThrow(
       /expected one of enable, disable, status, restore/,

@@ -24,6 +24,7 @@ import { z } from 'zod';
 import { parseDuration } from '../config/load.js';
 import { ConfigError, type Logger } from '../errors.js';
 import { createBackend } from './backends/index.js';
+import { loadPlan } from './plan.js';
 import type { FlagBackend, FlagState } from './backends/types.js';
 import {
   checkPercentage,
@@ -223,6 +224,20 @@ export async function runFlagRollout(
   const steps = checkRolloutSteps(options.steps);
   if (typeof options.gate !== 'function')
     throw new ConfigError('a rollout needs a gate function', undefined, 'gate');
+  const guard =
+    options.guard?.globalMustBe && options.guard.globalMustBe !== 'any'
+      ? options.guard.globalMustBe
+      : options.plan
+        ? loadPlan(options.plan).globalMustBe
+        : undefined;
+  const full = steps.findIndex((st) => st.percent >= 100);
+  if (guard === 'off' && full >= 0) {
+    throw new ConfigError(
+      `step ${full + 1} serves 100%, which turns the flag on globally, but the guard global-must-be is off${options.guard?.globalMustBe === 'off' ? '' : ' (from the plan)'}: end the rollout below 100%, or drop the guard for it`,
+      undefined,
+      `steps[${full}].percent`,
+    );
+  }
   const owned = typeof options.backend !== 'object';
   const backend: FlagBackend =
     typeof options.backend === 'object'

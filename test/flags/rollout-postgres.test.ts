@@ -367,3 +367,22 @@ describe('the plan shape of a guarded flag rollout', () => {
     expect(() => toRolloutSteps([{ percent: 5 }, { percent: 1 }])).toThrow(/below the previous/);
   });
 });
+
+describe('guard and rollout to 100%', () => {
+  it('refuses up front a rollout to 100% under global-must-be: off (here from the Paket 7 plan)', async () => {
+    const plan = new URL('../../examples/paket7/flags.yml', import.meta.url).pathname;
+    const e = await runFlagRollout(
+      { ...opts(), plan, steps: [{ percent: 5 }, { percent: 100 }], gate: async () => 'pass' },
+      silentLogger,
+    ).catch((x) => x);
+    expect(e).toBeInstanceOf(ConfigError);
+    expect((e as ConfigError).input).toBe('steps[1].percent');
+    expect((e as Error).message).toMatch(/global-must-be is off \(from the plan\)/);
+    const ok = await runFlagRollout(
+      { ...opts(), plan, steps: [{ percent: 5 }, { percent: 25 }], gate: async () => 'pass' },
+      silentLogger,
+    );
+    expect(ok.outcome).toBe('completed');
+    expect(ok.finalState).toMatchObject({ global: 'off', percentage: 25 });
+  });
+});

@@ -12,7 +12,7 @@
  */
 import { resolve } from 'node:path';
 import pg from 'pg';
-import { rehearse, type Recording } from '../../src/rehearse/index.js';
+import { rehearse, type Recording } from '../../src/release/index.js';
 import { startSmokeService } from '../../test/support/smoke-service.js';
 import type { DemoStep } from './context.js';
 

@@ -131,20 +131,23 @@ export const command: CliCommand = {
         },
         logger,
       );
-      logger.info(
-        values.json
-          ? JSON.stringify(
-              {
-                previousState: result.previousState,
-                state: result.state,
-                changed: result.changed,
-                actions: result.actions,
-              },
-              null,
-              2,
-            )
-          : flagSummary(result),
-      );
+      // A status of a flag the backend does not know is a mistake in the name, not "off".
+      if (operation === 'status' && result.state.exists === false) {
+        throw new ConfigError(
+          `flag '${result.state.flag}' does not exist on the ${backend} backend; check its name (flag keys are case-sensitive)`,
+          undefined,
+          'flag',
+        );
+      }
+      const summary = {
+        previousState: result.previousState,
+        state: result.state,
+        changed: result.changed,
+        actions: result.actions,
+      };
+      // The JSON document alone on stdout; log lines go to stderr (see src/cli.ts).
+      if (values.json) console.log(JSON.stringify(summary, null, 2));
+      else logger.info(flagSummary(result));
       return 0;
     } catch (e) {
       if (
@@ -268,7 +271,9 @@ async function rollout(
     },
     logger,
   );
-  logger.info(
+  // The JSON document alone on stdout; log lines (gate output included) go to stderr.
+  const print = (text: string) => (v.json ? console.log(text) : logger.info(text));
+  print(
     v.json
       ? JSON.stringify(
           {

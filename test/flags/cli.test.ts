@@ -1,8 +1,21 @@
+import { jest } from '@jest/globals';
 import { recordingLogger } from '../../src/errors.js';
 import { command } from '../../src/flags/cli.js';
 import { loadPlan } from '../../src/flags/index.js';
 import { freshDatabase, type TestDatabase } from '../support/postgres.js';
 import { plan } from './conformance.js';
+
+/** Runs `fn` with console.log captured into `out` (the CLI prints --json documents there). */
+async function stdoutOf<T>(out: string[], fn: () => Promise<T>): Promise<T> {
+  const spy = jest
+    .spyOn(console, 'log')
+    .mockImplementation((m: unknown) => void out.push(String(m)));
+  try {
+    return await fn();
+  } finally {
+    spy.mockRestore();
+  }
+}
 
 describe('runbook flag', () => {
   let db: TestDatabase;
@@ -13,8 +26,18 @@ describe('runbook flag', () => {
     const log = recordingLogger();
     const url = ['--database-url', db.url];
     expect(await command.run(['enable', '--plan', plan, ...url], log)).toBe(0);
-    expect(await command.run(['status', 'BILLING_ENFORCEMENT', '--json', ...url], log)).toBe(0);
-    const json = JSON.parse(log.lines.find((l) => l.startsWith('{'))!);
+    const stdout: string[] = [];
+    const spy = jest
+      .spyOn(console, 'log')
+      .mockImplementation((m: unknown) => void stdout.push(String(m)));
+    try {
+      expect(await command.run(['status', 'BILLING_ENFORCEMENT', '--json', ...url], log)).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    // The JSON document alone on stdout, so `| jq` works.
+    expect(stdout).toHaveLength(1);
+    const json = JSON.parse(stdout[0]);
     expect(json.state).toMatchObject({ global: 'off', tenants: ['tn-4582', 'tn-9014'] });
     expect(
       await command.run(
@@ -34,23 +57,27 @@ describe('runbook flag', () => {
   it('rollout: steps 1% → 5% → 25% → 100% judged by a gate command, and rolls back at a failing step', async () => {
     const url = ['--database-url', db.url];
     const log = recordingLogger();
+    const out: string[] = [];
     const seen = `printf '%s %s %s\\n' "$RUNBOOK_FLAG_STEP" "$RUNBOOK_FLAG_PERCENT" "$RUNBOOK_FLAG_STEP_DURATION"`;
     const failAt5 = `${seen}; if [ "$RUNBOOK_FLAG_PERCENT" = 5 ]; then echo 'error rate 2.4% > 1%'; exit 1; fi`;
-    const code = await command.run(
-      [
-        'rollout',
-        'CLI_ROLLOUT',
-        '--steps',
-        '1:30m,5:1h,25,100',
-        '--gate-command',
-        failAt5,
-        '--json',
-        ...url,
-      ],
-      log,
+    const code = await stdoutOf(out, () =>
+      command.run(
+        [
+          'rollout',
+          'CLI_ROLLOUT',
+          '--steps',
+          '1:30m,5:1h,25,100',
+          '--gate-command',
+          failAt5,
+          '--json',
+          ...url,
+        ],
+        log,
+      ),
     );
     expect(code).toBe(1);
-    const json = JSON.parse(log.lines.find((l) => l.startsWith('{'))!);
+    expect(out).toHaveLength(1);
+    const json = JSON.parse(out[0]);
     expect(json.outcome).toBe('rolled-back');
     expect(
       json.steps.map((s: { percent: number; verdict: string }) => [s.percent, s.verdict]),
@@ -62,9 +89,11 @@ describe('runbook flag', () => {
     expect(log.lines).toContain('  gate: 1 1 30m');
     expect(log.lines).toContain('  gate: 2 5 1h');
     expect(log.lines.at(-1)).toMatch(/^error: flag rollout CLI_ROLLOUT rolled back: step 2 \(5%\)/);
-    log.lines.length = 0;
-    expect(await command.run(['status', 'CLI_ROLLOUT', '--json', ...url], log)).toBe(0);
-    expect(JSON.parse(log.lines.find((l) => l.startsWith('{'))!).state).toMatchObject({
+    out.length = 0;
+    expect(
+      await stdoutOf(out, () => command.run(['status', 'CLI_ROLLOUT', '--json', ...url], log)),
+    ).toBe(0);
+    expect(JSON.parse(out[0]).state).toMatchObject({
       global: 'off',
       percentage: 0,
     });
@@ -82,6 +111,12 @@ describe('runbook flag', () => {
         ok,
       ),
     ).rejects.toThrow(/below the previous step/);
+  });
+
+  it('refuses the status of a flag the backend does not know (a mistyped name) as a usage error', async () => {
+    await expect(
+      command.run(['status', 'NOPE', '--json', '--database-url', db.url], recordingLogger()),
+    ).rejects.toThrow(/flag 'NOPE' does not exist on the postgres backend/);
   });
 
   it('rejects an unknown operation as a usage error', async () => {

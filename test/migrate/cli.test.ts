@@ -21,7 +21,7 @@ it('plans, applies, shows status and verifies with exit codes', async () => {
   const url = ['--database-url', db.url, '--dir', dir];
   const log = recordingLogger();
   expect(await command.run(['plan', ...url], log)).toBe(0);
-  expect(log.lines).toContain('pending 1_a.sql (1 statements)');
+  expect(log.lines).toContain('pending 1_a.sql: 1 statement(s), runs as one transaction');
   expect(await command.run(['apply', ...url], log)).toBe(0);
   expect(await command.run(['status', ...url], log)).toBe(0);
   expect(log.lines.at(-1)).toMatch(

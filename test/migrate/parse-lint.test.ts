@@ -177,8 +177,13 @@ describe('lintMigrations (Squawk rules, no database: every file)', () => {
   it('flags each dangerous operation at its line with its rule', async () => {
     const dir = migrationsDir({ '1_risky.sql': risky });
     try {
-      const res = await lintMigrations({ dir, failOn: 'error' }, silentLogger);
+      // lock-timeout 0: the runner sets no lock_timeout, so the file must.
+      const res = await lintMigrations({ dir, failOn: 'error', lockTimeoutMs: 0 }, silentLogger);
       const got = res.findings.map((f) => `${f.line} ${f.level} ${f.rule}`).sort();
+      const byRunner = await lintMigrations({ dir, failOn: 'error' }, silentLogger);
+      expect(byRunner.findings.map((f) => `${f.line} ${f.level} ${f.rule}`).sort()).toEqual(
+        got.filter((x) => !x.includes('require-timeout-settings')),
+      );
       expect(got).toEqual(
         [
           '3 warning require-timeout-settings',

@@ -8,10 +8,9 @@ import {
   parsePlan,
   missingPaths,
   reportPath,
-  trafficMatrix,
   releasePlanJsonSchema,
   SCHEMA_FILE,
-} from '../../src/plan/index.js';
+} from '../../src/release/index.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const example = resolve(root, 'examples/paket7/release.yml');
@@ -68,12 +67,6 @@ describe('release plan', () => {
     expect(plan.traffic.steps.map((s) => s.weight)).toEqual([1, 5, 20, 50]);
     expect(plan.rollback).toEqual({ flags: 'restore', traffic: 'zero', rollout: 'undo' });
     expect(reportPath(plan)).toBe('reports/deploy/P7.md');
-  });
-
-  test('traffic matrix numbers the steps and marks the last one', () => {
-    const m = trafficMatrix(loadPlan(example).value);
-    expect(m.map((s) => s.index)).toEqual([1, 2, 3, 4]);
-    expect(m.filter((s) => s.last).map((s) => s.weight)).toEqual([50]);
   });
 
   test('a bad value is reported with the file and the line of the offending key', () => {
@@ -160,7 +153,7 @@ describe('release plan', () => {
     ]);
   });
 
-  test(`${SCHEMA_FILE} is current (regenerate with npx tsx src/plan/json-schema.ts)`, () => {
+  test(`${SCHEMA_FILE} is current (regenerate with npx tsx src/release/json-schema.ts)`, () => {
     expect(readFileSync(resolve(root, SCHEMA_FILE), 'utf8')).toBe(releasePlanJsonSchema());
   });
 

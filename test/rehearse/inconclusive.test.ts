@@ -6,8 +6,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { recordingLogger } from '../../src/errors.js';
-import { loadPlan } from '../../src/plan/index.js';
-import { rehearse } from '../../src/rehearse/index.js';
+import { loadPlan } from '../../src/release/index.js';
+import { rehearse } from '../../src/release/index.js';
 import { freshDatabase } from '../support/postgres.js';
 
 const root = resolve(import.meta.dirname, '../..');

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { recordingLogger } from '../../src/errors.js';
-import { rehearse } from '../../src/rehearse/index.js';
+import { rehearse } from '../../src/release/index.js';
 import { startFakeKubernetes, type FakeKubernetes } from '../support/k8s-fake.js';
 import { deployment, ingress } from '../support/k8s-fixtures.js';
 import { freshDatabase } from '../support/postgres.js';
@@ -115,7 +115,7 @@ test('a promotion whose stable rollout fails: the stable deployment is undone be
 });
 
 test("the plan's deploy.manifests are applied before the canary image, as the workflow does", async () => {
-  const { loadPlan } = await import('../../src/plan/index.js');
+  const { loadPlan } = await import('../../src/release/index.js');
   const plan = loadPlan(resolve(root, PLAN));
   plan.value.deploy!.manifests = 'examples/paket7/k8s/cronjobs';
   const db = await freshDatabase('rehearse_k8s_manifests');

@@ -8,9 +8,9 @@ import { join, resolve } from 'node:path';
 import { ConfigError, recordingLogger } from '../../src/errors.js';
 import { urlPassword } from '../../src/db/connect.js';
 import { toggleFlag } from '../../src/flags/index.js';
-import { parsePlan } from '../../src/plan/index.js';
-import { rehearse, type RehearsalResult } from '../../src/rehearse/index.js';
-import { command } from '../../src/rehearse/cli.js';
+import { parsePlan } from '../../src/release/index.js';
+import { rehearse, type RehearsalResult } from '../../src/release/index.js';
+import { command } from '../../src/release/rehearse-cli.js';
 import { adminUrl, freshDatabase, withClient, type TestDatabase } from '../support/postgres.js';
 import { startSmokeService, type SmokeService } from '../support/smoke-service.js';
 

@@ -1,5 +1,5 @@
 /** The report's "worst measured" column follows the direction of the metric's condition. */
-import { worstValue } from '../../src/rehearse/index.js';
+import { worstValue } from '../../src/release/index.js';
 
 test('upper bounds: the highest value is the worst', () => {
   expect(worstValue('< 1%', [0.002, 0.009, 0.004])).toBe(0.009);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { silentLogger } from '../../src/errors.js';
 import { runGate } from '../../src/gate/index.js';
-import { loadPlan } from '../../src/plan/index.js';
+import { loadPlan } from '../../src/release/index.js';
 import { readWorkflow, root } from './workflows.js';
 
 const { wf } = readWorkflow('release.yml');

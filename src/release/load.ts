@@ -103,20 +103,3 @@ export function missingPaths(loaded: LoadedPlan, root: string): ConfigError[] {
 export function reportPath(plan: ReleasePlan): string {
   return plan.report.path ?? `reports/deploy/${plan.package}.md`;
 }
-
-/**
- * The traffic steps as a matrix for the reusable workflow (`strategy.matrix.include`):
- * `index` (1-based), `weight` (percent), `duration` (plan text or ''), `last`.
- */
-export function trafficMatrix(
-  plan: ReleasePlan,
-): { index: number; weight: number; duration: string; smoke: boolean; last: boolean }[] {
-  const steps = plan.traffic.steps;
-  return steps.map((s, i) => ({
-    index: i + 1,
-    weight: s.weight,
-    duration: s.duration ?? '',
-    smoke: s.smoke && plan.smoke !== undefined,
-    last: i === steps.length - 1,
-  }));
-}

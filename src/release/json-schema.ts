@@ -1,7 +1,7 @@
 /**
  * The release plan's JSON Schema (draft 2020-12), generated from the zod schema with zod 4's
  * `z.toJSONSchema`. The committed copy is `schemas/release-plan.schema.json`; a test fails when
- * it is stale. Regenerate with `npx tsx src/plan/json-schema.ts`.
+ * it is stale. Regenerate with `npx tsx src/release/json-schema.ts`.
  */
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -21,7 +21,7 @@ export function releasePlanJsonSchema(): string {
   return JSON.stringify(withId, null, 2) + '\n';
 }
 
-if (process.argv[1] && /src\/plan\/json-schema\.ts$/.test(process.argv[1])) {
+if (process.argv[1] && /src\/release\/json-schema\.ts$/.test(process.argv[1])) {
   const out = resolve(import.meta.dirname, '../..', SCHEMA_FILE);
   writeFileSync(out, releasePlanJsonSchema());
   console.log(`wrote ${out}`);

@@ -16,8 +16,8 @@ import type { Logger } from '../errors.js';
 import { ConfigError } from '../errors.js';
 import { parseDuration } from '../config/load.js';
 import { runInfo } from '../runinfo.js';
-import { loadPlan, missingPaths, reportPath, type LoadedPlan } from '../plan/index.js';
-import type { ReleasePlan } from '../plan/index.js';
+import { loadPlan, missingPaths, reportPath, type LoadedPlan } from './index.js';
+import type { ReleasePlan } from './index.js';
 
 /** Which recorded canary the gate replays. */
 export type Recording = 'healthy' | 'regression';

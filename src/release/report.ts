@@ -4,7 +4,7 @@
  * criteria, who approved, and the rollback when there was one.
  */
 import { heading, table } from '../report/markdown.js';
-import type { ReleasePlan } from '../plan/index.js';
+import type { ReleasePlan } from './index.js';
 import type { RehearsalResult } from './rehearse.js';
 
 const ICON = { success: '✅', failure: '❌', skipped: '⏭️' } as const;

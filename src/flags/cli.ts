@@ -6,6 +6,8 @@
  *   runbook flag enable --plan examples/paket7/flags.yml
  *   runbook flag status BILLING_ENFORCEMENT
  *   runbook flag restore BILLING_ENFORCEMENT --restore-state '{"flag":...}'
+ *   runbook flag rollout BILLING_ENFORCEMENT --steps 1:30m,5:30m,25:1h,100 \
+ *     --gate-command 'runbook gate --criteria criteria.yml --duration "$RUNBOOK_FLAG_STEP_DURATION"'
  *
  * Secrets come from the environment: DATABASE_URL (postgres), FLAG_TOKEN (http, launchdarkly,
  * unleash; VIDEO_KIT_ADMIN_TOKEN also works for http), TARGET_ENV as the default environment.
@@ -13,12 +15,21 @@
  */
 import { databaseUrlFlag, listFlag, oneOfFlag, parseFlags } from '../cli/args.js';
 import type { CliCommand } from '../cli/types.js';
-import { ConfigError } from '../errors.js';
-import { flagSummary } from './summary.js';
+import { spawn } from 'node:child_process';
+import { parseDuration } from '../config/load.js';
+import { ConfigError, type Logger } from '../errors.js';
+import { flagRolloutSummary, flagSummary } from './summary.js';
+import {
+  checkRolloutSteps,
+  runFlagRollout,
+  type FlagRolloutGate,
+  type FlagRolloutStep,
+} from './rollout.js';
 import { FlagGuardError, FlagVerifyError, OPERATIONS, toggleFlag } from './engine.js';
 import { BACKENDS, BackendError } from './backends/types.js';
 
 const usage = `usage: runbook flag <enable|disable|status|restore> [FLAG] [options]
+       runbook flag rollout FLAG --steps 1:30m,5:30m,25,100 --gate-command CMD [options]
 
   --tenant ID            a tenant (repeatable; comma-separated also works); none = global
   --scope S              tenants | global
@@ -36,6 +47,13 @@ const usage = `usage: runbook flag <enable|disable|status|restore> [FLAG] [optio
   --project P            LaunchDarkly project / Unleash project
   --context-kind K       LaunchDarkly context kind (default tenant)
   --json                 print the result as JSON instead of Markdown
+rollout (a guarded flag rollout: set the percentage, run the gate, next step):
+  --steps LIST           percent[:duration] per step, e.g. 1:30m,5:30m,25:1h,100
+  --gate-command CMD     judges each step (sh -c): exit 0 pass, 1 fail, other inconclusive;
+                         gets RUNBOOK_FLAG, RUNBOOK_FLAG_PERCENT, RUNBOOK_FLAG_STEP (1-based),
+                         RUNBOOK_FLAG_STEP_DURATION (e.g. 30m) and _MS; any verdict but pass
+                         restores the exact state before the rollout and exits 1
+  --inconclusive X       rollback (default) | continue
 Token: $FLAG_TOKEN (or $VIDEO_KIT_ADMIN_TOKEN for the http backend).`;
 
 export const command: CliCommand = {
@@ -62,11 +80,15 @@ export const command: CliCommand = {
         project: { type: 'string' },
         'context-kind': { type: 'string' },
         json: { type: 'boolean' },
+        steps: { type: 'string' },
+        'gate-command': { type: 'string' },
+        inconclusive: { type: 'string' },
       },
       usage,
       true,
     );
     const [op, flag] = positionals;
+    if (op === 'rollout') return rollout(flag, values, logger);
     const operation = oneOfFlag(op, OPERATIONS, 'operation', usage);
     const backend = oneOfFlag(values.backend ?? 'postgres', BACKENDS, 'backend');
     const scope = values.scope as 'tenants' | 'global' | undefined;
@@ -140,3 +162,146 @@ export const command: CliCommand = {
     }
   },
 };
+
+/**
+ * Parses `--steps`: `percent[:duration]` comma-separated (`1:30m,5:30m,25,100`).
+ * @throws ConfigError naming `steps`
+ */
+export function parseStepsFlag(raw: string | undefined): FlagRolloutStep[] {
+  if (!raw?.trim())
+    throw new ConfigError(
+      'is required: percent[:duration] per step, e.g. 1:30m,5:30m,25,100',
+      undefined,
+      'steps',
+    );
+  return checkRolloutSteps(
+    raw.split(',').map((part, i) => {
+      const [p, d] = part.trim().replace(/%/, '').split(':');
+      const percent = Number(p);
+      if (!p || Number.isNaN(percent))
+        throw new ConfigError(
+          `step ${i + 1}: '${part.trim()}' is not percent[:duration]`,
+          undefined,
+          'steps',
+        );
+      return { percent, durationMs: d ? parseDuration(d, `steps[${i}].duration`) : 0 };
+    }),
+  );
+}
+
+function fmtDuration(ms: number): string {
+  if (ms % 3_600_000 === 0 && ms) return `${ms / 3_600_000}h`;
+  if (ms % 60_000 === 0 && ms) return `${ms / 60_000}m`;
+  return `${ms / 1000}s`;
+}
+
+/** Runs the gate command for one step: exit 0 pass, 1 fail, anything else inconclusive. */
+function commandGate(cmd: string, flag: string, logger: Logger): FlagRolloutGate {
+  return (step) =>
+    new Promise((resolve, reject) => {
+      const child = spawn('sh', ['-c', cmd], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          ...process.env,
+          RUNBOOK_FLAG: flag,
+          RUNBOOK_FLAG_PERCENT: String(step.percent),
+          RUNBOOK_FLAG_STEP: String(step.index + 1),
+          RUNBOOK_FLAG_STEP_DURATION: fmtDuration(step.durationMs),
+          RUNBOOK_FLAG_STEP_DURATION_MS: String(step.durationMs),
+        },
+      });
+      let tail = '';
+      const keep = (d: Buffer) => {
+        const text = String(d);
+        for (const line of text.split('\n')) if (line.trim()) logger.info(`  gate: ${line}`);
+        tail = (tail + text).slice(-400);
+      };
+      child.stdout.on('data', keep);
+      child.stderr.on('data', keep);
+      child.on('error', reject);
+      child.on('close', (code, signal) => {
+        const last = tail.trim().split('\n').at(-1) ?? '';
+        const reason = `gate command exited ${signal ? `on ${signal}` : code}${last ? `: ${last}` : ''}`;
+        resolve({
+          verdict: code === 0 ? 'pass' : code === 1 ? 'fail' : 'inconclusive',
+          reason,
+        });
+      });
+    });
+}
+
+async function rollout(
+  flag: string | undefined,
+  values: Record<string, unknown>,
+  logger: Logger,
+): Promise<number> {
+  const v = values as Record<string, string | boolean | undefined>;
+  if (!flag) throw new ConfigError('rollout needs the flag key', undefined, 'flag');
+  const steps = parseStepsFlag(v.steps as string | undefined);
+  const cmd = v['gate-command'] as string | undefined;
+  if (!cmd?.trim())
+    throw new ConfigError(
+      'is required: the command that judges each step',
+      undefined,
+      'gate-command',
+    );
+  const onInconclusive = (v.inconclusive as string | undefined) ?? 'rollback';
+  if (onInconclusive !== 'rollback' && onInconclusive !== 'continue')
+    throw new ConfigError('expected rollback or continue', undefined, 'inconclusive');
+  const backend = oneOfFlag((v.backend as string | undefined) ?? 'postgres', BACKENDS, 'backend');
+  const guard = v['global-must-be'] as 'on' | 'off' | 'any' | undefined;
+  const result = await runFlagRollout(
+    {
+      backend,
+      flag,
+      steps,
+      gate: commandGate(cmd, flag, logger),
+      onInconclusive,
+      guard: { globalMustBe: guard },
+      reason: v.reason as string | undefined,
+      databaseUrl: databaseUrlFlag(v['database-url'] as string | undefined),
+      flagTableSchema: v.schema as string | undefined,
+      baseUrl: v['base-url'] as string | undefined,
+      token:
+        process.env.FLAG_TOKEN ||
+        (backend === 'http' ? process.env.VIDEO_KIT_ADMIN_TOKEN : undefined),
+      environment: (v.environment as string | undefined) ?? process.env.TARGET_ENV,
+      project: v.project as string | undefined,
+      contextKind: v['context-kind'] as string | undefined,
+    },
+    logger,
+  );
+  // The JSON document alone on stdout; log lines (gate output included) go to stderr.
+  const print = (text: string) => (v.json ? console.log(text) : logger.info(text));
+  print(
+    v.json
+      ? JSON.stringify(
+          {
+            outcome: result.outcome,
+            failedStep: result.failedStep,
+            reason: result.reason,
+            previousState: result.previousState,
+            finalState: result.finalState,
+            steps: result.steps.map((s) => ({
+              percent: s.percent,
+              durationMs: s.durationMs,
+              verdict: s.verdict,
+              reason: s.reason,
+              error: s.error,
+            })),
+          },
+          null,
+          2,
+        )
+      : flagRolloutSummary(result),
+  );
+  if (result.outcome !== 'completed') {
+    logger.error(
+      result.outcome === 'rolled-back'
+        ? `flag rollout ${flag} rolled back: ${result.reason}`
+        : `flag rollout ${flag}: ${result.reason}; the restore failed: ${result.rollbackError}`,
+    );
+    return 1;
+  }
+  return 0;
+}

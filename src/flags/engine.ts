@@ -11,6 +11,7 @@ import { loadPlan, type FlagPlan } from './plan.js';
 import { createBackend, type BackendOptions } from './backends/index.js';
 import {
   BACKENDS,
+  BackendError,
   type BackendName,
   type DesiredState,
   type FlagBackend,
@@ -535,9 +536,13 @@ export async function toggleFlag(options: ToggleOptions, logger: Logger): Promis
           : `${r.percentage !== undefined ? `percentage ${r.percentage}%, ` : ''}tenants ${r.tenants.join(', ')}`;
   const comment = auditComment(info, op, r.flag, target, options.reason);
   const dryRun = options.dryRun ?? false;
+  let seen: FlagState | undefined;
+  let writeStarted = false;
+  const transactional = Boolean(backend.withFlagLock) && !dryRun && op !== 'status';
   try {
     const cycle = async (store: FlagStore): Promise<ToggleResult> => {
       const previous = await store.read(r.flag);
+      seen = previous;
       const base: ToggleResult = {
         operation: op,
         backend: backend.name,
@@ -579,6 +584,7 @@ export async function toggleFlag(options: ToggleOptions, logger: Logger): Promis
         return { ...base, actions };
       }
       for (const a of actions) logger.info(`${a}`);
+      writeStarted = true;
       await store.write({
         flag: r.flag,
         from: previous,
@@ -628,9 +634,9 @@ export async function toggleFlag(options: ToggleOptions, logger: Logger): Promis
         ...(backend.lastApproval ? { approval: backend.lastApproval } : {}),
       };
     };
-    if (backend.withFlagLock && !dryRun && op !== 'status') {
+    if (transactional) {
       try {
-        return await backend.withFlagLock(r.flag, cycle);
+        return await backend.withFlagLock!(r.flag, cycle);
       } catch (e) {
         if (e instanceof FlagVerifyError || (e instanceof FlagGuardError && e.previous))
           e.rolledBack = true;
@@ -638,6 +644,29 @@ export async function toggleFlag(options: ToggleOptions, logger: Logger): Promis
       }
     }
     return await cycle(backend);
+  } catch (e) {
+    if (e instanceof BackendError) {
+      e.flag ??= r.flag;
+      if (seen && !e.previous) e.previous = seen;
+      if (!e.applied) {
+        if (!writeStarted || transactional) e.applied = 'nothing';
+        else {
+          // A write of several requests failed part-way: read what is there now, so the
+          // summary says it and the rollback gets previous-state.
+          try {
+            e.current = await backend.read(r.flag);
+            const same =
+              e.current.global === seen!.global &&
+              sameTenants(e.current.tenants, seen!.tenants) &&
+              percentageOf(e.current) === percentageOf(seen!);
+            e.applied = same ? 'nothing' : 'partial';
+          } catch {
+            e.applied = 'unknown';
+          }
+        }
+      }
+    }
+    throw e;
   } finally {
     if (owned) await backend.close();
   }

@@ -9,6 +9,13 @@
  * );
  * // later, on rollback:
  * await restoreFlag({ backend: 'postgres', databaseUrl, restoreState: r.previousState }, logger);
+ * // a guarded rollout, each step judged by a gate, the previous state restored on a failure:
+ * await runFlagRollout(
+ *   { backend: 'postgres', databaseUrl, flag: 'BILLING_ENFORCEMENT',
+ *     steps: [{ percent: 1, durationMs: 1_800_000 }, { percent: 5 }, { percent: 25 }, { percent: 100 }],
+ *     gate: async (step) => 'pass' },
+ *   logger,
+ * );
  * ```
  */
 export {
@@ -49,6 +56,8 @@ export {
 export {
   runFlagRollout,
   checkRolloutSteps,
+  toRolloutSteps,
+  FlagRolloutPlanSchema,
   type FlagRolloutOptions,
   type FlagRolloutResult,
   type FlagRolloutStep,

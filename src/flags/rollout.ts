@@ -20,8 +20,11 @@
  * if (r.outcome !== 'completed') process.exitCode = 1; // the flag is back at r.previousState
  * ```
  */
+import { z } from 'zod';
+import { parseDuration } from '../config/load.js';
 import { ConfigError, type Logger } from '../errors.js';
 import { createBackend } from './backends/index.js';
+import { loadPlan } from './plan.js';
 import type { FlagBackend, FlagState } from './backends/types.js';
 import {
   checkPercentage,
@@ -125,6 +128,53 @@ export interface FlagRolloutResult {
 }
 
 /**
+ * The schema of a release plan's `flags.rollout`: the steps of a guarded flag rollout, e.g.
+ *
+ * ```yaml
+ * flags:
+ *   rollout:
+ *     - { percent: 1, duration: 30m }
+ *     - { percent: 5, duration: 30m }
+ *     - { percent: 25, duration: 1h }
+ *     - { percent: 100 }
+ * ```
+ *
+ * `percent`: 0–100, not decreasing; `duration`: how long the canary gate observes the step
+ * (`30s`, `5m`, `1h30m`; default: judge at once). Turn each entry into a {@link FlagRolloutStep}
+ * with {@link toRolloutSteps}.
+ */
+export const FlagRolloutPlanSchema = z
+  .array(
+    z
+      .object({
+        percent: z
+          .number()
+          .min(0)
+          .max(100)
+          .describe('Percentage of all contexts served the flag in this step (0-100).'),
+        duration: z
+          .string()
+          .regex(/^(\d+(\.\d+)?(ms|s|m|h|d))+$/, 'a duration such as 30s, 5m, 1h30m')
+          .optional()
+          .describe('How long the canary gate observes this step before its verdict.'),
+      })
+      .strict(),
+  )
+  .min(1)
+  .max(20)
+  .describe('Guarded flag rollout: set percentage, judge with the canary gate, next step.');
+
+/** A plan's `flags.rollout` (see {@link FlagRolloutPlanSchema}) as steps with milliseconds. */
+export function toRolloutSteps(plan: z.infer<typeof FlagRolloutPlanSchema>): FlagRolloutStep[] {
+  return checkRolloutSteps(
+    plan.map((s, i) => ({
+      percent: s.percent,
+      durationMs: s.duration ? parseDuration(s.duration, `flags.rollout[${i}].duration`) : 0,
+    })),
+  );
+}
+
+/**
  * Validates rollout steps: 1–20 steps, percentages 0–100 that do not decrease, durations ≥ 0.
  * @throws ConfigError naming `steps[i].percent` or `steps[i].duration`
  */
@@ -174,6 +224,20 @@ export async function runFlagRollout(
   const steps = checkRolloutSteps(options.steps);
   if (typeof options.gate !== 'function')
     throw new ConfigError('a rollout needs a gate function', undefined, 'gate');
+  const guard =
+    options.guard?.globalMustBe && options.guard.globalMustBe !== 'any'
+      ? options.guard.globalMustBe
+      : options.plan
+        ? loadPlan(options.plan).globalMustBe
+        : undefined;
+  const full = steps.findIndex((st) => st.percent >= 100);
+  if (guard === 'off' && full >= 0) {
+    throw new ConfigError(
+      `step ${full + 1} serves 100%, which turns the flag on globally, but the guard global-must-be is off${options.guard?.globalMustBe === 'off' ? '' : ' (from the plan)'}: end the rollout below 100%, or drop the guard for it`,
+      undefined,
+      `steps[${full}].percent`,
+    );
+  }
   const owned = typeof options.backend !== 'object';
   const backend: FlagBackend =
     typeof options.backend === 'object'

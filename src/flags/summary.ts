@@ -2,6 +2,7 @@
 import { heading, table } from '../report/markdown.js';
 import { FlagGuardError, FlagVerifyError, percentageOf, type ToggleResult } from './engine.js';
 import type { FlagRolloutResult } from './rollout.js';
+import { BackendError, type FlagState } from './backends/types.js';
 
 /** Renders a {@link ToggleResult} as Markdown: before/after table, changes, guard, comment. */
 export function flagSummary(r: ToggleResult): string {
@@ -106,6 +107,39 @@ export function flagFailureSummary(operation: string, error: unknown): string | 
         : 'The write may be partly applied. The step sets `previous-state`: run `restore` with it to roll back.',
       '',
     ].join('\n');
+  }
+  if (error instanceof BackendError && error.flag) {
+    const flag = error.flag;
+    const lines = [heading(`Feature flag ${flag}: ${operation} failed`), error.message, ''];
+    const pct = (st: FlagState) => `${percentageOf(st)}%`;
+    if (error.previous) {
+      const p = error.previous;
+      const c = error.current;
+      lines.push(
+        table(c ? ['', 'before', 'now'] : ['', 'before'], [
+          ['global', p.global, ...(c ? [c.global] : [])],
+          ['tenants', fmt(p.tenants), ...(c ? [fmt(c.tenants)] : [])],
+          ['percentage', pct(p), ...(c ? [pct(c)] : [])],
+        ]),
+      );
+    }
+    const restore = error.previous
+      ? `\`runbook flag restore ${flag} --backend ${error.previous.backend ?? '<backend>'} --restore-state '${JSON.stringify(error.previous).replace(/'/g, "'\\''")}'\``
+      : undefined;
+    if (error.applied === 'partial')
+      lines.push(
+        'The write was applied in part (the table shows what is there now). The step sets `previous-state`: run `restore` with it to roll back, or re-run the step to finish the change.',
+        ...(restore ? ['', `From a shell: ${restore}`] : []),
+        '',
+      );
+    else if (error.applied === 'unknown')
+      lines.push(
+        'Whether the write was applied is not known. Run `status` to see the state; the step sets `previous-state` for a `restore`.',
+        ...(restore ? ['', `From a shell: ${restore}`] : []),
+        '',
+      );
+    else lines.push('Nothing was changed. Re-run the step once the cause is fixed.', '');
+    return lines.join('\n');
   }
   return undefined;
 }

@@ -5,6 +5,7 @@
 import { runBundledAction } from '../support/action.js';
 import { makeCaPem, TLS_REFUSED } from '../github/pem.js';
 import { freshDatabase, withClient, type TestDatabase } from '../support/postgres.js';
+import { startAdminFake, type AdminFake } from '../support/flags-admin-fake.js';
 import {
   startLaunchDarklyFake,
   type LaunchDarklyFake,
@@ -240,5 +241,74 @@ describe('flag-toggle bundled action (launchdarkly backend)', () => {
         expect(text).not.toContain(token);
       }
     }
+  });
+});
+
+describe('flag-toggle bundled action: percentage, half-applied writes, key-pattern', () => {
+  let admin: AdminFake;
+  beforeAll(async () => (admin = await startAdminFake('vk-admin-secret-5d1e9b')));
+  afterAll(async () => admin.close());
+  const http = (extra: Record<string, string>) => ({
+    backend: 'http',
+    flag: 'BILLING_ENFORCEMENT',
+    'base-url': admin.url,
+    token: admin.token,
+    environment: 'prod-eu-west-1',
+    ...extra,
+  });
+  const clean = (run: { stdout: string; stderr: string; summary: string; outputs: object }) => {
+    const printed = run.stdout.replace(/^::add-mask::.*$/gm, '');
+    for (const text of [printed, run.stderr, run.summary, JSON.stringify(run.outputs)])
+      expect(text).not.toContain(admin.token);
+  };
+
+  it('sets a percentage rollout and prints it in the summary', async () => {
+    admin.createFlag('BILLING_ENFORCEMENT', 'prod-eu-west-1');
+    const run = await runBundledAction(
+      'flag-toggle',
+      http({ operation: 'enable', percentage: '25%', 'global-must-be': 'off' }),
+      { env },
+    );
+    expect(run.exitCode).toBe(0);
+    expect(JSON.parse(run.outputs.state)).toMatchObject({ global: 'off', percentage: 25 });
+    expect(run.summary).toMatch(/\| percentage +\| 0% +\| 25% +\|/);
+    expect(admin.state('BILLING_ENFORCEMENT', 'prod-eu-west-1')?.percentage).toBe(25);
+    clean(run);
+  });
+
+  it('a write that fails after the first tenant: exit 1, a summary of what is applied, previous-state for the rollback', async () => {
+    admin.createFlag('BILLING_ENFORCEMENT', 'prod-eu-west-1');
+    admin.failWritesAfter(1);
+    const run = await runBundledAction(
+      'flag-toggle',
+      http({ operation: 'enable', tenants: 'tn-4582, tn-9014' }),
+      { env },
+    );
+    expect(run.exitCode).toBe(1);
+    expect(run.summary).toContain('Feature flag BILLING_ENFORCEMENT: enable failed');
+    expect(run.summary).toContain('applied in part');
+    expect(run.summary).toMatch(/\| tenants +\| \(none\) +\| tn-4582 +\|/);
+    expect(run.summary).toContain('runbook flag restore BILLING_ENFORCEMENT --backend http');
+    expect(run.outputs.changed).toBe('true');
+    const previous = JSON.parse(run.outputs['previous-state']);
+    expect(previous).toMatchObject({ global: 'off', tenants: [] });
+    clean(run);
+    const back = await runBundledAction(
+      'flag-toggle',
+      http({ operation: 'restore', 'restore-state': run.outputs['previous-state'] }),
+      { env },
+    );
+    expect(back.exitCode).toBe(0);
+    expect(admin.state('BILLING_ENFORCEMENT', 'prod-eu-west-1')).toMatchObject({ tenants: [] });
+  });
+
+  it('a catastrophic key-pattern such as (a+)+ does not hang: the key is refused at once', async () => {
+    const run = await runBundledAction(
+      'flag-toggle',
+      http({ operation: 'status', flag: `${'a'.repeat(4000)}!`, 'key-pattern': '(a+)+' }),
+      { env },
+    );
+    expect(run.exitCode).toBe(1);
+    expect(run.annotations[0].message).toMatch(/^input 'flag': flag key 'a+!' does not match/);
   });
 });

@@ -5,6 +5,18 @@ import { loadPlan } from '../../src/flags/index.js';
 import { freshDatabase, type TestDatabase } from '../support/postgres.js';
 import { plan } from './conformance.js';
 
+/** Runs `fn` with console.log captured into `out` (the CLI prints --json documents there). */
+async function stdoutOf<T>(out: string[], fn: () => Promise<T>): Promise<T> {
+  const spy = jest
+    .spyOn(console, 'log')
+    .mockImplementation((m: unknown) => void out.push(String(m)));
+  try {
+    return await fn();
+  } finally {
+    spy.mockRestore();
+  }
+}
+
 describe('runbook flag', () => {
   let db: TestDatabase;
   beforeAll(async () => (db = await freshDatabase('flags_cli')));
@@ -40,6 +52,65 @@ describe('runbook flag', () => {
         log,
       ),
     ).toBe(0);
+  });
+
+  it('rollout: steps 1% → 5% → 25% → 100% judged by a gate command, and rolls back at a failing step', async () => {
+    const url = ['--database-url', db.url];
+    const log = recordingLogger();
+    const out: string[] = [];
+    const seen = `printf '%s %s %s\\n' "$RUNBOOK_FLAG_STEP" "$RUNBOOK_FLAG_PERCENT" "$RUNBOOK_FLAG_STEP_DURATION"`;
+    const failAt5 = `${seen}; if [ "$RUNBOOK_FLAG_PERCENT" = 5 ]; then echo 'error rate 2.4% > 1%'; exit 1; fi`;
+    const code = await stdoutOf(out, () =>
+      command.run(
+        [
+          'rollout',
+          'CLI_ROLLOUT',
+          '--steps',
+          '1:30m,5:1h,25,100',
+          '--gate-command',
+          failAt5,
+          '--json',
+          ...url,
+        ],
+        log,
+      ),
+    );
+    expect(code).toBe(1);
+    expect(out).toHaveLength(1);
+    const json = JSON.parse(out[0]);
+    expect(json.outcome).toBe('rolled-back');
+    expect(
+      json.steps.map((s: { percent: number; verdict: string }) => [s.percent, s.verdict]),
+    ).toEqual([
+      [1, 'pass'],
+      [5, 'fail'],
+    ]);
+    expect(json.steps[1].reason).toBe('gate command exited 1: error rate 2.4% > 1%');
+    expect(log.lines).toContain('  gate: 1 1 30m');
+    expect(log.lines).toContain('  gate: 2 5 1h');
+    expect(log.lines.at(-1)).toMatch(/^error: flag rollout CLI_ROLLOUT rolled back: step 2 \(5%\)/);
+    out.length = 0;
+    expect(
+      await stdoutOf(out, () => command.run(['status', 'CLI_ROLLOUT', '--json', ...url], log)),
+    ).toBe(0);
+    expect(JSON.parse(out[0]).state).toMatchObject({
+      global: 'off',
+      percentage: 0,
+    });
+    const ok = recordingLogger();
+    expect(
+      await command.run(
+        ['rollout', 'CLI_ROLLOUT', '--steps', '1,5,25,100', '--gate-command', 'exit 0', ...url],
+        ok,
+      ),
+    ).toBe(0);
+    expect(ok.lines.join('\n')).toContain('Flag rollout CLI_ROLLOUT: completed');
+    await expect(
+      command.run(
+        ['rollout', 'CLI_ROLLOUT', '--steps', '5,1', '--gate-command', 'true', ...url],
+        ok,
+      ),
+    ).rejects.toThrow(/below the previous step/);
   });
 
   it('refuses the status of a flag the backend does not know (a mistyped name) as a usage error', async () => {

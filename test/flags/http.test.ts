@@ -1,5 +1,12 @@
 import { silentLogger } from '../../src/errors.js';
-import { createBackend, toggleFlag } from '../../src/flags/index.js';
+import {
+  BackendError,
+  createBackend,
+  flagFailureSummary,
+  restoreFlag,
+  runFlagRollout,
+  toggleFlag,
+} from '../../src/flags/index.js';
 import { startAdminFake, type AdminFake } from '../support/flags-admin-fake.js';
 import { conformance, FLAG, plan, who } from './conformance.js';
 
@@ -103,5 +110,82 @@ describe('http backend requests', () => {
       silentLogger,
     ).catch((e) => e);
     expect(shape.message).toMatch(/read response has no boolean 'data.enabled'/);
+  });
+});
+
+describe('http backend percentage rollouts and half-applied writes', () => {
+  beforeEach(() => {
+    fake.createFlag(FLAG, ENV);
+    fake.requests.length = 0;
+  });
+
+  it('steps a rollout through the percentage request and restores it on a failed gate', async () => {
+    const r = await runFlagRollout(
+      {
+        ...options(),
+        runInfo: who,
+        flag: FLAG,
+        steps: [{ percent: 1 }, { percent: 5 }, { percent: 25 }, { percent: 100 }],
+        gate: async (s) => (s.percent === 25 ? 'fail' : 'pass'),
+      },
+      silentLogger,
+    );
+    expect(r.outcome).toBe('rolled-back');
+    expect(
+      fake.requests.filter((q) => q.method === 'PUT').map((q) => [q.path.split('?')[0], q.body]),
+    ).toEqual([
+      [`/v1/admin/flags/${FLAG}/rollout`, { percentage: 1, comment: expect.any(String) }],
+      [`/v1/admin/flags/${FLAG}/rollout`, { percentage: 5, comment: expect.any(String) }],
+      [`/v1/admin/flags/${FLAG}/rollout`, { percentage: 25, comment: expect.any(String) }],
+      [
+        `/v1/admin/flags/${FLAG}/rollout`,
+        { percentage: 0, comment: expect.stringMatching(/restore/) },
+      ],
+    ]);
+    expect(fake.state(FLAG, ENV)).toEqual({ global: false, tenants: [], percentage: 0 });
+  });
+
+  it('an admin API without a percentage field refuses a rollout before sending anything', async () => {
+    const plain = await startAdminFake('vk-plain-token-1', { percentage: false });
+    try {
+      plain.createFlag(FLAG, ENV);
+      const e = await toggleFlag(
+        {
+          ...options(),
+          baseUrl: plain.url,
+          token: plain.token,
+          operation: 'enable',
+          flag: FLAG,
+          percentage: 5,
+        },
+        silentLogger,
+      ).catch((x) => x);
+      expect((e as Error).message).toMatch(/has no 'percentage' field.*Nothing was written/);
+      expect(plain.requests.filter((q) => q.method !== 'GET')).toEqual([]);
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it('a write that fails after the first tenant reports the part applied, with the previous state', async () => {
+    fake.failWritesAfter(1);
+    const e = await toggleFlag(
+      { ...options(), runInfo: who, operation: 'enable', plan },
+      silentLogger,
+    ).catch((x) => x);
+    expect(e).toBeInstanceOf(BackendError);
+    const be = e as BackendError;
+    expect(be.applied).toBe('partial');
+    expect(be.previous).toMatchObject({ global: 'off', tenants: [] });
+    expect(be.current).toMatchObject({ global: 'off', tenants: ['tn-4582'] });
+    const md = flagFailureSummary('enable', be)!;
+    expect(md).toContain('Feature flag BILLING_ENFORCEMENT: enable failed');
+    expect(md).toMatch(/\| tenants +\| \(none\) +\| tn-4582 +\|/);
+    expect(md).toContain('applied in part');
+    expect(md).toContain(`runbook flag restore ${FLAG} --backend http --restore-state`);
+    expect(md).not.toContain(fake.token);
+    // the restore the summary names puts the flag back
+    await restoreFlag({ ...options(), runInfo: who, restoreState: be.previous! }, silentLogger);
+    expect(fake.state(FLAG, ENV)).toMatchObject({ global: false, tenants: [] });
   });
 });

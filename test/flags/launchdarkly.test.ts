@@ -440,3 +440,33 @@ describe('launchdarkly guarded rollouts, approvals, API version and conflicting 
     ).resolves.toMatchObject({ changed: false });
   });
 });
+
+describe('launchdarkly verify by evaluation', () => {
+  beforeEach(() => fake.createFlag(PROJECT, FLAG, ['staging', ENV]));
+
+  it('fails when the configuration reads as asked but LaunchDarkly serves otherwise', async () => {
+    // a catch-all rule serving false shadows the default rule: the fallthrough reads 100% true,
+    // yet no untargeted context gets the flag
+    fake.flag(PROJECT, FLAG)!.environments[ENV].rules.push({
+      _id: 'catch-all-false',
+      clauses: [],
+      variation: 1,
+    });
+    const e = await toggleFlag(
+      { ...options(), runInfo: who, operation: 'enable', flag: FLAG, percentage: 100 },
+      silentLogger,
+    ).catch((x) => x);
+    expect((e as Error).name).toBe('FlagVerifyError');
+    expect((e as Error).message).toMatch(
+      /verify by evaluation failed .* an untargeted context is served false, expected true/,
+    );
+    // the evaluation went to the documented endpoint with the tenant context kind
+    expect(
+      fake.requests.some((r) =>
+        /^POST \/api\/v2\/projects\/video-kit\/environments\/production\/flags\/evaluate\?filter=query/.test(
+          r.line,
+        ),
+      ),
+    ).toBe(true);
+  });
+});

@@ -4,8 +4,13 @@
  * previous state (tenants, percentage, global and the rows the application reads).
  */
 import { ConfigError, recordingLogger, silentLogger } from '../../src/errors.js';
+import pg from 'pg';
 import {
+  BackendError,
+  FlagRolloutPlanSchema,
+  toRolloutSteps,
   flagBucket,
+  flagFailureSummary,
   flagRolloutSummary,
   runFlagRollout,
   toggleFlag,
@@ -291,5 +296,93 @@ describe('key-pattern cannot hang flag-toggle', () => {
       expect((e as ConfigError).input).toBe('key-pattern');
       expect((e as Error).message).toMatch(msg);
     }
+  });
+});
+
+describe('postgres connection lost mid-run', () => {
+  it('says nothing was committed and how to go on, and the flag is unchanged', async () => {
+    await withClient(db.url, (c) =>
+      c.query(`DROP SCHEMA IF EXISTS runbook CASCADE`).then(() => undefined),
+    );
+    await seedCanary();
+    const holder = new pg.Client(db.url);
+    await holder.connect();
+    try {
+      // hold the flag row so the run waits inside its transaction, then kill its session
+      await holder.query('BEGIN');
+      await holder.query(`SELECT key FROM runbook.feature_flags WHERE key = $1 FOR UPDATE`, [FLAG]);
+      const running = toggleFlag(
+        { ...opts(), operation: 'enable', flag: FLAG, percentage: 5 },
+        silentLogger,
+      ).catch((x) => x);
+      let killed = 0;
+      for (let i = 0; i < 100 && killed === 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const r = await withClient(db.url, (c) =>
+          c.query(
+            `SELECT pg_terminate_backend(pid) AS t FROM pg_stat_activity
+              WHERE datname = current_database() AND application_name = 'runbook flag-toggle'
+                AND wait_event_type = 'Lock'`,
+          ),
+        );
+        killed = r.rowCount ?? 0;
+      }
+      expect(killed).toBe(1);
+      const e = await running;
+      expect(e).toBeInstanceOf(BackendError);
+      expect((e as BackendError).applied).toBe('nothing');
+      expect((e as Error).message).toMatch(
+        /lost the database connection before the commit .*nothing was changed. Re-run the step/,
+      );
+      expect((e as Error).message).not.toContain(new URL(db.url).password || '\u0000');
+      const md = flagFailureSummary('enable', e)!;
+      expect(md).toContain('Feature flag BILLING_ENFORCEMENT: enable failed');
+      expect(md).toContain('Nothing was changed');
+    } finally {
+      await holder.query('ROLLBACK').catch(() => {});
+      await holder.end();
+    }
+    expect((await snapshot()).row).toEqual({ global_enabled: false, pct: 0 });
+  });
+});
+
+describe('the plan shape of a guarded flag rollout', () => {
+  it('parses flags.rollout into steps with milliseconds and refuses a decreasing or unknown entry', () => {
+    const plan = FlagRolloutPlanSchema.parse([
+      { percent: 1, duration: '30m' },
+      { percent: 5, duration: '1h30m' },
+      { percent: 25 },
+      { percent: 100 },
+    ]);
+    expect(toRolloutSteps(plan)).toEqual([
+      { percent: 1, durationMs: 1_800_000 },
+      { percent: 5, durationMs: 5_400_000 },
+      { percent: 25, durationMs: 0 },
+      { percent: 100, durationMs: 0 },
+    ]);
+    expect(FlagRolloutPlanSchema.safeParse([{ percent: 5, weight: 5 }]).success).toBe(false);
+    expect(FlagRolloutPlanSchema.safeParse([{ percent: 5, duration: '5 minutes' }]).success).toBe(
+      false,
+    );
+    expect(() => toRolloutSteps([{ percent: 5 }, { percent: 1 }])).toThrow(/below the previous/);
+  });
+});
+
+describe('guard and rollout to 100%', () => {
+  it('refuses up front a rollout to 100% under global-must-be: off (here from the Paket 7 plan)', async () => {
+    const plan = new URL('../../examples/paket7/flags.yml', import.meta.url).pathname;
+    const e = await runFlagRollout(
+      { ...opts(), plan, steps: [{ percent: 5 }, { percent: 100 }], gate: async () => 'pass' },
+      silentLogger,
+    ).catch((x) => x);
+    expect(e).toBeInstanceOf(ConfigError);
+    expect((e as ConfigError).input).toBe('steps[1].percent');
+    expect((e as Error).message).toMatch(/global-must-be is off \(from the plan\)/);
+    const ok = await runFlagRollout(
+      { ...opts(), plan, steps: [{ percent: 5 }, { percent: 25 }], gate: async () => 'pass' },
+      silentLogger,
+    );
+    expect(ok.outcome).toBe('completed');
+    expect(ok.finalState).toMatchObject({ global: 'off', percentage: 25 });
   });
 });

@@ -11,8 +11,14 @@
  *   GET /v1/admin/flags/{flag}?env=E                  → 200 {flag, env, global, tenants} + ETag
  *   PUT /v1/admin/flags/{flag}?env=E                  {enabled, comment} → 200 + new ETag
  *   PUT /v1/admin/flags/{flag}/tenants/{tenant}?env=E {enabled, comment} → 200 + new ETag
+ *   PUT /v1/admin/flags/{flag}/rollout?env=E          {percentage, comment} → 200 + new ETag
+ *                                                     (400 unless 0 ≤ percentage ≤ 100)
  *
- * Faults for tests: `failNext(status, times, headers)`, `ignoreWrites`, `locked` (409).
+ * The read carries `percentage` (the rollout, 0–100) unless the fake is started with
+ * `{percentage: false}` (an admin API without rollouts).
+ *
+ * Faults for tests: `failNext(status, times, headers)`, `ignoreWrites`, `locked` (409),
+ * `failWritesAfter(n, status)` (the write after `n` successful ones fails: a half-applied change).
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +26,7 @@ import type { AddressInfo } from 'node:net';
 interface FlagRecord {
   global: boolean;
   tenants: Set<string>;
+  percentage: number;
   version: number;
 }
 
@@ -37,7 +44,12 @@ export interface AdminFake {
   requests: RecordedRequest[];
   /** Creates a flag in environment `env`. */
   createFlag(flag: string, env: string, state?: { global?: boolean; tenants?: string[] }): void;
-  state(flag: string, env: string): { global: boolean; tenants: string[] } | undefined;
+  state(
+    flag: string,
+    env: string,
+  ): { global: boolean; tenants: string[]; percentage: number } | undefined;
+  /** After `n` more successful writes, the next write answers `status` (once). */
+  failWritesAfter(n: number, status?: number): void;
   /** The next `times` requests answer `status` with `headers`. */
   /** The next `times` requests (only non-GET ones when `writesOnly`) answer `status`. */
   failNext(
@@ -64,7 +76,12 @@ async function body(req: IncomingMessage): Promise<unknown> {
 }
 
 /** Starts the fake on 127.0.0.1 (any free port). */
-export async function startAdminFake(token = 'vk-admin-7f3c9e2a1b'): Promise<AdminFake> {
+export async function startAdminFake(
+  token = 'vk-admin-7f3c9e2a1b',
+  features: { percentage?: boolean } = {},
+): Promise<AdminFake> {
+  const withPercentage = features.percentage ?? true;
+  let writeFault: { after: number; status: number } | undefined;
   const flags = new Map<string, FlagRecord>();
   const faults: { status: number; headers: Record<string, string>; writesOnly: boolean }[] = [];
   const requests: RecordedRequest[] = [];
@@ -101,27 +118,46 @@ export async function startAdminFake(token = 'vk-admin-7f3c9e2a1b'): Promise<Adm
     }
     const env = u.searchParams.get('env');
     if (!env) return send(res, 400, { message: 'env query parameter is required' });
-    const m = /^\/v1\/admin\/flags\/([^/]+)(?:\/tenants\/([^/]+))?$/.exec(u.pathname);
-    if (!m) return send(res, 404, { message: 'no such route' });
+    const m = /^\/v1\/admin\/flags\/([^/]+)(?:\/tenants\/([^/]+)|\/(rollout))?$/.exec(u.pathname);
+    if (!m || (m[3] && !withPercentage)) return send(res, 404, { message: 'no such route' });
     const flag = decodeURIComponent(m[1]);
     const tenant = m[2] ? decodeURIComponent(m[2]) : undefined;
+    const rollout = m[3] === 'rollout';
+    const view = (r: FlagRecord) => ({
+      flag,
+      env,
+      global: r.global,
+      tenants: [...r.tenants].sort(),
+      ...(withPercentage ? { percentage: r.percentage } : {}),
+    });
     const rec = flags.get(`${env}/${flag}`);
     if (!rec) return send(res, 404, { message: `flag ${flag} does not exist in ${env}` });
     const etag = `"v${rec.version}"`;
-    if (req.method === 'GET' && !tenant) {
-      return send(
-        res,
-        200,
-        { flag, env, global: rec.global, tenants: [...rec.tenants].sort() },
-        { ETag: etag },
-      );
-    }
+    if (req.method === 'GET' && !tenant && !rollout)
+      return send(res, 200, view(rec), { ETag: etag });
     if (req.method !== 'PUT') return send(res, 405, { message: 'method not allowed' });
     if (fake.locked)
       return send(res, 409, { message: `flag ${flag} is locked by a change freeze` });
     const ifMatch = req.headers['if-match'];
     if (ifMatch && ifMatch !== etag)
       return send(res, 412, { message: 'precondition failed: flag changed' });
+    if (writeFault) {
+      if (writeFault.after-- <= 0) {
+        const st = writeFault.status;
+        writeFault = undefined;
+        return send(res, st, { message: `internal error applying the change` });
+      }
+    }
+    const pct = (b as { percentage?: unknown })?.percentage;
+    if (rollout) {
+      if (typeof pct !== 'number' || pct < 0 || pct > 100)
+        return send(res, 400, { message: 'percentage must be a number from 0 to 100' });
+      if (!fake.ignoreWrites) {
+        rec.percentage = pct;
+        rec.version++;
+      }
+      return send(res, 200, view(rec), { ETag: `"v${rec.version}"` });
+    }
     const enabled = (b as { enabled?: unknown })?.enabled;
     if (typeof enabled !== 'boolean')
       return send(res, 400, { message: 'enabled must be a boolean' });
@@ -132,12 +168,7 @@ export async function startAdminFake(token = 'vk-admin-7f3c9e2a1b'): Promise<Adm
       } else rec.global = enabled;
       rec.version++;
     }
-    return send(
-      res,
-      200,
-      { flag, env, global: rec.global, tenants: [...rec.tenants].sort() },
-      { ETag: `"v${rec.version}"` },
-    );
+    return send(res, 200, view(rec), { ETag: `"v${rec.version}"` });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
@@ -151,12 +182,18 @@ export async function startAdminFake(token = 'vk-admin-7f3c9e2a1b'): Promise<Adm
       flags.set(`${env}/${flag}`, {
         global: s.global ?? false,
         tenants: new Set(s.tenants ?? []),
+        percentage: 0,
         version: 1,
       });
     },
     state(flag: string, env: string) {
       const r = flags.get(`${env}/${flag}`);
-      return r ? { global: r.global, tenants: [...r.tenants].sort() } : undefined;
+      return r
+        ? { global: r.global, tenants: [...r.tenants].sort(), percentage: r.percentage }
+        : undefined;
+    },
+    failWritesAfter(n: number, status = 422) {
+      writeFault = { after: n, status };
     },
     failNext(status: number, times = 1, headers: Record<string, string> = {}, writesOnly = false) {
       for (let i = 0; i < times; i++) faults.push({ status, headers, writesOnly });

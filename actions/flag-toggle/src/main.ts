@@ -13,6 +13,7 @@ import {
 import { ConfigError } from '../../../src/errors.js';
 import {
   BACKENDS,
+  BackendError,
   FlagGuardError,
   FlagVerifyError,
   OPERATIONS,
@@ -77,6 +78,8 @@ await runAction(async () => {
       environment: inputs.string('environment') || undefined,
       project: inputs.string('project') || undefined,
       contextKind: inputs.string('context-kind', { default: 'tenant' }),
+      approvalTimeoutMs: inputs.durationMs('approval-timeout', '30m'),
+      stickiness: inputs.string('stickiness') || undefined,
       http: httpApi(),
     },
     actionsLogger,
@@ -88,6 +91,12 @@ await runAction(async () => {
       output('previous-state', e.previous);
       output('state', e.actual);
       output('changed', 'true');
+    }
+    if (e instanceof BackendError && e.previous && e.applied && e.applied !== 'nothing') {
+      // A write failed part-way (or its outcome is unknown): give the rollback what it needs.
+      output('previous-state', e.previous);
+      if (e.current) output('state', e.current);
+      output('changed', e.applied === 'partial' ? 'true' : 'unknown');
     }
     if (e instanceof FlagGuardError && e.previous && e.state && !e.rolledBack) {
       // Violated after the write on a backend without transactions: the write is kept.

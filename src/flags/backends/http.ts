@@ -7,6 +7,14 @@
  * - per tenant: `PUT /v1/admin/flags/{flag}/tenants/{tenant}?env={environment}` with
  *   `{"enabled": bool, "comment": "..."}`
  * - global: `PUT /v1/admin/flags/{flag}?env={environment}` with `{"enabled": bool, "comment": "..."}`
+ * - percentage rollout: `PUT /v1/admin/flags/{flag}/rollout?env={environment}` with
+ *   `{"percentage": number, "comment": "..."}`; the read response's `percentage` field (0–100,
+ *   percent of tenants served by the sticky rollout; absent = the API has no rollouts, and
+ *   asking for one is refused before anything is sent)
+ *
+ * A write of several requests is not atomic: when one fails after others were applied, the
+ * engine reads the flag again and reports the part applied, with `previous-state` for a
+ * restore.
  *
  * "Global" is the read response's `globalPath` field (`true`/`"on"` = on). Authentication is
  * `Authorization: Bearer <token>`. When the read returns an `ETag`, the first write sends it as
@@ -19,7 +27,10 @@ import { redactCredentials, redactSecrets } from '../../redact.js';
 import { requestJson, type HttpClientOptions, type RetryOptions } from '../http.js';
 import { BackendError, type FlagBackend, type FlagChange, type FlagState } from './types.js';
 
-/** One request template. Placeholders: `{flag}`, `{tenant}`, `{environment}`, `{enabled}`, `{comment}`. */
+/**
+ * One request template. Placeholders: `{flag}`, `{tenant}`, `{environment}`, `{enabled}`,
+ * `{percentage}`, `{comment}`.
+ */
 export interface RequestTemplate {
   method: string;
   /** Path and query relative to `base-url`; placeholders are URL-encoded. */
@@ -37,6 +48,10 @@ export interface HttpApiConfig {
   tenantsPath: string;
   tenant: RequestTemplate;
   global: RequestTemplate;
+  /** Dotted path of the rollout percentage in the read response (number 0–100). */
+  percentagePath: string;
+  /** The request that sets the percentage rollout. */
+  percentage: RequestTemplate;
   /** Header carrying the token. Default `Authorization` (value `Bearer <token>`). */
   authHeader: string;
   /** Prefix of the token in `authHeader`. Default `Bearer `. */
@@ -58,6 +73,12 @@ export const DEFAULT_HTTP_API: HttpApiConfig = {
     path: '/v1/admin/flags/{flag}?env={environment}',
     body: '{"enabled": {enabled}, "comment": {comment}}',
   },
+  percentagePath: 'percentage',
+  percentage: {
+    method: 'PUT',
+    path: '/v1/admin/flags/{flag}/rollout?env={environment}',
+    body: '{"percentage": {percentage}, "comment": {comment}}',
+  },
   authHeader: 'Authorization',
   authScheme: 'Bearer ',
 };
@@ -72,7 +93,7 @@ export interface HttpBackendOptions {
   retry?: RetryOptions;
 }
 
-type Vars = Record<string, string | boolean | undefined>;
+type Vars = Record<string, string | boolean | number | undefined>;
 
 function fillPath(t: string, vars: Vars): string {
   return t.replace(/\{(\w+)\}/g, (_m, k: string) => encodeURIComponent(String(vars[k] ?? '')));
@@ -105,7 +126,7 @@ export class HttpBackend implements FlagBackend {
     logger: Logger,
   ) {
     this.api = { ...DEFAULT_HTTP_API, ...options.api };
-    for (const k of ['read', 'tenant', 'global'] as const) {
+    for (const k of ['read', 'tenant', 'global', 'percentage'] as const) {
       const t = this.api[k];
       if (!t || typeof t.method !== 'string' || typeof t.path !== 'string') {
         throw new ConfigError(`http-api.${k} needs a method and a path`, undefined, 'http-api');
@@ -161,13 +182,20 @@ export class HttpBackend implements FlagBackend {
       );
     }
     this.etag = res.headers.get('etag') ?? undefined;
+    const global = g === true || g === 'on' ? 'on' : 'off';
+    const p = at(res.json, this.api.percentagePath);
+    const pct = typeof p === 'number' && p >= 0 && p <= 100 ? p : undefined;
     return {
       flag,
-      global: g === true || g === 'on' ? 'on' : 'off',
+      global,
       tenants: (tenants as unknown[]).map(String).sort(),
+      ...(global === 'on' ? { percentage: 100 } : pct !== undefined ? { percentage: pct } : {}),
       backend: 'http',
       exists: true,
-      backendDetail: this.etag ? { etag: this.etag } : undefined,
+      backendDetail: {
+        ...(this.etag ? { etag: this.etag } : {}),
+        ...(pct !== undefined ? { rolloutPercentage: pct } : {}),
+      },
     };
   }
 
@@ -191,14 +219,27 @@ export class HttpBackend implements FlagBackend {
     const base = { flag, environment: this.options.environment, comment };
     this.etag = (from.backendDetail?.etag as string | undefined) ?? this.etag;
     const globalChange = from.global !== to.global;
+    const stored = from.backendDetail?.rolloutPercentage as number | undefined;
+    const wantPct = to.global === 'on' ? stored : (to.percentage ?? stored ?? 0);
+    const pctChange = wantPct !== undefined && wantPct !== (stored ?? 0);
+    if (pctChange && stored === undefined) {
+      throw new BackendError(
+        `flag admin API: the read response has no '${this.api.percentagePath}' field, so a percentage rollout cannot be set or verified; set http-api.percentagePath (and http-api.percentage) for this API. Nothing was written`,
+      );
+    }
     if (globalChange && to.global === 'off')
       await this.send(this.api.global, { ...base, enabled: false });
+    // a lower percentage before the tenants, a higher one after them
+    if (pctChange && wantPct! < (stored ?? 0))
+      await this.send(this.api.percentage, { ...base, percentage: wantPct });
     for (const tenant of from.tenants.filter((t) => !to.tenants.includes(t))) {
       await this.send(this.api.tenant, { ...base, tenant, enabled: false });
     }
     for (const tenant of to.tenants.filter((t) => !from.tenants.includes(t))) {
       await this.send(this.api.tenant, { ...base, tenant, enabled: true });
     }
+    if (pctChange && wantPct! > (stored ?? 0))
+      await this.send(this.api.percentage, { ...base, percentage: wantPct });
     if (globalChange && to.global === 'on')
       await this.send(this.api.global, { ...base, enabled: true });
   }

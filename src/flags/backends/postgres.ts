@@ -102,6 +102,20 @@ export function flagBucket(flag: string, tenant: string): number {
   return parseInt(hex, 16) % 100000;
 }
 
+/**
+ * Whether `e` means the connection to the server is gone: a socket error, the driver's
+ * "Connection terminated", or the server ending the session (SQLSTATE class 08, or 57P01–57P03:
+ * administrator command, crash shutdown, cannot connect now).
+ */
+function isConnectionLoss(e: unknown): boolean {
+  const code = (e as { code?: string })?.code ?? '';
+  if (/^08/.test(code) || ['57P01', '57P02', '57P03'].includes(code)) return true;
+  if (['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(code)) return true;
+  return /Connection terminated|terminating connection|Client has encountered a connection error|not queryable/i.test(
+    (e as Error)?.message ?? '',
+  );
+}
+
 /** Feature flags in PostgreSQL tables. "Global" is the flag row's `global_enabled`. */
 export class PostgresBackend implements FlagBackend {
   readonly name = 'postgres' as const;
@@ -247,6 +261,7 @@ export class PostgresBackend implements FlagBackend {
    * @throws BackendError status 423 when another session holds the row past `lockTimeoutMs`
    */
   async withFlagLock<T>(flag: string, fn: (store: FlagStore) => Promise<T>): Promise<T> {
+    let committing = false;
     await this.client.query('BEGIN');
     try {
       await this.client.query(
@@ -259,12 +274,22 @@ export class PostgresBackend implements FlagBackend {
       );
       await this.client.query(`SELECT key FROM ${this.t.flags} WHERE key = $1 FOR UPDATE`, [flag]);
       const result = await fn(this);
+      committing = true;
       await this.client.query('COMMIT');
       return result;
     } catch (e) {
       await this.client.query('ROLLBACK').catch(() => {});
       this.schemaReady = false;
       const code = (e as { code?: string }).code;
+      if (isConnectionLoss(e)) {
+        const err = new BackendError(
+          committing
+            ? `flag ${flag}: lost the database connection while committing (${redactUrl((e as Error).message)}): the change may or may not be committed. Run status to see the flag's state; restore with the previous-state if it must not stay`
+            : `flag ${flag}: lost the database connection before the commit (${redactUrl((e as Error).message)}): the server rolled the transaction back, nothing was changed. Re-run the step when the database is reachable`,
+        );
+        err.applied = committing ? 'unknown' : 'nothing';
+        throw err;
+      }
       if (code === '55P03') {
         throw new BackendError(
           `flag ${flag}: another session holds the flag row lock (waited ${this.options.lockTimeoutMs ?? 10_000} ms); nothing was changed`,

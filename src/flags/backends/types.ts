@@ -7,10 +7,13 @@
  * - `postgres`: the flag row's `global_enabled` column.
  * - `http`: the field the read template names (`read.globalPath`), default `global`.
  * - `launchdarkly`: in the environment, the flag is on and its fallthrough (default rule) serves
- *   the `true` variation, or a clause-less rule serves it, or the flag is off and its off
+ *   the `true` variation to 100%, or a clause-less rule serves it, or the flag is off and its off
  *   variation is `true`.
- * - `unleash`: the environment is enabled and has an active strategy with no `tenantId`
- *   constraint (such a strategy serves everyone).
+ * - `unleash`: the environment is enabled and has an active strategy that serves everyone
+ *   (`default`, or `flexibleRollout` at 100% without constraints or segments).
+ *
+ * The percentage rollout ({@link FlagState.percentage}) is the share of all other contexts
+ * served by a sticky percentage rollout; 100 exactly when global is on.
  */
 
 /** `on` or `off`: the flag's state for everyone not individually targeted. */
@@ -141,4 +144,17 @@ export class BackendError extends Error {
   ) {
     super(message);
   }
+  /** Set by the engine: the flag key. */
+  flag?: string;
+  /** Set by the engine when the state before the write was read: what `restore` puts back. */
+  previous?: FlagState;
+  /** Set by the engine after a failed write on a backend without transactions: the state now. */
+  current?: FlagState;
+  /**
+   * What the failure left: `nothing` (nothing was written, or a transaction was rolled back),
+   * `partial` (some requests of the write were applied: `current` differs from `previous`),
+   * `unknown` (the outcome cannot be known, e.g. the connection was lost during COMMIT, or the
+   * state could not be read again).
+   */
+  applied?: 'nothing' | 'partial' | 'unknown';
 }

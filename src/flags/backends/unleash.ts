@@ -487,8 +487,10 @@ export class UnleashBackend implements FlagBackend {
       // as it was; rollouts this tool created are deleted at 0%.
       for (const s of [...everyone, ...rollouts]) {
         if (s === rollout) continue;
-        if (ours(s) && kindOf.get(s) === 'rollout') {
-          this.logger.info(`Unleash: deleting the percentage rollout strategy ${s.id} (0%)`);
+        if (ours(s) && !wanted.includes(s.id)) {
+          this.logger.info(
+            `Unleash: deleting strategy ${s.id} (created by a flag-toggle write; not in the state asked for)`,
+          );
           await this.call('DELETE', strategies(s.id));
         } else {
           this.logger.info(

@@ -22,6 +22,21 @@
 export const REDACTED = '***';
 
 /**
+ * Secrets shorter than this many characters are neither masked (`::add-mask::`) nor replaced by
+ * {@link redactor}: replacing a one- to three-character value would blank those letters or
+ * digits wherever they occur (`a`, `db`, `123`), wrecking every later line and revealing the
+ * value by its gaps. Such a value gives no protection anyway; a credential that short should be
+ * rotated. Credentials recognisable by their shape (a URL's password, `password=`) are still
+ * redacted whatever their length ({@link redactCredentials}).
+ */
+export const MIN_SECRET_LENGTH = 4;
+
+/** Whether `value` is long enough to mask and redact (see {@link MIN_SECRET_LENGTH}). */
+export function maskable(value: string | undefined): value is string {
+  return !!value && value.trim().length >= MIN_SECRET_LENGTH;
+}
+
+/**
  * Every form in which `secret` may appear in outside text, longest first. Empty for an empty
  * secret.
  */
@@ -50,12 +65,12 @@ export function secretForms(secret: string): string[] {
 }
 
 /**
- * A function that replaces every form (see {@link secretForms}) of every non-empty secret in
- * `text` with `***`. Longer forms are replaced first, so a secret that contains another is hidden
+ * A function that replaces every form (see {@link secretForms}) of every secret in `text` with
+ * `***` (secrets shorter than {@link MIN_SECRET_LENGTH} are skipped, see there). Longer forms are replaced first, so a secret that contains another is hidden
  * whole. The returned function also applies {@link redactCredentials}.
  */
 export function redactor(secrets: readonly (string | undefined)[]): (text: string) => string {
-  const forms = [...new Set(secrets.flatMap((s) => (s ? secretForms(s) : [])))].sort(
+  const forms = [...new Set(secrets.flatMap((s) => (maskable(s) ? secretForms(s) : [])))].sort(
     (a, b) => b.length - a.length,
   );
   return (text) => {
@@ -75,7 +90,10 @@ const KEY_VALUE =
   /\b((?:password|passwd|pwd|token|access_token|api[_-]?key|app[_-]?key|secret|client_secret|sslpassword)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;,'"]+)/gi;
 const JSON_KEY_VALUE =
   /("(?:password|passwd|token|access_token|api[_-]?key|app[_-]?key|secret|client_secret|authorization)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
-const AUTH_HEADER = /\b(authorization\s*[:=]\s*(?:bearer|basic|token|api-key)?\s*)([^\s,;'"]+)/gi;
+const AUTH_HEADER =
+  /\b(authorization\s*[:=]\s*)((?:bearer|basic|token|api-key)\s+)?([^\s,;'"<>]+)/gi;
+/** A bare header value that looks like a credential, not a word (`expected`, `missing`). */
+const CREDENTIAL_LIKE = /^(?=.*[0-9_.=+/-]).{8,}$/;
 
 /**
  * Redacts credentials recognisable by their shape: a URL's password (up to the last `@` before
@@ -87,6 +105,8 @@ export function redactCredentials(text: string): string {
   return text
     .replace(URL_USERINFO, `$1${REDACTED}@`)
     .replace(JSON_KEY_VALUE, `$1"${REDACTED}"`)
-    .replace(AUTH_HEADER, `$1${REDACTED}`)
+    .replace(AUTH_HEADER, (m, key: string, scheme: string | undefined, value: string) =>
+      scheme || CREDENTIAL_LIKE.test(value) ? `${key}${scheme ?? ''}${REDACTED}` : m,
+    )
     .replace(KEY_VALUE, `$1${REDACTED}`);
 }

@@ -10,6 +10,12 @@ import { LineCounter, parseDocument, isMap, isSeq, isScalar, type Node } from 'y
 import type { z } from 'zod';
 import { ConfigError, type SourceLocation } from '../errors.js';
 
+/**
+ * Most alias expansions a document may make (yaml's `maxAliasCount`); more is taken as an alias
+ * bomb ("billion laughs") rather than a configuration file.
+ */
+export const MAX_ALIAS_COUNT = 100;
+
 /** A parsed YAML document that can map a value path back to its line. */
 export interface LoadedYaml<T> {
   file: string;
@@ -78,15 +84,32 @@ export function parseYaml<S extends z.ZodTypeAny>(
     }
     return best;
   };
-  const raw = doc.toJS();
+  let raw: unknown;
+  try {
+    // yaml refuses to expand more aliases than this (a "billion laughs" alias bomb).
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    throw new ConfigError(
+      `invalid YAML: ${(e as Error).message.split('\n')[0]} (more than ${MAX_ALIAS_COUNT} alias expansions)`,
+      { file },
+      input,
+    );
+  }
   const result = schema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0];
-    const path = issue.path.filter(
+    let path = issue.path.filter(
       (p: unknown) => typeof p === 'string' || typeof p === 'number',
     ) as (string | number)[];
+    let message = issue.message;
+    // An unknown key is reported at its own line, not at the line of the object holding it.
+    const keys = (issue as { keys?: unknown }).keys;
+    if (issue.code === 'unrecognized_keys' && Array.isArray(keys) && keys.length > 0) {
+      path = [...path, String(keys[0])];
+      message = `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `'${String(k)}'`).join(', ')}`;
+    }
     const dotted = path.length ? path.join('.') : '(top level)';
-    throw new ConfigError(`${dotted}: ${issue.message}`, { file, line: lineOf(path) }, input);
+    throw new ConfigError(`${dotted}: ${message}`, { file, line: lineOf(path) }, input);
   }
   return {
     file,

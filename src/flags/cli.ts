@@ -22,6 +22,7 @@ const usage = `usage: runbook flag <enable|disable|status|restore> [FLAG] [optio
 
   --tenant ID            a tenant (repeatable; comma-separated also works); none = global
   --scope S              tenants | global
+  --percentage P         with enable: percentage rollout 0-100 of all contexts (100 = global on)
   --plan FILE            flag plan YAML (flag, tenants, guard), e.g. examples/paket7/flags.yml
   --global-must-be X     on | off | any (guard, checked before and after the write)
   --restore-state JSON   for restore: a previous-state printed by an earlier run
@@ -47,6 +48,7 @@ export const command: CliCommand = {
       {
         tenant: { type: 'string', multiple: true },
         scope: { type: 'string' },
+        percentage: { type: 'string' },
         plan: { type: 'string' },
         'global-must-be': { type: 'string' },
         'restore-state': { type: 'string' },
@@ -73,6 +75,14 @@ export const command: CliCommand = {
     const guard = values['global-must-be'] as 'on' | 'off' | 'any' | undefined;
     if (guard && !['on', 'off', 'any'].includes(guard))
       throw new ConfigError('expected on, off or any', undefined, 'global-must-be');
+    const pctRaw = values.percentage?.replace(/%$/, '').trim();
+    const percentage = pctRaw ? Number(pctRaw) : undefined;
+    if (percentage !== undefined && Number.isNaN(percentage))
+      throw new ConfigError(
+        `expected a number from 0 to 100, got '${pctRaw}'`,
+        undefined,
+        'percentage',
+      );
     try {
       const result = await toggleFlag(
         {
@@ -81,6 +91,7 @@ export const command: CliCommand = {
           flag,
           tenants: listFlag(values.tenant),
           scope,
+          percentage,
           plan: values.plan,
           guard: { globalMustBe: guard },
           restoreState: values['restore-state'],
@@ -98,20 +109,23 @@ export const command: CliCommand = {
         },
         logger,
       );
-      logger.info(
-        values.json
-          ? JSON.stringify(
-              {
-                previousState: result.previousState,
-                state: result.state,
-                changed: result.changed,
-                actions: result.actions,
-              },
-              null,
-              2,
-            )
-          : flagSummary(result),
-      );
+      // A status of a flag the backend does not know is a mistake in the name, not "off".
+      if (operation === 'status' && result.state.exists === false) {
+        throw new ConfigError(
+          `flag '${result.state.flag}' does not exist on the ${backend} backend; check its name (flag keys are case-sensitive)`,
+          undefined,
+          'flag',
+        );
+      }
+      const summary = {
+        previousState: result.previousState,
+        state: result.state,
+        changed: result.changed,
+        actions: result.actions,
+      };
+      // The JSON document alone on stdout; log lines go to stderr (see src/cli.ts).
+      if (values.json) console.log(JSON.stringify(summary, null, 2));
+      else logger.info(flagSummary(result));
       return 0;
     } catch (e) {
       if (

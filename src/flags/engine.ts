@@ -3,6 +3,7 @@
  * or globally, on any {@link FlagBackend}, with a guard on the global state checked before and
  * after the write, a read-back verification, idempotent no-ops and an audit comment.
  */
+import { RE2JS } from 're2js';
 import { z } from 'zod';
 import { ConfigError, type Logger } from '../errors.js';
 import { runInfo as readRunInfo, type RunInfo } from '../runinfo.js';
@@ -44,6 +45,12 @@ export interface ToggleOptions extends BackendOptions {
   tenants?: string[];
   /** `tenants` (default when tenants are given) or `global`. */
   scope?: 'tenants' | 'global';
+  /**
+   * With `enable`: set the percentage rollout to this many percent (0–100, up to three
+   * decimals) of all contexts, sticky per tenant; `100` turns the flag on globally. Tenants
+   * given as well are enabled in the same write; the plan's tenants are not taken.
+   */
+  percentage?: number;
   /** Path of a flag plan YAML (see `plan.ts`) supplying flag, tenants and guard. */
   plan?: string;
   guard?: FlagGuard;
@@ -84,6 +91,8 @@ export interface ToggleResult {
   guard: Required<FlagGuard>;
   /** The plan file used, if any. */
   plan?: FlagPlan;
+  /** The approval request the write went through (LaunchDarkly environments that require one). */
+  approval?: { id: string; url: string; outcome: string; waitedMs: number };
 }
 
 /** The guard on the global state was violated; nothing was written (or the write was undone). */
@@ -122,21 +131,73 @@ const stateSchema = z.object({
   flag: z.string().min(1),
   global: z.enum(['on', 'off']),
   tenants: z.array(z.string()),
+  percentage: z.number().min(0).max(100).optional(),
   backend: z.enum(BACKENDS).optional(),
   exists: z.boolean().optional(),
   backendDetail: z.record(z.string(), z.unknown()).optional(),
 });
 
-function anchored(pattern: string, input: string): RegExp {
-  try {
-    return new RegExp(`^(?:${pattern})$`);
-  } catch (e) {
+/** Longest `key-pattern` / `tenant-pattern` accepted, in characters. */
+export const MAX_PATTERN_LENGTH = 1000;
+
+/** A full-match test compiled with RE2 semantics. */
+interface Matcher {
+  source: string;
+  test(value: string): boolean;
+}
+
+/**
+ * Compiles a user's pattern for a full match with `re2js` (a port of RE2: matching time is
+ * linear in the input, so a pattern such as `(a+)+` cannot backtrack catastrophically). RE2 has
+ * no lookaround and no backreferences; such a pattern is refused with a ConfigError naming the
+ * input. @throws ConfigError for an invalid, unsupported or over-long pattern
+ */
+function anchored(pattern: string, input: string): Matcher {
+  if (pattern.length > MAX_PATTERN_LENGTH) {
     throw new ConfigError(
-      `not a valid regular expression: ${(e as Error).message}`,
+      `is ${pattern.length} characters long; at most ${MAX_PATTERN_LENGTH} are accepted`,
       undefined,
       input,
     );
   }
+  try {
+    const re = RE2JS.compile(`(?:${pattern})`);
+    return { source: `^(?:${pattern})$`, test: (v) => re.matches(v) };
+  } catch (e) {
+    throw new ConfigError(
+      `not a valid regular expression (RE2 syntax: no lookaround or backreferences): ${(e as Error).message}`,
+      undefined,
+      input,
+    );
+  }
+}
+
+/**
+ * The percentage rollout of a state: its `percentage`, or for a state without one (written by an
+ * older version) 100 when global is on, else 0.
+ */
+export function percentageOf(state: { global: GlobalState; percentage?: number }): number {
+  if (state.global === 'on') return 100;
+  return state.percentage ?? 0;
+}
+
+/**
+ * Validates a percentage: a finite number from 0 to 100 with at most three decimals.
+ * @throws ConfigError naming `input`
+ */
+export function checkPercentage(value: number, input = 'percentage'): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 100) {
+    throw new ConfigError(
+      `expected a number from 0 to 100, got '${String(value)}'`,
+      undefined,
+      input,
+    );
+  }
+  const milli = value * 1000;
+  if (Math.abs(milli - Math.round(milli)) > 1e-6) {
+    throw new ConfigError(`at most three decimals (0.001%), got '${value}'`, undefined, input);
+  }
+  return Math.round(value * 1000) / 1000;
 }
 
 /** Sorted, de-duplicated tenant ids. */
@@ -189,7 +250,8 @@ export function parseRestoreState(value: string | FlagState): FlagState {
 interface Resolved {
   flag: string;
   tenants: string[];
-  scope: 'tenants' | 'global';
+  scope: 'tenants' | 'global' | 'percentage';
+  percentage?: number;
   guard: Required<FlagGuard>;
   restore?: FlagState;
   plan?: FlagPlan;
@@ -240,7 +302,28 @@ function resolve(options: ToggleOptions): Resolved {
     );
   }
   const explicit = (options.tenants ?? []).map((t) => t.trim()).filter(Boolean);
-  const scope = options.scope ?? (explicit.length || plan?.tenants.length ? 'tenants' : 'global');
+  const percentage =
+    options.percentage === undefined ? undefined : checkPercentage(options.percentage);
+  if (percentage !== undefined && options.operation !== 'enable') {
+    throw new ConfigError(
+      `is only taken by operation enable (got ${options.operation}); to go back, use restore with the previous-state, or enable with percentage 0`,
+      undefined,
+      'percentage',
+    );
+  }
+  if (percentage !== undefined && options.scope === 'global') {
+    throw new ConfigError(
+      'scope global turns the flag on for everyone; a percentage rollout takes no scope (or scope tenants with tenant ids)',
+      undefined,
+      'percentage',
+    );
+  }
+  const scope: Resolved['scope'] =
+    percentage !== undefined
+      ? explicit.length
+        ? 'tenants'
+        : 'percentage'
+      : (options.scope ?? (explicit.length || plan?.tenants.length ? 'tenants' : 'global'));
   const tenantsFromPlan = explicit.length === 0 && scope === 'tenants' && plan !== undefined;
   const tenants = scope === 'tenants' ? (explicit.length ? explicit : (plan?.tenants ?? [])) : [];
   if (scope === 'global' && explicit.length) {
@@ -249,6 +332,7 @@ function resolve(options: ToggleOptions): Resolved {
   if (
     scope === 'tenants' &&
     tenants.length === 0 &&
+    percentage === undefined &&
     (options.operation === 'enable' || options.operation === 'disable')
   ) {
     throw new ConfigError(
@@ -278,6 +362,7 @@ function resolve(options: ToggleOptions): Resolved {
     flag,
     tenants: normalizeTenants(tenants),
     scope,
+    percentage,
     guard: { globalMustBe },
     restore,
     plan,
@@ -285,6 +370,7 @@ function resolve(options: ToggleOptions): Resolved {
 }
 
 function desiredState(op: Operation, r: Resolved, current: FlagState): DesiredState | undefined {
+  const keep = percentageOf(current);
   switch (op) {
     case 'status':
       return undefined;
@@ -292,26 +378,48 @@ function desiredState(op: Operation, r: Resolved, current: FlagState): DesiredSt
       return {
         global: r.restore!.global,
         tenants: r.restore!.tenants,
+        percentage: percentageOf(r.restore!),
         detail: r.restore!.backendDetail,
       };
     case 'enable':
+      if (r.percentage !== undefined)
+        return {
+          global: r.percentage >= 100 ? 'on' : 'off',
+          tenants: normalizeTenants([...current.tenants, ...r.tenants]),
+          percentage: r.percentage,
+        };
       return r.scope === 'global'
-        ? { global: 'on', tenants: current.tenants }
-        : { global: current.global, tenants: normalizeTenants([...current.tenants, ...r.tenants]) };
+        ? { global: 'on', tenants: current.tenants, percentage: 100 }
+        : {
+            global: current.global,
+            tenants: normalizeTenants([...current.tenants, ...r.tenants]),
+            percentage: keep,
+          };
     case 'disable':
       return r.scope === 'global'
-        ? { global: 'off', tenants: current.tenants }
+        ? { global: 'off', tenants: current.tenants, percentage: 0 }
         : {
             global: current.global,
             tenants: current.tenants.filter((t) => !r.tenants.includes(t)),
+            percentage: keep,
           };
   }
+}
+
+function fmtPct(p: number): string {
+  return `${p}%`;
 }
 
 /** Human-readable differences between a state and a desired state. */
 export function describeChange(from: FlagState, to: DesiredState): string[] {
   const out: string[] = [];
+  const fromPct = percentageOf(from);
+  const toPct = to.percentage ?? (to.global === 'on' ? 100 : fromPct);
   if (from.global !== to.global) out.push(`turn global ${to.global}`);
+  // a global change already says 100% (on) or 0% (off)
+  const impliedByGlobal = from.global !== to.global && toPct === (to.global === 'on' ? 100 : 0);
+  if (fromPct !== toPct && !impliedByGlobal)
+    out.push(`set the percentage rollout to ${fmtPct(toPct)} (from ${fmtPct(fromPct)})`);
   const add = to.tenants.filter((t) => !from.tenants.includes(t));
   const remove = from.tenants.filter((t) => !to.tenants.includes(t));
   if (add.length) out.push(`enable for tenant${add.length > 1 ? 's' : ''} ${add.join(', ')}`);
@@ -334,6 +442,47 @@ function checkGuard(
     `guard global-must-be: ${guard.globalMustBe} violated ${when}: global ${verb} ${global} (${backend.name}: ${backend.globalMeaning})`,
     state,
     previous,
+  );
+}
+
+/** Context key used as "someone not targeted" when verifying by evaluation. */
+export const OUTSIDER_KEY = 'runbook-verify-outsider-0';
+
+/**
+ * Verify by evaluation: asks the backend what it serves to one canary tenant and to an outsider
+ * (a key no tenant list holds), and compares with the desired state: a listed tenant gets the
+ * flag; the outsider gets it at 100% and not at 0% (between, its bucket decides: not checked).
+ * Skipped for backends without an evaluation API.
+ * @throws FlagVerifyError naming the context that was served the wrong value
+ */
+async function verifyByEvaluation(
+  backend: FlagBackend,
+  flag: string,
+  desired: DesiredState,
+  after: FlagState,
+  previous: FlagState,
+  logger: Logger,
+): Promise<void> {
+  if (!backend.evaluate) return;
+  const pct = desired.percentage ?? percentageOf(after);
+  const expect: Record<string, boolean> = {};
+  if (desired.tenants.length) expect[desired.tenants[0]] = true;
+  if (pct >= 100) expect[OUTSIDER_KEY] = true;
+  else if (pct <= 0) expect[OUTSIDER_KEY] = false;
+  const keys = Object.keys(expect);
+  if (!keys.length) return;
+  const got = await backend.evaluate(flag, keys);
+  const wrong = keys.filter((k) => got[k] !== expect[k]);
+  if (wrong.length) {
+    throw new FlagVerifyError(
+      `verify by evaluation failed for ${flag} on ${backend.name}: ${wrong.map((k) => `${k === OUTSIDER_KEY ? 'an untargeted context' : `tenant ${k}`} is served ${got[k]}, expected ${expect[k]}`).join('; ')} (the configuration reads as asked)`,
+      desired,
+      after,
+      previous,
+    );
+  }
+  logger.info(
+    `${flag}: verified by evaluation: ${keys.map((k) => `${k === OUTSIDER_KEY ? 'untargeted context' : k} → ${got[k]}`).join(', ')}`,
   );
 }
 
@@ -381,7 +530,9 @@ export async function toggleFlag(options: ToggleOptions, logger: Logger): Promis
       ? 'restore previous state'
       : r.scope === 'global'
         ? 'global'
-        : `tenants ${r.tenants.join(', ')}`;
+        : r.scope === 'percentage'
+          ? `percentage ${r.percentage}%`
+          : `${r.percentage !== undefined ? `percentage ${r.percentage}%, ` : ''}tenants ${r.tenants.join(', ')}`;
   const comment = auditComment(info, op, r.flag, target, options.reason);
   const dryRun = options.dryRun ?? false;
   try {
@@ -401,7 +552,7 @@ export async function toggleFlag(options: ToggleOptions, logger: Logger): Promis
         plan: r.plan,
       };
       logger.info(
-        `${r.flag} on ${backend.name}: global ${previous.global}; tenants ${previous.tenants.join(', ') || '(none)'}`,
+        `${r.flag} on ${backend.name}: global ${previous.global}; percentage ${percentageOf(previous)}%; tenants ${previous.tenants.join(', ') || '(none)'}`,
       );
       if (op === 'status') return base;
       checkGuard(r.guard, previous.global, 'before the write', backend, previous);
@@ -440,9 +591,15 @@ export async function toggleFlag(options: ToggleOptions, logger: Logger): Promis
         globalMustBe: r.guard.globalMustBe,
       });
       const after = await store.read(r.flag);
-      if (after.global !== desired.global || !sameTenants(after.tenants, desired.tenants)) {
+      const pctWrong =
+        desired.percentage !== undefined && percentageOf(after) !== desired.percentage;
+      if (
+        after.global !== desired.global ||
+        !sameTenants(after.tenants, desired.tenants) ||
+        pctWrong
+      ) {
         throw new FlagVerifyError(
-          `verify after write failed for ${r.flag} on ${backend.name}: asked for global ${desired.global} and tenants [${desired.tenants.join(', ')}], read back global ${after.global} and tenants [${after.tenants.join(', ')}]`,
+          `verify after write failed for ${r.flag} on ${backend.name}: asked for global ${desired.global} and tenants [${desired.tenants.join(', ')}], read back global ${after.global} and tenants [${after.tenants.join(', ')}]${pctWrong ? `; asked for percentage ${desired.percentage}%, read back ${percentageOf(after)}%` : ''}`,
           desired,
           after,
           previous,
@@ -457,11 +614,19 @@ export async function toggleFlag(options: ToggleOptions, logger: Logger): Promis
           previous,
         );
       }
+      await verifyByEvaluation(backend, r.flag, desired, after, previous, logger);
       checkGuard(r.guard, after.global, 'after the write', backend, after, 'is', previous);
       logger.info(
-        `${r.flag}: verified global ${after.global}; tenants ${after.tenants.join(', ') || '(none)'}`,
+        `${r.flag}: verified global ${after.global}; percentage ${percentageOf(after)}%; tenants ${after.tenants.join(', ') || '(none)'}`,
       );
-      return { ...base, state: after, changed: true, actions, comment };
+      return {
+        ...base,
+        state: after,
+        changed: true,
+        actions,
+        comment,
+        ...(backend.lastApproval ? { approval: backend.lastApproval } : {}),
+      };
     };
     if (backend.withFlagLock && !dryRun && op !== 'status') {
       try {

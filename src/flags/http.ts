@@ -7,6 +7,7 @@
  * section 10.2.3) and LaunchDarkly's `X-Ratelimit-Reset` (epoch milliseconds; LaunchDarkly API
  * docs, "Rate limiting"). Tokens never appear in errors or logs.
  */
+import { redactSecrets } from '../redact.js';
 import type { Logger } from '../errors.js';
 import {
   fetchWithRetry,
@@ -75,18 +76,9 @@ export function rateLimitDelayMs(headers: Headers, now = Date.now()): number | u
   return serverDelayMs(headers, LAUNCHDARKLY_RATE_LIMIT_HEADERS, now);
 }
 
-/**
- * Replaces every secret in `text` with `***`: as is, percent-encoded (a token a server echoes
- * from a query string) and JSON-escaped (one it echoes inside a JSON string).
- */
+/** Every known secret (in each encoded form) and every credential-shaped value → `***`. */
 function redact(text: string, secrets: string[] = []): string {
-  let out = text;
-  for (const s of secrets) {
-    if (!s) continue;
-    const forms = new Set([s, encodeURIComponent(s), JSON.stringify(s).slice(1, -1)]);
-    for (const f of [...forms].sort((a, b) => b.length - a.length)) out = out.split(f).join('***');
-  }
-  return out;
+  return redactSecrets(text, secrets);
 }
 
 function serverMessage(text: string, json: unknown): string {

@@ -23,6 +23,9 @@ export {
   OPERATIONS,
   DEFAULT_KEY_PATTERN,
   DEFAULT_TENANT_PATTERN,
+  MAX_PATTERN_LENGTH,
+  checkPercentage,
+  percentageOf,
   type Operation,
   type ToggleOptions,
   type ToggleResult,
@@ -30,7 +33,7 @@ export {
 } from './engine.js';
 export { loadPlan, type FlagPlan } from './plan.js';
 export { createBackend, type BackendOptions } from './backends/index.js';
-export { flagTablesDdl } from './backends/postgres.js';
+export { flagTablesDdl, flagBucket } from './backends/postgres.js';
 export { flagFailureSummary, flagSummary } from './summary.js';
 export {
   BACKENDS,
@@ -43,3 +46,15 @@ export {
   type FlagStore,
   type GlobalState,
 } from './backends/types.js';
+export {
+  runFlagRollout,
+  checkRolloutSteps,
+  type FlagRolloutOptions,
+  type FlagRolloutResult,
+  type FlagRolloutStep,
+  type FlagRolloutStepResult,
+  type FlagRolloutGate,
+  type FlagRolloutGateContext,
+  type FlagRolloutVerdict,
+} from './rollout.js';
+export { flagRolloutSummary } from './summary.js';

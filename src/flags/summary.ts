@@ -1,6 +1,7 @@
 /** The Markdown job summary / CLI report of a flag toggle. */
 import { heading, table } from '../report/markdown.js';
-import { FlagGuardError, FlagVerifyError, type ToggleResult } from './engine.js';
+import { FlagGuardError, FlagVerifyError, percentageOf, type ToggleResult } from './engine.js';
+import type { FlagRolloutResult } from './rollout.js';
 
 /** Renders a {@link ToggleResult} as Markdown: before/after table, changes, guard, comment. */
 export function flagSummary(r: ToggleResult): string {
@@ -21,10 +22,16 @@ export function flagSummary(r: ToggleResult): string {
     ? [
         ['global', r.state.global],
         ['tenants', fmt(r.state.tenants)],
+        ['percentage', `${percentageOf(r.state)}%`],
       ]
     : [
         ['global', r.previousState.global, after?.global ?? ''],
         ['tenants', fmt(r.previousState.tenants), fmt(after?.tenants ?? [])],
+        [
+          'percentage',
+          `${percentageOf(r.previousState)}%`,
+          after ? `${percentageOf({ global: after.global, percentage: after.percentage })}%` : '',
+        ],
       ];
   const lines = [
     heading(`Feature flag ${r.flag}: ${r.operation}${status ? '' : ` (${verb})`}`),
@@ -39,6 +46,11 @@ export function flagSummary(r: ToggleResult): string {
   if (r.guard.globalMustBe !== 'any')
     lines.push(
       `Guard: global must be **${r.guard.globalMustBe}** (checked before and after the write).`,
+      '',
+    );
+  if (r.approval)
+    lines.push(
+      `Approval request [${r.approval.id}](${r.approval.url}): ${r.approval.outcome} after ${Math.round(r.approval.waitedMs / 1000)} s.`,
       '',
     );
   if (r.comment) lines.push(`Audit comment: \`${r.comment.replace(/`/g, "'")}\``, '');
@@ -96,4 +108,49 @@ export function flagFailureSummary(operation: string, error: unknown): string | 
     ].join('\n');
   }
   return undefined;
+}
+
+/**
+ * Renders a {@link FlagRolloutResult} as Markdown: one row per step (percentage, observation
+ * window in minutes, verdict, reason), the outcome, and on a rollback the state restored.
+ */
+export function flagRolloutSummary(r: FlagRolloutResult): string {
+  const fmt = (ts: string[]) => (ts.length ? ts.join(', ') : '(none)');
+  const outcome =
+    r.outcome === 'completed'
+      ? 'completed'
+      : r.outcome === 'rolled-back'
+        ? `rolled back at step ${(r.failedStep ?? 0) + 1}`
+        : `ROLLBACK FAILED at step ${(r.failedStep ?? 0) + 1}`;
+  const lines = [
+    heading(`Flag rollout ${r.flag}: ${outcome}`),
+    `Backend **${r.backend}**.`,
+    '',
+    table(
+      ['step', 'percentage', 'window', 'verdict', 'detail'],
+      r.steps.map((s) => [
+        String(s.index + 1),
+        `${s.percent}%`,
+        s.durationMs ? `${Math.round(s.durationMs / 60_000)} min` : '-',
+        s.verdict ?? (s.error ? 'error' : '-'),
+        (s.error ?? s.reason ?? '').replace(/\|/g, '\\|').slice(0, 300),
+      ]),
+    ),
+  ];
+  const p = r.previousState;
+  if (r.outcome === 'rolled-back' && r.finalState) {
+    lines.push(
+      `Restored the state before the rollout: global ${r.finalState.global}, percentage ${percentageOf(r.finalState)}%, tenants ${fmt(r.finalState.tenants)}.`,
+      '',
+    );
+  }
+  if (r.outcome === 'rollback-failed') {
+    lines.push(
+      `The restore failed: ${r.rollbackError ?? ''}`,
+      '',
+      `Restore by hand: \`runbook flag restore ${r.flag} --backend ${r.backend} --restore-state '${JSON.stringify(p).replace(/'/g, "'\\''")}'\``,
+      '',
+    );
+  }
+  return lines.join('\n');
 }

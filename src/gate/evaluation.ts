@@ -4,20 +4,30 @@
  * limit counts *consecutive* measurements: `failure-limit` is a run of failures that a success
  * resets, whereas Argo's `failureLimit` counts total failures (see criteria.ts).
  *
- * - Count-based rates (`numerator`/`denominator`): counts are pooled from the first
- *   measurement on (or over the trailing `lookback`, e.g. `10m`, so a regression that starts
- *   late in a long canary is not diluted); until the pooled denominator reaches `min-sample` a measurement is
- *   `pending` (it neither fails nor passes). After that, a `<`/`<=` condition fails only when
- *   the one-sided Wilson lower bound of the pooled rate breaks it (a `>`/`>=` condition: the
- *   upper bound), so noise at low traffic does not abort a canary but a real regression does.
- *   Over at most three events (see `rateBounds`), where the Wilson bound is too narrow, the
- *   exact binomial (Clopper-Pearson) bound is judged when it is wider.
+ * - Count-based rates (`numerator`/`denominator`) are judged by a sequential test that stays
+ *   honest under repeated looks. At every look two exact binomial tests ask whether the true
+ *   rate breaks the condition: one over the counts pooled since the first measurement (power
+ *   for a regression present from the start) and one over the trailing `lookback` window
+ *   (default 5 intervals, so a regression that starts late is not diluted; `lookback: all`
+ *   tests the whole canary only). Each look may spend only its share of the false-fail budget
+ *   `1 − confidence` (Lan-DeMets alpha spending, see `lookAlpha`; the window test gets
+ *   {@link WINDOW_SHARE} of it), so a healthy canary fails with probability at most
+ *   `1 − confidence` however many times the gate looks. Because that bound already accounts
+ *   for noise, a rate fails on the first look whose test rejects: `failure-limit` is not applied
+ *   to it (it would only delay a verdict that is already significant). Until the pooled
+ *   denominator reaches `min-sample` a measurement is `pending` (it neither fails nor passes).
  * - No data (empty result, NaN, null point, zero denominator) follows the metric's `no-data`
  *   policy: `fail`, `inconclusive` (default) or `ignore` (`skipped`; a metric that only ever
  *   skipped can never pass).
  */
 import { holds, type MetricCriteria, type Unit } from './criteria.js';
-import { rateBounds } from './statistics.js';
+import { binomialPValues, exactBounds, lookAlpha } from './statistics.js';
+
+/**
+ * Share of each look's error budget given to the trailing-window test (the rest goes to the
+ * whole-canary test) once the canary is longer than its `lookback`.
+ */
+export const WINDOW_SHARE = 0.2;
 
 /**
  * The outcome of one measurement: `successful` (condition held), `failed` (broken),
@@ -72,17 +82,25 @@ export interface Measurement {
    * `lookback` intervals; the judged rate is `numerator / denominator`.
    */
   pooled?: { numerator: number; denominator: number };
+  /** Count metrics: counts over the trailing `lookback` window, when that is shorter than the canary so far. */
+  window?: { numerator: number; denominator: number };
   /** Count metrics: pooled rate as a ratio (0..1). */
   estimate?: number;
+  /** Count metrics: the false-fail probability this look may spend (see `lookAlpha`), 0..1. */
+  alpha?: number;
+  /** Count metrics: the decisive test's one-sided exact binomial p-value, 0..1. */
+  pValue?: number;
   /**
-   * Count metrics: one-sided lower bound of the pooled rate at the metric's confidence, a ratio
-   * (0..1): the Wilson bound, or over at most three events the exact binomial bound when lower.
+   * Count metrics: one-sided exact (Clopper-Pearson) lower bound of the pooled rate at the
+   * level this look spends on the whole-canary test, a ratio (0..1).
    */
   lower?: number;
-  /** Count metrics: one-sided upper bound of the pooled rate, as `lower` (Wilson, or exact over at most three non-events when higher), a ratio (0..1). */
+  /** Count metrics: one-sided exact upper bound of the pooled rate, as `lower`, a ratio (0..1). */
   upper?: number;
   /** Why the measurement failed, was pending, inconclusive or an error (human-readable). */
   message?: string;
+  /** Why there was no data (whatever the `no-data` policy made of it). */
+  noData?: string;
 }
 
 /** Running state of one metric. Counts are numbers of measurements unless stated. */
@@ -104,10 +122,19 @@ export interface MetricState {
   failed: number;
   errors: number;
   inconclusive: number;
+  /** Measurements skipped as no data (`no-data: ignore`). */
+  skipped: number;
+  /** Why measurements had no data: reason → number of measurements (any `no-data` policy). */
+  noData: Record<string, number>;
+  /** Looks the gate plans (the criteria's `count`), for spending the false-fail budget. */
+  plannedLooks: number;
 }
 
-/** A fresh {@link MetricState}. */
-export function newMetricState(): MetricState {
+/**
+ * A fresh {@link MetricState}.
+ * @param plannedLooks - measurements the gate plans (the criteria's `count`, default 30)
+ */
+export function newMetricState(plannedLooks = 30): MetricState {
   return {
     measurements: [],
     pooledNumerator: 0,
@@ -119,13 +146,21 @@ export function newMetricState(): MetricState {
     failed: 0,
     errors: 0,
     inconclusive: 0,
+    skipped: 0,
+    noData: {},
+    plannedLooks,
   };
 }
 
 function noData(metric: MetricCriteria, base: Measurement, why: string): Measurement {
   const phase: Phase =
     metric.noData === 'fail' ? 'failed' : metric.noData === 'ignore' ? 'skipped' : 'inconclusive';
-  return { ...base, phase, message: `no data: ${why} (no-data: ${metric.noData})` };
+  return {
+    ...base,
+    phase,
+    noData: why,
+    message: `no data: ${why} (no-data: ${metric.noData})`,
+  };
 }
 
 function thresholdOf(metric: MetricCriteria, baseline: number | null | undefined): number | null {
@@ -170,7 +205,7 @@ export function measure(
   } else if (metric.numerator !== undefined) {
     m = measureCounts(metric, state, sample, base);
   } else {
-    const value = sample.value ?? null;
+    const value = sample.value ?? (metric.absentIsZero ? 0 : null);
     const threshold = thresholdOf(metric, sample.baseline);
     const withValues: Measurement = {
       ...base,
@@ -201,8 +236,8 @@ function measureCounts(
   sample: Sample,
   base: Measurement,
 ): Measurement {
-  const num = sample.numerator ?? null;
   const den = sample.denominator ?? null;
+  const num = sample.numerator ?? (metric.absentIsZero && den !== null ? 0 : null);
   const threshold = thresholdOf(metric, sample.baseline);
   const withValues: Measurement = {
     ...base,
@@ -218,35 +253,41 @@ function measureCounts(
     return noData(
       metric,
       withValues,
-      'the numerator query returned no value (append `or vector(0)` if no series means zero)',
+      'the numerator query returned no value (set absent-is-zero: true if no series means zero events)',
     );
   }
   state.pooledNumerator += Math.max(0, num);
   state.pooledDenominator += den;
-  let pooled = { numerator: state.pooledNumerator, denominator: state.pooledDenominator };
-  if (metric.lookbackIntervals !== undefined) {
-    // This interval plus the previous (pool - 1) measurement times, counted or not.
-    pooled = { numerator: Math.max(0, num), denominator: den };
-    const previous =
-      metric.lookbackIntervals > 1 ? state.measurements.slice(-(metric.lookbackIntervals - 1)) : [];
-    for (const prev of previous) {
+  const pooled = { numerator: state.pooledNumerator, denominator: state.pooledDenominator };
+  // The trailing window: this interval plus the previous (lookback - 1) measurement times,
+  // counted or not. Tested only once some earlier measurement lies outside it.
+  let window: { numerator: number; denominator: number } | undefined;
+  const w = metric.lookbackIntervals;
+  if (w !== undefined && state.measurements.length >= w) {
+    window = { numerator: Math.max(0, num), denominator: den };
+    for (const prev of w > 1 ? state.measurements.slice(-(w - 1)) : []) {
       if (
         typeof prev.numerator === 'number' &&
         typeof prev.denominator === 'number' &&
         prev.denominator > 0
       ) {
-        pooled.numerator += Math.max(0, prev.numerator);
-        pooled.denominator += prev.denominator;
+        window.numerator += Math.max(0, prev.numerator);
+        window.denominator += prev.denominator;
       }
     }
   }
-  const b = rateBounds(pooled.numerator, pooled.denominator, metric.confidence)!;
+  const look = state.measurements.length + 1;
+  const alpha = lookAlpha(look, state.plannedLooks, 1 - metric.confidence);
+  const wholeAlpha = window ? alpha * (1 - WINDOW_SHARE) : alpha;
+  const b = exactBounds(pooled.numerator, pooled.denominator, 1 - wholeAlpha)!;
   const withBounds: Measurement = {
     ...withValues,
     pooled,
+    ...(window ? { window } : {}),
     estimate: b.estimate,
     lower: b.lower,
     upper: b.upper,
+    alpha,
   };
   if (threshold === null) return noData(metric, withBounds, 'the baseline query returned no value');
   if (pooled.denominator < metric.minSample) {
@@ -257,21 +298,73 @@ function measureCounts(
     };
   }
   const op = metric.condition.op;
-  // Judge the bound that is most favourable to the canary: a breach must be beyond noise.
-  const judged =
-    op === '<' || op === '<=' ? b.lower : op === '>' || op === '>=' ? b.upper : b.estimate;
-  const ok = holds(op, judged, threshold);
+  if (op === '==' || op === '!=') {
+    const ok = holds(op, b.estimate, threshold);
+    return {
+      ...withBounds,
+      phase: ok ? 'successful' : 'failed',
+      ...(ok
+        ? {}
+        : {
+            message: `pooled rate ${fmtIn(b.estimate, metric.unit)} breaks ${metric.condition.text}`,
+          }),
+    };
+  }
+  // Evidence against the condition: that the true rate is above a `<`/`<=` threshold (below
+  // a `>`/`>=` one), by the exact binomial test at the level this look may spend.
+  const upward = op === '<' || op === '<=';
+  const tests: {
+    name: string;
+    counts: { numerator: number; denominator: number };
+    level: number;
+  }[] = [{ name: 'whole canary', counts: pooled, level: wholeAlpha }];
+  if (window && window.denominator >= metric.minSample) {
+    tests.push({
+      name: `last ${w} interval(s)`,
+      counts: window,
+      level: alpha * WINDOW_SHARE,
+    });
+  }
+  let decisive:
+    { name: string; p: number; level: number; rate: number; n: number; x: number } | undefined;
+  let smallest = Infinity;
+  for (const t of tests) {
+    const pv = binomialPValues(t.counts.numerator, t.counts.denominator, threshold);
+    const p = upward ? pv.above : pv.below;
+    // The test that came closest to (or went furthest past) its level decides the message.
+    if (p / t.level < smallest) {
+      smallest = p / t.level;
+      decisive = {
+        name: t.name,
+        p,
+        level: t.level,
+        rate: t.counts.numerator / t.counts.denominator,
+        x: t.counts.numerator,
+        n: t.counts.denominator,
+      };
+    }
+  }
+  const d = decisive!;
+  const broken = d.p <= d.level && !holds(op, d.rate, threshold);
   return {
     ...withBounds,
-    phase: ok ? 'successful' : 'failed',
-    message: ok
-      ? undefined
-      : `pooled rate ${fmtIn(b.estimate, metric.unit)} (${fmtCount(pooled.numerator)}/${fmtCount(pooled.denominator)}); ${op === '<' || op === '<=' ? 'lower' : 'upper'} ${Math.round(metric.confidence * 100)}% bound ${fmtIn(judged, metric.unit)} breaks ${metric.condition.text}`,
+    pValue: d.p,
+    phase: broken ? 'failed' : 'successful',
+    ...(broken
+      ? {
+          message: `${d.name} rate ${fmtIn(d.rate, metric.unit)} (${fmtCount(d.x)}/${fmtCount(d.n)}) breaks ${metric.condition.text}: p = ${d.p.toPrecision(2)} ≤ ${d.level.toPrecision(2)}, the share of the ${fmtPct(1 - metric.confidence)} false-fail budget spent at look ${look}`,
+        }
+      : {}),
   };
+}
+
+function fmtPct(v: number): string {
+  return `${Number((v * 100).toPrecision(3))}%`;
 }
 
 function record(state: MetricState, m: Measurement): void {
   state.measurements.push(m);
+  if (m.noData) state.noData[m.noData] = (state.noData[m.noData] ?? 0) + 1;
   switch (m.phase) {
     case 'successful':
       state.successful++;
@@ -298,6 +391,7 @@ function record(state: MetricState, m: Measurement): void {
       state.consecutiveErrors = 0;
       break;
     case 'skipped':
+      state.skipped++;
       break;
   }
 }
@@ -325,10 +419,17 @@ export type MetricOutcome =
 export function outcome(metric: MetricCriteria, state: MetricState, limits: Limits): MetricOutcome {
   const last = state.measurements[state.measurements.length - 1];
   const why = last?.message ? `: ${last.message}` : '';
-  if (state.consecutiveFailed > limits.failureLimit) {
+  // A count-based rate's test already accounts for noise and repeated looks (see the module
+  // comment): its first rejection fails.
+  const failureLimit = metric.numerator !== undefined ? 0 : limits.failureLimit;
+  if (state.consecutiveFailed > failureLimit) {
+    const limitText =
+      metric.numerator !== undefined
+        ? 'failed the sequential rate test'
+        : `failed ${state.consecutiveFailed} consecutive measurement(s) (failure-limit ${limits.failureLimit})`;
     return {
       status: 'failed',
-      reason: `${metric.name} failed ${state.consecutiveFailed} consecutive measurement(s) (failure-limit ${limits.failureLimit}); last value ${fmtIn(last.value, metric.unit)} vs ${metric.condition.text}${metric.condition.relative && last.threshold !== undefined ? ` (threshold ${fmtIn(last.threshold, metric.unit)})` : ''}${why}`,
+      reason: `${metric.name} ${limitText}; last value ${fmtIn(last.value, metric.unit)} vs ${metric.condition.text}${metric.condition.relative && last.threshold !== undefined ? ` (threshold ${fmtIn(last.threshold, metric.unit)})` : ''}${why}`,
     };
   }
   if (state.consecutiveErrors > limits.consecutiveErrorLimit) {

@@ -33,6 +33,10 @@ export interface MetricResult {
   failed: number;
   errors: number;
   inconclusive: number;
+  /** Measurements skipped as no data (`no-data: ignore`); absent in files from older versions. */
+  skipped?: number;
+  /** Why measurements had no data, whatever their phase: reason → number of measurements. */
+  noData?: Record<string, number>;
   /** Every measurement, oldest first, one per interval. */
   measurements: Measurement[];
 }

@@ -133,6 +133,19 @@ export function renderSummary(result: GateResult, title = 'Canary gate'): string
       }),
     ),
   );
+  const noData = result.metrics.filter((m) => m.noData && Object.keys(m.noData).length);
+  if (noData.length) {
+    parts.push('\n**Measurements without data** (skipped ones were not judged):\n\n');
+    for (const m of noData) {
+      const n = Object.values(m.noData!).reduce((a, b) => a + b, 0);
+      const why = Object.entries(m.noData!)
+        .map(([r, k]) => `${r} (×${k})`)
+        .join('; ');
+      parts.push(
+        `- ${m.name}: ${n} of ${m.measurements.length}${m.skipped ? `, ${m.skipped} skipped` : ''}: ${why}\n`,
+      );
+    }
+  }
   for (const m of result.metrics) parts.push(chart(m));
   return parts.join('');
 }

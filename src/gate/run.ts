@@ -12,6 +12,7 @@
  * Time is injectable (`now`, `sleep`), so tests and simulations never wait for real.
  */
 import { ConfigError, sleep as realSleep, type Logger } from '../errors.js';
+import { redactor } from '../redact.js';
 import {
   loadCriteria,
   type Criteria,
@@ -37,6 +38,8 @@ import {
   type MetricResult,
   type Verdict,
 } from './measurements.js';
+import { vectorSelectors } from './selectors.js';
+import { createProvider } from './providers/index.js';
 import type { DatadogOptions } from './providers/datadog.js';
 import type { GrafanaOptions } from './providers/grafana.js';
 import type { PrometheusOptions } from './providers/prometheus.js';
@@ -44,6 +47,7 @@ import {
   ProviderError,
   type MetricsProvider,
   type Point,
+  type ProviderContext,
   type QueryRef,
 } from './providers/types.js';
 
@@ -180,43 +184,67 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
     );
   }
 
+  // A provider's error text is outside text: it reaches the log, the reason output and the
+  // measurements file (an artifact the runner's masking never sees) only through this.
+  const redact = redactor([
+    options.prometheus?.token,
+    options.prometheus?.password,
+    options.grafana?.token,
+    options.datadog?.apiKey,
+    options.datadog?.appKey,
+  ]);
+
+  if (recording) {
+    // A metric added since the recording has nothing to be judged on: it is reported, but
+    // cannot decide a replayed verdict.
+    const recorded = new Set(recording.metrics.map((m) => m.name));
+    const unrecorded = criteria.metrics.filter((m) => !m.dryRun && !recorded.has(m.name));
+    for (const m of unrecorded) {
+      logger.warning(
+        `replay: metric '${m.name}' is not in the recording; it is reported as dry-run and left out of the verdict`,
+        m.location,
+      );
+    }
+    if (unrecorded.length) {
+      criteria.metrics.forEach((m) => (m.dryRun ||= unrecorded.includes(m)));
+    }
+  }
+
   // Providers are created (and their client libraries loaded) only when a metric needs them.
+  const startedAt = now();
+  const { intervalMs, count, initialDelayMs } = criteria;
+  // Criteria built by hand (older callers, simulations) may lack it.
+  const queryDelayMs = criteria.queryDelayMs ?? 0;
+  const timeoutMs = options.timeoutMs ?? initialDelayMs + queryDelayMs + (count + 5) * intervalMs;
   const providers = new Map<ProviderName, MetricsProvider>();
-  const ctx = { logger, sleep, maxRetries: options.maxRetries };
+  const ctx: ProviderContext = {
+    logger,
+    sleep,
+    now,
+    maxRetries: options.maxRetries,
+    // Live mode: no request or backoff wait runs past the gate's timeout.
+    ...(mode === 'live' && !recording ? { deadlineMs: startedAt + timeoutMs } : {}),
+  };
   async function providerFor(metric: MetricCriteria): Promise<MetricsProvider> {
     const name: ProviderName = recording ? 'replay' : (options.provider ?? metric.provider);
     let p = providers.get(name);
     if (p) return p;
-    if (options.providerFactory) p = options.providerFactory(name);
-    else if (name === 'replay')
-      p = (await import('./providers/replay.js')).replayProvider(
-        recording!,
-        logger,
-        criteria.metrics,
-      );
-    else if (name === 'prometheus') {
-      if (!options.prometheus?.url)
-        throw new ConfigError(
-          'is required for the prometheus provider',
-          undefined,
-          'prometheus-url',
+    p = options.providerFactory
+      ? options.providerFactory(name)
+      : await createProvider(
+          name,
+          {
+            prometheus: options.prometheus,
+            grafana: options.grafana,
+            datadog: options.datadog,
+            datadogApi: criteria.datadogApi,
+            datadogSite: criteria.datadogSite,
+            recording,
+            metrics: criteria.metrics,
+            logger,
+          },
+          ctx,
         );
-      p = (await import('./providers/prometheus.js')).prometheusProvider(options.prometheus, ctx);
-    } else if (name === 'grafana') {
-      p = (await import('./providers/grafana.js')).grafanaProvider(
-        options.grafana ?? { url: '', token: '', datasourceUid: '' },
-        ctx,
-      );
-    } else {
-      p = (await import('./providers/datadog.js')).datadogProvider(
-        {
-          api: criteria.datadogApi,
-          ...(options.datadog ?? { apiKey: '', appKey: '' }),
-          site: options.datadog?.site || criteria.datadogSite,
-        },
-        ctx,
-      );
-    }
     providers.set(name, p);
     return p;
   }
@@ -225,17 +253,15 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
     metricProviders.set(metric.name, await providerFor(metric));
 
   const states = new Map<string, MetricState>(
-    criteria.metrics.map((m) => [m.name, newMetricState()]),
+    criteria.metrics.map((m) => [m.name, newMetricState(count)]),
   );
   const statuses = new Map<string, { status: MetricResult['status']; reason?: string }>();
-  const { intervalMs, count, initialDelayMs } = criteria;
-  // Criteria built by hand (older callers, simulations) may lack it.
-  const queryDelayMs = criteria.queryDelayMs ?? 0;
 
   // Measurement times.
   let times: number[];
   let sampler: (metric: MetricCriteria, atMs: number) => Promise<Sample>;
-  const startedAt = now();
+  // Backtests check the numerators' selectors over their whole window, live mode at its first look.
+  let seriesWindow: { start: number; end: number } | undefined;
   if (mode === 'live' && !recording) {
     times = [];
     sampler = async (metric, atMs) => {
@@ -245,7 +271,7 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
           sample[ref.role] = await metricProviders.get(metric.name)!.instant(ref, atMs, intervalMs);
         }
       } catch (e) {
-        if (e instanceof ProviderError) return { error: e.message };
+        if (e instanceof ProviderError) return { error: redact(e.message) };
         throw e;
       }
       return sample;
@@ -288,8 +314,8 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
           series.set(key, new Map(pts.map((p) => [p.t, p.v])));
         } catch (e) {
           if (!(e instanceof ProviderError)) throw e;
-          logger.warning(e.message);
-          series.set(key, { error: e.message });
+          logger.warning(redact(e.message));
+          series.set(key, { error: redact(e.message) });
         }
       }
     }
@@ -316,7 +342,7 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
     };
   }
 
-  const timeoutMs = options.timeoutMs ?? initialDelayMs + queryDelayMs + (count + 5) * intervalMs;
+  if (times.length) seriesWindow = { start: times[0] - intervalMs, end: times[times.length - 1] };
   let verdict: Verdict | undefined;
   let reason: string;
   let failedAt: string | undefined;
@@ -349,6 +375,26 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
     }
     firstAt ??= atMs;
     lastAt = atMs;
+    if (k === 1 && !recording) {
+      const missing = await checkSeries(
+        criteria.metrics,
+        (m) => metricProviders.get(m.name)!,
+        seriesWindow ?? { start: startedAt - 3_600_000, end: atMs },
+        logger,
+      );
+      let blocking: string | undefined;
+      for (const [name, why] of missing) {
+        const metric = criteria.metrics.find((m) => m.name === name)!;
+        statuses.set(name, { status: 'inconclusive', reason: `${name}: ${why}` });
+        if (metric.dryRun) logger.warning(`dry-run metric ${name}: ${why}`);
+        else blocking ??= `${name}: ${why}`;
+      }
+      if (blocking) {
+        verdict = 'inconclusive';
+        reason = blocking;
+        break;
+      }
+    }
     const round: string[] = [];
     for (const metric of criteria.metrics) {
       const state = states.get(metric.name)!;
@@ -405,6 +451,17 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
           })
           .filter(Boolean);
         if (tolerated.length) reason += ` (within the limits: ${tolerated.join('; ')})`;
+        // Measurements skipped as no data are not "held": say how many, and why.
+        const skipped = criteria.metrics
+          .filter((m) => !m.dryRun && states.get(m.name)!.skipped > 0)
+          .map((m) => {
+            const st = states.get(m.name)!;
+            const why = Object.entries(st.noData)
+              .map(([r, n]) => `${r} ×${n}`)
+              .join('; ');
+            return `${m.name} judged ${st.measurements.length - st.skipped} of ${st.measurements.length}, ${st.skipped} skipped as no data (no-data: ignore): ${why}`;
+          });
+        if (skipped.length) reason += `; ${skipped.join('; ')}`;
         break;
       }
       if (k === count) logger.info(`not passing yet: ${blocking.join('; ')}`);
@@ -448,6 +505,8 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
         failed: s.failed,
         errors: s.errors,
         inconclusive: s.inconclusive,
+        skipped: s.skipped,
+        ...(Object.keys(s.noData).length ? { noData: s.noData } : {}),
         measurements: s.measurements,
       };
     }),
@@ -455,6 +514,63 @@ export async function runGate(options: GateOptions, logger: Logger): Promise<Gat
   logger.info(`verdict: ${result.verdict} — ${result.reason}`);
   if (options.measurementsFile) writeMeasurements(options.measurementsFile, result);
   return result;
+}
+
+/**
+ * Asks each count metric's provider whether the selectors of its numerator match any series in
+ * `window` (milliseconds since the epoch), before an aggregation or `or vector(0)` can turn
+ * "nothing matched" into zero events. With `absent-is-zero`, no series is allowed, but every
+ * label name the selector uses must exist on the metric (a `code` matcher on a service that
+ * labels `status` never matches). Providers without a series API (Datadog) are not checked;
+ * a failed check is a warning, never a verdict.
+ * @returns metric name → why it is inconclusive
+ */
+async function checkSeries(
+  metrics: MetricCriteria[],
+  providerOf: (m: MetricCriteria) => MetricsProvider,
+  window: { start: number; end: number },
+  logger: Logger,
+): Promise<Map<string, string>> {
+  const missing = new Map<string, string>();
+  for (const metric of metrics) {
+    if (metric.numerator === undefined) continue;
+    const p = providerOf(metric);
+    if (!p.series) continue;
+    try {
+      for (const sel of vectorSelectors(metric.numerator)) {
+        if ((await p.series(sel.text, window.start, window.end)) > 0) continue;
+        const names =
+          sel.metric && p.labelNames
+            ? await p.labelNames(sel.metric, window.start, window.end)
+            : undefined;
+        const absentLabels = names?.length ? sel.labels.filter((l) => !names.includes(l)) : [];
+        const known = (names ?? []).filter((l) => l !== '__name__').join(', ');
+        if (names !== undefined && names.length === 0) {
+          missing.set(
+            metric.name,
+            `query matches no series: no ${sel.metric} series at all (${sel.text})`,
+          );
+        } else if (absentLabels.length) {
+          missing.set(
+            metric.name,
+            `query matches no series: ${sel.text} uses label ${absentLabels.join(', ')}, which no ${sel.metric} series has (its labels: ${known})`,
+          );
+        } else if (!metric.absentIsZero) {
+          missing.set(
+            metric.name,
+            `query matches no series: ${sel.text} (if no series means zero events, as for an error counter before its first error, set absent-is-zero: true)`,
+          );
+        }
+        if (missing.has(metric.name)) break;
+      }
+    } catch (e) {
+      if (!(e instanceof ProviderError)) throw e;
+      logger.warning(
+        `${metric.name}: could not check that the numerator matches series: ${e.message}`,
+      );
+    }
+  }
+  return missing;
 }
 
 function describe(metric: MetricCriteria, m: Measurement): string {

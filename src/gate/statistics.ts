@@ -186,3 +186,195 @@ export function rateBounds(events: number, trials: number, confidence: number): 
     upper: fewNonEvents ? Math.max(w.upper, e.upper) : w.upper,
   };
 }
+
+/**
+ * One-sided exact binomial p-values for `events` out of `trials` against the rate `p0`
+ * (through the regularized incomplete beta function, so fractional counts from Prometheus'
+ * `increase()` work): `above` = P(X ≥ events | p0), the evidence that the true rate is above
+ * `p0`; `below` = P(X ≤ events | p0). Exact tests never exceed their nominal level (Clopper &
+ * Pearson 1934).
+ * @returns probabilities in [0, 1]; both 1 when `trials <= 0`
+ */
+export function binomialPValues(
+  events: number,
+  trials: number,
+  p0: number,
+): { above: number; below: number } {
+  if (!(trials > 0)) return { above: 1, below: 1 };
+  const x = Math.min(trials, Math.max(0, events));
+  if (p0 <= 0) return { above: x > 0 ? 0 : 1, below: 1 };
+  if (p0 >= 1) return { above: 1, below: x < trials ? 0 : 1 };
+  return {
+    above: x <= 0 ? 1 : regularizedBeta(p0, x, trials - x + 1),
+    below: x >= trials ? 1 : 1 - regularizedBeta(p0, x + 1, trials - x),
+  };
+}
+
+/** Share of the error budget kept for looks after the planned last one (see {@link lookAlpha}). */
+export const TAIL_SHARE = 0.05;
+
+/**
+ * The error probability spent at look `k` (1-based) of a gate that plans `planned` looks, so
+ * that the probability of ever failing a healthy canary stays at most `alpha` however many
+ * times the gate looks (an always-valid, alpha-spending design).
+ *
+ * Spending function: the Lan-DeMets power family `α·t^ρ` with ρ = 3 on the look fraction
+ * `t = k / planned` (Lan & DeMets, "Discrete sequential boundaries for clinical trials",
+ * Biometrika 70(3), 1983; Kim & DeMets 1987 for the power family), for `(1 − TAIL_SHARE)·α`;
+ * looks after `planned` (live mode while a metric is pending, or past failures are being
+ * confirmed) spend the remaining `TAIL_SHARE·α` geometrically, half of what is left at each look,
+ * so the total over infinitely many looks is `α`. ρ = 3 keeps most of the budget for late looks
+ * (power for small regressions at the planned end) while the first looks still catch gross
+ * ones. Each look's tests are judged at the level spent on it and combined by the union bound
+ * (Bonferroni), which holds whatever the dependence between looks, including the overlapping
+ * trailing windows of `lookback`: conservative, never anti-conservative.
+ * @param alpha - total false-fail probability, e.g. 0.01 for `confidence: 0.99`
+ * @returns a probability in (0, alpha]
+ */
+export function lookAlpha(k: number, planned: number, alpha: number, rho = 3): number {
+  const K = Math.max(1, planned);
+  const spent = (j: number): number => {
+    if (j <= 0) return 0;
+    const main = (1 - TAIL_SHARE) * alpha * Math.min(1, j / K) ** rho;
+    return j <= K ? main : main + TAIL_SHARE * alpha * (1 - 0.5 ** (j - K));
+  };
+  return spent(k) - spent(k - 1);
+}
+
+/** Result of {@link mannWhitney}. */
+export interface MannWhitneyResult {
+  /** U statistic of the first sample (number of pairs where x beats y, ties counting one half). */
+  u: number;
+  /** Standardised U, positive when x tends to be larger (normal approximation, tie-corrected, continuity-corrected). */
+  z: number;
+  /** Two-sided p-value from the normal approximation. */
+  pTwoSided: number;
+  /** One-sided p-value for "x is stochastically larger than y". */
+  pGreater: number;
+  /** One-sided p-value for "x is stochastically smaller than y". */
+  pLess: number;
+  /** Hodges-Lehmann estimate of the shift x − y: the median of all pairwise differences. */
+  shift: number;
+}
+
+/**
+ * Mann-Whitney U test (Wilcoxon rank-sum) of two independent samples, with the normal
+ * approximation, tie correction of the variance and a continuity correction of ½ (Hollander,
+ * Wolfe & Chicken, "Nonparametric Statistical Methods", 3rd ed., §4.1; the test Kayenta's
+ * NetflixACAJudge runs per metric through Apache Commons Math's `MannWhitneyUTest`).
+ * @returns `undefined` when either sample is empty
+ */
+export function mannWhitney(x: number[], y: number[]): MannWhitneyResult | undefined {
+  const n1 = x.length;
+  const n2 = y.length;
+  if (n1 === 0 || n2 === 0) return undefined;
+  const all = [...x.map((v) => ({ v, g: 0 })), ...y.map((v) => ({ v, g: 1 }))].sort(
+    (a, b) => a.v - b.v,
+  );
+  let r1 = 0;
+  let tieTerm = 0;
+  for (let i = 0; i < all.length;) {
+    let j = i;
+    while (j + 1 < all.length && all[j + 1].v === all[i].v) j++;
+    const rank = (i + j + 2) / 2;
+    const t = j - i + 1;
+    tieTerm += t ** 3 - t;
+    for (let k = i; k <= j; k++) if (all[k].g === 0) r1 += rank;
+    i = j + 1;
+  }
+  const n = n1 + n2;
+  const u = r1 - (n1 * (n1 + 1)) / 2;
+  const mean = (n1 * n2) / 2;
+  const variance = ((n1 * n2) / 12) * (n + 1 - tieTerm / (n * (n - 1) || 1));
+  const sd = Math.sqrt(Math.max(0, variance));
+  const diff = u - mean;
+  const z = sd > 0 ? (diff - Math.sign(diff) * Math.min(0.5, Math.abs(diff))) / sd : 0;
+  const diffs: number[] = [];
+  for (const a of x) for (const b of y) diffs.push(a - b);
+  diffs.sort((a, b) => a - b);
+  const m = diffs.length;
+  const shift = m % 2 ? diffs[(m - 1) / 2] : (diffs[m / 2 - 1] + diffs[m / 2]) / 2;
+  return {
+    u,
+    z,
+    pTwoSided: Math.min(1, 2 * (1 - normalCdf(Math.abs(z)))),
+    pGreater: 1 - normalCdf(z),
+    pLess: normalCdf(z),
+    shift,
+  };
+}
+
+/** Kayenta's per-metric classification: `Pass`, `High` (canary worse upwards), `Low`, or `NoData`. */
+export type KayentaClass = 'Pass' | 'High' | 'Low' | 'NoData';
+
+/**
+ * Classifies one metric as Kayenta's NetflixACAJudge does (spinnaker/kayenta,
+ * `kayenta-judge/.../MannWhitneyClassifier.scala`): a two-sided Mann-Whitney test of canary
+ * against baseline at `confidence` (default 0.95, as NetflixACAJudge); when significant, the
+ * effect size `mean(canary) / mean(baseline)` must also pass the allowed ratio (default
+ * `allowedIncrease` 1 and `allowedDecrease` 1, i.e. any significant change counts) for `High`
+ * or `Low`; else `Pass`.
+ */
+export function kayentaClassify(
+  canary: number[],
+  baseline: number[],
+  options: { confidence?: number; allowedIncrease?: number; allowedDecrease?: number } = {},
+): { classification: KayentaClass; test?: MannWhitneyResult; ratio?: number } {
+  const test = mannWhitney(canary, baseline);
+  if (!test) return { classification: 'NoData' };
+  const confidence = options.confidence ?? 0.95;
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const mb = mean(baseline);
+  const ratio = mb === 0 ? (mean(canary) === 0 ? 1 : Infinity) : mean(canary) / mb;
+  if (test.pTwoSided >= 1 - confidence) return { classification: 'Pass', test, ratio };
+  if (test.z > 0 && ratio > (options.allowedIncrease ?? 1))
+    return { classification: 'High', test, ratio };
+  if (test.z < 0 && ratio < 1 / (options.allowedDecrease ?? 1))
+    return { classification: 'Low', test, ratio };
+  return { classification: 'Pass', test, ratio };
+}
+
+/**
+ * Kayenta's canary score: the weighted share of metrics classified `Pass`, 0–100, where a
+ * `critical` metric that is not `Pass` makes the score 0; `pass` when the score is at least
+ * `thresholds.pass`, `marginal` when at least `thresholds.marginal`, else `fail` (Kayenta's
+ * `scoreThresholds`; the defaults 75 / 95 are the values Spinnaker's canary documentation uses).
+ */
+export function kayentaScore(
+  metrics: { classification: KayentaClass; weight?: number; critical?: boolean }[],
+  thresholds: { marginal: number; pass: number } = { marginal: 75, pass: 95 },
+): { score: number; result: 'pass' | 'marginal' | 'fail' } {
+  const judged = metrics.filter((m) => m.classification !== 'NoData');
+  if (judged.some((m) => m.critical && m.classification !== 'Pass'))
+    return { score: 0, result: 'fail' };
+  const total = judged.reduce((a, m) => a + (m.weight ?? 1), 0);
+  const passed = judged
+    .filter((m) => m.classification === 'Pass')
+    .reduce((a, m) => a + (m.weight ?? 1), 0);
+  const score = total > 0 ? (100 * passed) / total : 0;
+  return {
+    score,
+    result: score >= thresholds.pass ? 'pass' : score >= thresholds.marginal ? 'marginal' : 'fail',
+  };
+}
+
+/**
+ * Two-proportion z-test of `x1/n1` (canary) against `x2/n2` (baseline) with the pooled
+ * variance (Agresti, "Categorical Data Analysis", 3rd ed., §3.1.3 / Fleiss, Levin & Paik
+ * §2.6): the one-sided p-value that the canary's rate is higher, and the difference of rates.
+ * @returns `undefined` when either count of trials is not positive
+ */
+export function twoProportion(
+  x1: number,
+  n1: number,
+  x2: number,
+  n2: number,
+): { difference: number; z: number; pHigher: number } | undefined {
+  if (!(n1 > 0) || !(n2 > 0)) return undefined;
+  const p1 = x1 / n1;
+  const p2 = x2 / n2;
+  const p = (x1 + x2) / (n1 + n2);
+  const se = Math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2));
+  const z = se > 0 ? (p1 - p2) / se : 0;
+  return { difference: p1 - p2, z, pHigher: 1 - normalCdf(z) };
+}

@@ -5,9 +5,15 @@
  * `KubernetesObjectApi` (which finds each kind's resource path by API discovery).
  *
  * Nothing is half applied by a user's mistake: every file is parsed and checked first (YAML,
- * `apiVersion`/`kind`/`metadata.name`, known kind), then every object is applied with
- * `dryRun=All` (the server validates and reports conflicts without persisting), and only then for
+ * `apiVersion`/`kind`/`metadata.name`, known kind, an existing namespace), then every object is
+ * applied with `dryRun=All` and `fieldValidation=Strict` (the server validates against its
+ * schema, refuses unknown fields and reports conflicts without persisting), and only then for
  * real.
+ *
+ * A Namespace and its contents in one apply: the server refuses a dry run of an object whose
+ * namespace does not exist yet (404 `namespaces "<ns>" not found`, from the `NamespaceLifecycle`
+ * admission plugin), so those objects are dry-run right after their Namespace is created; when
+ * that dry run fails, the Namespaces this apply created (still empty) are deleted again.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +21,7 @@ import { LineCounter, parseAllDocuments, isMap, isScalar, type Node } from 'yaml
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { ConfigError, type Logger, type SourceLocation } from '../errors.js';
 import { apiStatus, connect, PatchStrategy, type ClusterOptions } from './client.js';
+import { withRetries } from './transport.js';
 
 /** One object read from a manifest file. */
 export interface ManifestObject {
@@ -126,8 +133,12 @@ export interface AppliedObject {
   kind: string;
   name: string;
   namespace?: string;
-  /** `created`, `configured` (resourceVersion changed), `unchanged`, or `validated` (dry run). */
-  action: 'created' | 'configured' | 'unchanged' | 'validated';
+  /**
+   * `created`, `configured` (resourceVersion changed), `unchanged`, `validated` (dry run), or
+   * `not validated` (dry run of an object whose Namespace this apply would create: the server
+   * cannot validate it before the Namespace exists).
+   */
+  action: 'created' | 'configured' | 'unchanged' | 'validated' | 'not validated';
   location: SourceLocation;
 }
 
@@ -153,6 +164,7 @@ export async function applyManifests(options: ApplyOptions, logger: Logger): Pro
   const fieldManager = options.fieldManager || 'runbook-actions';
   const force = options.force ?? true;
   const items = readManifests(options.manifests);
+  const namespaced = new Map<object, boolean>();
   const resource = (apiVersion: string, kind: string) =>
     (
       c.objects as unknown as {
@@ -175,16 +187,43 @@ export async function applyManifests(options: ApplyOptions, logger: Logger): Pro
       );
     if (r.namespaced)
       object.metadata = { ...object.metadata, namespace: object.metadata?.namespace || namespace };
+    namespaced.set(object, r.namespaced);
   }
+  // Namespaces the objects live in: existing, created by this apply, or a mistake.
+  const inBatch = new Set(
+    items
+      .filter((m) => m.object.kind === 'Namespace' && m.object.apiVersion === 'v1')
+      .map((m) => m.object.metadata!.name!),
+  );
+  const missing = new Set<string>();
+  for (const m of items) {
+    const ns = namespaced.get(m.object) ? m.object.metadata?.namespace : undefined;
+    if (!ns || missing.has(ns)) continue;
+    const exists = await namespaceExists(c, ns, logger);
+    if (exists) continue;
+    if (!inBatch.has(ns)) {
+      throw new ConfigError(
+        `${label(m.object)}: namespace '${ns}' does not exist (create it first, or add a v1 Namespace '${ns}' to the manifests)`,
+        m.location,
+        'manifests',
+      );
+    }
+    missing.add(ns);
+  }
+  const deferred = (m: ManifestObject) =>
+    namespaced.get(m.object) === true && missing.has(m.object.metadata?.namespace ?? '');
   const send = async (m: ManifestObject, dryRun: boolean) => {
     try {
-      return await c.objects.patch(
-        structuredClone(m.object),
-        undefined,
-        dryRun ? 'All' : undefined,
-        fieldManager,
-        force,
-        PatchStrategy.ServerSideApply,
+      // Server-side apply is idempotent: repeating it after a lost answer is harmless.
+      return await withRetries({ idempotent: true, what: `apply ${label(m.object)}`, logger }, () =>
+        c.objects.patch(
+          structuredClone(m.object),
+          undefined,
+          dryRun ? 'All' : undefined,
+          fieldManager,
+          force,
+          PatchStrategy.ServerSideApply,
+        ),
       );
     } catch (e) {
       const st = apiStatus(e);
@@ -207,10 +246,17 @@ export async function applyManifests(options: ApplyOptions, logger: Logger): Pro
       });
     }
   };
-  await logger.group(`server-side dry run of ${items.length} object(s)`, async () => {
-    for (const m of items) {
+  const now = items.filter((m) => !deferred(m));
+  const later = items.filter(deferred);
+  await logger.group(`server-side dry run of ${now.length} object(s)`, async () => {
+    for (const m of now) {
       await send(m, true);
       logger.info(`${label(m.object)} (${m.location.file}:${m.location.line}) ok`);
+    }
+    for (const m of later) {
+      logger.info(
+        `${label(m.object)} (${m.location.file}:${m.location.line}): dry run after namespace '${m.object.metadata?.namespace}' is created`,
+      );
     }
   });
   if (options.dryRun) {
@@ -221,13 +267,53 @@ export async function applyManifests(options: ApplyOptions, logger: Logger): Pro
         kind: m.object.kind!,
         name: m.object.metadata!.name!,
         namespace: m.object.metadata?.namespace,
-        action: 'validated' as const,
+        action: deferred(m) ? ('not validated' as const) : ('validated' as const),
         location: m.location,
       })),
     };
   }
   const objects: AppliedObject[] = [];
-  for (const m of items) {
+  const isNewNamespace = (m: ManifestObject) =>
+    m.object.kind === 'Namespace' &&
+    m.object.apiVersion === 'v1' &&
+    missing.has(m.object.metadata!.name!);
+  const first = items.filter(isNewNamespace);
+  const rest = items.filter((m) => !isNewNamespace(m));
+  for (const m of first) objects.push(await applyOne(m));
+  if (later.length) {
+    try {
+      await logger.group(
+        `server-side dry run of ${later.length} object(s) in new namespaces`,
+        async () => {
+          for (const m of later) {
+            await send(m, true);
+            logger.info(`${label(m.object)} (${m.location.file}:${m.location.line}) ok`);
+          }
+        },
+      );
+    } catch (e) {
+      for (const m of first) {
+        const name = m.object.metadata!.name!;
+        await c.core.deleteNamespace({ name }).catch((err: unknown) => {
+          logger.warning(
+            `could not delete namespace '${name}' again: ${String((err as Error).message).split('\n')[0]}`,
+          );
+        });
+      }
+      if (e instanceof ConfigError) {
+        throw new ConfigError(
+          `${e.message.replace(/^input 'manifests': [^:]+:\d+: /, '')} (nothing else applied; the new namespace(s) ${first.map((m) => `'${m.object.metadata!.name}'`).join(', ')} created for this dry run were deleted again)`,
+          e.location,
+          'manifests',
+        );
+      }
+      throw e;
+    }
+  }
+  for (const m of rest) objects.push(await applyOne(m));
+  return { fieldManager, dryRun: false, objects };
+
+  async function applyOne(m: ManifestObject): Promise<AppliedObject> {
     let before: string | undefined;
     try {
       const cur = await c.objects.read({
@@ -249,13 +335,32 @@ export async function applyManifests(options: ApplyOptions, logger: Logger): Pro
     logger.info(
       `${label(m.object).toLowerCase()} ${action} (server-side, field manager ${fieldManager})`,
     );
-    objects.push({
+    return {
       kind: m.object.kind!,
       name: m.object.metadata!.name!,
       namespace: m.object.metadata?.namespace,
       action,
       location: m.location,
-    });
+    };
   }
-  return { fieldManager, dryRun: false, objects };
+}
+
+/** Whether a namespace exists (a read of `v1/namespaces/<name>`; 404 means no). */
+async function namespaceExists(
+  c: ReturnType<typeof connect>,
+  name: string,
+  logger: Logger,
+): Promise<boolean> {
+  try {
+    await withRetries({ idempotent: true, what: `read namespace '${name}'`, logger }, () =>
+      c.core.readNamespace({ name }),
+    );
+    return true;
+  } catch (e) {
+    const st = apiStatus(e);
+    if (st?.code === 404) return false;
+    // No permission to read namespaces: let the dry run decide.
+    if (st?.code === 403) return true;
+    throw e;
+  }
 }

@@ -209,7 +209,37 @@ export const command: CliCommand = {
         }
         return 1;
       }
+      const unreachable = unreachableServer(e);
+      if (unreachable) {
+        throw new ConfigError(
+          `cannot reach the Kubernetes API server (${unreachable}): check the cluster's server in the kubeconfig${values.context ? ` (context ${values.context})` : ''} and that it is reachable from here`,
+          undefined,
+          'kubeconfig',
+        );
+      }
       throw e;
     }
   },
 };
+
+/**
+ * The network error code of a request that never reached the API server (`fetch failed` with a
+ * cause such as ECONNREFUSED, ENOTFOUND, EHOSTUNREACH, ETIMEDOUT), or undefined for any other
+ * error. Node's fetch (undici) reports these as `TypeError: fetch failed` with `cause.code`.
+ */
+function unreachableServer(e: unknown): string | undefined {
+  for (let c: unknown = e; c && typeof c === 'object'; c = (c as { cause?: unknown }).cause) {
+    // A port the Fetch standard blocks (1, 22, 25, ...: fetch.spec.whatwg.org "bad port").
+    if ((c as { message?: unknown }).message === 'bad port') return 'a port fetch refuses to use';
+    const code = (c as { code?: unknown }).code;
+    if (
+      typeof code === 'string' &&
+      /^(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ETIMEDOUT|UND_ERR_CONNECT_TIMEOUT)$/.test(
+        code,
+      )
+    ) {
+      return code;
+    }
+  }
+  return undefined;
+}

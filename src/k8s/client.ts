@@ -16,7 +16,23 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { ConfigError, type Logger, sleep } from '../errors.js';
+import { redactSecrets } from '../redact.js';
+import { RunbookKubeConfig } from './transport.js';
+
+/**
+ * Credentials of every kubeconfig loaded by {@link connect} in this process: the API server's
+ * answers (a `Status` message, a proxy's error page) are outside text and may echo them.
+ */
+const loadedSecrets = new Set<string>();
+
+/** `text` with every loaded kubeconfig credential and every credential-shaped value as `***`. */
+export function redactK8s(text: string): string {
+  return redactSecrets(text, [...loadedSecrets]);
+}
 
 /** How to reach the cluster. Every engine function's options extend this. */
 export interface ClusterOptions {
@@ -67,11 +83,28 @@ export interface Clients {
  */
 export function connect(options: ClusterOptions): Clients {
   if (options.clients) return options.clients;
-  const kc = new KubeConfig();
+  // Per-request timeouts and fieldValidation=Strict on writes (see transport.ts).
+  const kc: KubeConfig = new RunbookKubeConfig();
   try {
     if (options.kubeconfig && options.kubeconfig.trim()) kc.loadFromString(options.kubeconfig);
-    else if (options.kubeconfigFile === 'default') kc.loadFromDefault();
-    else if (options.kubeconfigFile) kc.loadFromFile(options.kubeconfigFile);
+    else if (options.kubeconfigFile === 'default') {
+      // loadFromDefault() falls back to http://localhost:8080 when it finds nothing, which
+      // fails later with an error about TLS that names no kubeconfig.
+      const files = (process.env.KUBECONFIG ?? '').split(delimiter).filter(Boolean);
+      const home = join(homedir(), '.kube', 'config');
+      if (
+        !files.some((f) => existsSync(f)) &&
+        !existsSync(home) &&
+        !process.env.KUBERNETES_SERVICE_HOST
+      ) {
+        throw new ConfigError(
+          `no kubeconfig found (${files.length ? `$KUBECONFIG=${files.join(delimiter)} does not exist` : '$KUBECONFIG is unset'}, no ${home}, not in a cluster): pass --kubeconfig FILE, set $KUBECONFIG, or create ${home}`,
+          undefined,
+          'kubeconfig',
+        );
+      }
+      kc.loadFromDefault();
+    } else if (options.kubeconfigFile) kc.loadFromFile(options.kubeconfigFile);
     else if (!process.env.KUBERNETES_SERVICE_HOST) {
       throw new ConfigError(
         'is empty and this process does not run in a cluster (KUBERNETES_SERVICE_HOST is unset): pass the kubeconfig YAML',
@@ -86,9 +119,7 @@ export function connect(options: ClusterOptions): Clients {
       `cannot load the kubeconfig: ${
         (e as Error).name === 'YAMLException'
           ? 'invalid YAML'
-          : String((e as Error).message)
-              .split('\n')[0]
-              .slice(0, 120)
+          : redactK8s(String((e as Error).message).split('\n')[0]).slice(0, 120)
       }`,
       undefined,
       'kubeconfig',
@@ -107,8 +138,25 @@ export function connect(options: ClusterOptions): Clients {
   const cluster = kc.getCurrentCluster();
   if (!cluster)
     throw new ConfigError('the kubeconfig has no current cluster', undefined, 'kubeconfig');
+  const serverUrl = (() => {
+    try {
+      return new URL(cluster.server);
+    } catch {
+      return undefined;
+    }
+  })();
+  if (serverUrl && (serverUrl.username || serverUrl.password)) {
+    // fetch refuses such a URL; the password is masked (see kubeconfigSecrets) but never sent.
+    throw new ConfigError(
+      `cluster '${cluster.name}': the server URL carries credentials (${redactK8s(cluster.server)}); put them in the user entry (token, or username and password) instead`,
+      undefined,
+      'kubeconfig',
+    );
+  }
   const ctx = kc.getContextObject(kc.getCurrentContext());
   const namespace = options.namespace || ctx?.namespace || 'default';
+  const secrets = kubeconfigSecrets(kc);
+  for (const s of secrets) loadedSecrets.add(s);
   return {
     kc,
     namespace,
@@ -117,8 +165,8 @@ export function connect(options: ClusterOptions): Clients {
     batch: kc.makeApiClient(BatchV1Api),
     networking: kc.makeApiClient(NetworkingV1Api),
     objects: KubernetesObjectApi.makeApiClient(kc),
-    secrets: kubeconfigSecrets(kc),
-    server: cluster.server,
+    secrets,
+    server: redactK8s(cluster.server),
   };
 }
 
@@ -134,7 +182,16 @@ export function kubeconfigSecrets(kc: KubeConfig): string[] {
       }
     }
   }
-  return out;
+  // A server URL may carry user information (`https://user:password@host`).
+  for (const c of kc.clusters) {
+    try {
+      const pw = new URL(c.server).password;
+      if (pw) out.push(pw, decodeURIComponent(pw));
+    } catch {
+      // not a URL: nothing to collect
+    }
+  }
+  return [...new Set(out)];
 }
 
 /** Request options that send a patch with the given content type (the client defaults to JSON patch). */
@@ -165,7 +222,7 @@ export function apiStatus(e: unknown): ApiStatus | undefined {
   return {
     code: e.code,
     reason: body?.reason,
-    message: body?.message ?? (e.code === 401 ? 'Unauthorized' : `HTTP ${e.code}`),
+    message: redactK8s(body?.message ?? (e.code === 401 ? 'Unauthorized' : `HTTP ${e.code}`)),
     details: body?.details,
   };
 }
@@ -184,7 +241,11 @@ export async function call<T>(
     return await fn();
   } catch (e) {
     const st = apiStatus(e);
-    if (!st) throw e;
+    if (!st) {
+      // A network error's message may quote the server URL with its user information.
+      if (e instanceof Error && !(e instanceof ConfigError)) e.message = redactK8s(e.message);
+      throw e;
+    }
     if (st.code === 404) throw new ConfigError(`${what} not found`, undefined, input);
     if (st.code === 401)
       throw new ConfigError(

@@ -5,7 +5,7 @@
  * (kubernetes.io/docs/concepts/workloads/controllers/job/, "Job termination and cleanup"), and
  * its pods' logs are streamed while it runs.
  */
-import type { V1Job } from '@kubernetes/client-node';
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { ConfigError, type Logger } from '../errors.js';
 import {
   apiStatus,
@@ -17,6 +17,8 @@ import {
   type PollOptions,
 } from './client.js';
 import { readManifests } from './apply.js';
+import { idempotent } from './request.js';
+import { isTimeout, withDeadline, withRetries } from './transport.js';
 
 /** Options of {@link runJob}. */
 export interface RunJobOptions extends ClusterOptions, PollOptions {
@@ -24,6 +26,12 @@ export interface RunJobOptions extends ClusterOptions, PollOptions {
   jobManifest: string;
   /** How many trailing log lines the result keeps (default 50). */
   keepLogLines?: number;
+  /**
+   * Called as soon as the server has created the Job, with its name (generated from
+   * `metadata.generateName` when the manifest has no name) and namespace: a caller that fails
+   * later can still name the Job that runs.
+   */
+  onCreated?: (job: { name: string; namespace: string }) => void | Promise<void>;
 }
 
 /** The outcome of a Job. */
@@ -73,7 +81,10 @@ export async function runJob(options: RunJobOptions, logger: Logger): Promise<Jo
   body.metadata = { ...body.metadata, namespace };
   let job: V1Job;
   try {
-    job = await c.batch.createNamespacedJob({ namespace, body, fieldManager: 'runbook-actions' });
+    // A create is not idempotent (a lost answer may hide a created Job): repeated only on 429.
+    job = await withRetries({ idempotent: false, what: 'create job', logger }, () =>
+      c.batch.createNamespacedJob({ namespace, body, fieldManager: 'runbook-actions' }),
+    );
   } catch (e) {
     const st = apiStatus(e);
     if (st?.code === 409) {
@@ -88,65 +99,161 @@ export async function runJob(options: RunJobOptions, logger: Logger): Promise<Jo
     return call(`job in namespace '${namespace}'`, 'job-manifest', () => Promise.reject(e));
   }
   const name = job.metadata!.name!;
-  const uid = job.metadata!.uid!;
   logger.info(`job "${name}" created in namespace "${namespace}"`);
+  if (options.onCreated) await options.onCreated({ name, namespace });
   const started = Date.now();
-  const seen = new Map<string, number>();
   const logs: string[] = [];
+  const reader = podLogReader(c, namespace, logger, (line) => {
+    logger.info(line);
+    logs.push(line);
+  });
+  const selector = jobSelector(job);
   const pull = async () => {
-    const pods = await call(`pods of job '${name}'`, undefined, () =>
-      c.core.listNamespacedPod({ namespace, labelSelector: `controller-uid=${uid}` }),
+    const pods = await idempotent(
+      `pods of job '${name}'`,
+      undefined,
+      () => c.core.listNamespacedPod({ namespace, labelSelector: selector }),
+      logger,
     );
     const sorted = [...pods.items].sort((a, b) =>
       String(a.metadata?.creationTimestamp ?? '').localeCompare(
         String(b.metadata?.creationTimestamp ?? ''),
       ),
     );
-    for (const pod of sorted) {
-      const podName = pod.metadata!.name!;
-      if (pod.status?.phase === 'Pending') continue;
+    for (const pod of sorted) await reader(pod);
+  };
+  const result = (status: JobResult['status'], done?: { reason?: string; message?: string }) => ({
+    name,
+    namespace,
+    status,
+    reason: done?.reason,
+    message: done?.message,
+    succeededPods: job.status?.succeeded ?? 0,
+    failedPods: job.status?.failed ?? 0,
+    durationMs: Date.now() - started,
+    logs: logs.slice(-keep),
+  });
+  try {
+    return await withDeadline(started + poll.timeoutMs, async () => {
+      for (;;) {
+        job = await idempotent(
+          `job '${name}'`,
+          undefined,
+          () => c.batch.readNamespacedJob({ name, namespace }),
+          logger,
+        );
+        const done = job.status?.conditions?.find(
+          (x) => (x.type === 'Complete' || x.type === 'Failed') && x.status === 'True',
+        );
+        await pull();
+        const timedOut = !done && Date.now() - started >= poll.timeoutMs;
+        if (done || timedOut) {
+          const r: JobResult = result(
+            done ? (done.type as 'Complete' | 'Failed') : 'Timeout',
+            done,
+          );
+          if (r.status !== 'Complete') throw new JobFailedError(r);
+          logger.info(`job "${name}" completed (${r.succeededPods} pod(s) succeeded)`);
+          return r;
+        }
+        await poll.sleep(
+          Math.min(poll.intervalMs, Math.max(0, started + poll.timeoutMs - Date.now())),
+        );
+      }
+    });
+  } catch (e) {
+    if (isTimeout(e)) throw new JobFailedError(result('Timeout'));
+    throw e;
+  }
+}
+
+/**
+ * The label selector of a Job's pods: the Job's own `spec.selector` (the server generates it
+ * from `batch.kubernetes.io/controller-uid` unless `manualSelector` is set), as `kubectl logs
+ * job/<name>` uses it; `controller-uid=<uid>` for a Job without one.
+ */
+export function jobSelector(job: V1Job): string {
+  const labels = job.spec?.selector?.matchLabels;
+  const exprs = job.spec?.selector?.matchExpressions ?? [];
+  const parts = Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const x of exprs) {
+    const values = (x.values ?? []).join(',');
+    if (x.operator === 'In') parts.push(`${x.key} in (${values})`);
+    else if (x.operator === 'NotIn') parts.push(`${x.key} notin (${values})`);
+    else if (x.operator === 'Exists') parts.push(x.key);
+    else if (x.operator === 'DoesNotExist') parts.push(`!${x.key}`);
+  }
+  return parts.length ? parts.join(',') : `controller-uid=${job.metadata?.uid}`;
+}
+
+/**
+ * The containers of a pod whose logs can be read, in start order: init containers (native
+ * sidecars, `restartPolicy: Always`, included) then the app containers, each only once its status
+ * says it has started (running or terminated).
+ */
+export function startedContainers(pod: V1Pod): string[] {
+  const names = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].map(
+    (x) => x.name,
+  );
+  const statuses = [
+    ...(pod.status?.initContainerStatuses ?? []),
+    ...(pod.status?.containerStatuses ?? []),
+  ];
+  // A server that reports no container statuses at all: every container of a pod past Pending.
+  if (statuses.length === 0)
+    return pod.status?.phase && pod.status.phase !== 'Pending' ? names : [];
+  const started = new Set(
+    [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]
+      .filter((s) => s.state?.running || s.state?.terminated)
+      .map((s) => s.name),
+  );
+  return names.filter((n) => started.has(n));
+}
+
+/**
+ * Reads pod logs container by container. A pod with more than one container (a sidecar, an init
+ * container) must be asked for one `container` at a time: without it the API server answers
+ * 400 BadRequest "a container name must be specified for pod <pod>, choose one of: [...]"
+ * (k8s.io/kubernetes `pkg/registry/core/pod/strategy.go`, `LogLocation`). Each new line is passed
+ * to `emit` once, prefixed `[pod]` (one container) or `[pod/container]`. A log that cannot be
+ * read is reported once as a warning, never dropped in silence.
+ */
+function podLogReader(
+  c: ReturnType<typeof connect>,
+  namespace: string,
+  logger: Logger,
+  emit: (line: string) => void,
+) {
+  const seen = new Map<string, number>();
+  const warned = new Set<string>();
+  return async (pod: V1Pod) => {
+    const podName = pod.metadata!.name!;
+    const all = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+    for (const container of startedContainers(pod)) {
+      const key = `${podName}/${container}`;
       let text: string;
       try {
-        text = await c.core.readNamespacedPodLog({ name: podName, namespace });
-      } catch {
-        continue; // the container may not have started yet
+        text = await withRetries({ idempotent: true, what: `logs of ${key}` }, () =>
+          c.core.readNamespacedPodLog({ name: podName, namespace, container }),
+        );
+      } catch (e) {
+        if (isTimeout(e)) throw e;
+        if (!warned.has(key)) {
+          warned.add(key);
+          const st = apiStatus(e);
+          logger.warning(
+            `cannot read the logs of container ${container} in pod ${podName}: ${st ? `${st.code} ${st.message}` : String((e as Error).message)}`,
+          );
+        }
+        continue;
       }
       const lines = String(text ?? '').split('\n');
       if (lines[lines.length - 1] === '') lines.pop();
-      for (const line of lines.slice(seen.get(podName) ?? 0)) {
-        logger.info(`[${podName}] ${line}`);
-        logs.push(`[${podName}] ${line}`);
-      }
-      seen.set(podName, lines.length);
+      const prefix = all.length > 1 ? `[${key}]` : `[${podName}]`;
+      for (const line of lines.slice(seen.get(key) ?? 0)) emit(`${prefix} ${line}`);
+      seen.set(key, lines.length);
     }
   };
-  for (;;) {
-    job = await call(`job '${name}'`, undefined, () =>
-      c.batch.readNamespacedJob({ name, namespace }),
-    );
-    const done = job.status?.conditions?.find(
-      (x) => (x.type === 'Complete' || x.type === 'Failed') && x.status === 'True',
-    );
-    await pull();
-    const timedOut = !done && Date.now() - started >= poll.timeoutMs;
-    if (done || timedOut) {
-      const result: JobResult = {
-        name,
-        namespace,
-        status: done ? (done.type as 'Complete' | 'Failed') : 'Timeout',
-        reason: done?.reason,
-        message: done?.message,
-        succeededPods: job.status?.succeeded ?? 0,
-        failedPods: job.status?.failed ?? 0,
-        durationMs: Date.now() - started,
-        logs: logs.slice(-keep),
-      };
-      if (result.status !== 'Complete') throw new JobFailedError(result);
-      logger.info(`job "${name}" completed (${result.succeededPods} pod(s) succeeded)`);
-      return result;
-    }
-    await poll.sleep(poll.intervalMs);
-  }
 }
 
 function readJobManifest(file: string) {

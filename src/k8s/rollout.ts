@@ -17,6 +17,8 @@ import {
   type ClusterOptions,
   type PollOptions,
 } from './client.js';
+import { idempotent } from './request.js';
+import { currentDeadline, isTimeout, withDeadline, withRetries } from './transport.js';
 
 /** Annotation the Deployment controller puts on Deployments and ReplicaSets. */
 export const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
@@ -69,10 +71,25 @@ export function revisionOf(o: { metadata?: { annotations?: Record<string, string
   return Number.isFinite(v) ? v : 0;
 }
 
-async function readDeployment(c: Clients, name: string, namespace: string): Promise<V1Deployment> {
-  return call(`deployment '${name}' in namespace '${namespace}'`, 'deployment', () =>
-    c.apps.readNamespacedDeployment({ name, namespace }),
+async function readDeployment(
+  c: Clients,
+  name: string,
+  namespace: string,
+  logger?: Logger,
+): Promise<V1Deployment> {
+  return idempotent(
+    `deployment '${name}' in namespace '${namespace}'`,
+    'deployment',
+    () => c.apps.readNamespacedDeployment({ name, namespace }),
+    logger,
   );
+}
+
+/** Sleeps `ms`, or less when the surrounding deadline ends sooner. */
+async function pause(poll: { sleep: (ms: number) => Promise<void> }, ms: number): Promise<void> {
+  const deadline = currentDeadline();
+  const left = deadline === undefined ? ms : Math.max(0, deadline - Date.now());
+  await poll.sleep(Math.min(ms, left));
 }
 
 /** Options of {@link setImage}. */
@@ -118,7 +135,7 @@ export async function setImage(options: SetImageOptions, logger: Logger): Promis
   const name = options.deployment;
   const poll = pollSettings(options);
   for (let attempt = 1; ; attempt++) {
-    const d = await readDeployment(c, name, namespace);
+    const d = await readDeployment(c, name, namespace, logger);
     const previousImages = templateImages(d.spec?.template);
     const spec = d.spec?.template?.spec;
     const containers = new Set((spec?.containers ?? []).map((x) => x.name));
@@ -168,9 +185,14 @@ export async function setImage(options: SetImageOptions, logger: Logger): Promis
     };
     let patched: V1Deployment;
     try {
-      patched = await c.apps.patchNamespacedDeployment(
-        { name, namespace, body, fieldManager: 'runbook-actions' },
-        patchAs(PatchStrategy.StrategicMergePatch),
+      // Guarded by the read resourceVersion, so repeating it after a lost answer is harmless.
+      patched = await withRetries(
+        { idempotent: true, what: `patch deployment '${name}'`, logger },
+        () =>
+          c.apps.patchNamespacedDeployment(
+            { name, namespace, body, fieldManager: 'runbook-actions' },
+            patchAs(PatchStrategy.StrategicMergePatch),
+          ),
       );
     } catch (e) {
       if (apiStatus(e)?.code === 409 && attempt < 3) {
@@ -189,7 +211,7 @@ export async function setImage(options: SetImageOptions, logger: Logger): Promis
     let current = patched;
     while ((current.status?.observedGeneration ?? 0) < generation && Date.now() < deadline) {
       await poll.sleep(Math.min(poll.intervalMs, 250));
-      current = await readDeployment(c, name, namespace);
+      current = await readDeployment(c, name, namespace, logger);
     }
     const revision = revisionOf(current);
     logger.info(
@@ -320,8 +342,38 @@ export async function waitForRollout(options: WaitOptions, logger: Logger): Prom
   const poll = pollSettings(options);
   const started = Date.now();
   const progress: string[] = [];
+  const timedOut = (why: string) =>
+    new RolloutError(
+      `timed out after ${Math.round(poll.timeoutMs / 1000)} s waiting for deployment "${options.deployment}": ${why}`,
+      'Timeout',
+    );
+  try {
+    return await withDeadline(started + poll.timeoutMs, () =>
+      waitLoop(c, options, namespace, poll, started, progress, timedOut, logger),
+    );
+  } catch (e) {
+    if (isTimeout(e)) {
+      const last = progress[progress.length - 1];
+      throw timedOut(
+        `the API server did not answer in time${last ? ` (last status: ${last})` : ''}`,
+      );
+    }
+    throw e;
+  }
+}
+
+async function waitLoop(
+  c: Clients,
+  options: WaitOptions,
+  namespace: string,
+  poll: ReturnType<typeof pollSettings>,
+  started: number,
+  progress: string[],
+  timedOut: (why: string) => RolloutError,
+  logger: Logger,
+): Promise<WaitResult> {
   for (;;) {
-    const d = await readDeployment(c, options.deployment, namespace);
+    const d = await readDeployment(c, options.deployment, namespace, logger);
     const st = deploymentRolloutStatus(d);
     if (progress[progress.length - 1] !== st.message) {
       progress.push(st.message);
@@ -339,13 +391,8 @@ export async function waitForRollout(options: WaitOptions, logger: Logger): Prom
         progress,
       };
     }
-    if (Date.now() - started >= poll.timeoutMs) {
-      throw new RolloutError(
-        `timed out after ${Math.round(poll.timeoutMs / 1000)} s waiting for deployment "${options.deployment}": ${st.message}`,
-        'Timeout',
-      );
-    }
-    await poll.sleep(poll.intervalMs);
+    if (Date.now() - started >= poll.timeoutMs) throw timedOut(st.message);
+    await pause(poll, poll.intervalMs);
   }
 }
 
@@ -401,6 +448,32 @@ function stable(v: unknown): string {
 }
 
 /**
+ * Whether a failed JSON patch guarded by `test /metadata/resourceVersion` failed because the
+ * Deployment changed after it was read. A real API server answers a failed `test` operation with
+ * 422, reason `Invalid`, the generic message "the server rejected our request due to an error in
+ * our request", and the json-patch library's text ("testing value /metadata/resourceVersion
+ * failed: test failed") only as a cause of type `UnexpectedServerResponse`
+ * (k8s.io/apiserver `pkg/endpoints/handlers/patch.go`, `jsonPatcher.applyJSPatch`, through
+ * `errors.NewGenericServerResponse`). Neither text is a contract, so a 422 is judged by reading
+ * the Deployment again: a different `resourceVersion` means a concurrent change. A 409 Conflict
+ * is one by definition.
+ */
+async function changedMeanwhile(
+  c: Clients,
+  read: V1Deployment,
+  e: unknown,
+  logger: Logger,
+): Promise<boolean> {
+  const st = apiStatus(e);
+  if (st?.code === 409) return true;
+  if (st?.code !== 422) return false;
+  const name = read.metadata?.name ?? '';
+  const namespace = read.metadata?.namespace ?? '';
+  const now = await readDeployment(c, name, namespace, logger);
+  return now.metadata?.resourceVersion !== read.metadata?.resourceVersion;
+}
+
+/**
  * Rolls a Deployment back as `kubectl rollout undo` does: lists the ReplicaSets the Deployment
  * owns (its label selector, then the owner reference's uid), picks the previous revision (the
  * second highest `deployment.kubernetes.io/revision`) or `toRevision`, and replaces the
@@ -417,7 +490,7 @@ export async function undoRollout(options: UndoOptions, logger: Logger): Promise
   const namespace = options.namespace || c.namespace;
   const name = options.deployment;
   for (let attempt = 1; ; attempt++) {
-    let d = await readDeployment(c, name, namespace);
+    let d = await readDeployment(c, name, namespace, logger);
     // Like the ReplicaSet list, the current template must be the controller's view of it.
     const poll = pollSettings(options);
     const observeBy = Date.now() + Math.min(poll.timeoutMs, 30_000);
@@ -426,7 +499,7 @@ export async function undoRollout(options: UndoOptions, logger: Logger): Promise
       Date.now() < observeBy
     ) {
       await poll.sleep(Math.min(poll.intervalMs, 250));
-      d = await readDeployment(c, name, namespace);
+      d = await readDeployment(c, name, namespace, logger);
     }
     if (d.spec?.paused) {
       throw new ConfigError(
@@ -438,8 +511,11 @@ export async function undoRollout(options: UndoOptions, logger: Logger): Promise
     const selector = Object.entries(d.spec?.selector?.matchLabels ?? {})
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
-    const list = await call(`replicasets of deployment '${name}'`, 'deployment', () =>
-      c.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector || undefined }),
+    const list = await idempotent(
+      `replicasets of deployment '${name}'`,
+      'deployment',
+      () => c.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector || undefined }),
+      logger,
     );
     const owned = list.items.filter((rs: V1ReplicaSet) =>
       rs.metadata?.ownerReferences?.some(
@@ -508,14 +584,14 @@ export async function undoRollout(options: UndoOptions, logger: Logger): Promise
       { op: 'replace', path: '/metadata/annotations', value: annotations },
     ];
     try {
-      await c.apps.patchNamespacedDeployment(
-        { name, namespace, body, fieldManager: 'runbook-actions' },
-        patchAs(PatchStrategy.JsonPatch),
+      await withRetries({ idempotent: true, what: `roll back deployment '${name}'`, logger }, () =>
+        c.apps.patchNamespacedDeployment(
+          { name, namespace, body, fieldManager: 'runbook-actions' },
+          patchAs(PatchStrategy.JsonPatch),
+        ),
       );
     } catch (e) {
-      // The `test` of the resourceVersion failed: someone changed the Deployment meanwhile.
-      const st = apiStatus(e);
-      if (attempt < 3 && (st?.code === 409 || (st?.code === 422 && /test/.test(st.message)))) {
+      if (attempt < 3 && (await changedMeanwhile(c, d, e, logger))) {
         logger.info(`deployment "${name}" changed while rolling back; retrying on a fresh read`);
         continue;
       }
@@ -530,7 +606,7 @@ export async function undoRollout(options: UndoOptions, logger: Logger): Promise
       wait = await waitForRollout({ ...options, clients: c, namespace }, logger);
       revision = wait.revision;
     } else {
-      revision = revisionOf(await readDeployment(c, name, namespace));
+      revision = revisionOf(await readDeployment(c, name, namespace, logger));
     }
     return {
       deployment: name,

@@ -6,6 +6,7 @@ import {
   databaseUrlFlag,
   durationFlag,
   numberFlag,
+  oneOfFlag,
   parseFlags,
   readFileFlag,
 } from '../cli/args.js';
@@ -13,10 +14,12 @@ import type { CliCommand } from '../cli/types.js';
 import { ConfigError, type Logger } from '../errors.js';
 import {
   isMigrateCommand,
+  parsePlaceholders,
   MIGRATE_COMMANDS as COMMANDS,
   runMigrateCommand,
   type MigrateCommandOptions,
 } from './command.js';
+import { FORMATS } from './files.js';
 import type { FailOn } from './lint.js';
 import { textTable } from './report.js';
 
@@ -28,11 +31,24 @@ const usage = `usage: runbook migrate <${COMMANDS.join('|')}> [options]
   verify     check checksums, order and syntax; exit 1 on a problem
   baseline   mark versions up to --baseline-version as applied without running them
   lint       flag dangerous operations in pending/changed files (all files without a URL)
+  rollback   run the down parts of the last --steps N applied migrations, or of every one
+             above --target (formats with down parts: flyway U files, golang-migrate,
+             dbmate, diesel)
+  repair     realign recorded checksums with edited files and clear failed records
 
 options:
   --database-url URL        PostgreSQL URL (default: $DATABASE_URL)
   --dir DIR                 migrations directory (default: migrations)
-  --history-table NAME      history table (default: runbook.schema_migrations)
+  --format FORMAT           auto (default, detected from the files), runbook, flyway,
+                            golang-migrate, dbmate, prisma or diesel
+  --target VERSION          apply/plan up to this version; rollback down to it
+  --steps N                 rollback: how many migrations to undo (default: 1)
+  --placeholder NAME=VALUE  value for \${NAME} in the SQL (repeatable)
+  --schema                  verify: also compare the live schema with the migrations'
+                            schema built in a throwaway PostgreSQL (drift detection)
+  --shadow-database-url URL verify --schema: an empty database to build it in instead
+  --history-table NAME      history table (default: the tool's own table when it exists,
+                            else runbook.schema_migrations)
   --lock-wait SECONDS       wait for another run's lock (default: 60)
   --lock-timeout DURATION   lock_timeout per statement (default: 5s; 0 = none)
   --statement-timeout DUR   statement_timeout per statement (default: 0 = none)
@@ -48,7 +64,7 @@ exit codes: 0 success, 1 refused/failed migration, verify problem or failing lin
 /** The `runbook migrate` command (see {@link usage}). */
 export const command: CliCommand = {
   name: 'migrate',
-  summary: 'plan, apply, status, verify, baseline and lint SQL migrations',
+  summary: 'plan, apply, status, verify, baseline, lint, rollback and repair SQL migrations',
   usage,
   run: async (argv: string[], logger: Logger): Promise<number> => {
     const { values, positionals } = parseFlags(
@@ -66,6 +82,12 @@ export const command: CliCommand = {
         'ca-cert': { type: 'string' },
         'fail-on': { type: 'string', default: 'error' },
         all: { type: 'boolean', default: false },
+        format: { type: 'string', default: 'auto' },
+        target: { type: 'string' },
+        steps: { type: 'string' },
+        placeholder: { type: 'string', multiple: true },
+        schema: { type: 'boolean', default: false },
+        'shadow-database-url': { type: 'string' },
       },
       usage,
       true,
@@ -89,6 +111,12 @@ export const command: CliCommand = {
       retries: numberFlag(values.retries, '--retries') ?? 3,
       allowOutOfOrder: values['allow-out-of-order'],
       caCert,
+      format: oneOfFlag(values.format, ['auto', ...FORMATS] as const, '--format'),
+      target: values.target,
+      steps: numberFlag(values.steps, '--steps'),
+      placeholders: parsePlaceholders((values.placeholder ?? []).join('\n'), '--placeholder'),
+      schema: values.schema,
+      shadowDatabaseUrl: values['shadow-database-url'],
     };
     if (sub === 'lint') {
       const failOn = values['fail-on'] as FailOn;

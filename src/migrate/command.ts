@@ -1,8 +1,10 @@
 /**
- * One migrate command (`plan`, `apply`, `status`, `verify`, `baseline`, `lint`) run the same way
+ * One migrate command (`plan`, `apply`, `status`, `verify`, `baseline`, `lint`, `rollback`,
+ * `repair`) run the same way
  * for the `migrate` action and `runbook migrate`: the dispatch to the engine and the shaping of
  * its outcome into one result that both turn into outputs, a job summary or an exit code.
  */
+import { parse as parseYaml } from 'yaml';
 import { ConfigError, type Logger } from '../errors.js';
 import {
   applyMigrations,
@@ -11,18 +13,78 @@ import {
   MigrationRefusedError,
   migrationStatus,
   planMigrations,
+  repairMigrations,
+  rollbackMigrations,
   verifyMigrations,
   type MigrateOptions,
   type MigrateResult,
 } from './engine.js';
 import { lintMigrations, type FailOn, type LintResult } from './lint.js';
 import { lintSummary, migrateSummary } from './report.js';
+import { schemaDrift } from './schema.js';
 
 /** Every migrate command, in the order the usage and the action's `command` input list them. */
-export const MIGRATE_COMMANDS = ['plan', 'apply', 'status', 'verify', 'baseline', 'lint'] as const;
+export const MIGRATE_COMMANDS = [
+  'plan',
+  'apply',
+  'status',
+  'verify',
+  'baseline',
+  'lint',
+  'rollback',
+  'repair',
+] as const;
 
 /** One of {@link MIGRATE_COMMANDS}. */
 export type MigrateCommand = (typeof MIGRATE_COMMANDS)[number];
+
+export { SECRET_PLACEHOLDER } from './engine.js';
+
+/**
+ * Parses placeholder values (Flyway `${name}` syntax): a YAML / JSON mapping
+ * (`schema: billing`) or one `name=value` per line. Values are used as strings.
+ * @throws ConfigError naming `input` for a line that is neither, or a nested value
+ */
+export function parsePlaceholders(
+  text: string | undefined,
+  input = 'placeholders',
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  const src = (text ?? '').trim();
+  if (!src) return out;
+  const lines = src.split(/\r?\n/).filter((l) => l.trim() && !l.trim().startsWith('#'));
+  if (lines.every((l) => /^[A-Za-z0-9_.:-]+=/.test(l.trim()))) {
+    for (const l of lines) {
+      const i = l.indexOf('=');
+      out[l.slice(0, i).trim()] = l.slice(i + 1);
+    }
+    return out;
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(src);
+  } catch (e) {
+    throw new ConfigError(
+      `expected name: value lines (YAML) or name=value lines: ${(e as Error).message}`,
+      undefined,
+      input,
+    );
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new ConfigError('expected a mapping of placeholder names to values', undefined, input);
+  }
+  for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
+    if (v !== null && typeof v === 'object') {
+      throw new ConfigError(
+        `placeholder '${k}' must be a plain value, not a list or mapping`,
+        undefined,
+        input,
+      );
+    }
+    out[k] = v === null ? '' : String(v);
+  }
+  return out;
+}
 
 /** Whether `name` is one of {@link MIGRATE_COMMANDS}. */
 export function isMigrateCommand(name: string | undefined): name is MigrateCommand {
@@ -42,6 +104,10 @@ export interface MigrateCommandOptions extends MigrateOptions {
   all?: boolean;
   /** `lint`: report each finding through the logger (default true). */
   logFindings?: boolean;
+  /** `verify`: also compare the live schema with the one the migrations build (schema.ts). */
+  schema?: boolean;
+  /** `verify` with `schema`: a server to build the shadow database on (default: embedded). */
+  shadowDatabaseUrl?: string;
 }
 
 /** Why a migrate command failed (the action fails the step, the CLI exits 1). */
@@ -90,7 +156,8 @@ export async function runMigrateCommand(
   options: MigrateCommandOptions,
   logger: Logger,
 ): Promise<MigrateCommandResult> {
-  const { baselineVersion, failOn, all, logFindings, ...migrate } = options;
+  const { baselineVersion, failOn, all, logFindings, schema, shadowDatabaseUrl, ...migrate } =
+    options;
   try {
     if (command === 'lint') {
       const lint = await lintMigrations(
@@ -122,10 +189,22 @@ export async function runMigrateCommand(
             ? await migrationStatus(migrate, logger)
             : command === 'verify'
               ? await verifyMigrations(migrate, logger)
-              : await baselineMigrations(
-                  { ...migrate, baselineVersion: baselineVersion ?? '' },
-                  logger,
-                );
+              : command === 'rollback'
+                ? await rollbackMigrations(migrate, logger)
+                : command === 'repair'
+                  ? await repairMigrations(migrate, logger)
+                  : await baselineMigrations(
+                      { ...migrate, baselineVersion: baselineVersion ?? '' },
+                      logger,
+                    );
+    if (command === 'verify' && schema) {
+      result.schemaDiff = await schemaDrift({ ...migrate, shadowDatabaseUrl }, logger);
+      if (result.schemaDiff.length) {
+        result.problems.push(
+          `the live schema differs from the migrations in ${result.schemaDiff.length} place(s): ${result.schemaDiff.slice(0, 3).join('; ')}${result.schemaDiff.length > 3 ? '; ...' : ''}`,
+        );
+      }
+    }
     return {
       command,
       result,
@@ -143,7 +222,10 @@ export async function runMigrateCommand(
   } catch (e) {
     if (e instanceof MigrationFailedError) {
       const result: MigrateResult = {
-        command: 'apply',
+        command: command === 'rollback' ? 'rollback' : 'apply',
+        format: e.context.format as MigrateResult['format'],
+        formatReason: e.context.formatReason,
+        historyTable: e.context.historyTable,
         rows: e.rows,
         applied: e.applied,
         baselined: [],

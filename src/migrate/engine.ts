@@ -1,28 +1,64 @@
 /**
- * The migrate engine: plan, apply, status, verify and baseline ordered SQL migrations against
- * PostgreSQL, with a history table, a session advisory lock, one transaction per file,
- * `lock_timeout` / `statement_timeout` and retry with backoff on lock timeouts (SQLSTATE 55P03).
+ * The migrate engine: plan, apply, status, verify, baseline, rollback and repair ordered SQL
+ * migrations against PostgreSQL, with a history table, a session advisory lock, one
+ * transaction per file, `lock_timeout` / `statement_timeout` and retry with backoff on lock
+ * timeouts (SQLSTATE 55P03).
  *
- * Behaviour follows the established migration tools (Flyway's checksum and out-of-order
- * refusal and `baseline`, the Supabase CLI's `<version>_<name>.sql` naming, node-pg-migrate's
- * advisory lock); PostgreSQL semantics follow the PostgreSQL 18 documentation (`SET`,
- * "Advisory Locks", "Appendix A. Error Codes").
+ * Behaviour follows the established migration tools: Flyway's checksums, out-of-order refusal,
+ * `baseline`, `repair`, `target`, repeatable migrations, undo migrations and placeholders
+ * (Flyway docs, "Commands" and "Concepts"); golang-migrate's, dbmate's, Prisma Migrate's and
+ * Diesel's file layouts and history tables (see files.ts and history.ts); node-pg-migrate's
+ * advisory lock. Running a file: apply.ts; interrupted CONCURRENTLY builds: concurrently.ts.
  */
 import pg from 'pg';
-import { connect, ident } from '../db/connect.js';
+import { connect } from '../db/connect.js';
 import { acquireAdvisoryLock } from '../db/lock.js';
-import { ConfigError, sleep, type Logger } from '../errors.js';
+import { ConfigError, type Logger } from '../errors.js';
+import { redactSecrets } from '../redact.js';
 import { runInfo as readRunInfo, type RunInfo } from '../runinfo.js';
-import { compareVersions, discoverMigrations, type MigrationFile } from './files.js';
-import { parseMigration, type ParsedMigration, type Statement } from './parser.js';
+import {
+  howItRuns,
+  MigrationFailedError,
+  nonTransactionalReason,
+  runMigration,
+  type RunContext,
+} from './apply.js';
+import { listInvalidIndexes, type InvalidIndex } from './concurrently.js';
+import {
+  compareVersions,
+  FORMATS_WITH_DOWN,
+  loadMigrations,
+  RUN_CALLBACKS,
+  versionKey,
+  type FormatOption,
+  type MigrationFile,
+  type MigrationFormat,
+  type MigrationSet,
+} from './files.js';
+import {
+  chooseStore,
+  DEFAULT_HISTORY_TABLE,
+  historyTableName,
+  type HistoryRow,
+  type HistoryStore,
+} from './history.js';
+import { parseMigration, type ParsedMigration } from './parser.js';
+
+export { MigrationFailedError } from './apply.js';
+export { ensureHistoryTable, historyTableName, readHistory, type HistoryRow } from './history.js';
 
 /** Options shared by every migrate command. */
 export interface MigrateOptions {
   /** PostgreSQL URL (`postgres://user:password@host:port/db?sslmode=require`). Never logged. */
   databaseUrl: string;
-  /** Directory holding `<version>_<name>.sql` files. */
+  /** Directory holding the migrations. */
   dir: string;
-  /** Schema-qualified history table. Default `runbook.schema_migrations`. */
+  /** File format (default `auto`: detected from the files; see files.ts). */
+  format?: FormatOption;
+  /**
+   * Schema-qualified history table. Default: the format's own tool table when it exists
+   * (adopted in place, see history.ts), else `runbook.schema_migrations`.
+   */
   historyTable?: string;
   /** How long to wait for another run's advisory lock, in milliseconds. Default 60000. */
   lockWaitMs?: number;
@@ -42,6 +78,19 @@ export interface MigrateOptions {
   applicationName?: string;
   /** Who runs the migration (history `applied_by`, `run_url`). Default: from the environment. */
   runInfo?: RunInfo;
+  /**
+   * `apply`/`plan`: apply up to and including this version (Flyway `target`). `rollback`: undo
+   * every applied version above it (it stays applied).
+   */
+  target?: string;
+  /**
+   * Values for `${name}` placeholders (Flyway syntax). Replaced in every file of the `flyway`
+   * format, and in every file of other formats when given. Checksums cover the file as
+   * written, before replacement (as Flyway's do).
+   */
+  placeholders?: Record<string, string>;
+  /** `rollback`: how many of the newest applied migrations to undo (default 1; ignored with `target`). */
+  steps?: number;
 }
 
 /** Options of {@link baselineMigrations}. */
@@ -57,12 +106,16 @@ export type MigrationState =
   | 'baselined'
   | 'pending'
   | 'failed'
+  | 'recorded as failed'
   | 'missing file'
   | 'checksum changed'
-  | 'out of order';
+  | 'out of order'
+  | 'rolled back'
+  | 'repaired';
 
 /** One migration (file or history row) in a command's result. */
 export interface MigrationRow {
+  /** Version; `repeatable` for a Flyway `R__` migration. */
   version: string;
   name: string;
   /** Path of the file (`dir` joined with the file name), when the file exists. */
@@ -74,46 +127,55 @@ export interface MigrationRow {
   appliedBy?: string;
   /** sha256 of the file on disk. */
   checksum?: string;
-  /** sha256 recorded when the file was applied. */
+  /** Checksum recorded when the file was applied (the history table's own kind). */
   appliedChecksum?: string;
   /** Statements in the file (plan). */
   statements?: number;
   /** Set when the file runs statement by statement outside a transaction (plan, apply). */
   nonTransactional?: string;
+  /** `plan`: how the file runs (one transaction, or statements alone and why). */
+  runs?: string;
+  /** `plan`: the SQL the file will run, statement by statement, placeholders replaced. */
+  sql?: string;
+  /** The file has a down / undo part. */
+  hasDown?: boolean;
 }
 
 /** What a command found or did. */
 export interface MigrateResult {
-  command: 'plan' | 'apply' | 'status' | 'verify' | 'baseline';
-  /** Every file and history row, in version order. */
+  command: 'plan' | 'apply' | 'status' | 'verify' | 'baseline' | 'rollback' | 'repair';
+  /** The file format used, and why (`detected from V1__init.sql`, `set by the format input`). */
+  format?: MigrationFormat;
+  formatReason?: string;
+  /** The history table used; `adopted` when it is another tool's table used in place. */
+  historyTable?: string;
+  historyTool?: string;
+  /** Every file and history row, in version order (repeatables last). */
   rows: MigrationRow[];
   /** Versions applied by this run, in order. */
   applied: string[];
   /** Versions baselined by this run. */
   baselined: string[];
+  /** Versions whose down part this run ran (rollback), newest first. */
+  rolledBack?: string[];
+  /** Versions whose record this run realigned (repair). */
+  repaired?: string[];
   /** Versions still pending after this run. */
   pending: string[];
   /** Problems that make `apply` refuse (verify reports them instead of throwing). */
   problems: string[];
   /** Warnings (e.g. an applied version whose file is gone). */
   warnings: string[];
-}
-
-/** A history table row. */
-export interface HistoryRow {
-  version: string;
-  name: string;
-  checksum: string;
-  appliedAt: Date;
-  appliedBy: string;
-  executionMs: number;
-  runUrl: string | null;
-  kind: 'applied' | 'baseline';
+  /** `status`, `apply`: invalid indexes left by interrupted CONCURRENTLY builds. */
+  invalidIndexes?: InvalidIndex[];
+  /** `verify --schema`: differences between the live schema and the migrations' schema. */
+  schemaDiff?: string[];
 }
 
 /**
- * The migrations in a state that makes `apply` refuse to run: a changed applied file, or a
- * pending file older than the newest applied one. Thrown before anything is applied.
+ * The migrations in a state that makes `apply` refuse to run: a changed applied file, a
+ * pending file older than the newest applied one, a migration recorded as failed. Thrown
+ * before anything is applied.
  */
 export class MigrationRefusedError extends ConfigError {
   override readonly name = 'MigrationRefusedError' as 'ConfigError';
@@ -130,25 +192,7 @@ export class MigrationRefusedError extends ConfigError {
   pending: string[] = [];
 }
 
-/** A migration statement failed; nothing of that file was committed (unless non-transactional). */
-export class MigrationFailedError extends ConfigError {
-  override readonly name = 'MigrationFailedError' as 'ConfigError';
-  constructor(
-    message: string,
-    location: { file: string; line?: number },
-    /** SQLSTATE of the failure, e.g. `55P03`, `42P07`. */
-    readonly sqlState: string | undefined,
-    /** Versions applied by this run before the failure (filled in by applyMigrations). */
-    readonly applied: string[] = [],
-  ) {
-    super(message, location);
-  }
-  /** Every migration's state when the run stopped (filled in by applyMigrations). */
-  rows: MigrationRow[] = [];
-}
-
 const DEFAULTS = {
-  historyTable: 'runbook.schema_migrations',
   lockWaitMs: 60_000,
   lockTimeoutMs: 5_000,
   statementTimeoutMs: 0,
@@ -157,19 +201,10 @@ const DEFAULTS = {
   applicationName: 'runbook-migrate',
 };
 
-const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
+const REPEATABLE_VERSION = 'repeatable';
 
-/** Validates a `schema.table` name. @throws ConfigError naming the `history-table` input */
-export function historyTableName(name = DEFAULTS.historyTable): string {
-  if (!TABLE_NAME.test(name)) {
-    throw new ConfigError(
-      `'${name}' is not a table name (expected schema.table, e.g. runbook.schema_migrations)`,
-      undefined,
-      'history-table',
-    );
-  }
-  return name;
-}
+/** Placeholder names whose values are treated as secrets (masked, never shown in a plan). */
+export const SECRET_PLACEHOLDER = /pass|secret|token|key|credential/i;
 
 function lockName(table: string): string {
   return `runbook-migrate ${table}`;
@@ -182,61 +217,19 @@ async function open(options: MigrateOptions): Promise<pg.Client> {
   });
 }
 
-/** Creates the history table (and its schema) when missing. Call with the advisory lock held. */
-export async function ensureHistoryTable(client: pg.Client, table: string): Promise<void> {
-  const [schema] = table.includes('.') ? table.split('.') : [undefined];
-  const t = ident(table);
-  await client.query(
-    `${schema ? `CREATE SCHEMA IF NOT EXISTS ${ident(schema)};` : ''}
-     CREATE TABLE IF NOT EXISTS ${t} (
-       version      text PRIMARY KEY,
-       name         text NOT NULL,
-       checksum     text NOT NULL,
-       applied_at   timestamptz NOT NULL DEFAULT now(),
-       applied_by   text NOT NULL,
-       execution_ms integer NOT NULL,
-       run_url      text,
-       kind         text NOT NULL DEFAULT 'applied' CHECK (kind IN ('applied', 'baseline'))
-     );
-     COMMENT ON TABLE ${t} IS 'Applied schema migrations (runbook-actions migrate)';`,
-  );
-}
-
-/** Reads the history table; an empty list when it does not exist yet. */
-export async function readHistory(client: pg.Client, table: string): Promise<HistoryRow[]> {
-  const exists = await client.query('SELECT to_regclass($1) IS NOT NULL AS ok', [ident(table)]);
-  if (!exists.rows[0].ok) return [];
-  const r = await client.query(
-    `SELECT version, name, checksum, applied_at, applied_by, execution_ms, run_url, kind FROM ${ident(table)}`,
-  );
-  return r.rows
-    .map((row) => ({
-      version: row.version,
-      name: row.name,
-      checksum: row.checksum,
-      appliedAt: row.applied_at,
-      appliedBy: row.applied_by,
-      executionMs: row.execution_ms,
-      runUrl: row.run_url,
-      kind: row.kind,
-    }))
-    .sort((a, b) => compareVersions(a.version, b.version));
-}
-
 /** The comparison of files on disk with the history table. */
 interface Analysis {
   rows: MigrationRow[];
+  /** Versioned files to apply (up to `target`), then repeatables to (re-)run. */
   pending: MigrationFile[];
+  /** Pending files above `target`, not applied by this run. */
+  aboveTarget: MigrationFile[];
   changed: { file: MigrationFile; row: HistoryRow }[];
   outOfOrder: MigrationFile[];
   missing: HistoryRow[];
+  failed: HistoryRow[];
   /** The highest applied version, if any. */
   newest?: string;
-}
-
-/** Versions compare numerically: `0001` and `1` are the same migration. */
-function versionKey(version: string): string {
-  return BigInt(version).toString();
 }
 
 /** The fields of a row that come from its history record. */
@@ -245,56 +238,110 @@ function recorded(h: HistoryRow): Partial<MigrationRow> {
     durationMs: h.executionMs,
     appliedAt: h.appliedAt,
     appliedBy: h.appliedBy,
-    appliedChecksum: h.checksum,
+    appliedChecksum: h.checksum ?? undefined,
   };
 }
 
+function checkTarget(target: string | undefined): string | undefined {
+  if (target === undefined || target === '') return undefined;
+  if (!/^\d+([._]\d+)*$/.test(target)) {
+    throw new ConfigError(
+      `expected a migration version (digits, dots allowed), got '${target}'`,
+      undefined,
+      'target',
+    );
+  }
+  return target.replace(/_/g, '.');
+}
+
 function analyse(
-  files: MigrationFile[],
+  set: MigrationSet,
   history: HistoryRow[],
+  store: HistoryStore,
   allowOutOfOrder: boolean,
+  target?: string,
 ): Analysis {
-  const byVersion = new Map(history.map((h) => [versionKey(h.version), h]));
-  const newest = history.length ? history[history.length - 1].version : undefined;
+  const versioned = history.filter((h) => !h.repeatable);
+  const byVersion = new Map(versioned.map((h) => [versionKey(h.version), h]));
+  const newest = versioned.length ? versioned[versioned.length - 1].version : undefined;
   const rows: MigrationRow[] = [];
   const pending: MigrationFile[] = [];
+  const aboveTarget: MigrationFile[] = [];
   const changed: Analysis['changed'] = [];
   const outOfOrder: MigrationFile[] = [];
   const seen = new Set<string>();
-  for (const f of files) {
+  for (const f of set.files) {
     const key = versionKey(f.version);
     const h = byVersion.get(key);
     seen.add(key);
-    const base = { version: f.version, name: f.name, file: f.path, checksum: f.checksum };
+    const base = {
+      version: f.version,
+      name: f.name,
+      file: f.path,
+      checksum: f.checksum,
+      hasDown: !!f.down || undefined,
+    };
     if (h) {
-      const state: MigrationState =
-        h.checksum !== f.checksum
-          ? 'checksum changed'
-          : h.kind === 'baseline'
-            ? 'baselined'
-            : 'already applied';
-      if (state === 'checksum changed') changed.push({ file: f, row: h });
+      let state: MigrationState = h.kind === 'baseline' ? 'baselined' : 'already applied';
+      if (h.failed) state = 'recorded as failed';
+      else if (!store.matches(f, h)) {
+        state = 'checksum changed';
+        changed.push({ file: f, row: h });
+      }
       rows.push({ ...base, ...recorded(h), state });
     } else {
       const late = newest !== undefined && compareVersions(f.version, newest) < 0;
-      if (late) outOfOrder.push(f);
-      pending.push(f);
+      if (target !== undefined && compareVersions(f.version, target) > 0) aboveTarget.push(f);
+      else {
+        if (late) outOfOrder.push(f);
+        pending.push(f);
+      }
       rows.push({ ...base, state: late && !allowOutOfOrder ? 'out of order' : 'pending' });
     }
   }
-  const missing = history.filter((h) => !seen.has(versionKey(h.version)));
+  const missing = versioned.filter((h) => !seen.has(versionKey(h.version)));
   for (const h of missing) {
-    rows.push({ version: h.version, name: h.name, ...recorded(h), state: 'missing file' });
+    rows.push({
+      version: h.version,
+      name: h.name,
+      ...recorded(h),
+      state: h.failed ? 'recorded as failed' : 'missing file',
+    });
   }
   rows.sort((a, b) => compareVersions(a.version, b.version));
-  return { rows, pending, changed, outOfOrder, missing, newest };
+  // Repeatable migrations (Flyway R__): after every versioned one, whenever new or changed.
+  const repeatables = new Map(history.filter((h) => h.repeatable).map((h) => [h.name, h]));
+  for (const f of set.repeatables) {
+    const h = repeatables.get(f.name);
+    repeatables.delete(f.name);
+    const base = { version: REPEATABLE_VERSION, name: f.name, file: f.path, checksum: f.checksum };
+    if (h && !h.failed && store.matches(f, h)) {
+      rows.push({ ...base, ...recorded(h), state: 'already applied' });
+    } else {
+      if (!aboveTarget.length) pending.push(f);
+      rows.push({ ...base, ...(h ? recorded(h) : {}), state: 'pending' });
+    }
+  }
+  const failed = history.filter((h) => h.failed);
+  return { rows, pending, aboveTarget, changed, outOfOrder, missing, failed, newest };
 }
 
-function problemsOf(a: Analysis, allowOutOfOrder: boolean): { message: string; file: string }[] {
+function problemsOf(
+  a: Analysis,
+  allowOutOfOrder: boolean,
+  store: HistoryStore,
+): { message: string; file: string }[] {
   const problems = a.changed.map(({ file, row }) => ({
     file: file.path,
-    message: `${file.filename} was changed after it was applied: checksum on disk ${file.checksum}, applied ${row.checksum} (applied ${row.appliedAt.toISOString()} by ${row.appliedBy}). Never edit an applied migration; add a new one`,
+    message: `${file.filename} was changed after it was applied: checksum on disk ${file.checksum}, applied ${row.checksum}${row.appliedAt ? ` (applied ${row.appliedAt.toISOString()}${row.appliedBy ? ` by ${row.appliedBy}` : ''})` : ''}. Never edit an applied migration; add a new one (or, for a deliberate edit that changes nothing in the database, run repair)`,
   }));
+  for (const h of a.failed) {
+    const f = a.rows.find((r) => r.version === h.version || (h.repeatable && r.name === h.name));
+    problems.push({
+      file: f?.file ?? store.table,
+      message: `migration ${h.version || h.name} is recorded as failed in ${store.table}: check what it left in the database and fix it by hand, then run repair (clears the failed record) and apply again`,
+    });
+  }
   if (!allowOutOfOrder && a.outOfOrder.length) {
     for (const f of a.outOfOrder) {
       problems.push({
@@ -307,11 +354,13 @@ function problemsOf(a: Analysis, allowOutOfOrder: boolean): { message: string; f
 }
 
 function warnMissing(a: Analysis, logger: Logger): string[] {
-  return a.missing.map((h) => {
-    const w = `applied migration ${h.version}_${h.name} has no file in the migrations directory`;
-    logger.warning(w);
-    return w;
-  });
+  return a.missing
+    .filter((h) => !h.failed)
+    .map((h) => {
+      const w = `applied migration ${h.version}${h.name ? `_${h.name}` : ''} has no file in the migrations directory`;
+      logger.warning(w);
+      return w;
+    });
 }
 
 function refuse(problems: { message: string; file: string }[], a: Analysis): never {
@@ -323,17 +372,30 @@ function refuse(problems: { message: string; file: string }[], a: Analysis): nev
     problems.map((p) => p.message),
   );
   e.rows = a.rows;
-  e.pending = a.pending.map((f) => f.version);
+  e.pending = a.pending.map(label);
   throw e;
 }
 
-function result(command: MigrateResult['command'], a: Analysis): MigrateResult {
+function label(f: MigrationFile): string {
+  return f.repeatable ? `R__${f.name}` : f.version;
+}
+
+function result(
+  command: MigrateResult['command'],
+  a: Analysis,
+  set: MigrationSet,
+  store: HistoryStore,
+): MigrateResult {
   return {
     command,
+    format: set.format,
+    formatReason: set.reason,
+    historyTable: store.table,
+    historyTool: store.adopted ? store.tool : undefined,
     rows: a.rows,
     applied: [],
     baselined: [],
-    pending: a.pending.map((f) => f.version),
+    pending: [...a.pending, ...a.aboveTarget].map(label),
     problems: [],
     warnings: [],
   };
@@ -352,14 +414,53 @@ async function withClient<T>(
   }
 }
 
+/** Reads the files in the run's format and logs what was found. */
+function load(options: MigrateOptions, logger: Logger): MigrationSet {
+  const set = loadMigrations(options.dir, options.format ?? 'auto');
+  logger.info(
+    `migration format: ${set.format} (${set.reason}); ${set.files.length} versioned${set.repeatables.length ? `, ${set.repeatables.length} repeatable` : ''} migration(s) in ${options.dir}`,
+  );
+  return set;
+}
+
+/** The placeholder values for a run: given ones; `{}` for flyway (replacement always on). */
+function placeholdersFor(
+  options: MigrateOptions,
+  set: MigrationSet,
+): Record<string, string> | undefined {
+  if (options.placeholders && Object.keys(options.placeholders).length) return options.placeholders;
+  return set.format === 'flyway' ? {} : undefined;
+}
+
+async function storeFor(
+  client: pg.Client,
+  options: MigrateOptions,
+  set: MigrationSet,
+  logger: Logger,
+): Promise<HistoryStore> {
+  const store = await chooseStore(
+    client,
+    set.format,
+    options.historyTable ? historyTableName(options.historyTable) : undefined,
+  );
+  if (store.adopted) {
+    logger.info(
+      `history table: ${store.table} (${store.tool}'s own table, used in place: what it records as applied is not run again, and this run records there too)`,
+    );
+  }
+  return store;
+}
+
 /** What the read-only commands (plan, status, verify) start from. */
 interface Inspection {
-  files: MigrationFile[];
+  set: MigrationSet;
+  store: HistoryStore;
   analysis: Analysis;
   /** The command's result, with `warnings` for applied versions whose file is gone. */
   res: MigrateResult;
   /** What would make `apply` refuse. */
   problems: { message: string; file: string }[];
+  invalidIndexes?: InvalidIndex[];
 }
 
 /** Reads the files and the history table (no writes, no lock) and compares them. */
@@ -367,66 +468,124 @@ async function inspect(
   command: MigrateResult['command'],
   options: MigrateOptions,
   logger: Logger,
+  withIndexes = false,
 ): Promise<Inspection> {
-  const table = historyTableName(options.historyTable);
-  const files = discoverMigrations(options.dir);
-  const history = await withClient(options, (c) => readHistory(c, table));
-  const analysis = analyse(files, history, !!options.allowOutOfOrder);
-  const res = result(command, analysis);
-  res.warnings = warnMissing(analysis, logger);
-  return { files, analysis, res, problems: problemsOf(analysis, !!options.allowOutOfOrder) };
-}
-
-/**
- * Connects, takes the run's advisory lock (waiting up to `lockWaitMs`), creates the history table
- * when missing, reads it and runs `fn`; releases the lock and closes whatever happens.
- * A killed runner's backend notices the closed connection and rolls back (PostgreSQL 14+
- * `client_connection_check_interval`).
- * @throws LockTimeoutError when another run holds the lock longer than `lockWaitMs`
- */
-async function withHistoryLock<T>(
-  options: MigrateOptions,
-  table: string,
-  fn: (client: pg.Client, history: HistoryRow[]) => Promise<T>,
-): Promise<T> {
-  return withClient(options, async (client) => {
-    await client.query(`SELECT set_config('client_connection_check_interval', '1000', false)`).then(
-      () => connectionChecked.add(client),
-      () => {},
-    );
-    const release = await acquireAdvisoryLock(
-      client,
-      lockName(table),
-      options.lockWaitMs ?? DEFAULTS.lockWaitMs,
-    );
-    try {
-      await ensureHistoryTable(client, table);
-      return await fn(client, await readHistory(client, table));
-    } finally {
-      await release();
-    }
+  const set = load(options, logger);
+  const target = checkTarget(options.target);
+  return withClient(options, async (c) => {
+    const store = await storeFor(c, options, set, logger);
+    const history = await store.read(c, set.files);
+    const analysis = analyse(set, history, store, !!options.allowOutOfOrder, target);
+    const res = result(command, analysis, set, store);
+    res.warnings = warnMissing(analysis, logger);
+    const invalidIndexes = withIndexes ? await listInvalidIndexes(c) : undefined;
+    return {
+      set,
+      store,
+      analysis,
+      res,
+      problems: problemsOf(analysis, !!options.allowOutOfOrder, store),
+      invalidIndexes,
+    };
   });
 }
 
 /**
- * Lists pending migrations without writing anything. Parses each pending file, so syntax errors
- * and mixing-rule violations surface here.
+ * Connects, takes the run's advisory lock (waiting up to `lockWaitMs`), creates our history
+ * table when it is the one used, reads it and runs `fn`; releases the lock and closes whatever
+ * happens. A killed runner's backend notices the closed connection and rolls back
+ * (PostgreSQL 14+ `client_connection_check_interval`).
+ * @throws LockTimeoutError when another run holds the lock longer than `lockWaitMs`
+ */
+async function withHistoryLock<T>(
+  options: MigrateOptions,
+  set: MigrationSet,
+  logger: Logger,
+  fn: (
+    client: pg.Client,
+    store: HistoryStore,
+    history: HistoryRow[],
+    checked: boolean,
+  ) => Promise<T>,
+): Promise<T> {
+  return withClient(options, async (client) => {
+    const checked = await client
+      .query(`SELECT set_config('client_connection_check_interval', '1000', false)`)
+      .then(
+        () => true,
+        () => false,
+      );
+    const store = await storeFor(client, options, set, logger);
+    const release = await acquireAdvisoryLock(
+      client,
+      lockName(store.table),
+      options.lockWaitMs ?? DEFAULTS.lockWaitMs,
+    );
+    try {
+      await store.ensure(client);
+      return await fn(client, store, await store.read(client, set.files), checked);
+    } finally {
+      await release().catch(() => {});
+    }
+  });
+}
+
+function runContext(
+  client: pg.Client,
+  store: HistoryStore,
+  checked: boolean,
+  options: MigrateOptions,
+  set: MigrationSet,
+  logger: Logger,
+): RunContext {
+  return {
+    client,
+    store,
+    info: options.runInfo ?? readRunInfo(),
+    lockTimeoutMs: options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
+    statementTimeoutMs: options.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs,
+    retries: options.retries ?? DEFAULTS.retries,
+    retryBackoffMs: options.retryBackoffMs ?? DEFAULTS.retryBackoffMs,
+    logger,
+    connectionChecked: checked,
+    resumeCommand: `runbook migrate apply --dir ${options.dir} --format ${set.format}${options.historyTable ? ` --history-table ${options.historyTable}` : ''}`,
+    done: [],
+  };
+}
+
+/**
+ * Lists pending migrations without writing anything, with the SQL each will run and how (one
+ * transaction, or statements alone and why). Parses each pending file, so syntax errors,
+ * missing placeholders and mixing-rule violations surface here.
  * @throws ConfigError for a bad directory, file name, URL or SQL; MigrationRefusedError when
- *   `apply` would refuse (changed checksum, out-of-order file)
+ *   `apply` would refuse (changed checksum, out-of-order file, failed record)
  */
 export async function planMigrations(
   options: MigrateOptions,
   logger: Logger,
 ): Promise<MigrateResult> {
-  const { analysis: a, res, problems } = await inspect('plan', options, logger);
+  const { set, analysis: a, res, problems } = await inspect('plan', options, logger);
   if (problems.length) refuse(problems, a);
+  const placeholders = placeholdersFor(options, set);
   for (const f of a.pending) {
-    const parsed = await parseMigration(f);
-    const row = res.rows.find((r) => r.version === f.version)!;
+    const parsed = await parseMigration(f, { placeholders });
+    const row = res.rows.find((r) => r.file === f.path)!;
     row.statements = parsed.statements.length;
     row.nonTransactional = nonTransactionalReason(parsed);
+    row.runs = howItRuns(parsed);
+    row.sql = redactSecrets(
+      parsed.statements.map((s) => `${s.sql};`).join('\n\n'),
+      Object.entries(placeholders ?? {})
+        .filter(([k, v]) => SECRET_PLACEHOLDER.test(k) && v)
+        .map(([, v]) => v),
+    );
     logger.info(
-      `pending ${f.filename} (${parsed.statements.length} statements${row.nonTransactional ? `, runs outside a transaction: ${row.nonTransactional}` : ''})`,
+      `pending ${f.filename}: ${parsed.statements.length} statement(s), runs as ${row.runs}`,
+    );
+  }
+  if (a.aboveTarget.length) {
+    logger.info(
+      `${a.aboveTarget.length} pending migration(s) above target ${options.target} are not applied: ${a.aboveTarget.map((f) => f.version).join(', ')}`,
     );
   }
   if (!a.pending.length) logger.info('no pending migrations');
@@ -434,35 +593,48 @@ export async function planMigrations(
 }
 
 /**
- * Shows every migration's state (applied, pending, changed, missing file) without writing.
- * Does not parse SQL, so it stays fast with thousands of migrations.
+ * Shows every migration's state (applied, pending, changed, missing file, recorded as failed)
+ * and the invalid indexes left by interrupted CONCURRENTLY builds, without writing. Does not
+ * parse SQL, so it stays fast with thousands of migrations.
  */
 export async function migrationStatus(
   options: MigrateOptions,
   logger: Logger,
 ): Promise<MigrateResult> {
-  const { analysis: a, res, problems } = await inspect('status', options, logger);
+  const {
+    analysis: a,
+    res,
+    problems,
+    invalidIndexes,
+  } = await inspect('status', options, logger, true);
   res.problems = problems.map((p) => p.message);
+  res.invalidIndexes = invalidIndexes;
+  for (const i of invalidIndexes ?? []) {
+    const w = `invalid index ${i.schema}.${i.name} on ${i.table}${i.buildingPid !== undefined ? ` (being built by backend pid ${i.buildingPid})` : ' left by a failed or interrupted CREATE INDEX CONCURRENTLY: writes still maintain it, queries never use it; apply drops it before building that index again'}: ${i.definition}`;
+    logger.warning(w);
+    res.warnings.push(w);
+  }
   const applied = a.rows.filter((r) => r.state === 'already applied' || r.state === 'baselined');
   logger.info(
-    `${applied.length} applied, ${a.pending.length} pending, ${a.changed.length} changed, ${a.missing.length} missing file(s)`,
+    `${applied.length} applied, ${res.pending.length} pending, ${a.changed.length} changed, ${a.missing.length} missing file(s)${invalidIndexes?.length ? `, ${invalidIndexes.length} invalid index(es)` : ''}`,
   );
   return res;
 }
 
 /**
- * Checks that applied files are unchanged, that no pending file is out of order, and that every
- * pending file parses. Returns the problems instead of throwing; the caller fails the step when
- * `problems` is not empty.
+ * Checks that applied files are unchanged, that no pending file is out of order, that nothing
+ * is recorded as failed, and that every pending file parses. Returns the problems instead of
+ * throwing; the caller fails the step when `problems` is not empty.
  */
 export async function verifyMigrations(
   options: MigrateOptions,
   logger: Logger,
 ): Promise<MigrateResult> {
-  const { files, analysis: a, res, problems } = await inspect('verify', options, logger);
+  const { set, analysis: a, res, problems } = await inspect('verify', options, logger);
+  const placeholders = placeholdersFor(options, set);
   for (const f of a.pending) {
     try {
-      await parseMigration(f);
+      await parseMigration(f, { placeholders });
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       problems.push({ file: f.path, message: e.message });
@@ -470,7 +642,11 @@ export async function verifyMigrations(
   }
   for (const p of problems) logger.error(p.message, { file: p.file });
   res.problems = problems.map((p) => p.message);
-  if (!problems.length) logger.info(`verified ${files.length} migration file(s): no problems`);
+  if (!problems.length) {
+    logger.info(
+      `verified ${set.files.length + set.repeatables.length} migration file(s): no problems`,
+    );
+  }
   return res;
 }
 
@@ -483,367 +659,270 @@ export async function baselineMigrations(
   options: BaselineOptions,
   logger: Logger,
 ): Promise<MigrateResult> {
-  const table = historyTableName(options.historyTable);
-  if (!/^\d+$/.test(options.baselineVersion ?? '')) {
+  if (!/^\d+([._]\d+)*$/.test(options.baselineVersion ?? '')) {
     throw new ConfigError(
       `expected a migration version (digits), got '${options.baselineVersion ?? ''}'`,
       undefined,
       'baseline-version',
     );
   }
-  const files = discoverMigrations(options.dir);
+  const baselineVersion = options.baselineVersion.replace(/_/g, '.');
+  const set = load(options, logger);
   const info = options.runInfo ?? readRunInfo();
-  return withHistoryLock(options, table, async (client, history) => {
-    const known = new Set(history.map((h) => versionKey(h.version)));
-    const todo = files.filter(
-      (f) =>
-        compareVersions(f.version, options.baselineVersion) <= 0 &&
-        !known.has(versionKey(f.version)),
+  return withHistoryLock(options, set, logger, async (client, store, history) => {
+    const known = new Set(history.filter((h) => !h.repeatable).map((h) => versionKey(h.version)));
+    const todo = set.files.filter(
+      (f) => compareVersions(f.version, baselineVersion) <= 0 && !known.has(versionKey(f.version)),
     );
-    if (!files.some((f) => compareVersions(f.version, options.baselineVersion) === 0)) {
-      logger.warning(`no migration file has version ${options.baselineVersion}`);
+    if (!set.files.some((f) => compareVersions(f.version, baselineVersion) === 0)) {
+      logger.warning(`no migration file has version ${baselineVersion}`);
     }
+    // golang-migrate keeps one row: only the newest baselined version is recorded.
+    const records = store.tool === 'golang-migrate' && todo.length ? [todo[todo.length - 1]] : todo;
     try {
       await client.query('BEGIN');
-      for (const f of todo) {
-        await client.query(
-          `INSERT INTO ${ident(table)} (version, name, checksum, applied_by, execution_ms, run_url, kind)
-           VALUES ($1, $2, $3, $4, 0, $5, 'baseline')`,
-          [f.version, f.name, f.checksum, info.actor, info.runUrl ?? null],
-        );
-        logger.info(`baselined ${f.filename}`);
-      }
+      for (const f of records) await client.query(store.baseline({ client, info }, f));
       await client.query('COMMIT');
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});
       throw e;
     }
-    const a = analyse(files, await readHistory(client, table), !!options.allowOutOfOrder);
-    const res = result('baseline', a);
+    for (const f of todo) logger.info(`baselined ${f.filename}`);
+    const a = analyse(set, await store.read(client, set.files), store, !!options.allowOutOfOrder);
+    const res = result('baseline', a, set, store);
     res.baselined = todo.map((f) => f.version);
     res.warnings = warnMissing(a, logger);
     return res;
   });
 }
 
-/** A PostgreSQL error as thrown by `pg`. */
-interface PgError extends Error {
-  code?: string;
-  position?: string;
-}
-
-const LOCK_NOT_AVAILABLE = '55P03';
-/** statement_timeout, or a cancel request. */
-const QUERY_CANCELED = '57014';
-
-function pgInterval(ms: number): string {
-  return `'${Math.max(0, Math.round(ms))}ms'`;
-}
-
-/** Clients whose server has `client_connection_check_interval` (PostgreSQL 14+) and got it set. */
-const connectionChecked = new WeakSet<pg.Client>();
-
 /**
- * Statements that end a file's session state (`SET ROLE`, `SET SESSION AUTHORIZATION`,
- * `SET search_path`, any other `SET`), so the history row is written, and the next file runs,
- * as the runner with the connection's own settings (Flyway restores the connection state after
- * each migration the same way). `RESET ALL` skips the role and session authorization, hence
- * the two explicit resets; the advisory lock is untouched. The connection check interval set
- * by {@link withHistoryLock} is restored where the server has it (a plain `SET`: reading
- * `pg_settings` for every file cost more than the file itself in the 300-file benchmark).
- */
-function restoreSession(client: pg.Client): string[] {
-  return [
-    'RESET SESSION AUTHORIZATION',
-    'RESET ROLE',
-    'RESET ALL',
-    ...(connectionChecked.has(client) ? ['SET client_connection_check_interval = 1000'] : []),
-  ];
-}
-
-/** `SET [LOCAL] lock_timeout = ...; SET [LOCAL] statement_timeout = ...` for the run's settings. */
-function setTimeouts(ctx: RunContext, scope: 'LOCAL' | 'SESSION'): string[] {
-  const set = scope === 'LOCAL' ? 'SET LOCAL' : 'SET';
-  return [
-    `${set} lock_timeout = ${pgInterval(ctx.lockTimeoutMs)}`,
-    `${set} statement_timeout = ${pgInterval(ctx.statementTimeoutMs)}`,
-  ];
-}
-
-/**
- * Applies pending migrations in version order, each file in its own transaction (files with a
- * statement that cannot run in a transaction run statement by statement; see `checkMixing` in
- * parser.ts). Holds a session advisory lock for the whole run. Every pending file is parsed
- * before the first one runs. A statement that fails on `lock_timeout` (SQLSTATE 55P03) is
- * retried `retries` times with exponential backoff.
+ * Applies pending migrations in version order (up to `target` when set), then new or changed
+ * repeatable migrations; each file in its own transaction (files with a statement that cannot
+ * run in a transaction run statement by statement; see `checkMixing` in parser.ts). Down parts
+ * never run here. Holds a session advisory lock for the whole run. Every pending file is
+ * parsed before the first one runs. A statement that fails on `lock_timeout` (SQLSTATE 55P03)
+ * is retried `retries` times with exponential backoff.
  *
  * @throws ConfigError for bad input; MigrationRefusedError (nothing applied) for a changed or
- *   out-of-order file; MigrationFailedError at the failing file and line; LockTimeoutError when
- *   another run holds the lock longer than `lockWaitMs`
+ *   out-of-order file or a failed record; MigrationFailedError at the failing file and line
+ *   (also when the connection is lost: it names the file, what is committed and the command
+ *   that resumes); LockTimeoutError when another run holds the lock longer than `lockWaitMs`
  */
 export async function applyMigrations(
   options: MigrateOptions,
   logger: Logger,
 ): Promise<MigrateResult> {
-  const table = historyTableName(options.historyTable);
-  const files = discoverMigrations(options.dir);
-  const info = options.runInfo ?? readRunInfo();
-  const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs;
-  const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs;
-  return withHistoryLock(options, table, async (client, history) => {
-    const applied: string[] = [];
-    const a = analyse(files, history, !!options.allowOutOfOrder);
+  const set = load(options, logger);
+  const target = checkTarget(options.target);
+  const placeholders = placeholdersFor(options, set);
+  return withHistoryLock(options, set, logger, async (client, store, history, checked) => {
+    const a = analyse(set, history, store, !!options.allowOutOfOrder, target);
     const warnings = warnMissing(a, logger);
-    const problems = problemsOf(a, !!options.allowOutOfOrder);
+    const problems = problemsOf(a, !!options.allowOutOfOrder, store);
     if (problems.length) refuse(problems, a);
     const parsed: ParsedMigration[] = [];
-    for (const f of a.pending) parsed.push(await parseMigration(f));
+    for (const f of a.pending) parsed.push(await parseMigration(f, { placeholders }));
     if (!parsed.length) logger.info('no pending migrations');
-    const ctx: RunContext = {
-      client,
-      table,
-      info,
-      lockTimeoutMs,
-      statementTimeoutMs,
-      retries: options.retries ?? DEFAULTS.retries,
-      retryBackoffMs: options.retryBackoffMs ?? DEFAULTS.retryBackoffMs,
-      logger,
+    if (a.aboveTarget.length) {
+      logger.info(
+        `target ${target}: ${a.aboveTarget.length} pending migration(s) above it are not applied`,
+      );
+    }
+    const ctx = runContext(client, store, checked, options, set, logger);
+    const callbacks = await parseCallbacks(set, placeholders, logger);
+    const callback = async (event: string) => {
+      for (const cb of callbacks[event] ?? []) {
+        await runMigration(ctx, cb, () => 'SELECT 1');
+        logger.info(`ran callback ${cb.file.filename}`);
+      }
     };
+    await callback('beforeMigrate');
     for (const p of parsed) {
-      const row = a.rows.find((r) => r.version === p.file.version)!;
+      const row = a.rows.find((r) => r.file === p.file.path)!;
       try {
-        const ms = p.nonTransactional
-          ? await runNonTransactional(ctx, p)
-          : await runTransactional(ctx, p);
+        await callback('beforeEachMigrate');
+        const ms = await runMigration(ctx, p, (ms) => store.record(ctx, p.file, ms));
         row.state = 'applied';
         row.durationMs = ms;
         row.nonTransactional = nonTransactionalReason(p);
-        applied.push(p.file.version);
+        ctx.done.push(label(p.file));
         logger.info(`applied ${p.file.filename} (${ms} ms)`);
+        await callback('afterEachMigrate');
       } catch (e) {
-        row.state = 'failed';
+        if (row.state !== 'applied') row.state = 'failed';
         if (e instanceof MigrationFailedError) {
-          e.applied.push(...applied);
+          e.applied.push(...ctx.done);
           e.rows = a.rows;
+          e.context = { format: set.format, formatReason: set.reason, historyTable: store.table };
         }
         throw e;
       }
     }
-    const res = result('apply', a);
-    res.applied = applied;
-    res.pending = a.pending.map((f) => f.version).filter((v) => !applied.includes(v));
+    if (ctx.done.length) await callback('afterMigrateApplied');
+    await callback('afterMigrate');
+    const res = result('apply', a, set, store);
+    res.applied = ctx.done;
+    res.pending = res.pending.filter((v) => !ctx.done.includes(v));
     res.warnings = warnings;
     return res;
   });
 }
 
-/** Why a file runs outside a transaction (its first such statement), if it does. */
-function nonTransactionalReason(p: ParsedMigration): string | undefined {
-  return p.statements.find((s) => s.nonTransactional)?.nonTransactional;
-}
-
-interface RunContext {
-  client: pg.Client;
-  table: string;
-  info: RunInfo;
-  lockTimeoutMs: number;
-  statementTimeoutMs: number;
-  retries: number;
-  retryBackoffMs: number;
-  logger: Logger;
-}
-
-function historyInsert(ctx: RunContext, f: MigrationFile, executionMs?: number): string {
-  const lit = (v: string | undefined | null) =>
-    v === undefined || v === null ? 'NULL' : ctx.client.escapeLiteral(v);
-  const ms =
-    executionMs === undefined
-      ? `(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer`
-      : String(Math.round(executionMs));
-  return `INSERT INTO ${ident(ctx.table)} (version, name, checksum, applied_by, execution_ms, run_url, kind)
-VALUES (${lit(f.version)}, ${lit(f.name)}, ${lit(f.checksum)}, ${lit(ctx.info.actor)}, ${ms}, ${lit(ctx.info.runUrl)}, 'applied')`;
-}
-
-/** Runs `attempt`, retrying on SQLSTATE 55P03 with exponential backoff. */
-async function withLockRetry<T>(
-  ctx: RunContext,
-  where: () => string,
-  attempt: () => Promise<T>,
-): Promise<T> {
-  for (let n = 0; ; n++) {
-    try {
-      return await attempt();
-    } catch (e) {
-      const code = (e as PgError).code;
-      if (code !== LOCK_NOT_AVAILABLE || n >= ctx.retries) throw e;
-      const delay = Math.min(60_000, ctx.retryBackoffMs * 2 ** n);
-      ctx.logger.warning(
-        `lock timeout (SQLSTATE 55P03, lock_timeout ${ctx.lockTimeoutMs} ms) at ${where()}: retry ${n + 1}/${ctx.retries} in ${delay} ms`,
-      );
-      await sleep(delay);
+/**
+ * Parses the Flyway SQL callbacks `apply` runs (files.ts `RUN_CALLBACKS`), each in its own
+ * transaction, not recorded in the history; warns about callback files of other events.
+ */
+async function parseCallbacks(
+  set: MigrationSet,
+  placeholders: Record<string, string> | undefined,
+  logger: Logger,
+): Promise<Record<string, ParsedMigration[]>> {
+  const out: Record<string, ParsedMigration[]> = {};
+  for (const [event, files] of Object.entries(set.callbacks ?? {})) {
+    if (!(RUN_CALLBACKS as readonly string[]).includes(event)) {
+      for (const f of files) {
+        logger.warning(`Flyway callback ${f.filename} (${event}) is not run by runbook migrate`, {
+          file: f.path,
+        });
+      }
+      continue;
     }
+    out[event] = [];
+    for (const f of files) out[event].push(await parseMigration(f, { placeholders }));
   }
-}
-
-function failure(
-  p: ParsedMigration,
-  s: Statement | undefined,
-  e: unknown,
-  retries: number,
-  nonTransactional = false,
-): MigrationFailedError {
-  const err = e as PgError;
-  const hint =
-    err.code === LOCK_NOT_AVAILABLE
-      ? ` (lock_timeout; gave up after ${retries} retr${retries === 1 ? 'y' : 'ies'})`
-      : err.code === QUERY_CANCELED
-        ? ` (statement_timeout or cancelled${s || nonTransactional ? '' : '; the file was not run again to find the line, so its locks are not taken twice'})`
-        : '';
-  return new MigrationFailedError(
-    `${p.file.filename} failed${s ? ` at line ${s.line}` : ''}: ${err.message}${err.code ? ` [SQLSTATE ${err.code}]` : ''}${hint}; ${
-      nonTransactional
-        ? 'this file runs outside a transaction, so statements before this line were committed: make them idempotent (IF NOT EXISTS) and re-run'
-        : 'nothing of this file was committed'
-    }`,
-    { file: p.file.path, line: s?.line },
-    err.code,
-  );
+  return out;
 }
 
 /**
- * One transaction for the whole file, sent as a single multi-statement query (one round trip):
- * `BEGIN; SET LOCAL ...; <statements>; RESET ...; INSERT history; COMMIT`. On failure the
- * transaction is rolled back; the failing line comes from the error's position when the server
- * reports one, else from replaying the statements one by one in a rolled-back transaction
- * (never after a statement_timeout / cancel, SQLSTATE 57014: the replay would hold the same
- * locks that long again).
- * @returns execution time in milliseconds
+ * Runs the down (undo) parts of the newest applied migrations: the last `steps` (default 1),
+ * or every one above `target`, newest first, each in its own transaction with its history
+ * record (golang-migrate: the version goes back; Flyway: an `UNDO_SQL` row; others: the row
+ * is deleted). Refused, with nothing run, when the format has no down parts (runbook,
+ * prisma), when a migration to undo has no down part or no file, or was baselined.
+ * @throws ConfigError (input `format`, `steps` or `target`) for a refusal;
+ *   MigrationFailedError at the failing down statement
  */
-async function runTransactional(ctx: RunContext, p: ParsedMigration): Promise<number> {
-  const SEP = '\n;\n'; // the newline ends a trailing `-- comment` before the `;`
-  const head = ['BEGIN', ...setTimeouts(ctx, 'LOCAL')];
-  const text = [
-    ...head,
-    ...p.statements.map((s) => s.sql),
-    ...restoreSession(ctx.client),
-    historyInsert(ctx, p.file),
-    'COMMIT',
-  ].join(SEP);
-  // Where each statement starts in `text`, to map an error position back to it.
-  const starts: number[] = [];
-  let at = head.join(SEP).length + SEP.length;
-  for (const s of p.statements) {
-    starts.push(at);
-    at += s.sql.length + SEP.length;
-  }
-  const start = performance.now();
-  try {
-    await withLockRetry(
-      ctx,
-      () => p.file.path,
-      async () => {
-        try {
-          await ctx.client.query(text);
-        } catch (e) {
-          await ctx.client.query('ROLLBACK').catch(() => {});
-          throw e;
-        }
-      },
+export async function rollbackMigrations(
+  options: MigrateOptions,
+  logger: Logger,
+): Promise<MigrateResult> {
+  const set = load(options, logger);
+  if (!FORMATS_WITH_DOWN.includes(set.format)) {
+    throw new ConfigError(
+      set.format === 'prisma'
+        ? `rollback is refused: Prisma Migrate histories have no down migrations (Prisma rolls forward); add a new migration that reverts the change`
+        : `rollback is refused: the ${set.format} format has no down migrations; add a new migration that reverts the change (formats with down parts: ${FORMATS_WITH_DOWN.join(', ')})`,
+      undefined,
+      'format',
     );
-  } catch (e) {
-    const err = e as PgError;
-    if (!err.code) throw e;
-    // The error position (1-based, in characters of `text`) names the statement when the
-    // server reports one. A statement that ran past statement_timeout is not replayed: the
-    // replay would take its locks for that long again. Otherwise the file is replayed
-    // statement by statement in a rolled-back transaction to find the failing one.
-    const pos = Number(err.position) - 1;
-    // (Positions count characters; with surrogate pairs in the text, replay instead.)
-    if (err.position && pos >= starts[0] && !/[\uD800-\uDFFF]/.test(text)) {
-      const i = starts.findLastIndex((x) => x <= pos);
-      if (i >= 0 && pos < starts[i] + p.statements[i].sql.length) {
-        throw failure(p, p.statements[i], e, ctx.retries);
-      }
-    }
-    if (err.code === QUERY_CANCELED) throw failure(p, undefined, e, ctx.retries);
-    throw failure(p, await locateFailure(ctx, p), e, ctx.retries);
   }
-  return Math.round(performance.now() - start);
-}
-
-/** Replays the file statement by statement inside a rolled-back transaction; returns the first failing statement. */
-async function locateFailure(ctx: RunContext, p: ParsedMigration): Promise<Statement | undefined> {
-  try {
-    await ctx.client.query(['BEGIN', ...setTimeouts(ctx, 'LOCAL')].join('; '));
-    for (const s of p.statements) {
-      try {
-        await ctx.client.query(s.sql);
-      } catch {
-        return s;
-      }
-    }
-    return undefined;
-  } finally {
-    await ctx.client.query('ROLLBACK').catch(() => {});
+  const target = checkTarget(options.target);
+  const steps = options.steps ?? 1;
+  if (!Number.isInteger(steps) || steps < 1) {
+    throw new ConfigError(
+      `expected a whole number of migrations ≥ 1, got ${steps}`,
+      undefined,
+      'steps',
+    );
   }
+  const placeholders = placeholdersFor(options, set);
+  return withHistoryLock(options, set, logger, async (client, store, history, checked) => {
+    const applied = history.filter((h) => !h.repeatable).reverse();
+    const todo =
+      target !== undefined
+        ? applied.filter((h) => compareVersions(h.version, target) > 0)
+        : applied.slice(0, steps);
+    const files = new Map(set.files.map((f) => [versionKey(f.version), f]));
+    const why: string[] = [];
+    for (const h of todo) {
+      const f = files.get(versionKey(h.version));
+      if (h.kind === 'baseline')
+        why.push(`${h.version} was baselined, not applied: there is nothing to undo`);
+      else if (!f) why.push(`${h.version} has no file in ${options.dir}`);
+      else if (!f.down) why.push(`${f.filename} has no down part`);
+    }
+    if (why.length) {
+      throw new ConfigError(
+        `rollback is refused, nothing was run: ${why.join('; ')}`,
+        undefined,
+        target !== undefined ? 'target' : 'steps',
+      );
+    }
+    if (!todo.length) logger.info('nothing to roll back');
+    const ctx = runContext(client, store, checked, options, set, logger);
+    ctx.resumeCommand = `runbook migrate rollback --dir ${options.dir} --format ${set.format}${target !== undefined ? ` --target ${target}` : ''}`;
+    const rolledBack: string[] = [];
+    for (let i = 0; i < todo.length; i++) {
+      const f = files.get(versionKey(todo[i].version))!;
+      const down = f.down!;
+      const downFile: MigrationFile = {
+        ...f,
+        filename: down.filename,
+        path: down.path,
+        sql: down.sql,
+        raw: undefined,
+        noTransaction: down.noTransaction,
+      };
+      const p = await parseMigration(downFile, { placeholders });
+      const previous = applied[applied.indexOf(todo[i]) + 1];
+      const prevFile = previous ? files.get(versionKey(previous.version)) : undefined;
+      const ms = await runMigration(ctx, p, () =>
+        store.unrecord(ctx, f, prevFile ?? (previous && { ...f, version: previous.version })),
+      );
+      rolledBack.push(f.version);
+      ctx.done.push(f.version);
+      logger.info(`rolled back ${f.filename} with ${down.filename} (${ms} ms)`);
+    }
+    const a = analyse(set, await store.read(client, set.files), store, true);
+    for (const r of a.rows) if (rolledBack.includes(r.version)) r.state = 'rolled back';
+    const res = result('rollback', a, set, store);
+    res.rolledBack = rolledBack;
+    return res;
+  });
 }
 
 /**
- * A file with a statement that cannot run in a transaction: each statement runs alone, the
- * history row is written after the last one. A failed `CREATE INDEX CONCURRENTLY` leaves an
- * invalid index behind (PostgreSQL docs, "Building Indexes Concurrently"); such an index with
- * the statement's name is dropped (`DROP INDEX CONCURRENTLY`) after the failure and before
- * every attempt, so a re-run builds it again.
+ * Realigns the history with the files after a deliberate edit (Flyway `repair`): the recorded
+ * checksum of every changed applied file becomes the file's, and failed records are cleared
+ * (Flyway: failed rows deleted; golang-migrate: `dirty` cleared; Prisma: marked rolled back).
+ * Every change is logged. Runs nothing from the files.
  */
-async function runNonTransactional(ctx: RunContext, p: ParsedMigration): Promise<number> {
-  const start = performance.now();
-  await ctx.client.query(setTimeouts(ctx, 'SESSION').join('; '));
-  for (const s of p.statements) {
-    // An invalid index left by an earlier, interrupted CREATE INDEX CONCURRENTLY would make
-    // `IF NOT EXISTS` skip the build and record the migration as applied.
-    await dropInvalidIndex(ctx, s);
-    try {
-      await withLockRetry(
-        ctx,
-        () => `${p.file.path}:${s.line}`,
-        async () => {
-          try {
-            await ctx.client.query(s.sql);
-          } catch (e) {
-            await dropInvalidIndex(ctx, s);
-            throw e;
-          }
-        },
+export async function repairMigrations(
+  options: MigrateOptions,
+  logger: Logger,
+): Promise<MigrateResult> {
+  const set = load(options, logger);
+  const info = options.runInfo ?? readRunInfo();
+  return withHistoryLock(options, set, logger, async (client, store, history) => {
+    const before = analyse(set, history, store, true);
+    const changed = before.changed.map((c) => c.file);
+    for (const c of before.changed) {
+      logger.warning(
+        `repair: ${c.file.filename}: recorded checksum ${c.row.checksum} realigned to the file's (the database is not changed)`,
       );
-    } catch (e) {
-      if (!(e as PgError).code) throw e;
-      throw failure(p, s, e, ctx.retries, true);
     }
-  }
-  const ms = Math.round(performance.now() - start);
-  // The file's own SETs (and the run's timeouts) were session-wide: end them before the
-  // history row is written and the next file runs.
-  await ctx.client.query(restoreSession(ctx.client).join('; '));
-  await ctx.client.query(historyInsert(ctx, p.file, ms));
-  return ms;
+    for (const h of before.failed) {
+      logger.warning(
+        `repair: cleared the failed record of ${h.version || h.name} in ${store.table}`,
+      );
+    }
+    const sql = store.repair({ client, info }, changed);
+    if (sql && (changed.length || before.failed.length)) {
+      await client.query(`BEGIN;\n${sql};\nCOMMIT`).catch(async (e) => {
+        await client.query('ROLLBACK').catch(() => {});
+        throw e;
+      });
+    }
+    if (!changed.length && !before.failed.length) logger.info('repair: nothing to realign');
+    const a = analyse(set, await store.read(client, set.files), store, !!options.allowOutOfOrder);
+    const repaired = [...changed.map(label), ...before.failed.map((h) => h.version || h.name)];
+    for (const r of a.rows) if (repaired.includes(r.version)) r.state = 'repaired';
+    const res = result('repair', a, set, store);
+    res.repaired = repaired;
+    return res;
+  });
 }
 
-async function dropInvalidIndex(ctx: RunContext, s: Statement): Promise<void> {
-  if (s.kind !== 'IndexStmt' || !s.node.concurrent || !s.node.idxname) return;
-  const rel = s.node.relation as { schemaname?: string } | undefined;
-  const name = rel?.schemaname
-    ? `${rel.schemaname}.${String(s.node.idxname)}`
-    : String(s.node.idxname);
-  const r = await ctx.client
-    .query(
-      `SELECT NOT i.indisvalid AS invalid FROM pg_index i WHERE i.indexrelid = to_regclass($1)`,
-      [ident(name)],
-    )
-    .catch(() => ({ rows: [] as { invalid: boolean }[] }));
-  if (r.rows[0]?.invalid) {
-    ctx.logger.warning(
-      `dropping invalid index ${name} left by a failed or interrupted CREATE INDEX CONCURRENTLY`,
-    );
-    await ctx.client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${ident(name)}`).catch(() => {});
-  }
-}
+/** For tests and the schema check: the default history table. */
+export const DEFAULT_TABLE = DEFAULT_HISTORY_TABLE;

@@ -9,6 +9,8 @@ export {
   migrationStatus,
   verifyMigrations,
   baselineMigrations,
+  rollbackMigrations,
+  repairMigrations,
   readHistory,
   ensureHistoryTable,
   historyTableName,
@@ -33,15 +35,30 @@ export {
 } from './lint.js';
 export {
   discoverMigrations,
+  loadMigrations,
+  detectFormat,
   checksum,
+  flywayChecksum,
   compareVersions,
+  versionKey,
   MIGRATION_NAME,
+  FORMATS,
+  FORMATS_WITH_DOWN,
   type MigrationFile,
+  type MigrationFormat,
+  type FormatOption,
+  type MigrationSet,
+  type DownPart,
 } from './files.js';
+export { chooseStore, runbookStore, NATIVE_TABLES, type HistoryStore } from './history.js';
+export { listInvalidIndexes, dropInvalidIndexFor, type InvalidIndex } from './concurrently.js';
+export { schemaDrift, catalogLines, diffLines, type SchemaDriftOptions } from './schema.js';
+export { isConnectionLost } from './apply.js';
 export {
   parseMigration,
   loadParser,
   nonTransactionalReason,
+  replacePlaceholders,
   checkMixing,
   type ParsedMigration,
   type Statement,
@@ -50,6 +67,8 @@ export { migrateSummary, lintSummary, textTable } from './report.js';
 export {
   runMigrateCommand,
   isMigrateCommand,
+  parsePlaceholders,
+  SECRET_PLACEHOLDER,
   MIGRATE_COMMANDS,
   type MigrateCommand,
   type MigrateCommandOptions,

@@ -3,12 +3,15 @@
  * application code, in pending or changed migration files. Rules and their names follow Squawk
  * (squawkhq.com/docs/rules); each finding links to the Squawk page of its rule.
  *
- * Operations on a table created earlier in the same file are exempt (nobody else can use it
- * yet), as in Squawk.
+ * Operations on a table created earlier in the same file (`CREATE TABLE`, `CREATE TABLE AS`,
+ * materialized views, `SELECT INTO`, temporary tables), or in an earlier pending file of the
+ * same run, are exempt (nobody else can use it yet), as in Squawk. `require-timeout-settings`
+ * is off when the runner sets `lock_timeout` itself (the default; lock-timeout 0 turns it on).
  */
 import { ConfigError, type Annotation, type Logger } from '../errors.js';
-import { discoverMigrations, type MigrationFile } from './files.js';
-import { historyTableName, readHistory, type MigrateOptions } from './engine.js';
+import { loadMigrations, versionKey, type MigrationFile } from './files.js';
+import type { MigrateOptions } from './engine.js';
+import { chooseStore, historyTableName } from './history.js';
 import { checkMixing, parseMigration, type ParsedMigration, type Statement } from './parser.js';
 import { connect } from '../db/connect.js';
 
@@ -159,14 +162,44 @@ const DDL_KINDS = new Set([
   'AlterEnumStmt',
 ]);
 
+/** What a lint run carries from file to file. */
+export interface LintContext {
+  /**
+   * Tables (and materialized views, `CREATE TABLE AS`, `SELECT INTO`, temporary tables)
+   * created earlier in the same run; filled in as files are linted in order. Operations on
+   * them are exempt from the rules meant for tables in use.
+   */
+  created?: Set<string>;
+  /**
+   * The runner sets `lock_timeout` itself (runbook migrate with a lock timeout above 0), so
+   * `require-timeout-settings` does not apply.
+   */
+  runnerSetsTimeouts?: boolean;
+}
+
+/** The table a statement creates, if it creates one. */
+function createdBy(kind: string, n: Obj): string {
+  if (kind === 'CreateStmt') return relname(n);
+  const into = (
+    kind === 'CreateTableAsStmt' ? n.into : kind === 'SelectStmt' ? n.intoClause : undefined
+  ) as { rel?: Obj } | undefined;
+  if (into?.rel) return String(into.rel.relname ?? '');
+  return '';
+}
+
 /**
  * Lints one parsed file.
  * @param p - the parsed file; `mixingError` is the parser's refusal of a mixed file, if any
+ * @param context - tables created earlier in the run, and whether the runner sets timeouts
  */
-export function lintParsed(p: ParsedMigration, mixingError?: ConfigError): LintFinding[] {
+export function lintParsed(
+  p: ParsedMigration,
+  mixingError?: ConfigError,
+  context: LintContext = {},
+): LintFinding[] {
   const findings: LintFinding[] = [];
-  const created = new Set<string>();
-  let lockTimeoutSet = false;
+  const created = context.created ?? new Set<string>();
+  let lockTimeoutSet = !!context.runnerSetsTimeouts;
   let timeoutReported = false;
   const add = (rule: LintRule, level: 'error' | 'warning', line: number, message: string) =>
     findings.push({
@@ -202,7 +235,8 @@ export function lintParsed(p: ParsedMigration, mixingError?: ConfigError): LintF
   for (const s of p.statements) {
     const n = s.node;
     if (s.kind === 'VariableSetStmt' && n.name === 'lock_timeout') lockTimeoutSet = true;
-    if (s.kind === 'CreateStmt') created.add(relname(n));
+    const made = createdBy(s.kind, n);
+    if (made) created.add(made);
     const target =
       s.kind === 'IndexStmt' || s.kind === 'AlterTableStmt' || s.kind === 'RenameStmt'
         ? relname(n)
@@ -414,27 +448,48 @@ export function lintParsed(p: ParsedMigration, mixingError?: ConfigError): LintF
  * @throws ConfigError for a bad directory or file name, or a bad URL
  */
 export async function lintMigrations(options: LintOptions, logger: Logger): Promise<LintResult> {
-  const files = discoverMigrations(options.dir);
+  const set = loadMigrations(options.dir, options.format ?? 'auto');
+  const files = [...set.files, ...set.repeatables];
   let targets: MigrationFile[] = files;
+  const pendingRun = !!options.databaseUrl && !options.all;
   if (options.databaseUrl && !options.all) {
-    const table = historyTableName(options.historyTable);
     const client = await connect(options.databaseUrl, {
       caCert: options.caCert || undefined,
       applicationName: options.applicationName ?? 'runbook-migrate',
     });
     try {
-      const history = await readHistory(client, table);
-      const applied = new Map(history.map((h) => [BigInt(h.version).toString(), h.checksum]));
-      targets = files.filter((f) => applied.get(BigInt(f.version).toString()) !== f.checksum);
+      const store = await chooseStore(
+        client,
+        set.format,
+        options.historyTable ? historyTableName(options.historyTable) : undefined,
+      );
+      const history = await store.read(client, set.files);
+      const applied = new Map(
+        history.map((h) => [h.repeatable ? `R:${h.name}` : versionKey(h.version), h]),
+      );
+      targets = files.filter((f) => {
+        const h = applied.get(f.repeatable ? `R:${f.name}` : versionKey(f.version));
+        return !h || !store.matches(f, h);
+      });
     } finally {
       await client.end().catch(() => {});
     }
   }
+  // Files applied in one run share their created tables; the runner's lock_timeout (default
+  // 5 s) makes require-timeout-settings moot unless it is turned off (0).
+  const runnerSetsTimeouts = (options.lockTimeoutMs ?? 5_000) > 0;
+  const shared = new Set<string>();
+  const placeholders =
+    options.placeholders && Object.keys(options.placeholders).length
+      ? options.placeholders
+      : set.format === 'flyway'
+        ? {}
+        : undefined;
   const findings: LintFinding[] = [];
   for (const f of targets) {
     let parsed: ParsedMigration;
     try {
-      parsed = await parseMigration(f, { checkMixing: false });
+      parsed = await parseMigration(f, { checkMixing: false, placeholders });
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       findings.push({
@@ -454,7 +509,12 @@ export async function lintMigrations(options: LintOptions, logger: Logger): Prom
       if (e instanceof ConfigError) mixing = e;
       else throw e;
     }
-    findings.push(...lintParsed(parsed, mixing));
+    findings.push(
+      ...lintParsed(parsed, mixing, {
+        created: pendingRun ? shared : undefined,
+        runnerSetsTimeouts,
+      }),
+    );
   }
   for (const f of options.logFindings === false ? [] : findings) {
     const loc = { file: f.file, line: f.line };

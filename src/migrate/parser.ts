@@ -67,6 +67,8 @@ export interface Statement {
    * (e.g. `CREATE INDEX CONCURRENTLY`).
    */
   nonTransactional?: string;
+  /** Index into {@link ParsedMigration.blocks} when the file wrote the statement inside an explicit transaction block. */
+  block?: number;
 }
 
 /** A parsed migration file. */
@@ -75,8 +77,10 @@ export interface ParsedMigration {
   statements: Statement[];
   /** True when the file holds a statement that cannot run in a transaction. */
   nonTransactional: boolean;
-  /** Line of a leading `BEGIN` that wrapped the file (dropped by the parser), if any. */
+  /** Line of a leading `BEGIN` that wrapped the whole file (dropped by the parser), if any. */
   wrappedAt?: number;
+  /** Explicit `BEGIN ... COMMIT` blocks in the file (their BEGIN and COMMIT are dropped). */
+  blocks: TransactionBlock[];
   /** 1-based line of a parse-tree `location` (a byte offset into the file). */
   lineOf(byteOffset: number): number;
 }
@@ -169,26 +173,75 @@ function lineAt(newlines: number[], at: number): number {
   return lo + 1;
 }
 
+/** An explicit `BEGIN ... COMMIT` block written in a migration file. */
+export interface TransactionBlock {
+  /** 1-based lines of the `BEGIN` and the `COMMIT`. */
+  begin: number;
+  end: number;
+}
+
 /**
- * Parses a migration file into statements. A leading `BEGIN` / `START TRANSACTION` and a
- * trailing `COMMIT` are dropped (the runner already wraps the file in a transaction); any other
- * transaction-control statement is refused.
+ * Replaces Flyway-style `${name}` placeholders (Flyway docs, "Placeholders") with the values
+ * of `placeholders`; `${flyway:filename}` and `${flyway:timestamp}` are built in.
+ * @throws ConfigError at the file and line of a placeholder without a value (input `placeholders`)
+ */
+export function replacePlaceholders(
+  file: MigrationFile,
+  placeholders: Record<string, string>,
+): string {
+  const builtIn: Record<string, string> = {
+    'flyway:filename': file.filename.split('/').pop() ?? file.filename,
+    'flyway:timestamp': new Date().toISOString(),
+  };
+  return file.sql.replace(/\$\{([A-Za-z0-9_.:-]+)\}/g, (all, name: string, at: number) => {
+    const v = Object.hasOwn(placeholders, name) ? placeholders[name] : builtIn[name];
+    if (v === undefined) {
+      const line = file.sql.slice(0, at).split('\n').length;
+      throw new ConfigError(
+        `no value for placeholder \${${name}}: pass it in the placeholders input (name: value)`,
+        { file: file.path, line },
+        'placeholders',
+      );
+    }
+    return v;
+  });
+}
+
+/** Options of {@link parseMigration}. */
+export interface ParseOptions {
+  /** Apply {@link checkMixing} (default true; the linter reports it instead). */
+  checkMixing?: boolean;
+  /** Replace `${name}` placeholders with these values first (see {@link replacePlaceholders}). */
+  placeholders?: Record<string, string>;
+}
+
+/**
+ * Parses a migration file into statements.
  *
- * @param options.checkMixing - apply {@link checkMixing} (default true; the linter reports it instead)
- * @throws ConfigError at the file and line of a syntax error, of a transaction-control
- *   statement, or of a statement that breaks the rule for mixing non-transactional statements
+ * Explicit transaction blocks (`BEGIN` / `START TRANSACTION` ... `COMMIT` / `END`) may stand
+ * anywhere in a file. Their `BEGIN` and `COMMIT` are dropped and their statements marked with
+ * the block: in a file that runs in one transaction they simply become part of it (the whole
+ * file commits or nothing does); in a file that runs statement by statement each block runs
+ * as its own transaction. `SAVEPOINT`, `RELEASE` and `ROLLBACK TO SAVEPOINT` stay.
+ *
+ * @throws ConfigError at the file and line of a syntax error; of a `ROLLBACK`, `PREPARE
+ *   TRANSACTION`, nested `BEGIN`, `COMMIT` without `BEGIN` or `BEGIN` without `COMMIT`; of a
+ *   placeholder without a value; or of a statement that breaks the rule for mixing
+ *   non-transactional statements
  */
 export async function parseMigration(
   file: MigrationFile,
-  options: { checkMixing?: boolean } = {},
+  options: ParseOptions = {},
 ): Promise<ParsedMigration> {
   const lib = await loadParser();
-  const bytes = Buffer.from(file.sql, 'utf8');
+  const text =
+    options.placeholders !== undefined ? replacePlaceholders(file, options.placeholders) : file.sql;
+  const bytes = Buffer.from(text, 'utf8');
   const newlines: number[] = [];
   for (let i = 0; i < bytes.length; i++) if (bytes[i] === 0x0a) newlines.push(i);
   let result: ParseResult;
   try {
-    result = lib.parseSync(file.sql);
+    result = lib.parseSync(text);
   } catch (e) {
     const err = e as Error & { sqlDetails?: { cursorPosition?: number } };
     const pos = err.sqlDetails?.cursorPosition ?? 0;
@@ -197,14 +250,14 @@ export async function parseMigration(
       line: lineAt(newlines, pos),
     });
   }
-  const statements: Statement[] = [];
+  const all: Statement[] = [];
   for (const raw of result.stmts ?? []) {
     const start = raw.stmt_location ?? 0;
     const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
     const first = skipTrivia(bytes, start);
     const [kind, node] = Object.entries(raw.stmt as Node)[0] as [string, Record<string, unknown>];
     const sql = bytes.subarray(start, end).toString('utf8').trim();
-    statements.push({
+    all.push({
       sql,
       line: lineAt(newlines, first),
       kind,
@@ -212,34 +265,84 @@ export async function parseMigration(
       nonTransactional: nonTransactionalReason(kind, node),
     });
   }
-  // Transaction control: allow one wrapping BEGIN ... COMMIT, refuse anything else.
-  const isTx = (s: Statement, kinds: string[]) =>
-    s.kind === 'TransactionStmt' && kinds.includes(String(s.node.kind));
-  let wrappedAt: number | undefined;
-  if (statements.length && isTx(statements[0], ['TRANS_STMT_BEGIN', 'TRANS_STMT_START'])) {
-    const last = statements[statements.length - 1];
-    if (statements.length > 1 && isTx(last, ['TRANS_STMT_COMMIT'])) {
-      wrappedAt = statements[0].line;
-      statements.shift();
-      statements.pop();
-    }
-  }
-  const tx = statements.find((s) => s.kind === 'TransactionStmt');
-  if (tx) {
-    throw new ConfigError(
-      `transaction control (${tx.sql.split(/\s/)[0].toUpperCase()}) is not allowed in a migration: each file already runs in its own transaction`,
-      { file: file.path, line: tx.line },
-    );
-  }
+  const { statements, blocks } = resolveTransactionBlocks(all, file);
+  // A single block around the whole file (the classic wrapper) is remembered for lint.
+  const wrappedAt =
+    blocks.length === 1 &&
+    statements.length > 0 &&
+    statements.every((s) => s.block === 0) &&
+    all[0].kind === 'TransactionStmt'
+      ? blocks[0].begin
+      : undefined;
+  if (wrappedAt !== undefined) for (const s of statements) delete s.block;
   const parsed: ParsedMigration = {
     file,
     statements,
     nonTransactional: statements.some((s) => s.nonTransactional),
     lineOf: (at) => lineAt(newlines, at),
     wrappedAt,
+    blocks,
   };
   if (options.checkMixing !== false) checkMixing(parsed);
   return parsed;
+}
+
+function txKind(s: Statement): string | undefined {
+  return s.kind === 'TransactionStmt' ? String(s.node.kind) : undefined;
+}
+
+/** Drops explicit BEGIN / COMMIT, marks the statements between them, refuses the rest. */
+function resolveTransactionBlocks(
+  all: Statement[],
+  file: MigrationFile,
+): { statements: Statement[]; blocks: TransactionBlock[] } {
+  const statements: Statement[] = [];
+  const blocks: TransactionBlock[] = [];
+  let open: Statement | undefined;
+  const refuse = (s: Statement, why: string): never => {
+    throw new ConfigError(why, { file: file.path, line: s.line });
+  };
+  for (const s of all) {
+    const k = txKind(s);
+    if (
+      k === undefined ||
+      ['TRANS_STMT_SAVEPOINT', 'TRANS_STMT_RELEASE', 'TRANS_STMT_ROLLBACK_TO'].includes(k)
+    ) {
+      if (open) s.block = blocks.length;
+      statements.push(s);
+      continue;
+    }
+    if (k === 'TRANS_STMT_BEGIN' || k === 'TRANS_STMT_START') {
+      if (open)
+        refuse(
+          s,
+          `BEGIN inside the transaction block opened at line ${open.line}: blocks do not nest`,
+        );
+      open = s;
+      continue;
+    }
+    if (k === 'TRANS_STMT_COMMIT') {
+      if (!open) {
+        refuse(
+          s,
+          'transaction control (COMMIT) without a BEGIN before it: each file already runs in its own transaction; remove it or add the BEGIN',
+        );
+      }
+      if (s.node.chain) refuse(s, 'COMMIT AND CHAIN is not supported in a migration');
+      blocks.push({ begin: open!.line, end: s.line });
+      open = undefined;
+      continue;
+    }
+    const word = s.sql.split(/\s/)[0].toUpperCase();
+    refuse(
+      s,
+      k === 'TRANS_STMT_ROLLBACK'
+        ? `transaction control (${word}) is not allowed in a migration: it would discard the file's own changes; a migration that fails is rolled back by the runner`
+        : `transaction control (${word}) is not allowed in a migration: each file already runs in its own transaction`,
+    );
+  }
+  if (open) refuse(open, `BEGIN without a COMMIT: close the transaction block`);
+  return { statements, blocks };
 }
 
 /** Statements allowed next to a non-transactional one: session settings. */
@@ -249,16 +352,27 @@ const SESSION_KINDS = new Set(['VariableSetStmt', 'VariableShowStmt']);
  * The rule for files that mix statement kinds. A file whose statements can all run in a
  * transaction runs in one transaction. A file that holds a statement that cannot
  * (`CREATE INDEX CONCURRENTLY`, `VACUUM`, ...) runs statement by statement without a
- * transaction, so it may contain only such statements plus `SET`/`RESET` session settings;
- * any other statement is refused at its line — move it into its own migration file. This keeps
+ * transaction, so it may contain only such statements, `SET`/`RESET` session settings and
+ * explicit `BEGIN ... COMMIT` blocks (each runs as its own transaction); any other statement is
+ * refused at its line (a file marked to run without a transaction, dbmate `transaction:false`,
+ * is exempt) — move it into its own migration file. This keeps
  * the guarantee that a transactional change is never half applied.
  *
  * @throws ConfigError at the first statement that breaks the rule
  */
 export function checkMixing(parsed: ParsedMigration): void {
-  if (!parsed.nonTransactional) return;
+  if (!parsed.nonTransactional || parsed.file.noTransaction) return;
   const first = parsed.statements.find((s) => s.nonTransactional)!;
-  const bad = parsed.statements.find((s) => !s.nonTransactional && !SESSION_KINDS.has(s.kind));
+  const inBlock = parsed.statements.find((s) => s.nonTransactional && s.block !== undefined);
+  if (inBlock) {
+    throw new ConfigError(
+      `${inBlock.nonTransactional} cannot run inside the transaction block opened at line ${parsed.blocks[inBlock.block!].begin}: move it out of the BEGIN ... COMMIT block`,
+      { file: parsed.file.path, line: inBlock.line },
+    );
+  }
+  const bad = parsed.statements.find(
+    (s) => !s.nonTransactional && !SESSION_KINDS.has(s.kind) && s.block === undefined,
+  );
   if (bad) {
     throw new ConfigError(
       `this file holds ${first.nonTransactional} (line ${first.line}), which cannot run in a transaction, so it runs statement by statement; it may only contain such statements and SET/RESET. Move this ${bad.kind.replace(/Stmt$/, '')} statement into its own migration file`,

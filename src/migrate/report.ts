@@ -12,6 +12,9 @@ const ICON: Record<string, string> = {
   'missing file': '⚠️ missing file',
   'checksum changed': '❌ checksum changed',
   'out of order': '❌ out of order',
+  'recorded as failed': '❌ recorded as failed',
+  'rolled back': '↩️ rolled back',
+  repaired: '🔧 repaired',
 };
 
 /**
@@ -22,6 +25,8 @@ export function migrateSummary(res: MigrateResult, title = 'Database migrations'
   const counts = [
     `${res.applied.length} applied by this run`,
     res.baselined.length ? `${res.baselined.length} baselined` : '',
+    res.rolledBack ? `${res.rolledBack.length} rolled back` : '',
+    res.repaired ? `${res.repaired.length} repaired` : '',
     `${res.pending.length} pending`,
     res.warnings.length ? `${res.warnings.length} warning(s)` : '',
     res.problems.length ? `${res.problems.length} problem(s)` : '',
@@ -39,12 +44,49 @@ export function migrateSummary(res: MigrateResult, title = 'Database migrations'
   const warnings = res.warnings.length
     ? '\n**Warnings**\n\n' + res.warnings.map((p) => `- ${p}`).join('\n') + '\n'
     : '';
+  const context = [
+    res.format ? `Format: **${res.format}** (${res.formatReason ?? ''})` : '',
+    res.historyTable
+      ? `History table: \`${res.historyTable}\`${res.historyTool ? ` (${res.historyTool}'s own table, used in place)` : ''}`
+      : '',
+  ].filter(Boolean);
+  const planned = res.rows.filter((r) => r.sql !== undefined);
+  const plan = planned.length
+    ? '\n**SQL to run**\n\n' +
+      planned
+        .map(
+          (r) =>
+            `<details><summary>${r.version === 'repeatable' ? 'repeatable' : r.version} ${r.name}: ${r.statements} statement(s), ${r.runs}</summary>\n\n\`\`\`sql\n${r.sql!.replace(/```/g, '` ` `')}\n\`\`\`\n\n</details>\n`,
+        )
+        .join('\n')
+    : '';
+  const indexes = res.invalidIndexes?.length
+    ? '\n**Invalid indexes** (left by interrupted CREATE INDEX CONCURRENTLY builds)\n\n' +
+      table(
+        ['Index', 'Table', 'Definition', 'Note'],
+        res.invalidIndexes.map((i) => [
+          `${i.schema}.${i.name}`,
+          i.table,
+          i.definition,
+          i.buildingPid !== undefined ? `being built by pid ${i.buildingPid}` : 'interrupted build',
+        ]),
+      )
+    : '';
+  const drift = res.schemaDiff
+    ? res.schemaDiff.length
+      ? `\n**Schema drift**: the live database differs from the schema the migrations build (\`-\` expected by the migrations, \`+\` only in the live database)\n\n\`\`\`diff\n${res.schemaDiff.join('\n')}\n\`\`\`\n`
+      : '\n**Schema drift**: none, the live schema matches the migrations\n'
+    : '';
   return (
     heading(`${title}: ${res.command}`) +
     '\n' +
+    (context.length ? context.join(' · ') + '\n\n' : '') +
     counts.join(' · ') +
     '\n\n' +
     table(['Version', 'Name', 'Duration', 'Status'], rows) +
+    plan +
+    indexes +
+    drift +
     problems +
     warnings
   );

@@ -1,5 +1,6 @@
 /** `runbook rehearse`: a release plan run end to end on this machine. */
-import { databaseUrlFlag, envSecretsFlag, numberFlag, parseFlags } from '../cli/args.js';
+import { envSecretsFlag, numberFlag, parseFlags } from '../cli/args.js';
+import { confirmTarget, describeDatabase } from '../cli/target.js';
 import type { CliCommand } from '../cli/types.js';
 import { runInfo } from '../runinfo.js';
 import { rehearse } from './rehearse.js';
@@ -16,7 +17,9 @@ options:
   --replay-file <file>   replay this measurements file instead
   --report <file>        report path (default: the plan's report.path, reports/deploy/<package>.md)
   --approve              approve the promotion as the local user (default: auto-approval, noted in the report)
-  --database-url <url>   application database (default: $DATABASE_URL, else an embedded PostgreSQL)
+  --database-url <url>   rehearse against this database instead of a fresh embedded PostgreSQL
+                         (it is written to: the target is printed first, and asked about)
+  --yes                  with --database-url: go on without asking (required in CI)
   --sample-users <n>     generate n sample users before the backfill (default 1000 on the embedded database, 0 otherwise)
   --kubeconfig <file>    run the Kubernetes steps against this cluster (default: skipped)
   --smoke-url <url>      run the smoke checks against this base URL (default: skipped)
@@ -40,6 +43,7 @@ export const command: CliCommand = {
         report: { type: 'string' },
         approve: { type: 'boolean', default: false },
         'database-url': { type: 'string' },
+        yes: { type: 'boolean', default: false },
         'sample-users': { type: 'string' },
         kubeconfig: { type: 'string' },
         'smoke-url': { type: 'string' },
@@ -59,11 +63,25 @@ export const command: CliCommand = {
       integer: true,
       min: 0,
     });
+    // Only an explicit --database-url leaves the embedded database: an exported DATABASE_URL
+    // (set for other commands) must not turn a rehearsal into a write to that server.
+    const databaseUrl = values['database-url'] || undefined;
+    if (databaseUrl) {
+      await confirmTarget({
+        action: 'runbook rehearse writes migrations, backfilled rows and flags to',
+        target: describeDatabase(databaseUrl),
+        yes: values.yes ?? false,
+      });
+    } else {
+      logger.info(
+        `rehearsing on a fresh embedded PostgreSQL${process.env.DATABASE_URL ? ` ($DATABASE_URL is set and left alone; --database-url to rehearse against it)` : ''}`,
+      );
+    }
     const result = await rehearse(
       {
         plan: positionals[0],
         root: values.root,
-        databaseUrl: databaseUrlFlag(values['database-url']),
+        databaseUrl,
         sampleUsers,
         recording: values.regression ? 'regression' : 'healthy',
         replayFile: values['replay-file'],

@@ -44,7 +44,25 @@ export interface PreparedSql {
   query: string;
   params: (string | number | boolean | null)[];
   expectRows: number;
+  /** The check's timeout in milliseconds, the query's `statement_timeout`. */
+  timeoutMs: number;
   location: SourceLocation;
+}
+
+/**
+ * Why `query` cannot be an SQL assertion, or `undefined` when it can: the assertion runs one
+ * statement (extended protocol) in a READ ONLY transaction, so it must be a query (`SELECT`,
+ * `WITH ... SELECT`, `VALUES`, `TABLE`), never transaction control (`COMMIT`, `ROLLBACK`,
+ * `BEGIN`, `SET`) that would end or change that transaction.
+ */
+export function readOnlyQueryProblem(query: string): string | undefined {
+  const head = query
+    .replace(/^(\s+|--[^\n]*\n?|\/\*[\s\S]*?\*\/|\()+/, '')
+    .slice(0, 20)
+    .toUpperCase();
+  const word = /^[A-Z]+/.exec(head)?.[0] ?? '';
+  if (['SELECT', 'WITH', 'VALUES', 'TABLE'].includes(word)) return undefined;
+  return `only one read-only query (SELECT, WITH, VALUES or TABLE) is allowed, got ${word ? `'${word}'` : 'no statement'}; it runs in a READ ONLY transaction that it cannot end`;
 }
 
 /** A check with every template filled, ready to send. */
@@ -129,6 +147,10 @@ function prepareCheck(
   options: LoadSmokeOptions,
 ): PreparedCheck {
   const at = (...path: (string | number)[]) => locate(['checks', index, ...path]);
+  // The check's own timeout, then the file's defaults, then the caller's (the action input or CLI
+  // flag, which always has a value), then 10 s. Milliseconds.
+  const timeoutMs =
+    check['timeout-ms'] ?? defaults['timeout-ms'] ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const idempotencyKey = check.idempotency
     ? check.idempotency.key
       ? fill(check.idempotency.key, {
@@ -215,8 +237,15 @@ function prepareCheck(
             : p,
         ),
         expectRows: i.sql['expect-rows'],
+        timeoutMs,
         location: at('idempotency', 'sql'),
       };
+      const refused = readOnlyQueryProblem(i.sql.query);
+      if (refused)
+        throw new ConfigError(
+          `idempotency.sql.query: ${refused}`,
+          at('idempotency', 'sql', 'query'),
+        );
     }
     const header = i.header === false ? undefined : i.header;
     if (header) headers[header] = idempotencyKey;
@@ -240,8 +269,7 @@ function prepareCheck(
     url,
     headers,
     body,
-    timeoutMs:
-      check['timeout-ms'] ?? options.timeoutMs ?? defaults['timeout-ms'] ?? DEFAULT_TIMEOUT_MS,
+    timeoutMs,
     followRedirects: check['follow-redirects'],
     expect: {
       status: e.status === undefined ? undefined : Array.isArray(e.status) ? e.status : [e.status],

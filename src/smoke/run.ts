@@ -16,6 +16,7 @@ import {
   type PreparedSql,
 } from './load.js';
 import { redactor } from './template.js';
+import { readOnlyQueryProblem } from './load.js';
 
 /** The `fetch` signature the engine uses (the global one by default; tests may pass another). */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -281,9 +282,20 @@ class SqlAsserter {
         applicationName: 'runbook-smoke',
         input: 'database-url',
       });
+      const refused = readOnlyQueryProblem(sql.query);
+      if (refused) return `sql: ${refused}`;
       await this.client.query('BEGIN READ ONLY');
       try {
-        const r = await this.client.query(sql.query, sql.params);
+        // One statement through the extended protocol (Parse refuses a second one), inside a
+        // read-only transaction, bounded by the check's timeout.
+        await this.client.query(
+          `SET LOCAL statement_timeout = ${Math.max(1, Math.round(sql.timeoutMs))}`,
+        );
+        const r = await this.client.query({
+          text: sql.query,
+          values: sql.params,
+          queryMode: 'extended',
+        } as pg.QueryConfig);
         if (r.rows.length !== sql.expectRows) {
           return `sql: expected ${sql.expectRows} row${sql.expectRows === 1 ? '' : 's'}, got ${r.rows.length} (${excerpt(sql.query, 120)})`;
         }
@@ -292,7 +304,11 @@ class SqlAsserter {
         await this.client.query('ROLLBACK').catch(() => {});
       }
     } catch (e) {
-      return `sql: ${redactUrl((e as Error).message)}`;
+      const code = (e as { code?: string }).code;
+      if (code === '42601' && /multiple commands/.test((e as Error).message)) {
+        return 'sql: exactly one statement is allowed (a read-only SELECT); nothing was run';
+      }
+      return `sql: ${redactUrl((e as Error).message)}${code ? ` (SQLSTATE ${code})` : ''}`;
     }
   }
 
@@ -305,6 +321,17 @@ class SqlAsserter {
 const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'];
 /** Statuses that say the server did not process the request (RFC 9110 15.6.4, RFC 6585 4). */
 const NOT_PROCESSED_STATUS = [429, 503];
+/**
+ * Answers that another attempt cannot change (RFC 9110 §15.5–15.6: the request itself or its
+ * credentials are wrong, or the server cannot do it): a check that did not expect them fails at
+ * once instead of spending its retries.
+ */
+const PERMANENT_STATUS = [
+  400, 401, 403, 405, 406, 407, 410, 411, 413, 414, 415, 422, 426, 431, 451, 501, 505,
+];
+/** Network errors another attempt cannot change: no such host, a certificate the client refuses. */
+const PERMANENT_CODE =
+  /^(ENOTFOUND|ERR_INVALID_URL|ERR_TLS_CERT_ALTNAME_INVALID|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT)/;
 /** Connection errors raised before any byte of the request reached a server. */
 const NOT_SENT_CODES = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'];
 
@@ -339,9 +366,13 @@ async function runHttpCheck(
   const repeatable = isRepeatable(check);
   for (let attempt = 1; attempt <= attempts; attempt++) {
     let notProcessed: boolean;
+    let permanent: string | undefined;
     try {
       const res = await send(check, doFetch, redact);
       notProcessed = NOT_PROCESSED_STATUS.includes(res.status);
+      if (PERMANENT_STATUS.includes(res.status) && !check.expect.status?.includes(res.status)) {
+        permanent = `HTTP ${res.status} does not change by retrying${res.status === 401 || res.status === 403 ? ' (check the credentials in the headers)' : ''}`;
+      }
       last = {
         status: res.status,
         latencyMs: res.latencyMs,
@@ -350,9 +381,16 @@ async function runHttpCheck(
     } catch (e) {
       const code = (e as { cause?: { code?: string } })?.cause?.code;
       notProcessed = code !== undefined && NOT_SENT_CODES.includes(code);
+      if (code && PERMANENT_CODE.test(code)) permanent = `${code} does not change by retrying`;
       last = { status: null, latencyMs: null, failures: [requestError(e, check.timeoutMs)] };
     }
     if (last.failures.length === 0 || attempt === attempts) return { ...last, attempts: attempt };
+    if (permanent) {
+      logger.info(
+        `  ${check.name}: attempt ${attempt}/${attempts} failed (${redact(last.failures[0])}); not retried: ${permanent}`,
+      );
+      return { ...last, attempts: attempt };
+    }
     if (!repeatable && !notProcessed) {
       logger.info(
         `  ${check.name}: attempt ${attempt}/${attempts} failed (${redact(last.failures[0])}); not retried: ${check.method} is not idempotent and the server may have processed the request (retried only on connection refused, 429 or 503, or with an Idempotency-Key header)`,

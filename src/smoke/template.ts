@@ -3,6 +3,7 @@
  * `/regex/` literals.
  */
 import { ConfigError, type SourceLocation } from '../errors.js';
+import { redactor as sharedRedactor } from '../redact.js';
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}/g;
 
@@ -88,22 +89,10 @@ export function parseAssignments(
 }
 
 /**
- * A function that replaces every secret value in `text` with `***`, also in its JSON-escaped and
- * percent-encoded forms. Longer values are replaced first so a secret that contains another is
- * fully hidden.
+ * A function that replaces every secret value in `text` with `***`, in every form a server may
+ * echo it (see `secretForms` in src/redact.ts), plus credential-shaped values.
  */
-export function redactor(secretValues: string[]): (text: string) => string {
-  // Also the forms a server may echo a secret in: JSON-escaped and percent-encoded.
-  const forms = secretValues
-    .filter((v) => v.length > 0)
-    .flatMap((v) => [v, JSON.stringify(v).slice(1, -1), encodeURIComponent(v)]);
-  const values = [...new Set(forms)].sort((a, b) => b.length - a.length);
-  return (text) => {
-    let out = text;
-    for (const v of values) out = out.split(v).join('***');
-    return out;
-  };
-}
+export const redactor: (secretValues: string[]) => (text: string) => string = sharedRedactor;
 
 /** `'/regex/flags'` → RegExp; any other string → undefined. */
 export function regexLiteral(text: string): RegExp | undefined {

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { recordingLogger } from '../../src/errors.js';
 import { command } from '../../src/flags/cli.js';
 import { loadPlan } from '../../src/flags/index.js';
@@ -13,8 +14,18 @@ describe('runbook flag', () => {
     const log = recordingLogger();
     const url = ['--database-url', db.url];
     expect(await command.run(['enable', '--plan', plan, ...url], log)).toBe(0);
-    expect(await command.run(['status', 'BILLING_ENFORCEMENT', '--json', ...url], log)).toBe(0);
-    const json = JSON.parse(log.lines.find((l) => l.startsWith('{'))!);
+    const stdout: string[] = [];
+    const spy = jest
+      .spyOn(console, 'log')
+      .mockImplementation((m: unknown) => void stdout.push(String(m)));
+    try {
+      expect(await command.run(['status', 'BILLING_ENFORCEMENT', '--json', ...url], log)).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    // The JSON document alone on stdout, so `| jq` works.
+    expect(stdout).toHaveLength(1);
+    const json = JSON.parse(stdout[0]);
     expect(json.state).toMatchObject({ global: 'off', tenants: ['tn-4582', 'tn-9014'] });
     expect(
       await command.run(
@@ -29,6 +40,12 @@ describe('runbook flag', () => {
         log,
       ),
     ).toBe(0);
+  });
+
+  it('refuses the status of a flag the backend does not know (a mistyped name) as a usage error', async () => {
+    await expect(
+      command.run(['status', 'NOPE', '--json', '--database-url', db.url], recordingLogger()),
+    ).rejects.toThrow(/flag 'NOPE' does not exist on the postgres backend/);
   });
 
   it('rejects an unknown operation as a usage error', async () => {

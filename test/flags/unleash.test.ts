@@ -2,8 +2,8 @@
  * The unleash backend against a REAL unleash-server (npm `unleash-server`) on the run's
  * PostgreSQL, behind a fault-injecting proxy for the 409/429/ignored-write cases.
  */
-import { silentLogger } from '../../src/errors.js';
-import { restoreFlag, toggleFlag } from '../../src/flags/index.js';
+import { recordingLogger, silentLogger } from '../../src/errors.js';
+import { restoreFlag, runFlagRollout, toggleFlag } from '../../src/flags/index.js';
 import {
   startFaultProxy,
   startUnleash,
@@ -76,7 +76,9 @@ describe('unleash strategies', () => {
       silentLogger,
     );
     const writes = proxy.forwarded.filter((l) => !l.startsWith('GET'));
-    expect(writes).toEqual([
+    // then verify by evaluation: the Playground for a canary tenant and an untargeted context
+    expect(writes.slice(2)).toEqual(['POST /api/admin/playground', 'POST /api/admin/playground']);
+    expect(writes.slice(0, 2)).toEqual([
       `POST /api/admin/projects/default/features/${FLAG}/environments/${ENV}/strategies`,
       `POST /api/admin/projects/default/features/${FLAG}/environments/${ENV}/on`,
     ]);
@@ -190,5 +192,204 @@ describe('unleash strategies', () => {
         silentLogger,
       ),
     ).rejects.toThrow(/has no environment 'prod-eu'.*has: development, production/);
+  });
+});
+
+describe('unleash percentage rollouts, segments and evaluation', () => {
+  const STEPS = [
+    { percent: 1, durationMs: 600_000 },
+    { percent: 5 },
+    { percent: 25 },
+    { percent: 100 },
+  ];
+  const strategiesPath = `/api/admin/projects/default/features/${FLAG}/environments/${ENV}/strategies`;
+  type Env = {
+    name: string;
+    enabled: boolean;
+    strategies: {
+      id: string;
+      name: string;
+      title?: string | null;
+      disabled?: boolean;
+      parameters: Record<string, string>;
+      constraints: { contextName: string; values?: string[] }[];
+      segments?: number[];
+    }[];
+  };
+  const envNow = async () =>
+    (
+      (await (await admin(`/api/admin/projects/default/features/${FLAG}`)).json()) as {
+        environments: Env[];
+      }
+    ).environments.find((e) => e.name === ENV)!;
+  /** What Unleash itself serves, through its Playground API. */
+  const served = async (key: string) => {
+    const r = await admin('/api/admin/playground', 'POST', {
+      projects: ['default'],
+      environment: ENV,
+      context: { appName: 'test', userId: key, properties: { tenantId: key } },
+    });
+    const body = (await r.json()) as { features: { name: string; isEnabled: boolean }[] };
+    return body.features.find((f) => f.name === FLAG)!.isEnabled;
+  };
+  /** The environment with strategy ids and titles, comparable before and after. */
+  const shape = (e: Env) => ({
+    enabled: e.enabled,
+    strategies: e.strategies
+      .map((s) => ({
+        id: s.id,
+        name: s.name,
+        disabled: !!s.disabled,
+        rollout: s.parameters.rollout,
+        constraints: s.constraints,
+        segments: s.segments ?? [],
+      }))
+      .sort((a, b) => a.id.localeCompare(b.id)),
+  });
+
+  beforeEach(async () => {
+    await recreate();
+    // the canary tenants are on; a region-limited 5% experiment runs alongside
+    await toggleFlag({ ...options(), runInfo: who, operation: 'enable', plan }, silentLogger);
+    const r = await admin(strategiesPath, 'POST', {
+      name: 'flexibleRollout',
+      title: 'eu 5%',
+      constraints: [{ contextName: 'region', operator: 'IN', values: ['eu'] }],
+      parameters: { rollout: '5', stickiness: 'default', groupId: FLAG },
+    });
+    expect(r.status).toBe(200);
+  });
+
+  it('reads a region-limited 5% strategy as global off, so global-must-be: off passes', async () => {
+    const st = await toggleFlag({ ...options(), operation: 'status', flag: FLAG }, silentLogger);
+    expect(st.state).toMatchObject({
+      global: 'off',
+      percentage: 0,
+      tenants: ['tn-4582', 'tn-9014'],
+    });
+    const r = await toggleFlag(
+      {
+        ...options(),
+        runInfo: who,
+        operation: 'enable',
+        flag: FLAG,
+        tenants: ['tn-7777'],
+        guard: { globalMustBe: 'off' },
+      },
+      silentLogger,
+    );
+    expect(r.state.tenants).toEqual(['tn-4582', 'tn-7777', 'tn-9014']);
+    const e = await envNow();
+    expect(e.strategies.find((s) => s.title === 'eu 5%')).toMatchObject({ disabled: false });
+  });
+
+  it('steps 1% → 5% → 25% → 100% on the real server, each verified by the Playground API', async () => {
+    const log = recordingLogger();
+    const atStep: { percent: number; rollout?: string; outsider: boolean }[] = [];
+    const r = await runFlagRollout(
+      {
+        ...options(),
+        runInfo: who,
+        flag: FLAG,
+        steps: STEPS,
+        gate: async (s) => {
+          const e = await envNow();
+          const ro = e.strategies.find(
+            (x) => !x.disabled && x.constraints.length === 0 && !(x.segments ?? []).length,
+          );
+          atStep.push({
+            percent: s.percent,
+            rollout: ro?.parameters.rollout,
+            outsider: await served('tn-someone-else'),
+          });
+          return 'pass';
+        },
+      },
+      log,
+    );
+    expect(r.outcome).toBe('completed');
+    expect(atStep.map((s) => [s.percent, s.rollout])).toEqual([
+      [1, '1'],
+      [5, '5'],
+      [25, '25'],
+      [100, '100'],
+    ]);
+    expect(atStep[3].outsider).toBe(true);
+    expect(r.finalState).toMatchObject({
+      global: 'on',
+      percentage: 100,
+      tenants: ['tn-4582', 'tn-9014'],
+    });
+    expect(log.lines.some((l) => /verified by evaluation: tn-4582 → true/.test(l))).toBe(true);
+    expect(await served('tn-4582')).toBe(true);
+  });
+
+  it('a gate failure at 5% restores the exact previous strategies', async () => {
+    const before = shape(await envNow());
+    const r = await runFlagRollout(
+      {
+        ...options(),
+        runInfo: who,
+        flag: FLAG,
+        steps: STEPS,
+        gate: async (s) =>
+          s.percent === 5 ? { verdict: 'fail', reason: 'p99 latency 2.1 s > 800 ms' } : 'pass',
+      },
+      silentLogger,
+    );
+    expect(r.outcome).toBe('rolled-back');
+    expect(r.failedStep).toBe(1);
+    expect(r.finalState).toMatchObject({
+      global: 'off',
+      percentage: 0,
+      tenants: ['tn-4582', 'tn-9014'],
+    });
+    expect(shape(await envNow())).toEqual(before);
+    expect(await served('tn-4582')).toBe(true);
+    expect(await served('tn-someone-else')).toBe(false);
+  });
+
+  it('over 250 tenants go through a segment; back under, the segment is removed', async () => {
+    const many = Array.from({ length: 300 }, (_, i) => `tn-${1000 + i}`);
+    const r = await toggleFlag(
+      {
+        ...options(),
+        runInfo: who,
+        operation: 'enable',
+        flag: FLAG,
+        tenants: many,
+        guard: { globalMustBe: 'off' },
+      },
+      silentLogger,
+    );
+    expect(r.state.tenants).toHaveLength(302);
+    const e = await envNow();
+    const seg = e.strategies.filter((s) => (s.segments ?? []).length === 1);
+    expect(seg).toHaveLength(1);
+    expect(e.strategies.some((s) => s.constraints.some((c) => c.contextName === 'tenantId'))).toBe(
+      false,
+    );
+    expect(await served('tn-1299')).toBe(true);
+    expect(await served('tn-4582')).toBe(true);
+    const back = await restoreFlag(
+      { ...options(), runInfo: who, restoreState: r.previousState },
+      silentLogger,
+    );
+    expect(back.state.tenants).toEqual(['tn-4582', 'tn-9014']);
+    const segments = (await (await admin('/api/admin/segments')).json()) as {
+      segments: { name: string }[];
+    };
+    expect(segments.segments.filter((s) => s.name.startsWith(`runbook-${FLAG}-`))).toEqual([]);
+    expect(await served('tn-1299')).toBe(false);
+  });
+
+  it('refuses a fractional percentage (Unleash rollouts are whole percentages), writing nothing', async () => {
+    const before = shape(await envNow());
+    const e = await toggleFlag(
+      { ...options(), runInfo: who, operation: 'enable', flag: FLAG, percentage: 1.5 },
+      silentLogger,
+    ).catch((x) => x);
+    expect((e as Error).message).toMatch(/whole percentages/);
+    expect(shape(await envNow())).toEqual(before);
   });
 });

@@ -92,13 +92,16 @@ describe('criteria files', () => {
     });
     expect(c.metrics.map((m) => m.name)).toEqual([
       'canary-5xx-rate',
+      'slow-requests',
       'p99-latency',
       'quota-denials-outside-canary',
       '5xx-rate-vs-stable',
     ]);
     expect(c.metrics[0].numerator).toContain('tenant=~"tn-4582|tn-9014"');
-    expect(c.metrics[1].condition.threshold).toBe(0.5);
-    expect(c.metrics[3].dryRun).toBe(true);
+    expect(c.metrics[0].numerator).not.toContain('vector(0)');
+    expect(c.metrics[0]).toMatchObject({ lookbackIntervals: 5, absentIsZero: true });
+    expect(c.metrics[2].condition.threshold).toBe(0.5);
+    expect(c.metrics[4].dryRun).toBe(true);
     const o = loadCriteria(
       'examples/paket7/gate/prometheus.yml',
       { tenants: ['tn-1'], service: 'svc' },
@@ -232,13 +235,21 @@ describe('judging rates from counts', () => {
     expect(m.phase).toBe('successful');
     expect(m.lower!).toBeLessThan(0.01);
   });
-  test('a real 5% error rate fails after failure-limit + 1 measurements', () => {
-    const s = newMetricState();
-    const phases = [1, 2, 3].map(
-      (k) => measure(metric, s, { numerator: 10, denominator: 200 }, k * 60_000).phase,
+  test('a real 5% error rate fails at the first look whose test rejects, whatever failure-limit says', () => {
+    const s = newMetricState(30);
+    // Look 1 may spend only a sliver of the 1% budget: 10 errors in 200 is not yet enough.
+    expect(measure(metric, s, { numerator: 10, denominator: 200 }, 60_000).phase).toBe(
+      'successful',
     );
-    expect(phases).toEqual(['failed', 'failed', 'failed']);
-    expect(outcome(metric, s, c)).toMatchObject({ status: 'failed' });
+    expect(outcome(metric, s, c)).toEqual({ status: 'running' });
+    const m = measure(metric, s, { numerator: 10, denominator: 200 }, 120_000);
+    expect(m.phase).toBe('failed');
+    expect(m.pValue!).toBeLessThanOrEqual(m.alpha!);
+    expect(m.message).toMatch(/whole canary rate 5% \(20\/400\) breaks < 1%: p = .* ≤ .*look 2/);
+    expect(outcome(metric, s, c)).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/^rate failed the sequential rate test/),
+    });
   });
   test('below min-sample the measurement is pending; zero requests is no data', () => {
     const big = { ...metric, minSample: 100 };
@@ -249,8 +260,12 @@ describe('judging rates from counts', () => {
       value: null,
     });
     expect(measure(big, s, { numerator: null, denominator: 80 }, 120_000).message).toMatch(
-      /or vector\(0\)/,
+      /set absent-is-zero: true/,
     );
+    const absent = { ...big, absentIsZero: true };
+    expect(
+      measure(absent, newMetricState(), { numerator: null, denominator: 80 }, 0),
+    ).toMatchObject({ numerator: 0, value: 0, phase: 'pending' });
   });
   test('no-data policies: fail, inconclusive, ignore', () => {
     for (const [policy, phase] of [
@@ -285,16 +300,18 @@ describe('pooling over a trailing lookback window', () => {
       : { numerator: 5, denominator: 100 };
   const firstFailure = (lookback: string) => {
     const metric = parseCriteria(text(lookback)).metrics[0];
-    const s = newMetricState();
+    const s = newMetricState(60);
     for (let k = 0; k < 60; k++)
       if (measure(metric, s, minute(k), k * 60_000).phase === 'failed') return k;
     return undefined;
   };
   test('a late regression is caught sooner with lookback: 5m than when pooled since the start', () => {
-    const all = firstFailure('');
+    const all = firstFailure('    lookback: all\n');
     const trailing = firstFailure('    lookback: 5m\n');
     expect(parseCriteria(text('    lookback: 5m\n')).metrics[0].lookbackIntervals).toBe(5);
-    expect(parseCriteria(text('')).metrics[0].lookbackIntervals).toBeUndefined();
+    expect(parseCriteria(text('')).metrics[0].lookbackIntervals).toBe(5);
+    expect(parseCriteria(text('    lookback: all\n')).metrics[0].lookbackIntervals).toBeUndefined();
+    expect(trailing).toBe(firstFailure(''));
     expect(trailing).toBeDefined();
     expect(all).toBeDefined();
     expect(trailing!).toBeLessThan(all!);
@@ -335,5 +352,64 @@ describe('pooling over a trailing lookback window', () => {
     expect(bad).toBeInstanceOf(ConfigError);
     expect(bad!.message).toMatch(/lookback.*'soon' is not a duration/);
     expect(bad!.location).toEqual({ file: 'bad.yml', line: 9 });
+  });
+});
+
+describe('template values are escaped for where they land', () => {
+  const vars = { tenants: ['tn.1', 'a"b|c'], service: 'svc"} or vector(1) #', env: 'prod' };
+  test('PromQL: regex matchers escape RE2 metacharacters and the string quote', () => {
+    expect(renderTemplate('x{tenant=~"{{tenants}}"}', vars, 60_000)).toBe(
+      'x{tenant=~"tn\\\\.1|a\\"b\\\\|c"}',
+    );
+    // An equality matcher escapes only the string literal: the quote cannot end the string.
+    expect(renderTemplate('x{service="{{service}}"}', vars, 60_000)).toBe(
+      'x{service="svc\\"} or vector(1) #"}',
+    );
+    expect(renderTemplate("x{service!~'{{env}}'}", vars, 60_000)).toBe("x{service!~'prod'}");
+    expect(() => renderTemplate('{{service}}_total', vars, 60_000)).toThrow(
+      /outside a quoted label matcher/,
+    );
+    expect(() => renderTemplate('x{s="{{service}}"}', { service: 'a\nb' }, 60_000)).toThrow(
+      /control character/,
+    );
+  });
+  test('Datadog: only tag characters pass; anything else is refused, naming the variable', () => {
+    expect(
+      renderTemplate(
+        'sum:x{tenant IN ({{tenants:csv}})}',
+        { tenants: ['tn-1', 'tn/2'] },
+        60_000,
+        'datadog',
+      ),
+    ).toBe('sum:x{tenant IN (tn-1,tn/2)}');
+    expect(() =>
+      renderTemplate('sum:x{service:{{service}}}', { service: 'a} by {host' }, 60_000, 'datadog'),
+    ).toThrow(/\{\{service\}\} value "a\} by \{host" is not a Datadog tag value/);
+  });
+  test('a criteria file names the query line when an input cannot be escaped', () => {
+    expect(() =>
+      parseCriteria(
+        'provider: datadog\nduration: 5m\nmetrics:\n  - name: up\n    query: sum:x{service:{{service}}}\n    condition: "== 1"\n',
+        'dd.yml',
+        { service: 'x y' },
+      ),
+    ).toThrow(/dd\.yml:5: .*not a Datadog tag value/);
+  });
+});
+
+describe('interval: 0s', () => {
+  test('is blamed on its own line', () => {
+    let err: ConfigError | undefined;
+    try {
+      parseCriteria(
+        'duration: 5m\nfailure-limit: 1\ninterval: 0s\nmetrics:\n  - name: up\n    query: up\n    condition: "== 1"\n',
+        'zero.yml',
+      );
+    } catch (e) {
+      err = e as ConfigError;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err!.location).toEqual({ file: 'zero.yml', line: 3 });
+    expect(err!.message).toMatch(/interval/);
   });
 });

@@ -10,7 +10,7 @@ const K8S = 'examples/paket7/k8s';
 let fake: FakeKubernetes;
 let kubeconfig: string;
 beforeAll(async () => {
-  fake = await startFakeKubernetes({ tickMs: 5 });
+  fake = await startFakeKubernetes({ tickMs: 5, namespaces: ['default', 'billing'] });
   kubeconfig = fake.kubeconfig({ namespace: 'billing' });
 });
 afterAll(() => fake.close());
@@ -68,7 +68,7 @@ describe('server-side apply', () => {
     ).catch((e) => e);
     expect(err.name).toBe('ConfigError');
     expect(err.message).toContain(
-      `input 'manifests': ${K8S}/cronjobs/webhook-retry.yaml:4: CronJob/webhook-retry: Apply failed with 1 conflict: conflict with "kubectl-edit": .spec.schedule`,
+      `input 'manifests': ${K8S}/cronjobs/webhook-retry.yaml:4: CronJob/webhook-retry: Apply failed with 1 conflict: conflict with "kubectl-edit" using batch/v1: .spec.schedule`,
     );
     expect(err.location).toEqual({ file: `${K8S}/cronjobs/webhook-retry.yaml`, line: 4 });
     expect(fake.get('CronJob', 'billing', 'webhook-retry')!.spec.schedule).toBe('*/15 * * * *');
@@ -110,7 +110,7 @@ describe('server-side apply', () => {
     await expect(
       applyManifests({ kubeconfig, manifests: [dir] }, recordingLogger()),
     ).rejects.toThrow(
-      /a\.yaml:8: Job\/no-image: Job "no-image" is invalid: spec.template.spec.containers\[0\].image: Required value/,
+      /a\.yaml:8: Job\/no-image: Job\.batch "no-image" is invalid: \[spec\.template\.spec\.containers\[0\]\.image: Required value, spec\.template\.spec\.restartPolicy: Required value/,
     );
     expect(fake.get('ConfigMap', 'billing', 'ok-config')).toBeUndefined();
     expect(realApplies()).toBe(before);

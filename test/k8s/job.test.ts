@@ -11,7 +11,7 @@ let fake: FakeKubernetes;
 let kubeconfig: string;
 let dir: string;
 beforeAll(async () => {
-  fake = await startFakeKubernetes({ tickMs: 5 });
+  fake = await startFakeKubernetes({ tickMs: 5, namespaces: ['default', 'billing'] });
   kubeconfig = fake.kubeconfig();
   dir = mkdtempSync(join(tmpdir(), 'job-'));
 });

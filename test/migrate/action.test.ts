@@ -132,7 +132,12 @@ it('fails clearly on a bad directory, a bad file name and a bad URL', async () =
 
   const dir = migrationsDir({ 'V1__init.sql': 'select 1;' });
   try {
-    const badName = await runBundledAction('migrate', { 'database-url': url, dir });
+    // A Flyway name where the runbook format is set; with format auto it would be Flyway's.
+    const badName = await runBundledAction('migrate', {
+      'database-url': url,
+      dir,
+      format: 'runbook',
+    });
     expect(badName.exitCode).toBe(1);
     expect(badName.annotations[0]).toMatchObject({
       level: 'error',
@@ -141,6 +146,16 @@ it('fails clearly on a bad directory, a bad file name and a bad URL', async () =
     expect(badName.annotations[0].message).toMatch(/bad migration file name 'V1__init.sql'/);
   } finally {
     removeDir(dir);
+  }
+  const unknown = migrationsDir({ 'init.sql': 'select 1;', 'README.md': '# db' });
+  try {
+    const none = await runBundledAction('migrate', { 'database-url': url, dir: unknown });
+    expect(none.exitCode).toBe(1);
+    expect(none.annotations[0].message).toContain(
+      `input 'dir': migrations directory '${unknown}' holds no migration files in any known format`,
+    );
+  } finally {
+    removeDir(unknown);
   }
 
   const badUrl = await runBundledAction('migrate', {

@@ -238,7 +238,7 @@ describe('apply', () => {
     const logger = recordingLogger();
     expect((await applyMigrations(opts(dir), logger)).applied).toEqual(['2']);
     expect(logger.lines).toContain(
-      'warning: dropping invalid index dup_a_key left by a failed or interrupted CREATE INDEX CONCURRENTLY',
+      'warning: dropping invalid index public.dup_a_key (CREATE UNIQUE INDEX dup_a_key ON public.dup USING btree (a)) left by a failed or interrupted CREATE INDEX CONCURRENTLY; building it again',
     );
     const idx = await q<{ indisvalid: boolean }>(
       `SELECT indisvalid FROM pg_index WHERE indexrelid = 'dup_a_key'::regclass`,

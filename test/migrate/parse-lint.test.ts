@@ -177,8 +177,13 @@ describe('lintMigrations (Squawk rules, no database: every file)', () => {
   it('flags each dangerous operation at its line with its rule', async () => {
     const dir = migrationsDir({ '1_risky.sql': risky });
     try {
-      const res = await lintMigrations({ dir, failOn: 'error' }, silentLogger);
+      // lock-timeout 0: the runner sets no lock_timeout, so the file must.
+      const res = await lintMigrations({ dir, failOn: 'error', lockTimeoutMs: 0 }, silentLogger);
       const got = res.findings.map((f) => `${f.line} ${f.level} ${f.rule}`).sort();
+      const byRunner = await lintMigrations({ dir, failOn: 'error' }, silentLogger);
+      expect(byRunner.findings.map((f) => `${f.line} ${f.level} ${f.rule}`).sort()).toEqual(
+        got.filter((x) => !x.includes('require-timeout-settings')),
+      );
       expect(got).toEqual(
         [
           '3 warning require-timeout-settings',
@@ -275,5 +280,59 @@ describe('lintMigrations (Squawk rules, no database: every file)', () => {
     const res = await lintMigrations({ dir: 'examples/paket7/migrations' }, silentLogger);
     expect(res.linted.length).toBeGreaterThanOrEqual(6);
     expect(res.findings).toEqual([]);
+  });
+});
+
+describe('lint exemptions for tables created in the same file or run', () => {
+  it('exempts CREATE TABLE AS, materialized views, SELECT INTO and temporary tables created earlier in the file', async () => {
+    const dir = migrationsDir({
+      '1_new.sql': [
+        'CREATE TABLE stats AS SELECT 1 AS id;',
+        'CREATE INDEX stats_idx ON stats (id);',
+        'CREATE MATERIALIZED VIEW mv AS SELECT 1 AS id;',
+        'CREATE INDEX mv_idx ON mv (id);',
+        'CREATE TEMP TABLE tmp (id int);',
+        'ALTER TABLE tmp ADD COLUMN x int NOT NULL;',
+        'SELECT 1 AS id INTO sel;',
+        'CREATE INDEX sel_idx ON sel (id);',
+        'CREATE INDEX users_idx ON users (id);',
+      ].join('\n'),
+    });
+    try {
+      const res = await lintMigrations({ dir }, silentLogger);
+      expect(res.findings.map((f) => `${f.line} ${f.rule}`)).toEqual([
+        '9 require-concurrent-index-creation',
+      ]);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  it('exempts a table created by an earlier pending file of the same run, not one already applied', async () => {
+    const { freshDatabase } = await import('../support/postgres.js');
+    const { applyMigrations } = await import('../../src/migrate/index.js');
+    const db = await freshDatabase('lintrun');
+    const dir = migrationsDir({ '1_old.sql': 'CREATE TABLE old_t (id int);' });
+    try {
+      await applyMigrations({ databaseUrl: db.url, dir }, silentLogger);
+      writeFileSync(join(dir, '2_new.sql'), 'CREATE TABLE new_t (id int);');
+      writeFileSync(
+        join(dir, '3_idx.sql'),
+        'CREATE INDEX new_idx ON new_t (id);\nCREATE INDEX old_idx ON old_t (id);',
+      );
+      const pending = await lintMigrations({ dir, databaseUrl: db.url }, silentLogger);
+      expect(pending.linted).toEqual(['2_new.sql', '3_idx.sql']);
+      expect(pending.findings.map((f) => `${f.file.split('/').pop()}:${f.line} ${f.rule}`)).toEqual(
+        ['3_idx.sql:2 require-concurrent-index-creation'],
+      );
+      // Every file on its own (no run): new_t is a table in use by the time 3 runs.
+      const all = await lintMigrations({ dir, all: true }, silentLogger);
+      expect(
+        all.findings.filter((f) => f.rule === 'require-concurrent-index-creation'),
+      ).toHaveLength(2);
+    } finally {
+      removeDir(dir);
+      await db.dispose();
+    }
   });
 });

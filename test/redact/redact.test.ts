@@ -36,6 +36,12 @@ describe('redactCredentials', () => {
     expect(redactCredentials('{"token":"ab\\"c","n":1}')).toBe('{"token":"***","n":1}');
     expect(redactCredentials('Authorization: Bearer abc.def')).toBe('Authorization: Bearer ***');
   });
+  it('keeps a word after "authorization" and stops a header value at markup', () => {
+    expect(redactCredentials('headers.authorization: expected "x"')).toBe(
+      'headers.authorization: expected "x"',
+    );
+    expect(redactCredentials('Authorization: tok_1234abcd</p>')).toBe('Authorization: ***</p>');
+  });
   it('leaves text without credentials alone', () => {
     const text = 'see https://example.com/a@b and mail user@host, 5xx rate 0.3%';
     expect(redactCredentials(text)).toBe(text);

@@ -312,8 +312,9 @@ checks:
       logger,
     );
     expect(run.failed).toBe(2);
+    // An `authorization` JSON field is a credential by its name: hidden whole, scheme included.
     expect(run.results[0].error).toContain(
-      'json headers.authorization: expected "nope", got "Bearer ***"',
+      'json headers.authorization: expected "nope", got "***"',
     );
     expect(run.results[0].error).toContain('json headers.x-q: expected "nope", got "***"');
     expect(run.results[0].error).toContain('json headers.x-long: expected "nope", got "***"');

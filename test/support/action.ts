@@ -6,7 +6,7 @@
  * tests (Node 24, the `node24` runtime).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -30,6 +30,19 @@ export interface ActionRun {
   annotations: ParsedAnnotation[];
   /** Values the action masked with `::add-mask::`. */
   masks: string[];
+  /** Every file left under `RUNNER_TEMP` (the command files included), by path relative to it. */
+  files: Record<string, string>;
+}
+
+/** Every regular file under `dir`, by path relative to it, read as UTF-8. */
+export function filesUnder(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!e.isFile()) continue;
+    const path = join(e.parentPath, e.name);
+    out[path.slice(dir.length + 1)] = readFileSync(path, 'utf8');
+  }
+  return out;
 }
 
 /** Parses the `name<<DELIM ... DELIM` and `name=value` formats of GITHUB_OUTPUT / GITHUB_ENV. */
@@ -113,6 +126,9 @@ export async function runBundledAction(
     GITHUB_ACTIONS: 'true',
     GITHUB_WORKSPACE: options.cwd ?? root,
     RUNNER_TEMP: dir,
+    // Tests keep their fixtures in the system temporary directory, outside the checkout; the
+    // security suite sets this to '' to see path inputs confined to the workspace.
+    RUNBOOK_ALLOWED_PATHS: tmpdir(),
     ...files,
     ...options.env,
   };
@@ -142,6 +158,7 @@ export async function runBundledAction(
     env: parseKeyValueFile(read(files.GITHUB_ENV)),
     annotations,
     masks,
+    files: filesUnder(dir),
   };
   rmSync(dir, { recursive: true, force: true });
   return run;

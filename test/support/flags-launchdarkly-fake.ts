@@ -21,10 +21,43 @@
  *   `rate_limited` with `X-Ratelimit-Reset` in epoch milliseconds
  *   (https://launchdarkly.com/docs/api, "Authentication", "Errors", "Rate limiting").
  * Individual targets of context kind `user` live in `targets`, other kinds in `contextTargets`.
+ * - `addTargets` for a key already targeted by another variation of the same context kind fails
+ *   with 400: "Returns an error if this causes the flag to target the same context key in
+ *   multiple variations" (Update feature flag, `addTargets`).
+ * - `LD-API-Version`: recorded; a value other than `20240415`, `20220603`, `20210729`,
+ *   `20191212`, `20160426` or `beta` is answered with 400 (docs: "Versioning").
+ * - Approvals: an environment created with `requireApprovals` answers a flag PATCH with 405.
+ *   `POST /api/v2/projects/{p}/flags/{f}/environments/{e}/approval-requests` creates a request
+ *   (`{description, instructions, comment}` → 201 `{_id, reviewStatus: 'pending', status:
+ *   'pending', instructions}`), `GET .../approval-requests/{id}` reads it, `POST
+ *   .../approval-requests/{id}/reviews` with `{kind: 'approve'|'decline'|'comment'}` reviews it
+ *   (a member other than the requester; here: any request carrying the `reviewerToken`), and
+ *   `POST .../approval-requests/{id}/apply` applies an approved request (400 otherwise), setting
+ *   `status: 'completed'` (docs: "Approvals": "Create approval request for a flag", "Review
+ *   approval request for a flag", "Apply approval request for a flag").
+ * - Evaluation: `POST /api/v2/projects/{p}/environments/{e}/flags/evaluate` with a context
+ *   `{kind, key}` → `{items: [{key, name, _value, reason: {kind}}]}` following the evaluation
+ *   order individual targets → rules without clauses → fallthrough (a rollout buckets the
+ *   context key by SHA-1 of `flagKey.salt.key`, as the SDKs do) → off variation when off
+ *   (docs: "Evaluate flags for context instance"; "Percentage rollouts").
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+
+const API_VERSIONS = ['20240415', '20220603', '20210729', '20191212', '20160426', 'beta'];
+
+/** An approval request held by the fake. */
+export interface FakeApprovalRequest {
+  _id: string;
+  project: string;
+  flag: string;
+  environmentKey: string;
+  description: string;
+  instructions: Record<string, unknown>[];
+  reviewStatus: 'pending' | 'approved' | 'declined';
+  status: 'pending' | 'completed' | 'failed';
+}
 
 interface Target {
   values: string[];
@@ -57,8 +90,13 @@ export interface LaunchDarklyFake {
   url: string;
   token: string;
   patches: RecordedPatch[];
-  /** Every request line (`GET /api/v2/...`) and its Authorization header. */
-  requests: { line: string; authorization?: string }[];
+  /** Every request line (`GET /api/v2/...`), its Authorization and LD-API-Version headers. */
+  requests: { line: string; authorization?: string; apiVersion?: string }[];
+  approvals: FakeApprovalRequest[];
+  /** Environments (`project/flag/env` or `env` for all flags) that require approval. */
+  requireApprovals: Set<string>;
+  /** A second member's token that may review (approve/decline) approval requests. */
+  reviewerToken: string;
   /** Creates a boolean flag, off in every environment, fallthrough and off variation `false`. */
   createFlag(project: string, key: string, environments: string[]): FakeLdFlag;
   flag(project: string, key: string): FakeLdFlag | undefined;
@@ -81,8 +119,41 @@ export async function startLaunchDarklyFake(
   const faults: { status: number; headers: Record<string, string>; writesOnly: boolean }[] = [];
   const fake = {
     patches: [] as RecordedPatch[],
-    requests: [] as { line: string; authorization?: string }[],
+    requests: [] as { line: string; authorization?: string; apiVersion?: string }[],
+    approvals: [] as FakeApprovalRequest[],
+    requireApprovals: new Set<string>(),
+    reviewerToken: `${token}-reviewer`,
   } as LaunchDarklyFake;
+  const salts = new Map<string, string>();
+  /** The SDKs' bucket of a context key in [0, 1): SHA-1 of `flagKey.salt.key`, 15 hex digits. */
+  const bucket = (flag: FakeLdFlag, key: string) => {
+    const salt = salts.get(flag.key) ?? flag.key;
+    const hex = createHash('sha1').update(`${flag.key}.${salt}.${key}`).digest('hex').slice(0, 15);
+    return parseInt(hex, 16) / 2 ** 60; // the SDKs divide by 0xFFFFFFFFFFFFFFF (2^60 - 1)
+  };
+  const evaluate = (flag: FakeLdFlag, env: FakeLdEnvironment, kind: string, key: string) => {
+    if (!env.on) return { value: flag.variations[env.offVariation]?.value, reason: 'OFF' };
+    const list = kind === 'user' ? env.targets : env.contextTargets;
+    const hit = list.find(
+      (t) => (kind === 'user' || t.contextKind === kind) && t.values.includes(key),
+    );
+    if (hit) return { value: flag.variations[hit.variation].value, reason: 'TARGET_MATCH' };
+    const rule = env.rules.find((r) => r.clauses.length === 0 && r.variation !== undefined);
+    if (rule) return { value: flag.variations[rule.variation!].value, reason: 'RULE_MATCH' };
+    const ft = env.fallthrough as {
+      variation?: number;
+      rollout?: { variations: { variation: number; weight: number }[] };
+    };
+    if (ft.variation !== undefined)
+      return { value: flag.variations[ft.variation].value, reason: 'FALLTHROUGH' };
+    const b = bucket(flag, key) * 100000;
+    let sum = 0;
+    for (const v of ft.rollout?.variations ?? []) {
+      sum += v.weight;
+      if (b < sum) return { value: flag.variations[v.variation].value, reason: 'FALLTHROUGH' };
+    }
+    return { value: flag.variations[env.offVariation]?.value, reason: 'FALLTHROUGH' };
+  };
   const send = (
     res: ServerResponse,
     status: number,
@@ -123,6 +194,9 @@ export async function startLaunchDarklyFake(
             rollout: {
               variations: weights.map(([id, weight]) => ({ variation: idx(id), weight })),
               ...(typeof ins.rolloutBucketBy === 'string' ? { bucketBy: ins.rolloutBucketBy } : {}),
+              ...(typeof ins.rolloutContextKind === 'string'
+                ? { contextKind: ins.rolloutContextKind }
+                : {}),
             },
           };
           return;
@@ -154,7 +228,9 @@ export async function startLaunchDarklyFake(
         if (ins.kind === 'addTargets') {
           for (const other of list) {
             if (other !== entry && (kind === 'user' || other.contextKind === kind)) {
-              other.values = other.values.filter((v) => !values.includes(v));
+              const clash = other.values.filter((v) => values.includes(v));
+              if (clash.length)
+                return `Cannot target context key(s) ${clash.join(', ')} in multiple variations: already targeted by variation ${other.variation}`;
             }
           }
           if (!entry)
@@ -180,9 +256,11 @@ export async function startLaunchDarklyFake(
     let text = '';
     for await (const c of req) text += c;
     const u = new URL(req.url ?? '/', 'http://fake');
+    const apiVersion = req.headers['ld-api-version'] as string | undefined;
     fake.requests.push({
       line: `${req.method} ${u.pathname}${u.search}`,
       authorization: req.headers.authorization,
+      apiVersion,
     });
     const fault =
       faults[0] && (!faults[0].writesOnly || req.method !== 'GET') ? faults.shift() : undefined;
@@ -194,8 +272,96 @@ export async function startLaunchDarklyFake(
         `injected ${fault.status}`,
         fault.headers,
       );
-    if (req.headers.authorization !== token)
+    const reviewer = req.headers.authorization === fake.reviewerToken;
+    if (req.headers.authorization !== token && !reviewer)
       return error(res, 401, 'unauthorized', 'Invalid access token');
+    if (apiVersion !== undefined && !API_VERSIONS.includes(apiVersion))
+      return error(res, 400, 'invalid_request', `Invalid API version ${apiVersion}`);
+    const parse = (): Record<string, unknown> | undefined => {
+      try {
+        return JSON.parse(text || '{}');
+      } catch {
+        return undefined;
+      }
+    };
+    const ev = /^\/api\/v2\/projects\/([^/]+)\/environments\/([^/]+)\/flags\/evaluate$/.exec(
+      u.pathname,
+    );
+    if (ev && req.method === 'POST') {
+      const [project, envKey] = [decodeURIComponent(ev[1]), decodeURIComponent(ev[2])];
+      const ctx = parse() as { kind?: string; key?: string } | undefined;
+      if (!ctx?.key) return error(res, 400, 'invalid_request', 'context key is required');
+      const q = /query equals (.+)$/.exec(u.searchParams.get('filter') ?? '')?.[1]?.trim();
+      const items = [...flags.entries()]
+        .filter(([k, f]) => k.startsWith(`${project}/`) && f.environments[envKey])
+        .filter(([, f]) => !q || f.key === q)
+        .map(([, f]) => {
+          const r = evaluate(f, f.environments[envKey], ctx.kind ?? 'user', ctx.key!);
+          return { key: f.key, name: f.key, _value: r.value, reason: { kind: r.reason } };
+        });
+      return send(res, 200, { items, totalCount: items.length });
+    }
+    const ap =
+      /^\/api\/v2\/projects\/([^/]+)\/flags\/([^/]+)\/environments\/([^/]+)\/approval-requests(?:\/([^/]+)(?:\/(reviews|apply))?)?$/.exec(
+        u.pathname,
+      );
+    if (ap) {
+      const [project, key, envKey] = [ap[1], ap[2], ap[3]].map(decodeURIComponent);
+      const flag = flags.get(`${project}/${key}`);
+      if (!flag || !flag.environments[envKey])
+        return error(res, 404, 'not_found', 'Unknown feature flag or environment');
+      if (!ap[4]) {
+        if (req.method !== 'POST')
+          return error(res, 405, 'method_not_allowed', 'Method not allowed');
+        const body = parse();
+        if (!body || typeof body.description !== 'string' || !body.description)
+          return error(res, 400, 'invalid_request', 'description is required');
+        if (!Array.isArray(body.instructions) || body.instructions.length === 0)
+          return error(res, 400, 'invalid_request', 'instructions are required');
+        const ar: FakeApprovalRequest = {
+          _id: randomUUID().replace(/-/g, '').slice(0, 24),
+          project,
+          flag: key,
+          environmentKey: envKey,
+          description: body.description,
+          instructions: body.instructions as Record<string, unknown>[],
+          reviewStatus: 'pending',
+          status: 'pending',
+        };
+        fake.approvals.push(ar);
+        return send(res, 201, ar);
+      }
+      const ar = fake.approvals.find((a) => a._id === ap[4] && a.flag === key);
+      if (!ar) return error(res, 404, 'not_found', 'Unknown approval request');
+      if (!ap[5] && req.method === 'GET') return send(res, 200, ar);
+      if (ap[5] === 'reviews' && req.method === 'POST') {
+        if (!reviewer)
+          return error(res, 403, 'forbidden', 'You cannot review your own approval request');
+        const kind = parse()?.kind;
+        if (kind === 'approve') ar.reviewStatus = 'approved';
+        else if (kind === 'decline') ar.reviewStatus = 'declined';
+        else if (kind !== 'comment')
+          return error(res, 400, 'invalid_request', 'kind must be approve, decline or comment');
+        return send(res, 200, ar);
+      }
+      if (ap[5] === 'apply' && req.method === 'POST') {
+        if (ar.reviewStatus !== 'approved' || ar.status !== 'pending')
+          return error(res, 400, 'invalid_request', 'Approval request must be approved to apply');
+        const copy: FakeLdEnvironment = structuredClone(flag.environments[envKey]);
+        for (const ins of ar.instructions) {
+          const problem = apply(flag, copy, ins);
+          if (problem) {
+            ar.status = 'failed';
+            return error(res, 400, 'invalid_request', problem);
+          }
+        }
+        copy._version++;
+        flag.environments[envKey] = copy;
+        ar.status = 'completed';
+        return send(res, 200, ar);
+      }
+      return error(res, 405, 'method_not_allowed', 'Method not allowed');
+    }
     const m = /^\/api\/v2\/flags\/([^/]+)\/([^/]+)$/.exec(u.pathname);
     if (!m) return error(res, 404, 'not_found', 'Invalid resource identifier');
     const [project, key] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
@@ -230,6 +396,16 @@ export async function startLaunchDarklyFake(
     const envKey = body.environmentKey;
     if (!envKey || !flag.environments[envKey])
       return error(res, 400, 'invalid_request', 'environmentKey is required and must exist');
+    if (
+      fake.requireApprovals.has(envKey) ||
+      fake.requireApprovals.has(`${project}/${key}/${envKey}`)
+    )
+      return error(
+        res,
+        405,
+        'method_not_allowed',
+        'This environment requires approval for flag changes: create an approval request',
+      );
     const copy: FakeLdEnvironment = structuredClone(flag.environments[envKey]);
     for (const ins of body.instructions) {
       const problem = apply(flag, copy, ins);

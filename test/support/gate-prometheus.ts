@@ -4,9 +4,11 @@
  * (Debian's `prometheus` package) on 127.0.0.1 with a free port.
  *
  * Scenarios (label `service`): `checkout-healthy` (0.2% 5xx, p99 ≈ 0.3 s), `checkout-regression`
- * (5% 5xx from the start), `checkout-idle` (counters exist but never increase: no traffic).
- * Each has tenants tn-4582 and tn-9014 (the canary) and tn-1111 (not in the canary). Series are
- * generated from a seeded PRNG, so every run serves the same numbers.
+ * (5% 5xx from the start), `checkout-late` (0.2% 5xx, then 4% from minute 27 of the scenario),
+ * `checkout-idle` (counters exist but never increase: no traffic). Each has tenants tn-4582 and
+ * tn-9014 (the canary) and tn-1111 (not in the canary), with `http_requests_total{code}`,
+ * `quota_denials_total` and a latency histogram per tenant (`_bucket{le}` and `_count`). Series
+ * are generated from a seeded PRNG, so every run serves the same numbers.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +27,8 @@ interface ServiceShape {
   rps: number;
   /** 5xx ratio. */
   errorRate: number;
+  /** From this minute of the scenario on, the 5xx ratio is `rate` instead (a late regression). */
+  regression?: { fromMinute: number; rate: number };
   /** Fraction of requests per latency bucket upper bound (seconds). */
   latency: [number, number][];
 }
@@ -47,6 +51,19 @@ export const SERVICES: Record<string, ServiceShape> = {
       [0.1, 0.8],
       [0.25, 0.9],
       [0.5, 0.97],
+      [1, 1],
+    ],
+  },
+  // Healthy for 27 minutes of the scenario, then 4% 5xx: a canary judged from minute 2 regresses
+  // at minute 25 of its 30.
+  'checkout-late': {
+    rps: 5,
+    errorRate: 0.002,
+    regression: { fromMinute: 27, rate: 0.04 },
+    latency: [
+      [0.1, 0.9],
+      [0.25, 0.97],
+      [0.5, 0.996],
       [1, 1],
     ],
   },
@@ -91,47 +108,51 @@ export function scenarioOpenMetrics(startMs: number, seed = 7): string {
   const steps = (SCENARIO_MINUTES * 60) / SCRAPE_SECONDS;
   const out: string[] = [];
   for (const [service, shape] of Object.entries(SERVICES)) {
-    const buckets = new Map<string, string[]>();
-    const bucketTotals = new Map<string, number>();
-    const latencyLines = (le: string) => buckets.get(le) ?? (buckets.set(le, []), buckets.get(le)!);
-    let allRequests = 0;
     for (const tenant of [...CANARY_TENANTS, 'tn-1111']) {
       const ok: string[] = [];
       const err: string[] = [];
       const denials: string[] = [];
+      const latency = new Map<string, string[]>();
+      const latencyLines = (k: string) => latency.get(k) ?? (latency.set(k, []), latency.get(k)!);
       let okTotal = 100;
       let errTotal = 1;
       let denied = 3;
+      let requests = 0;
       for (let i = 0; i <= steps; i++) {
         const ts = (startMs / 1000 + i * SCRAPE_SECONDS).toFixed(0);
         if (i > 0 && shape.rps > 0) {
           const n = Math.round(shape.rps * SCRAPE_SECONDS * (0.8 + 0.4 * rnd()));
+          const minute = (i * SCRAPE_SECONDS) / 60;
+          const rate =
+            shape.regression && minute > shape.regression.fromMinute
+              ? shape.regression.rate
+              : shape.errorRate;
           let e = 0;
-          for (let k = 0; k < n; k++) if (rnd() < shape.errorRate) e++;
+          for (let k = 0; k < n; k++) if (rnd() < rate) e++;
           okTotal += n - e;
           errTotal += e;
+          requests += n;
           if (CANARY_TENANTS.includes(tenant) && rnd() < 0.3) denied += 1;
-          if (tenant === CANARY_TENANTS[0]) allRequests += n;
         }
         const labels = `service="${service}",tenant="${tenant}"`;
         ok.push(`http_requests_total{${labels},code="200"} ${okTotal} ${ts}`);
         err.push(`http_requests_total{${labels},code="500"} ${errTotal} ${ts}`);
         denials.push(`quota_denials_total{${labels}} ${denied} ${ts}`);
-        if (tenant === CANARY_TENANTS[0]) {
-          for (const [le, frac] of shape.latency) {
-            bucketTotals.set(String(le), Math.round(allRequests * frac));
-            latencyLines(String(le)).push(
-              `http_request_duration_seconds_bucket{service="${service}",le="${le}"} ${bucketTotals.get(String(le))} ${ts}`,
-            );
-          }
-          latencyLines('+Inf').push(
-            `http_request_duration_seconds_bucket{service="${service}",le="+Inf"} ${allRequests} ${ts}`,
+        for (const [le, frac] of shape.latency) {
+          latencyLines(String(le)).push(
+            `http_request_duration_seconds_bucket{${labels},le="${le}"} ${Math.round(requests * frac)} ${ts}`,
           );
         }
+        latencyLines('+Inf').push(
+          `http_request_duration_seconds_bucket{${labels},le="+Inf"} ${requests} ${ts}`,
+        );
+        latencyLines('count').push(
+          `http_request_duration_seconds_count{${labels}} ${requests} ${ts}`,
+        );
       }
       out.push(...ok, ...err, ...denials);
+      for (const lines of latency.values()) out.push(...lines);
     }
-    for (const lines of buckets.values()) out.push(...lines);
   }
   out.push('# EOF');
   return out.join('\n') + '\n';

@@ -315,6 +315,8 @@ export function neededPermissions(job: Job): Record<string, 'read' | 'write'> {
       add('actions', 'read');
     if (/issues\.(createComment|updateComment)/.test(script)) add('pull-requests', 'write');
     if (/issues\.listComments/.test(script)) add('pull-requests', 'read');
+    if (/gh release create|git push/.test(run)) add('contents', 'write');
+    if (/npm publish --provenance/.test(run)) add('id-token', 'write');
   }
   return need;
 }

@@ -28,7 +28,7 @@ function optionalInt(name: string): number | undefined {
 
 await runAction(async () => {
   const command = inputs.choice('command', COMMANDS, 'analyze');
-  const specPath = inputs.string('spec', { required: true });
+  const specPath = inputs.path('spec', { required: true });
   const databaseUrl = inputs.databaseUrl('database-url');
   const batchSize = optionalInt('batch-size');
   const maxBatches = optionalInt('max-batches');

@@ -15,7 +15,7 @@ import {
 import { loadCriteria, MODES, PROVIDERS, renderSummary, runGate } from '../../../src/gate/index.js';
 
 await runAction(async () => {
-  const criteriaFile = inputs.string('criteria', { required: true });
+  const criteriaFile = inputs.path('criteria', { required: true });
   const mode = inputs.choice('mode', MODES, 'live');
   const provider = inputs.string('provider') ? inputs.choice('provider', PROVIDERS) : undefined;
   const onInconclusive = inputs.choice(
@@ -41,7 +41,7 @@ await runAction(async () => {
     },
   );
   const measurementsFile =
-    inputs.string('measurements-file') ||
+    inputs.path('measurements-file', { kind: 'output' }) ||
     join(
       process.env.RUNNER_TEMP || tmpdir(),
       'canary-gate',
@@ -76,7 +76,7 @@ await runAction(async () => {
         appKey: datadogAppKey,
         site: inputs.string('datadog-site') || undefined,
       },
-      replayFile: inputs.string('replay-file') || undefined,
+      replayFile: inputs.path('replay-file') || undefined,
       start: inputs.string('start') || undefined,
       end: inputs.string('end') || undefined,
       timeoutMs: inputs.optionalDurationMs('timeout'),

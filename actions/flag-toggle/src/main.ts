@@ -44,6 +44,14 @@ await runAction(async () => {
   const scopeRaw = inputs.string('scope');
   const scope = scopeRaw ? inputs.choice('scope', ['tenants', 'global'] as const) : undefined;
   const restoreState = inputs.string('restore-state');
+  const percentageRaw = inputs.string('percentage').replace(/%$/, '').trim();
+  const percentage = percentageRaw === '' ? undefined : Number(percentageRaw);
+  if (percentage !== undefined && Number.isNaN(percentage))
+    throw new ConfigError(
+      `expected a number from 0 to 100, got '${percentageRaw}'`,
+      undefined,
+      'percentage',
+    );
   const result = await toggleFlag(
     {
       backend,
@@ -51,7 +59,8 @@ await runAction(async () => {
       flag: inputs.string('flag'),
       tenants,
       scope,
-      plan: inputs.string('plan') || undefined,
+      percentage,
+      plan: inputs.path('plan') || undefined,
       guard: {
         globalMustBe: inputs.choice('global-must-be', ['on', 'off', 'any'] as const, 'any'),
       },

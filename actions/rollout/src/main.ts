@@ -4,6 +4,7 @@
  */
 import {
   actionsLogger,
+  confinedPath,
   inputs,
   mask,
   output,
@@ -151,7 +152,7 @@ await runAction(async () => {
         break;
       }
       case 'apply': {
-        const manifests = inputs.list('manifests');
+        const manifests = inputs.list('manifests').map((m) => confinedPath('manifests', m));
         if (manifests.length === 0)
           throw new ConfigError('is required for apply', undefined, 'manifests');
         const r = await applyManifests(
@@ -166,7 +167,10 @@ await runAction(async () => {
         break;
       }
       case 'run-job': {
-        const r = await runJob({ ...cluster, jobManifest: need('job-manifest') }, logger);
+        const r = await runJob(
+          { ...cluster, jobManifest: confinedPath('job-manifest', need('job-manifest')) },
+          logger,
+        );
         output('job-name', r.name);
         await summary(jobSummary(r));
         break;

@@ -29,7 +29,7 @@ await runAction(async () => {
   const env = inputs.string('env');
   if (baseUrl) variables.base_url = baseUrl.replace(/\/+$/, '');
   if (env) variables.env = env;
-  const file = inputs.string('checks', { required: true });
+  const file = inputs.path('checks', { required: true });
 
   const run = await runSmokeChecks(
     {

@@ -15,6 +15,7 @@
  */
 import type { Logger } from '../../errors.js';
 import { ConfigError } from '../../errors.js';
+import { redactCredentials, redactSecrets } from '../../redact.js';
 import { requestJson, type HttpClientOptions, type RetryOptions } from '../http.js';
 import { BackendError, type FlagBackend, type FlagChange, type FlagState } from './types.js';
 
@@ -113,7 +114,11 @@ export class HttpBackend implements FlagBackend {
     try {
       new URL(options.baseUrl);
     } catch {
-      throw new ConfigError(`not a URL: '${options.baseUrl}'`, undefined, 'base-url');
+      throw new ConfigError(
+        `not a URL: '${redactCredentials(options.baseUrl)}'`,
+        undefined,
+        'base-url',
+      );
     }
     this.globalMeaning = `the '${this.api.globalPath}' field of ${this.api.read.method} ${this.api.read.path}`;
     this.client = {
@@ -152,7 +157,7 @@ export class HttpBackend implements FlagBackend {
     const tenants = at(res.json, this.api.tenantsPath);
     if ((typeof g !== 'boolean' && g !== 'on' && g !== 'off') || !Array.isArray(tenants)) {
       throw new BackendError(
-        `flag admin API: the read response has no boolean '${this.api.globalPath}' or no '${this.api.tenantsPath}' array: ${res.text.slice(0, 200)}`,
+        `flag admin API: the read response has no boolean '${this.api.globalPath}' or no '${this.api.tenantsPath}' array: ${redactSecrets(res.text, [this.options.token]).slice(0, 200)}`,
       );
     }
     this.etag = res.headers.get('etag') ?? undefined;

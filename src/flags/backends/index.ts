@@ -25,6 +25,12 @@ export interface BackendOptions {
   environment?: string;
   /** LaunchDarkly project key / Unleash project id (Unleash default `default`). */
   project?: string;
+  /** Unleash: stickiness of the percentage rollout (context field). Default `default`. */
+  stickiness?: string;
+  /** LaunchDarkly: how long to wait for an approval request's review, milliseconds. Default 1800000. */
+  approvalTimeoutMs?: number;
+  /** LaunchDarkly: how often to poll an approval request, milliseconds. Default 10000. */
+  approvalPollMs?: number;
   /** LaunchDarkly context kind of tenant targets. Default `tenant`. */
   contextKind?: string;
   /** http: request templates (see `backends/http.ts`). */
@@ -83,6 +89,8 @@ export async function createBackend(
           project: need(options.project, 'project', name),
           contextKind: options.contextKind || 'tenant',
           retry: options.retry,
+          approvalTimeoutMs: options.approvalTimeoutMs,
+          approvalPollMs: options.approvalPollMs,
         },
         logger,
       );
@@ -95,6 +103,7 @@ export async function createBackend(
           token: need(options.token, 'token', name),
           environment: need(options.environment, 'environment', name),
           project: options.project || 'default',
+          stickiness: options.stickiness || undefined,
           retry: options.retry,
         },
         logger,

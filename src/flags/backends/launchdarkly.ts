@@ -10,12 +10,32 @@
  *   `updateOffVariation`, `turnFlagOn`, `turnFlagOff` (docs: "Update feature flag",
  *   launchdarkly.com/docs/api/feature-flags/patch-feature-flag). A semantic patch applies all of
  *   its instructions or none.
- * - Auth: the access token as the `Authorization` header value. 429: waits for `Retry-After` or
- *   `X-Ratelimit-Reset` (epoch milliseconds) (docs: launchdarkly.com/docs/api, "Rate limiting").
+ * - Auth: the access token as the `Authorization` header value; every request sends
+ *   `LD-API-Version: 20240415` (docs: launchdarkly.com/docs/api, "Versioning"; the `20220603`
+ *   version ends on 2026-12-31). 429: waits for `Retry-After` or `X-Ratelimit-Reset` (epoch
+ *   milliseconds) (docs: launchdarkly.com/docs/api, "Rate limiting").
+ * - Approvals: an environment that requires approval answers the semantic patch with 405. The
+ *   same instructions then go into an approval request, `POST /api/v2/projects/{projectKey}/flags/
+ *   {flagKey}/environments/{environmentKey}/approval-requests` (`{description, instructions,
+ *   comment}`, docs: "Create approval request for a flag"), which is polled with `GET
+ *   .../approval-requests/{id}` until its `reviewStatus` is `approved` (then `POST
+ *   .../approval-requests/{id}/apply`, docs: "Apply approval request for a flag", unless its
+ *   `status` is already `completed`) or `declined`, or until the approval timeout; the job
+ *   summary links the request.
+ * - Percentage rollouts: the fallthrough (default rule) as a rollout, `rolloutWeights`
+ *   `{trueVariationId: percent × 1000, falseVariationId: rest}` bucketed by the tenant context
+ *   kind (`rolloutContextKind`).
+ * - Verify by evaluation: `POST /api/v2/projects/{projectKey}/environments/{environmentKey}/
+ *   flags/evaluate` with a context `{kind, key}` → `items[{key, _value}]` (docs: "Evaluate flags
+ *   for context instance").
+ * - A tenant individually targeted to another variation (a deny list) cannot be added: the API
+ *   rejects targeting one context key in several variations; the write is refused before it is
+ *   sent, naming the tenant.
  *
  * Meaning of "global" in the environment: the flag is on and its fallthrough (default rule)
- * serves the `true` variation (or a rollout giving it weight), or a rule with no clauses serves
- * it; or the flag is off and its off variation is `true`. A tenant is enabled when the flag is on
+ * serves the `true` variation (or a rollout giving it 100%), or a rule with no clauses serves
+ * it; or the flag is off and its off variation is `true`. A fallthrough rollout giving `true`
+ * less than 100% is the percentage, not global. A tenant is enabled when the flag is on
  * and the tenant key is an individual target of the `true` variation for the context kind
  * (`contextTargets`; `targets` for kind `user`). Enabling tenants turns the flag on with the
  * fallthrough and off variation set to `false`. Turning an off flag on also activates its
@@ -44,6 +64,24 @@ export interface LaunchDarklyOptions {
   /** Context kind of tenant targets. Default `tenant`. */
   contextKind: string;
   retry?: RetryOptions;
+  /** How long to wait for an approval request to be reviewed, milliseconds. Default 1800000. */
+  approvalTimeoutMs?: number;
+  /** How often to poll the approval request, milliseconds. Default 10000. */
+  approvalPollMs?: number;
+}
+
+/** The REST API version sent as `LD-API-Version`. */
+export const LD_API_VERSION = '20240415';
+
+/** An approval request this backend created for a write (for the job summary). */
+export interface ApprovalRequestInfo {
+  id: string;
+  /** The request in the LaunchDarkly UI. */
+  url: string;
+  /** `applied`, `declined`, `timed-out`, `failed`. */
+  outcome: string;
+  /** Waited, milliseconds. */
+  waitedMs: number;
 }
 
 interface VariationOrRollout {
@@ -68,6 +106,16 @@ interface LdFlag {
   key: string;
   variations: { _id: string; value: unknown }[];
   environments?: Record<string, LdEnvironment>;
+}
+
+/** The share of `vr` serving variation `idx`, in percent (variation → 100 or 0, rollout weight / 1000). */
+function percentServing(vr: VariationOrRollout | undefined, idx: number): number {
+  if (!vr) return 0;
+  if (vr.variation !== undefined) return vr.variation === idx ? 100 : 0;
+  const w = (vr.rollout?.variations ?? [])
+    .filter((v) => v.variation === idx)
+    .reduce((sum, v) => sum + v.weight, 0);
+  return Math.round(w) / 1000;
 }
 
 function serves(vr: VariationOrRollout | undefined, idx: number): boolean {
@@ -105,12 +153,32 @@ export class LaunchDarklyBackend implements FlagBackend {
   readonly globalMeaning =
     'the flag is on in the environment and its default rule (fallthrough) or a clause-less rule serves true, or it is off with off variation true';
   private readonly client: HttpClientOptions;
+  /** The approval request of the last write, when the environment required one. */
+  lastApproval?: ApprovalRequestInfo;
 
   constructor(
     private readonly o: LaunchDarklyOptions,
     private readonly logger: Logger,
   ) {
     this.client = { service: 'LaunchDarkly', secrets: [o.token], retry: o.retry, logger };
+  }
+
+  private request(req: Parameters<typeof requestJson>[0]) {
+    return requestJson(
+      {
+        ...req,
+        headers: { Authorization: this.o.token, 'LD-API-Version': LD_API_VERSION, ...req.headers },
+      },
+      this.client,
+    );
+  }
+
+  private get base(): string {
+    return this.o.baseUrl.replace(/\/+$/, '');
+  }
+
+  private approvalsUrl(flag: string, rest = ''): string {
+    return `${this.base}/api/v2/projects/${encodeURIComponent(this.o.project)}/flags/${encodeURIComponent(flag)}/environments/${encodeURIComponent(this.o.environment)}/approval-requests${rest}`;
   }
 
   private url(flag: string, query = ''): string {
@@ -120,14 +188,10 @@ export class LaunchDarklyBackend implements FlagBackend {
   private async fetchFlag(
     flag: string,
   ): Promise<{ ld: LdFlag; env: LdEnvironment; trueIdx: number; falseIdx: number }> {
-    const res = await requestJson(
-      {
-        method: 'GET',
-        url: this.url(flag, `?env=${encodeURIComponent(this.o.environment)}`),
-        headers: { Authorization: this.o.token },
-      },
-      this.client,
-    );
+    const res = await this.request({
+      method: 'GET',
+      url: this.url(flag, `?env=${encodeURIComponent(this.o.environment)}`),
+    });
     const ld = res.json as LdFlag;
     const trueIdx = ld?.variations?.findIndex((v) => v.value === true) ?? -1;
     const falseIdx = ld?.variations?.findIndex((v) => v.value === false) ?? -1;
@@ -161,7 +225,8 @@ export class LaunchDarklyBackend implements FlagBackend {
 
   async read(flag: string): Promise<FlagState> {
     const { env, trueIdx } = await this.fetchFlag(flag);
-    const fallthroughTrue = serves(env.fallthrough, trueIdx);
+    const fallthroughPct = percentServing(env.fallthrough, trueIdx);
+    const fallthroughTrue = fallthroughPct >= 100;
     const everyoneRule = (env.rules ?? []).some(
       (r) => (!r.clauses || r.clauses.length === 0) && serves(r, trueIdx),
     );
@@ -173,6 +238,7 @@ export class LaunchDarklyBackend implements FlagBackend {
       flag,
       global,
       tenants: env.on ? targeted : [],
+      percentage: global === 'on' ? 100 : env.on ? fallthroughPct : 0,
       backend: 'launchdarkly',
       exists: true,
       backendDetail: {
@@ -230,7 +296,10 @@ export class LaunchDarklyBackend implements FlagBackend {
     const falseId = ld.variations[falseIdx]._id;
     const kind = this.o.contextKind;
     const targeted = this.targeted(env, trueIdx);
-    const fallthroughTrue = serves(env.fallthrough, trueIdx);
+    const currentPct = percentServing(env.fallthrough, trueIdx);
+    const fallthroughTrue = currentPct >= 100;
+    const wantPct =
+      to.global === 'on' ? 100 : (to.percentage ?? (fallthroughTrue ? 0 : currentPct));
     const detail = to.detail ?? {};
     const restoreFallthrough =
       detail.fallthrough !== undefined && detail.fallthrough !== null
@@ -243,7 +312,7 @@ export class LaunchDarklyBackend implements FlagBackend {
     const finalOn =
       typeof detail.on === 'boolean'
         ? detail.on || to.tenants.length > 0
-        : to.global === 'on' || to.tenants.length > 0;
+        : to.global === 'on' || to.tenants.length > 0 || wantPct > 0;
     const restoreTargets = Array.isArray(to.detail?.targeted)
       ? (to.detail!.targeted as string[])
       : undefined;
@@ -260,6 +329,15 @@ export class LaunchDarklyBackend implements FlagBackend {
         values: remove,
         variationId: trueId,
       });
+    const elsewhere = add
+      .map((t) => ({ t, v: this.targetedVariation(env, t, trueIdx) }))
+      .filter((x) => x.v !== undefined);
+    if (elsewhere.length) {
+      throw new BackendError(
+        `LaunchDarkly flag ${flag} in ${this.o.environment}: ${elsewhere.map((x) => `tenant ${x.t} is individually targeted to variation ${x.v} (${JSON.stringify(ld.variations[x.v!]?.value)})`).join('; ')}: LaunchDarkly does not target one context key in two variations (a deny list entry?). Remove it there first; nothing was written`,
+        409,
+      );
+    }
     if (add.length)
       instructions.push({
         kind: 'addTargets',
@@ -287,8 +365,19 @@ export class LaunchDarklyBackend implements FlagBackend {
           ...(vr.rollout.bucketBy ? { rolloutBucketBy: vr.rollout.bucketBy } : {}),
         });
       }
-    } else if (!restoreFallthrough && to.global === 'on' && !fallthroughTrue) {
-      instructions.push({ kind: 'updateFallthroughVariationOrRollout', variationId: trueId });
+    } else if (!restoreFallthrough && wantPct !== currentPct && (finalOn || wantPct === 0)) {
+      if (wantPct >= 100)
+        instructions.push({ kind: 'updateFallthroughVariationOrRollout', variationId: trueId });
+      else if (wantPct <= 0)
+        instructions.push({ kind: 'updateFallthroughVariationOrRollout', variationId: falseId });
+      else {
+        const w = Math.round(wantPct * 1000);
+        instructions.push({
+          kind: 'updateFallthroughVariationOrRollout',
+          rolloutWeights: { [trueId]: w, [falseId]: 100_000 - w },
+          rolloutContextKind: kind,
+        });
+      }
     }
     if (restoreOffVariation !== undefined && restoreOffVariation !== env.offVariation) {
       instructions.push({
@@ -305,8 +394,6 @@ export class LaunchDarklyBackend implements FlagBackend {
           `LaunchDarkly flag ${flag}: rule ${everyone._id ?? ''} has no clauses and serves true to everyone; remove it before targeting tenants`,
         );
       }
-      if (fallthroughTrue && !restoreFallthrough)
-        instructions.push({ kind: 'updateFallthroughVariationOrRollout', variationId: falseId });
       if (env.offVariation === trueIdx && restoreOffVariation === undefined)
         instructions.push({ kind: 'updateOffVariation', variationId: falseId });
     }
@@ -328,20 +415,124 @@ export class LaunchDarklyBackend implements FlagBackend {
     }
     if (!finalOn && env.on) instructions.push({ kind: 'turnFlagOff' });
     if (instructions.length === 0) return;
-    await requestJson(
-      {
+    this.lastApproval = undefined;
+    try {
+      await this.request({
         method: 'PATCH',
         url: this.url(flag),
-        headers: {
-          Authorization: this.o.token,
-          'Content-Type': 'application/json; domain-model=launchdarkly.semanticpatch',
-        },
+        headers: { 'Content-Type': 'application/json; domain-model=launchdarkly.semanticpatch' },
         body: { environmentKey: this.o.environment, comment: change.comment, instructions },
         // declarative instructions (add/remove targets, set rule, on/off): applying twice = once
         idempotent: true,
-      },
-      this.client,
+      });
+    } catch (e) {
+      if (!(e instanceof BackendError) || e.status !== 405) throw e;
+      await this.throughApproval(flag, change.comment, instructions);
+    }
+  }
+
+  /**
+   * The environment requires approval (405): creates an approval request with the semantic patch
+   * instructions, waits for its review, and applies it.
+   * @throws BackendError when the request is declined, fails to apply, or is not reviewed within
+   *   `approvalTimeoutMs` (it then stays pending: nothing is applied unless someone applies it)
+   */
+  private async throughApproval(
+    flag: string,
+    comment: string,
+    instructions: Record<string, unknown>[],
+  ): Promise<void> {
+    const started = Date.now();
+    const timeoutMs = this.o.approvalTimeoutMs ?? 1_800_000;
+    const pollMs = this.o.approvalPollMs ?? 10_000;
+    this.logger.info(
+      `LaunchDarkly: ${this.o.environment} requires approval for changes to ${flag}: creating an approval request`,
     );
+    const created = await this.request({
+      method: 'POST',
+      url: this.approvalsUrl(flag),
+      headers: { 'Content-Type': 'application/json' },
+      body: { description: comment.slice(0, 5000), comment, instructions },
+    });
+    const id = String((created.json as { _id?: unknown })?._id ?? '');
+    if (!id) throw new BackendError(`LaunchDarkly: the approval request has no _id`);
+    const url = `${this.base}/projects/${encodeURIComponent(this.o.project)}/flags/${encodeURIComponent(flag)}/approvals/${encodeURIComponent(id)}?env=${encodeURIComponent(this.o.environment)}`;
+    const info: ApprovalRequestInfo = { id, url, outcome: 'pending', waitedMs: 0 };
+    this.lastApproval = info;
+    this.logger.info(`LaunchDarkly: approval request ${id} waits for review: ${url}`);
+    for (;;) {
+      const res = await this.request({
+        method: 'GET',
+        url: this.approvalsUrl(flag, `/${encodeURIComponent(id)}`),
+      });
+      const ar = res.json as { reviewStatus?: string; status?: string };
+      info.waitedMs = Date.now() - started;
+      if (ar?.status === 'completed') {
+        info.outcome = 'applied';
+        return;
+      }
+      if (ar?.reviewStatus === 'declined') {
+        info.outcome = 'declined';
+        throw new BackendError(
+          `LaunchDarkly: approval request ${id} was declined (${url}); nothing was applied`,
+        );
+      }
+      if (ar?.status === 'failed') {
+        info.outcome = 'failed';
+        throw new BackendError(`LaunchDarkly: approval request ${id} failed to apply (${url})`);
+      }
+      if (ar?.reviewStatus === 'approved') {
+        await this.request({
+          method: 'POST',
+          url: this.approvalsUrl(flag, `/${encodeURIComponent(id)}/apply`),
+          headers: { 'Content-Type': 'application/json' },
+          body: { comment },
+        });
+        info.outcome = 'applied';
+        this.logger.info(`LaunchDarkly: approval request ${id} approved and applied`);
+        return;
+      }
+      if (Date.now() - started + pollMs > timeoutMs) {
+        info.outcome = 'timed-out';
+        throw new BackendError(
+          `LaunchDarkly: approval request ${id} was not reviewed within ${Math.round(timeoutMs / 1000)} s (${url}); nothing was applied. It stays pending: a reviewer can still approve and apply it, or delete it`,
+          408,
+        );
+      }
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+
+  private targetedVariation(env: LdEnvironment, key: string, trueIdx: number): number | undefined {
+    const kind = this.o.contextKind;
+    for (const t of env.contextTargets ?? [])
+      if ((t.contextKind ?? 'user') === kind && t.variation !== trueIdx && t.values.includes(key))
+        return t.variation;
+    if (kind === 'user')
+      for (const t of env.targets ?? [])
+        if (t.variation !== trueIdx && t.values.includes(key)) return t.variation;
+    return undefined;
+  }
+
+  /**
+   * Verify by evaluation: asks LaunchDarkly what each context (kind {@link LaunchDarklyOptions.contextKind},
+   * the key) is served. @returns `true` when the served value is `true`
+   */
+  async evaluate(flag: string, keys: string[]): Promise<Record<string, boolean>> {
+    const out: Record<string, boolean> = {};
+    for (const key of keys) {
+      const res = await this.request({
+        method: 'POST',
+        url: `${this.base}/api/v2/projects/${encodeURIComponent(this.o.project)}/environments/${encodeURIComponent(this.o.environment)}/flags/evaluate?filter=${encodeURIComponent(`query equals ${flag}`)}`,
+        headers: { 'Content-Type': 'application/json' },
+        body: { kind: this.o.contextKind, key },
+        idempotent: true,
+      });
+      const items =
+        (res.json as { items?: { key?: string; name?: string; _value?: unknown }[] })?.items ?? [];
+      out[key] = items.find((i) => (i.key ?? i.name) === flag)?._value === true;
+    }
+    return out;
   }
 
   async close(): Promise<void> {}

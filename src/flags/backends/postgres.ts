@@ -3,9 +3,16 @@
  * when missing, so the application reads them with plain SQL.
  *
  * Schema (default schema `runbook`; documented in `actions/flag-toggle/README.md`):
- * - `feature_flags(key text primary key, global_enabled boolean, version bigint, updated_at
- *   timestamptz, updated_by text)` — one row per flag; `global_enabled` is what "global" means
- *   here; `version` increases by one on every write (optimistic concurrency).
+ * - `feature_flags(key text primary key, global_enabled boolean, rollout_percentage
+ *   numeric(6,3), version bigint, updated_at timestamptz, updated_by text)` — one row per flag;
+ *   `global_enabled` is what "global" means here; `rollout_percentage` (0–100, percent) is the
+ *   share of tenants served by the percentage rollout; `version` increases by one on every write
+ *   (optimistic concurrency).
+ * - `feature_flag_enabled(flag text, tenant text) returns boolean` — the evaluation the
+ *   application should use: true when the flag is global, the tenant is listed, or the tenant's
+ *   sticky bucket (the first 32 bits of `md5(flag || ':' || tenant)` modulo 100000, in
+ *   thousandths of a percent) is below `rollout_percentage * 1000`. Raising the percentage keeps
+ *   every tenant that already had the flag.
  * - `feature_flag_tenants(key, tenant_id, enabled_at, enabled_by)` — one row per tenant the flag
  *   is enabled for; primary key `(key, tenant_id)`.
  * - `feature_flag_audit(id, key, at, actor, run_url, reason, operation, comment, previous_state,
@@ -14,6 +21,7 @@
  * The guard, the write and the read-back run in one transaction that holds the flag row with
  * `SELECT ... FOR UPDATE`; a failed guard or verification rolls everything back.
  */
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { connect, ident, redactUrl } from '../../db/connect.js';
 import { ConfigError, type Logger } from '../../errors.js';
@@ -51,6 +59,9 @@ CREATE TABLE IF NOT EXISTS ${s}.feature_flags (
   updated_at     timestamptz NOT NULL DEFAULT now(),
   updated_by     text
 );
+ALTER TABLE ${s}.feature_flags
+  ADD COLUMN IF NOT EXISTS rollout_percentage numeric(6,3) NOT NULL DEFAULT 0
+  CHECK (rollout_percentage >= 0 AND rollout_percentage <= 100);
 CREATE TABLE IF NOT EXISTS ${s}.feature_flag_tenants (
   key        text        NOT NULL REFERENCES ${s}.feature_flags (key) ON DELETE CASCADE,
   tenant_id  text        NOT NULL,
@@ -69,7 +80,26 @@ CREATE TABLE IF NOT EXISTS ${s}.feature_flag_audit (
   comment        text,
   previous_state jsonb,
   new_state      jsonb
-);`;
+);
+CREATE OR REPLACE FUNCTION ${s}.feature_flag_bucket(flag text, tenant text) RETURNS integer
+  LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+  AS $$ SELECT (('x' || substr(md5(flag || ':' || tenant), 1, 8))::bit(32)::bigint % 100000)::integer $$;
+CREATE OR REPLACE FUNCTION ${s}.feature_flag_enabled(flag text, tenant text) RETURNS boolean
+  LANGUAGE sql STABLE PARALLEL SAFE
+  AS $$ SELECT COALESCE((SELECT f.global_enabled
+      OR EXISTS (SELECT 1 FROM ${s}.feature_flag_tenants t WHERE t.key = f.key AND t.tenant_id = tenant)
+      OR ${s}.feature_flag_bucket(f.key, tenant) < f.rollout_percentage * 1000
+    FROM ${s}.feature_flags f WHERE f.key = flag AND f.version > 0), false) $$;`;
+}
+
+/**
+ * The sticky bucket of a tenant for a flag, 0–99999 (thousandths of a percent), as the
+ * `feature_flag_bucket` SQL function computes it: the first 32 bits of `md5(flag:tenant)`
+ * modulo 100000. A tenant is in a rollout of `p` percent when its bucket is below `p * 1000`.
+ */
+export function flagBucket(flag: string, tenant: string): number {
+  const hex = createHash('md5').update(`${flag}:${tenant}`).digest('hex').slice(0, 8);
+  return parseInt(hex, 16) % 100000;
 }
 
 /** Feature flags in PostgreSQL tables. "Global" is the flag row's `global_enabled`. */
@@ -109,16 +139,24 @@ export class PostgresBackend implements FlagBackend {
     return new PostgresBackend(client, { ...options, schema }, logger);
   }
 
+  /** Whether the tables exist, and whether they have the `rollout_percentage` column. */
+  private async tables(): Promise<{ exist: boolean; current: boolean }> {
+    const r = await this.client.query(
+      `SELECT to_regclass($1) IS NOT NULL AS t,
+              EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1)
+                        AND attname = 'rollout_percentage' AND NOT attisdropped) AS p`,
+      [`${ident(this.options.schema!)}.feature_flags`],
+    );
+    return { exist: r.rows[0].t, current: r.rows[0].p };
+  }
+
   private async tablesExist(): Promise<boolean> {
-    const r = await this.client.query('SELECT to_regclass($1) AS t', [
-      `${ident(this.options.schema!)}.feature_flags`,
-    ]);
-    return r.rows[0].t !== null;
+    return (await this.tables()).exist;
   }
 
   private async ensureSchema(): Promise<void> {
     if (this.schemaReady) return;
-    if (!(await this.tablesExist())) {
+    if (!(await this.tables()).current) {
       // Serialise concurrent first runs: CREATE ... IF NOT EXISTS races on the catalog.
       await this.client.query(`SELECT pg_advisory_xact_lock(hashtext('runbook:flag-tables'))`);
       await this.client.query(flagTablesDdl(this.options.schema!));
@@ -132,20 +170,19 @@ export class PostgresBackend implements FlagBackend {
     if (!this.schemaReady && !(await this.tablesExist())) {
       return { flag, global: 'off', tenants: [], backend: 'postgres', exists: false };
     }
-    const row = await this.client.query(
-      `SELECT global_enabled, version, updated_at, updated_by FROM ${this.t.flags} WHERE key = $1`,
-      [flag],
-    );
+    const row = await this.client.query(`SELECT * FROM ${this.t.flags} WHERE key = $1`, [flag]);
     const tenants = await this.client.query(
       `SELECT tenant_id FROM ${this.t.tenants} WHERE key = $1 ORDER BY tenant_id`,
       [flag],
     );
     const r = row.rows[0];
     const exists = r !== undefined && Number(r.version) > 0;
+    const global = r?.global_enabled || Number(r?.rollout_percentage ?? 0) >= 100 ? 'on' : 'off';
     return {
       flag,
-      global: r?.global_enabled ? 'on' : 'off',
+      global,
       tenants: tenants.rows.map((t) => t.tenant_id as string),
+      percentage: global === 'on' ? 100 : Number(r?.rollout_percentage ?? 0),
       backend: 'postgres',
       exists,
       backendDetail: r ? { version: Number(r.version) } : undefined,
@@ -164,10 +201,12 @@ export class PostgresBackend implements FlagBackend {
       `INSERT INTO ${this.t.flags} (key, global_enabled, version) VALUES ($1, false, 0) ON CONFLICT (key) DO NOTHING`,
       [flag],
     );
+    const percentage = to.global === 'on' ? 100 : Math.min(to.percentage ?? 0, 99.999);
     const upd = await this.client.query(
-      `UPDATE ${this.t.flags} SET global_enabled = $2, version = version + 1, updated_at = now(), updated_by = $3
+      `UPDATE ${this.t.flags} SET global_enabled = $2, rollout_percentage = $5, version = version + 1,
+              updated_at = now(), updated_by = $3
          WHERE key = $1 AND version = $4`,
-      [flag, to.global === 'on', info.actor, version],
+      [flag, to.global === 'on', info.actor, version, percentage],
     );
     if (upd.rowCount !== 1) {
       throw new BackendError(
@@ -196,8 +235,8 @@ export class PostgresBackend implements FlagBackend {
         change.reason ?? null,
         change.operation,
         change.comment,
-        JSON.stringify({ global: from.global, tenants: from.tenants }),
-        JSON.stringify({ global: to.global, tenants: to.tenants }),
+        JSON.stringify({ global: from.global, tenants: from.tenants, percentage: from.percentage }),
+        JSON.stringify({ global: to.global, tenants: to.tenants, percentage }),
       ],
     );
   }
@@ -239,6 +278,22 @@ export class PostgresBackend implements FlagBackend {
       }
       throw e;
     }
+  }
+
+  /**
+   * Verify by evaluation: `feature_flag_enabled(flag, key)` for each key, the function the
+   * application calls. @returns enabled by key (all false when the tables do not exist yet)
+   */
+  async evaluate(flag: string, keys: string[]): Promise<Record<string, boolean>> {
+    const out: Record<string, boolean> = Object.fromEntries(keys.map((k) => [k, false]));
+    if (!(await this.tables()).current) return out;
+    const s = ident(this.options.schema!);
+    const r = await this.client.query(
+      `SELECT k, ${s}.feature_flag_enabled($1, k) AS enabled FROM unnest($2::text[]) AS k`,
+      [flag, keys],
+    );
+    for (const row of r.rows) out[row.k as string] = row.enabled === true;
+    return out;
   }
 
   async close(): Promise<void> {

@@ -31,6 +31,16 @@ export interface FlagState {
   global: GlobalState;
   /** Tenant ids the flag is individually enabled for, sorted. */
   tenants: string[];
+  /**
+   * Percentage rollout: the share of contexts (not individually targeted), in percent from 0 to
+   * 100 (up to three decimals), that the flag serves `true` to through a sticky percentage
+   * rollout. `100` whenever `global` is `on`; `0` when there is no rollout. Absent in states
+   * written by versions without percentage rollouts (read as `global` on → 100, off → 0).
+   * Per backend: postgres `rollout_percentage`, http the read template's `percentagePath`,
+   * launchdarkly the `true` weight of the fallthrough rollout, unleash the `rollout` of the
+   * `flexibleRollout` strategy without constraints.
+   */
+  percentage?: number;
   /** The backend that produced this state. */
   backend?: BackendName;
   /** Whether the flag exists in the backend (`false`: a read of a missing flag, treated as off). */
@@ -43,6 +53,8 @@ export interface FlagState {
 export interface DesiredState {
   global: GlobalState;
   tenants: string[];
+  /** Percentage rollout in percent (0–100); `100` exactly when `global` is `on`. */
+  percentage?: number;
   /** For `restore`: the `backendDetail` of the state being restored (LaunchDarkly uses `on`). */
   detail?: Record<string, unknown>;
 }
@@ -101,6 +113,18 @@ export interface FlagBackend extends FlagStore {
    * verification when it is not empty after the write. Empty when `to.detail` is absent.
    */
   detailChanges?(current: FlagState, to: DesiredState): string[];
+  /**
+   * Optional, for verify by evaluation: what the service serves to one context per key (the key
+   * as tenant id and user key), asked through its evaluation API (Unleash Playground,
+   * LaunchDarkly's evaluate endpoint, the postgres `feature_flag_enabled` function).
+   * @returns enabled by key
+   */
+  evaluate?(flag: string, keys: string[]): Promise<Record<string, boolean>>;
+  /**
+   * Set by a write that went through the service's approval flow (LaunchDarkly approval
+   * requests): the request's id, link and outcome, for the job summary.
+   */
+  lastApproval?: { id: string; url: string; outcome: string; waitedMs: number };
   /** Releases connections. */
   close(): Promise<void>;
 }

@@ -16,6 +16,7 @@
  * Rate limits: HTTP 429 is retried after `X-RateLimit-Reset` seconds (see `http.ts`). A 403
  * (bad API or application key) stops the gate with a clear error that never contains the keys.
  */
+import { redactor } from '../../redact.js';
 import { ConfigError } from '../../errors.js';
 import { fetchWithBackoff } from './http.js';
 import {
@@ -69,6 +70,8 @@ export function datadogProvider(options: DatadogOptions, ctx: ProviderContext): 
     );
   }
   const api = options.api ?? 'v2';
+  // Error bodies and client messages are outside text: they may echo a key.
+  const redact = redactor([options.apiKey, options.appKey]);
   type Apis = {
     v1: { queryMetrics(p: { from: number; to: number; query: string }): Promise<any> };
     v2: { queryTimeseriesData(p: { body: any }): Promise<any> };
@@ -113,7 +116,7 @@ export function datadogProvider(options: DatadogOptions, ctx: ProviderContext): 
         );
       }
       const body = (e as { body?: { errors?: string[] } }).body;
-      const detail = Array.isArray(body?.errors) ? `: ${body.errors.join('; ')}` : '';
+      const detail = Array.isArray(body?.errors) ? `: ${redact(body.errors.join('; '))}` : '';
       if (typeof code === 'number') {
         throw new ProviderError(
           `datadog ${api}: HTTP ${code} for ${ref.metric} (${ref.role})${detail}`,
@@ -121,7 +124,7 @@ export function datadogProvider(options: DatadogOptions, ctx: ProviderContext): 
         );
       }
       throw new ProviderError(
-        `datadog ${api}: request for ${ref.metric} failed: ${(e as Error).message}`,
+        `datadog ${api}: request for ${ref.metric} failed: ${redact((e as Error).message)}`,
       );
     }
   }

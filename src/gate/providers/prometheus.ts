@@ -9,6 +9,7 @@
  * Grafana's datasource proxy (see `grafana.ts`).
  */
 import { ConfigError } from '../../errors.js';
+import { redactor } from '../../redact.js';
 import { fetchWithBackoff } from './http.js';
 import {
   alignToSteps,
@@ -55,12 +56,14 @@ export function prometheusProvider(
   ctx: ProviderContext,
 ): MetricsProvider {
   const label = options.label ?? 'prometheus';
+  // Server and network error text is outside text: it may echo the token or the password.
+  const redact = redactor([options.token, options.password]);
   let base: URL;
   try {
     base = new URL(options.url.endsWith('/') ? options.url : options.url + '/');
   } catch {
     throw new ConfigError(
-      `'${options.url}' is not a URL`,
+      `'${redact(options.url)}' is not a URL`,
       undefined,
       options.urlInput ?? 'prometheus-url',
     );
@@ -90,7 +93,7 @@ export function prometheusProvider(
       });
     } catch (e) {
       throw new ProviderError(
-        `${label}: request to ${base.origin} failed: ${(e as Error).message}`,
+        `${label}: request to ${base.origin} failed: ${redact((e as Error).message)}`,
       );
     }
     const text = await resp.text();
@@ -108,11 +111,16 @@ export function prometheusProvider(
       body = undefined;
     }
     if (resp.status === 400 && body?.status === 'error') {
-      throw new ProviderError(`${label}: query rejected (${body.errorType}): ${body.error}`, 400);
+      throw new ProviderError(
+        redact(`${label}: query rejected (${body.errorType}): ${body.error}`),
+        400,
+      );
     }
     if (!resp.ok || !body || body.status !== 'success' || !body.data) {
       throw new ProviderError(
-        `${label}: HTTP ${resp.status} from ${url.pathname}${body?.error ? `: ${body.error}` : ''}`,
+        redact(
+          `${label}: HTTP ${resp.status} from ${url.pathname}${body?.error ? `: ${body.error}` : ''}`,
+        ),
         resp.status,
       );
     }
@@ -159,6 +167,24 @@ export function prometheusProvider(
         v: sampleValue(v),
       }));
       return alignToSteps(points, startMs, endMs, stepMs);
+    },
+    // GET /api/v1/series?match[]=&start=&end= lists the matching series' label sets;
+    // GET /api/v1/labels?match[]=&start=&end= the label names of the matching series.
+    async series(selector, startMs, endMs) {
+      const data = await get('api/v1/series', {
+        'match[]': selector,
+        start: (startMs / 1000).toFixed(3),
+        end: (endMs / 1000).toFixed(3),
+      });
+      return Array.isArray(data) ? data.length : 0;
+    },
+    async labelNames(metricName, startMs, endMs) {
+      const data = await get('api/v1/labels', {
+        'match[]': `{__name__=${JSON.stringify(metricName)}}`,
+        start: (startMs / 1000).toFixed(3),
+        end: (endMs / 1000).toFixed(3),
+      });
+      return Array.isArray(data) ? data.filter((x): x is string => typeof x === 'string') : [];
     },
   };
 }

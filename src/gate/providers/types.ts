@@ -34,6 +34,14 @@ export interface MetricsProvider {
    * appears in the result, with `v: null` where there is no data.
    */
   range(ref: QueryRef, startMs: number, endMs: number, stepMs: number): Promise<Point[]>;
+  /**
+   * Optional: how many series a bare selector (e.g. `http_requests_total{code=~"5.."}`) matched
+   * between `startMs` and `endMs` (milliseconds), and, for a metric name, which label names its
+   * series carry. Lets the gate tell "no series" (a mislabelled query) from "no events".
+   * @throws ProviderError when the API cannot answer
+   */
+  series?(selector: string, startMs: number, endMs: number): Promise<number>;
+  labelNames?(metricName: string, startMs: number, endMs: number): Promise<string[]>;
 }
 
 /** A failed provider request (network, 5xx, 429 after retries, malformed response, ambiguous result). */
@@ -56,6 +64,13 @@ export interface ProviderContext {
   maxRetries?: number;
   /** Milliseconds before a request without its own signal is aborted (default 30 000). */
   requestTimeoutMs?: number;
+  /**
+   * The gate's deadline in milliseconds since the epoch: no request and no backoff wait runs
+   * past it (the request fails with a {@link ProviderError} instead).
+   */
+  deadlineMs?: number;
+  /** Clock in milliseconds since the epoch (default `Date.now`), for `deadlineMs`. */
+  now?: () => number;
 }
 
 /** Aligns points to the steps `startMs + k × stepMs`: each step takes the last non-null point in `(t - stepMs, t]`. */

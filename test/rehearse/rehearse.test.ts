@@ -288,6 +288,7 @@ describe('runbook rehearse', () => {
           root,
           '--database-url',
           db.url,
+          '--yes',
           '--sample-users',
           '0',
           '--smoke-url',

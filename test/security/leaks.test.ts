@@ -108,6 +108,7 @@ type UrlWriter = 'encoded' | 'query' | 'raw';
 type DbScenario = 'auth-ok' | 'wrong-password' | 'refused' | 'no-database' | 'hung';
 
 function dbUrl(
+  ownDatabase: string | undefined,
   action: string,
   scenario: DbScenario,
   writer: UrlWriter,
@@ -122,7 +123,8 @@ function dbUrl(
         ? `127.0.0.1:${hungPort}`
         : admin.host;
   const user = scenario === 'wrong-password' ? roles[shape].name : roles[shape].name;
-  const database = scenario === 'no-database' ? 'no_such_database_x' : databases[action];
+  const database =
+    scenario === 'no-database' ? 'no_such_database_x' : (ownDatabase ?? databases[action]);
   const extra = scenario === 'hung' ? 'connect_timeout=2' : '';
   if (writer === 'query') {
     const q = new URLSearchParams({ password });
@@ -687,7 +689,26 @@ beforeAll(async () => {
     const password =
       scenario === 'wrong-password' ? SHAPES[shape](`${c.id}-wrong`) : roles[shape].password;
     c.secrets = [password];
-    c.inputs = dbActionInputs(c.action, dbUrl(c.action, scenario, writer, shape, password), c.id);
+    // Two migrate runs that reach the same database at once wait on each other (advisory lock
+    // and history table); each connecting migrate case gets its own database.
+    let own: string | undefined;
+    if (c.action === 'migrate' && scenario === 'auth-ok') {
+      own = `${db.name}_m_${c.id}`;
+      await withClient(adminUrl(), async (a) => {
+        await a.query(`CREATE DATABASE ${own}`);
+        for (const role of Object.values(roles))
+          await a.query(`GRANT ALL ON DATABASE ${own} TO ${role.name}`);
+      });
+      const u = new URL(adminUrl());
+      u.pathname = `/${own}`;
+      await withClient(u.toString(), (a) => a.query('GRANT ALL ON SCHEMA public TO PUBLIC'));
+      databases[`migrate:${c.id}`] = own;
+    }
+    c.inputs = dbActionInputs(
+      c.action,
+      dbUrl(own, c.action, scenario, writer, shape, password),
+      c.id,
+    );
     if (c.action === 'smoke') c.secrets.push('unused-token-value-123');
     cases.push(c);
   }

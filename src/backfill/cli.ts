@@ -35,7 +35,7 @@ commands:
 options:
   --spec FILE            backfill spec (YAML)
   --database-url URL     PostgreSQL URL (default: $DATABASE_URL)
-  --ca-cert-file FILE    PEM CA certificate to trust
+  --ca-cert FILE         PEM CA certificate to trust (--ca-cert-file is the older name)
   --batch-size N         rows per batch (overrides the spec)
   --max-batches N        execute: stop after N batches (the next execute resumes)
   --pause DURATION       execute: pause between batches (overrides the spec), e.g. 100ms
@@ -77,6 +77,7 @@ export const command: CliCommand = {
       {
         spec: { type: 'string' },
         'database-url': { type: 'string' },
+        'ca-cert': { type: 'string' },
         'ca-cert-file': { type: 'string' },
         'batch-size': { type: 'string' },
         'max-batches': { type: 'string' },
@@ -100,7 +101,10 @@ export const command: CliCommand = {
     const databaseUrl = databaseUrlFlag(values['database-url']);
     if (!databaseUrl)
       throw new ConfigError('is required (or set DATABASE_URL)', undefined, '--database-url');
-    const caCert = readFileFlag(values['ca-cert-file'], '--ca-cert-file', 'CA certificate');
+    // --ca-cert as in migrate and the actions' ca-cert input; --ca-cert-file still works.
+    const caCert = values['ca-cert']
+      ? readFileFlag(values['ca-cert'], '--ca-cert', 'CA certificate')
+      : readFileFlag(values['ca-cert-file'], '--ca-cert-file', 'CA certificate');
     const print = (r: unknown) => {
       if (values.json) console.log(JSON.stringify(r, null, 2));
     };

@@ -243,7 +243,18 @@ export async function call<T>(
     const st = apiStatus(e);
     if (!st) {
       // A network error's message may quote the server URL with its user information.
-      if (e instanceof Error && !(e instanceof ConfigError)) e.message = redactK8s(e.message);
+      // Some errors (a DOMException from an aborted or timed-out request) have a read-only
+      // message: those are left as they are, their text is ours, not the server's.
+      if (e instanceof Error && !(e instanceof ConfigError)) {
+        const redacted = redactK8s(e.message);
+        if (redacted !== e.message) {
+          try {
+            e.message = redacted;
+          } catch {
+            throw new Error(redacted, { cause: e });
+          }
+        }
+      }
       throw e;
     }
     if (st.code === 404) throw new ConfigError(`${what} not found`, undefined, input);

@@ -44,7 +44,9 @@ idempotent: false
 partitions: 4
 batch-size: 25
 throttle:
-  pause: 25ms
+  # Long enough that ten kills (at most 800 ms into each run) land before the work is done,
+  # however fast the machine: a whole run takes 40 batches x 250 ms per partition.
+  pause: 250ms
   target-batch-duration: 5s
   max-batch-duration: 10s
 verify:

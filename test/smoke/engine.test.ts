@@ -424,7 +424,7 @@ describe('checks file errors (before any request is sent)', () => {
   it('rejects unknown keys, duplicate names and retries on an idempotency check', async () => {
     expect(
       (await failure(run('checks:\n  - name: a\n    url: x\n    expcet: {}\n'))).location?.line,
-    ).toBe(2);
+    ).toBe(4); // the unknown key's own line
     const dup = await failure(run('checks:\n  - name: a\n    url: x\n  - name: a\n    url: y\n'));
     expect(dup.message).toMatch(/duplicate check name 'a'/);
     expect(dup.location?.line).toBe(4);

@@ -34986,8 +34986,10 @@ function extend(target) {
 /***/ ((module, __unused_webpack___webpack_exports__, __nccwpck_require__) => {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
-/* harmony import */ var _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(9391);
-/* harmony import */ var _src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(1174);
+/* harmony import */ var _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8152);
+/* harmony import */ var _src_db_connect_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(3894);
+/* harmony import */ var _src_runinfo_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(750);
+/* harmony import */ var _src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(1281);
 /**
  * `backfill` action: typed inputs → the backfill engine (`analyze`, `dry-run`, `execute` or
  * `verify`) → outputs and job summary. The engine's warnings and errors that carry a spec file
@@ -34996,7 +34998,10 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
  */
 
 
-const COMMANDS = ['analyze', 'dry-run', 'execute', 'verify'];
+
+
+const COMMANDS = ['analyze', 'dry-run', 'execute', 'verify', 'pause', 'resume'];
+const RUNNERS = ['runner', 'kubernetes'];
 function optionalInt(name) {
     if (!_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string(name))
         return undefined;
@@ -35005,12 +35010,62 @@ function optionalInt(name) {
 }
 await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)(async () => {
     const command = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.choice('command', COMMANDS, 'analyze');
-    const specPath = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('spec', { required: true });
-    const databaseUrl = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.databaseUrl('database-url');
+    const runner = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.choice('runner', RUNNERS, 'runner');
+    const specPath = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.path('spec', { required: true });
     const batchSize = optionalInt('batch-size');
+    const partitions = optionalInt('partitions');
+    const spec = (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__/* .loadBackfillSpec */ .C8)(specPath, 'spec');
+    if (command === 'execute' && runner === 'kubernetes') {
+        // Inside the cluster: the runner needs no database access; the pods read the URL from a Secret.
+        const ac = new AbortController();
+        process.once('SIGINT', () => ac.abort());
+        process.once('SIGTERM', () => ac.abort());
+        // The Kubernetes client is loaded only for this runner.
+        const { executeInKubernetes } = await Promise.all(/* import() */[__nccwpck_require__.e(10), __nccwpck_require__.e(851)]).then(__nccwpck_require__.bind(__nccwpck_require__, 9851));
+        const r = await executeInKubernetes({
+            spec: specPath,
+            image: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('image', { required: true }),
+            databaseSecret: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('database-secret', { required: true }),
+            kubeconfig: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.secret('kubeconfig'),
+            namespace: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('namespace') || undefined,
+            partitions,
+            batchSize,
+            timeoutMs: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.durationMs('timeout', '6h'),
+            signal: ac.signal,
+        }, _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .actionsLogger */ .MV);
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('job', r.job);
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('completed-indexes', r.completedIndexes);
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('failed-indexes', r.failedIndexes);
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('rows-written', '');
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('verified', 'false');
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('run-id', '');
+        await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z)((0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__/* .kubernetesMarkdown */ .qs)(spec.name, r));
+        if (r.status !== 'Complete') {
+            throw new Error(`job ${r.job} ${r.status === 'Failed' ? `failed (${r.reason}; failed indexes ${r.failedIndexes})` : r.status === 'Timeout' ? 'is still running after the timeout (left running)' : 'was cancelled and deleted'}; the checkpoint keeps every committed batch: re-run this step to resume`);
+        }
+        return;
+    }
+    const databaseUrl = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.databaseUrl('database-url');
     const maxBatches = optionalInt('max-batches');
     const failOnChecks = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.bool('fail-on-checks', false);
-    const spec = (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .loadBackfillSpec */ .C8)(specPath, 'spec');
+    if (command === 'pause' || command === 'resume') {
+        const client = await (0,_src_db_connect_js__WEBPACK_IMPORTED_MODULE_1__/* .connect */ .Ng)(databaseUrl, { caCert: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.caCert('ca-cert') });
+        try {
+            const r = await (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__/* .setRunControl */ .Xx)(client, spec.name, command === 'pause' ? 'pause' : null, (0,_src_runinfo_js__WEBPACK_IMPORTED_MODULE_2__/* .runInfo */ .Q)().actor);
+            if (!r)
+                throw new Error(`backfill '${spec.name}' has no unfinished run to ${command}`);
+            _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .actionsLogger */ .MV.info(command === 'pause'
+                ? `run #${r.runId} asked to pause: each partition stops after its current batch and waits for command: resume`
+                : `run #${r.runId} may go on`);
+            (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('run-id', String(r.runId));
+            (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('rows-written', '0');
+            (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('verified', 'false');
+        }
+        finally {
+            await client.end().catch(() => { });
+        }
+        return;
+    }
     const base = { spec, databaseUrl, caCert: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.caCert('ca-cert'), batchSize, failOnChecks };
     const logger = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .actionsLogger */ .MV;
     const counts = (toCreate, toUpdate, unchanged) => {
@@ -35021,37 +35076,48 @@ await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)
     };
     if (command === 'analyze' || command === 'dry-run') {
         const r = command === 'analyze'
-            ? await (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .analyzeBackfill */ .Lp)(base, logger)
-            : await (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .dryRunBackfill */ .z$)(base, logger);
+            ? await (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__/* .analyzeBackfill */ .Lp)(base, logger)
+            : await (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__/* .dryRunBackfill */ .z$)(base, logger);
         counts(r.toCreate, r.toUpdate, r.unchanged);
         (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('rows-written', '0');
         (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('verified', 'false');
         (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('run-id', '');
-        await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z)((0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .analyzeMarkdown */ .s8)(r));
+        await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z)((0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__/* .analyzeMarkdown */ .s8)(r));
         if (failOnChecks && r.failedChecks.length) {
             throw new Error(`${r.failedChecks.length} anomaly check(s) returned rows: ${r.failedChecks.map((c) => c.name).join(', ')} (fail-on-checks is true)`);
         }
         return;
     }
     if (command === 'execute') {
-        const r = await (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .executeBackfill */ ._7)({ ...base, maxBatches }, logger).catch(async (e) => {
-            if (e instanceof _src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .BackfillBatchError */ .PX)
-                await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z)((0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .executeFailureMarkdown */ .fm)(spec.name, e));
+        const ac = new AbortController();
+        // A cancelled job: every partition stops after its current batch; the checkpoint keeps it.
+        process.once('SIGINT', () => ac.abort());
+        process.once('SIGTERM', () => ac.abort());
+        const r = await (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__/* .executeBackfill */ ._7)({
+            ...base,
+            maxBatches,
+            partitions,
+            replicaUrl: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.databaseUrl('replica-url', { required: false }) || undefined,
+            signal: ac.signal,
+        }, logger).catch(async (e) => {
+            if (e instanceof _src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__/* .BackfillBatchError */ .PX || e instanceof _src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__/* .BackfillConnectionError */ .$W)
+                await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z)((0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__/* .executeFailureMarkdown */ .fm)(spec.name, e));
             throw e;
         });
         counts(r.inserted, r.updated, r.unchanged);
         (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('rows-written', String(r.rowsWritten));
         (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('verified', 'false');
         (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('run-id', String(r.runId));
-        await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z)((0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .executeMarkdown */ .N_)(r));
+        (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('status', r.status);
+        await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z)((0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__/* .executeMarkdown */ .N_)(r));
         return;
     }
-    const r = await (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .verifyBackfill */ ._D)(base, logger);
+    const r = await (0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__/* .verifyBackfill */ ._D)(base, logger);
     counts(r.toCreate, r.toUpdate, r.unchanged);
     (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('rows-written', '0');
     (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('verified', String(r.verified));
     (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('run-id', '');
-    await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z)((0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_1__/* .verifyMarkdown */ .vB)(r));
+    await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z)((0,_src_backfill_index_js__WEBPACK_IMPORTED_MODULE_3__/* .verifyMarkdown */ .vB)(r));
     if (!r.verified) {
         const differing = r.toCreate + r.toUpdate;
         throw new Error(`verify failed: ${differing} row(s) differ from the source${r.differences.length
@@ -35065,25 +35131,2247 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 1174:
+/***/ 1281:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
   PX: () => (/* reexport */ BackfillBatchError),
+  $W: () => (/* reexport */ BackfillConnectionError),
   Lp: () => (/* reexport */ analyzeBackfill),
   s8: () => (/* reexport */ analyzeMarkdown),
   z$: () => (/* reexport */ dryRunBackfill),
   _7: () => (/* reexport */ executeBackfill),
   fm: () => (/* reexport */ executeFailureMarkdown),
   N_: () => (/* reexport */ executeMarkdown),
-  C8: () => (/* reexport */ loadBackfillSpec),
+  qs: () => (/* reexport */ kubernetesMarkdown),
+  C8: () => (/* reexport */ backfill_spec/* loadBackfillSpec */.C8),
+  Xx: () => (/* reexport */ setRunControl),
   _D: () => (/* reexport */ verifyBackfill),
   vB: () => (/* reexport */ verifyMarkdown)
 });
 
-// UNUSED EXPORTS: BackfillBusyError, CHECKPOINT_DDL, backfillSpecSchema, describeDiff, generatePaket7Data, validateSpecAgainstDatabase
+// UNUSED EXPORTS: BackfillBusyError, CHECKPOINT_DDL, backfillSpecSchema, columnsReadFromTarget, describeDiff, ensureCheckpointSchema, generatePaket7Data, prepareRun, readPartitions, resumeCommand, validateSpecAgainstDatabase
+
+// EXTERNAL MODULE: ./src/backfill/spec.ts + 18 modules
+var backfill_spec = __nccwpck_require__(707);
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/db/lock.ts
+/**
+ * Session-level advisory locks (PostgreSQL docs, "Advisory Locks", `pg_try_advisory_lock`).
+ * Used so that one migration run, or one run of a given backfill, holds a database at a time.
+ */
+
+
+/** Maps a name to a stable signed 64-bit lock key (first 8 bytes of sha256), as a string. */
+function lockKey(name) {
+    return (0,external_node_crypto_.createHash)('sha256').update(name).digest().readBigInt64BE(0).toString();
+}
+/** Thrown when the lock is still held by another session after the wait. */
+class LockTimeoutError extends Error {
+    lockName;
+    holder;
+    name = 'LockTimeoutError';
+    constructor(lockName, holder, waitedMs) {
+        super(`${lockName} is locked by another session${holder ? ` (pid ${holder.pid}, application_name '${holder.applicationName}')` : ''}; waited ${Math.round(waitedMs / 1000)} s`);
+        this.lockName = lockName;
+        this.holder = holder;
+    }
+}
+/** Reads the session that holds the advisory lock `key`, if any. */
+async function lockHolder(client, key) {
+    const r = await client.query(`SELECT a.pid, coalesce(a.application_name, '') AS app, a.backend_start
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted
+        AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint`, [key]);
+    const row = r.rows[0];
+    return row ? { pid: row.pid, applicationName: row.app, since: row.backend_start } : undefined;
+}
+/**
+ * Takes a session advisory lock, polling every `pollMs` until `waitMs` milliseconds have passed.
+ * @returns a function that releases the lock
+ * @throws LockTimeoutError naming the holder's pid and application_name
+ */
+async function acquireAdvisoryLock(client, name, waitMs, pollMs = 200) {
+    const key = lockKey(name);
+    const start = Date.now();
+    for (;;) {
+        const r = await client.query('SELECT pg_try_advisory_lock($1::bigint) AS ok', [key]);
+        if (r.rows[0].ok) {
+            return async () => {
+                await client.query('SELECT pg_advisory_unlock($1::bigint)', [key]).catch(() => { });
+            };
+        }
+        const waited = Date.now() - start;
+        if (waited >= waitMs)
+            throw new LockTimeoutError(name, await lockHolder(client, key), waited);
+        await (0,errors/* sleep */.yy)(Math.min(pollMs, Math.max(1, waitMs - waited)));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/backfill/checkpoint.ts
+
+/** DDL of the checkpoint tables (schema `runbook`, created or upgraded on the first execute). */
+const CHECKPOINT_DDL = `
+CREATE SCHEMA IF NOT EXISTS runbook;
+CREATE TABLE IF NOT EXISTS runbook.backfill_runs (
+  id             bigserial PRIMARY KEY,
+  name           text NOT NULL,
+  checksum       text NOT NULL,
+  status         text NOT NULL CHECK (status IN ('running', 'paused', 'completed', 'failed', 'abandoned')),
+  last_key       jsonb,
+  batches        integer NOT NULL DEFAULT 0,
+  rows_seen      bigint NOT NULL DEFAULT 0,
+  rows_inserted  bigint NOT NULL DEFAULT 0,
+  rows_updated   bigint NOT NULL DEFAULT 0,
+  batch_size     integer,
+  error          text,
+  actor          text,
+  run_url        text,
+  started_at     timestamptz NOT NULL DEFAULT now(),
+  heartbeat_at   timestamptz NOT NULL DEFAULT now(),
+  finished_at    timestamptz
+);
+CREATE INDEX IF NOT EXISTS backfill_runs_name_idx ON runbook.backfill_runs (name, id DESC);
+ALTER TABLE runbook.backfill_runs
+  ADD COLUMN IF NOT EXISTS partitions integer NOT NULL DEFAULT 1,
+  ADD COLUMN IF NOT EXISTS pid integer,
+  ADD COLUMN IF NOT EXISTS control text,
+  ADD COLUMN IF NOT EXISTS control_by text,
+  ADD COLUMN IF NOT EXISTS control_at timestamptz,
+  ADD COLUMN IF NOT EXISTS token text;
+CREATE TABLE IF NOT EXISTS runbook.backfill_partitions (
+  run_id         bigint NOT NULL REFERENCES runbook.backfill_runs (id) ON DELETE CASCADE,
+  idx            integer NOT NULL,
+  lo             jsonb,
+  hi             jsonb,
+  last_key       jsonb,
+  status         text NOT NULL CHECK (status IN ('pending', 'running', 'completed', 'failed')),
+  batches        integer NOT NULL DEFAULT 0,
+  rows_seen      bigint NOT NULL DEFAULT 0,
+  rows_inserted  bigint NOT NULL DEFAULT 0,
+  rows_updated   bigint NOT NULL DEFAULT 0,
+  keys_total     bigint,
+  keys_done      bigint NOT NULL DEFAULT 0,
+  batch_size     integer,
+  pid            integer,
+  error          text,
+  heartbeat_at   timestamptz,
+  finished_at    timestamptz,
+  PRIMARY KEY (run_id, idx)
+);
+CREATE TABLE IF NOT EXISTS runbook.backfill_events (
+  id             bigserial PRIMARY KEY,
+  run_id         bigint NOT NULL REFERENCES runbook.backfill_runs (id) ON DELETE CASCADE,
+  idx            integer,
+  kind           text NOT NULL,
+  detail         text,
+  started_at     timestamptz NOT NULL DEFAULT now(),
+  duration_ms    integer
+);
+`;
+/**
+ * Creates or upgrades the checkpoint tables. Safe when several sessions start at once: the DDL
+ * runs in one transaction under a transaction-level advisory lock.
+ */
+async function checkpoint_ensureCheckpointSchema(client) {
+    await client.query('BEGIN');
+    try {
+        await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [
+            lockKey('runbook:checkpoint-schema'),
+        ]);
+        await client.query(CHECKPOINT_DDL);
+        await client.query('COMMIT');
+    }
+    catch (e) {
+        await client.query('ROLLBACK').catch(() => { });
+        throw e;
+    }
+}
+/** True when the checkpoint tables of this version exist (analyze never creates them). */
+async function checkpointExists(client) {
+    const r = await client.query(`SELECT to_regclass('runbook.backfill_runs') IS NOT NULL AS runs,
+            to_regclass('runbook.backfill_partitions') IS NOT NULL AS parts`);
+    return Boolean(r.rows[0].runs && r.rows[0].parts);
+}
+const num = (v) => Number(v ?? 0);
+/** Reads every partition row of a run, by index. */
+async function readPartitions(client, runId) {
+    const r = await client.query(`SELECT *, extract(epoch FROM now() - heartbeat_at) AS age
+       FROM runbook.backfill_partitions WHERE run_id = $1 ORDER BY idx`, [runId]);
+    return r.rows.map((row) => ({
+        idx: row.idx,
+        lo: row.lo,
+        hi: row.hi,
+        lastKey: row.last_key,
+        status: row.status,
+        batches: row.batches,
+        rowsSeen: num(row.rows_seen),
+        inserted: num(row.rows_inserted),
+        updated: num(row.rows_updated),
+        keysTotal: row.keys_total === null ? null : num(row.keys_total),
+        keysDone: num(row.keys_done),
+        pid: row.pid,
+        error: row.error,
+        heartbeatAgeS: row.age === null ? null : Number(row.age),
+    }));
+}
+/**
+ * Sets or clears the pause request of the latest unfinished run of `name`. Running partitions
+ * read it with every checkpoint and wait (without an open transaction) until it is cleared.
+ * @returns the run id, or undefined when no unfinished run exists
+ */
+async function setRunControl(client, name, control, actor) {
+    if (!(await checkpointExists(client)))
+        return undefined;
+    const r = await client.query(`UPDATE runbook.backfill_runs SET control = $2, control_by = $3, control_at = now()
+      WHERE id = (SELECT id FROM runbook.backfill_runs
+                   WHERE name = $1 AND status IN ('running', 'paused', 'failed')
+                   ORDER BY id DESC LIMIT 1)
+      RETURNING id, status`, [name, control, actor]);
+    return r.rows[0] ? { runId: Number(r.rows[0].id), status: r.rows[0].status } : undefined;
+}
+/** Records one event (a health pause, a takeover) of a run; never fails the caller. */
+async function recordEvent(client, runId, idx, kind, detail, durationMs) {
+    await client
+        .query(`INSERT INTO runbook.backfill_events (run_id, idx, kind, detail, started_at, duration_ms)
+       VALUES ($1, $2, $3, $4, now() - make_interval(secs => $5::double precision / 1000), $5)`, [runId, idx, kind, detail.slice(0, 2000), durationMs ?? 0])
+        .catch(() => { });
+}
+/** Reads the pauses recorded for a run, summed by kind, longest first. */
+async function readPauses(client, runId) {
+    const r = await client.query(`SELECT kind, count(*) AS n, coalesce(sum(duration_ms), 0) AS total,
+            (array_agg(detail ORDER BY duration_ms DESC NULLS LAST))[1] AS worst
+       FROM runbook.backfill_events WHERE run_id = $1 AND kind LIKE 'pause:%'
+      GROUP BY kind ORDER BY total DESC`, [runId]);
+    return r.rows.map((row) => ({
+        kind: String(row.kind).slice('pause:'.length),
+        count: num(row.n),
+        totalMs: num(row.total),
+        worst: row.worst ?? '',
+    }));
+}
+
+// EXTERNAL MODULE: ./src/db/connect.ts + 2 modules
+var db_connect = __nccwpck_require__(3894);
+;// CONCATENATED MODULE: ./src/backfill/lint.ts
+
+
+/**
+ * The written columns (target columns and `set-on-write` columns) that the source reads from
+ * the target table; empty for an idempotent source.
+ */
+async function columnsReadFromTarget(client, spec) {
+    // Wrapped, so the plan has more than one range table entry and VERBOSE qualifies columns.
+    const r = await client.query(`EXPLAIN (VERBOSE, FORMAT JSON) SELECT * FROM (${spec.source}) AS __source`);
+    const plan = r.rows[0]['QUERY PLAN'][0].Plan;
+    const [schema, table] = spec.table.includes('.')
+        ? spec.table.split('.')
+        : [undefined, spec.table];
+    const aliases = new Set();
+    const texts = [];
+    const walk = (n) => {
+        if (n['Relation Name'] === table && (!schema || n.Schema === schema) && n.Alias) {
+            aliases.add(n.Alias);
+        }
+        for (const [k, v] of Object.entries(n)) {
+            if (k === 'Plans')
+                continue;
+            if (typeof v === 'string')
+                texts.push(v);
+            else if (Array.isArray(v))
+                for (const x of v)
+                    if (typeof x === 'string')
+                        texts.push(x);
+        }
+        for (const c of n.Plans ?? [])
+            walk(c);
+    };
+    walk(plan);
+    if (!aliases.size)
+        return [];
+    const written = [...spec.columns, ...Object.keys(spec.setOnWrite)];
+    const all = texts.join('\n');
+    const quote = (x) => (/^[a-z_][a-z0-9_$]*$/.test(x) ? x : `"${x.replace(/"/g, '""')}"`);
+    const esc = (x) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return written.filter((c) => [...aliases].some((a) => new RegExp(`(^|[^A-Za-z0-9_$".])${esc(quote(a))}\\.${esc(quote(c))}($|[^A-Za-z0-9_$"])`).test(all)));
+}
+/**
+ * Refuses a source that reads the columns it writes unless the spec says `idempotent: false`.
+ * @throws ConfigError located at `source`
+ */
+async function checkIdempotence(client, spec) {
+    if (!spec.idempotent)
+        return;
+    const read = await columnsReadFromTarget(client, spec);
+    if (read.length) {
+        throw new errors/* ConfigError */.xL(`the source reads ${read.map((c) => `${spec.table}.${c}`).join(', ')}, which the backfill writes: every rerun (or resumed batch) would apply it again and verify could never pass. Compute the value from columns the backfill does not write, or declare 'idempotent: false' if applying it once per run is intended`, spec.locate(['source']));
+    }
+}
+/**
+ * Plans, without running them, the batch write (with its `set-on-write` expressions) and every
+ * `verify` query.
+ * @throws ConfigError at the `set-on-write` entry, the source or the verify query that fails
+ */
+async function checkStatements(client, spec, sql) {
+    for (const [col, expr] of Object.entries(spec.setOnWrite)) {
+        try {
+            await client.query(`EXPLAIN UPDATE ${(0,db_connect/* ident */.bD)(spec.table)} SET ${(0,db_connect/* ident */.bD)(col)} = (${expr}) WHERE false`);
+        }
+        catch (e) {
+            throw new errors/* ConfigError */.xL(`set-on-write '${col}: ${expr}' fails: ${e.message}`, spec.locate(['target', 'set-on-write', col]));
+        }
+    }
+    try {
+        const params = spec.key.map(() => null);
+        await client.query(`EXPLAIN ${sql.batch(true, true)}`, [...params, ...params]);
+    }
+    catch (e) {
+        const hasSow = Object.keys(spec.setOnWrite).length > 0;
+        throw new errors/* ConfigError */.xL(`the batch write does not plan: ${e.message}${hasSow ? ' (check set-on-write and the source columns’ types)' : ''}`, spec.locate(hasSow ? ['target', 'set-on-write'] : ['source']));
+    }
+    for (const q of spec.verify) {
+        try {
+            await client.query(`EXPLAIN ${q.sql.trim().replace(/;\s*$/, '')}`);
+        }
+        catch (e) {
+            throw new errors/* ConfigError */.xL(`verify assertion '${q.name}' fails to plan: ${e.message}`, q.location);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/backfill/session.ts
+
+
+
+
+/**
+ * Opens one connected client with keepalives and session timeouts set.
+ * @throws ConfigError for a bad URL or a connection failure (the password never appears)
+ */
+async function openSession(url, options) {
+    // connect() makes libpq's second attempt of sslmode=prefer (plain after a refused TLS).
+    const client = await (0,db_connect/* connect */.Ng)(url, {
+        caCert: options.caCert,
+        applicationName: options.applicationName.slice(0, 63),
+        client: { keepAlive: true, keepAliveInitialDelayMillis: 10_000 },
+    });
+    client.on('error', () => { });
+    await client.query(`SELECT set_config('idle_in_transaction_session_timeout', $1, false),
+            set_config('tcp_keepalives_idle', '30', false),
+            set_config('tcp_keepalives_interval', '10', false),
+            set_config('tcp_keepalives_count', '3', false)`, [String(Math.max(1, Math.round(options.idleInTransactionMs)))]);
+    // PostgreSQL 14+ on platforms with POLLRDHUP; older servers simply do not know the setting.
+    await client
+        .query(`SELECT set_config('client_connection_check_interval', '1000', false)`)
+        .catch(() => { });
+    return client;
+}
+/** Thrown when another live session is already running this backfill (or partition). */
+class BackfillBusyError extends Error {
+    name = 'BackfillBusyError';
+}
+/**
+ * Takes the session advisory lock `lockName`, waiting up to `waitMs` milliseconds. When the
+ * holder is a backfill session whose checkpoint heartbeat is older than `staleAfterMs` (a
+ * stopped or hung process; a killed one whose server-side statement still runs), its backend
+ * is terminated with `pg_terminate_backend` (its open batch rolls back, its locks go) and the
+ * lock is retried.
+ * @returns the function that releases the lock
+ * @throws BackfillBusyError naming the holder when a live session holds it after the wait
+ */
+async function session_lockOrTakeOver(client, lockName, what, waitMs, staleAfterMs, logger) {
+    const started = Date.now();
+    for (;;) {
+        const left = Math.max(0, waitMs - (Date.now() - started));
+        try {
+            return await acquireAdvisoryLock(client, lockName, Math.min(left, 1000));
+        }
+        catch (e) {
+            if (!(e instanceof LockTimeoutError))
+                throw e;
+            const h = e.holder;
+            const stale = h ? await staleHolder(client, h, staleAfterMs) : undefined;
+            if (h && stale !== undefined) {
+                logger.warning(`${what} is held by pid ${h.pid} ('${h.applicationName}') whose heartbeat is ${Math.round(stale)} s old (stale after ${Math.round(staleAfterMs / 1000)} s): the process is dead or hung; terminating its session (its open batch rolls back) and taking over`);
+                await client.query('SELECT pg_terminate_backend($1)', [h.pid]);
+                // The terminated backend releases its locks as it exits.
+                await (0,errors/* sleep */.yy)(100);
+                continue;
+            }
+            if (Date.now() - started >= waitMs) {
+                throw new BackfillBusyError(`${what} is already running in another session${h ? ` (pid ${h.pid}, application_name '${h.applicationName}')` : ''}; refusing to run it twice at once`);
+            }
+        }
+    }
+}
+/**
+ * The heartbeat age in seconds of the backfill session `h`, when it is older than
+ * `staleAfterMs`; undefined when the holder is alive or not a backfill session.
+ */
+async function staleHolder(client, h, staleAfterMs) {
+    if (!h.applicationName.startsWith('runbook-backfill'))
+        return undefined;
+    if (!(await checkpointExists(client)))
+        return undefined;
+    const r = await client.query(`SELECT max(age) AS age FROM (
+       SELECT extract(epoch FROM now() - heartbeat_at) AS age FROM runbook.backfill_runs
+        WHERE pid = $1 AND status = 'running'
+       UNION ALL
+       SELECT extract(epoch FROM now() - heartbeat_at) FROM runbook.backfill_partitions
+        WHERE pid = $1 AND status = 'running') x`, [h.pid]);
+    const age = r.rows[0].age === null ? null : Number(r.rows[0].age);
+    return age !== null && age * 1000 > staleAfterMs ? age : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/backfill/sql.ts
+/**
+ * SQL text for one backfill spec: the source restricted to a keyset range, the difference
+ * between source and target (computed with `IS DISTINCT FROM`, so unchanged rows are never
+ * rewritten), the batch write for each mode, and the keyset batch boundaries.
+ *
+ * Source columns are cast to the target columns' types before comparing, so a source value
+ * that the target would round (e.g. `33.333` into `numeric(12,2)`) does not count as a
+ * difference forever.
+ */
+
+/** Builds the statements of one spec. `types` comes from `validateSpecAgainstDatabase`. */
+class BackfillSql {
+    spec;
+    target;
+    constructor(spec, target) {
+        this.spec = spec;
+        this.target = target;
+    }
+    t(col) {
+        return this.target.types[col];
+    }
+    /** `s."a", s."b"` (raw source key expressions). */
+    keyList(alias) {
+        return this.spec.key.map((k) => `${alias}.${(0,db_connect/* ident */.bD)(k)}`).join(', ');
+    }
+    /** Parameter placeholders for a key, cast to the key types, starting at `$first`. */
+    keyParams(first) {
+        return this.spec.key.map((k, i) => `$${first + i}::${this.t(k)}`).join(', ');
+    }
+    tuple(list) {
+        return this.spec.key.length > 1 ? `(${list})` : list;
+    }
+    /**
+     * The WHERE clause of a keyset range `(lo, hi]` on the raw source key; either end may be open.
+     * Parameters: lo's key values from `$first`, then hi's.
+     */
+    range(lo, hi, first = 1) {
+        const parts = [];
+        let n = first;
+        if (lo) {
+            parts.push(`${this.tuple(this.keyList('s'))} > ${this.tuple(this.keyParams(n))}`);
+            n += this.spec.key.length;
+        }
+        if (hi) {
+            parts.push(`${this.tuple(this.keyList('s'))} <= ${this.tuple(this.keyParams(n))}`);
+            n += this.spec.key.length;
+        }
+        return { where: parts.length ? parts.join(' AND ') : 'true', next: n };
+    }
+    /** The source restricted by `where`, with key and target columns cast to the target types. */
+    source(where) {
+        const cols = [...this.spec.key, ...this.spec.columns]
+            .map((c) => `CAST(s.${(0,db_connect/* ident */.bD)(c)} AS ${this.t(c)}) AS ${(0,db_connect/* ident */.bD)(c)}`)
+            .join(', ');
+        return `SELECT ${cols} FROM (${this.spec.source}) AS s WHERE ${where}`;
+    }
+    distinct(a, b) {
+        const l = this.spec.columns.map((c) => `${a}.${(0,db_connect/* ident */.bD)(c)}`).join(', ');
+        const r = this.spec.columns.map((c) => `${b}.${(0,db_connect/* ident */.bD)(c)}`).join(', ');
+        return this.spec.columns.length > 1
+            ? `ROW(${l}) IS DISTINCT FROM ROW(${r})`
+            : `${l} IS DISTINCT FROM ${r}`;
+    }
+    joinOn(a, b) {
+        return this.spec.key.map((k) => `${a}.${(0,db_connect/* ident */.bD)(k)} = ${b}.${(0,db_connect/* ident */.bD)(k)}`).join(' AND ');
+    }
+    /** Source LEFT JOIN target; `t.__present` is NULL when the target row is missing. */
+    diffFrom(where) {
+        const tcols = [...this.spec.key, ...this.spec.columns].map(db_connect/* ident */.bD).join(', ');
+        return `(${this.source(where)}) AS s
+      LEFT JOIN (SELECT true AS __present, ${tcols} FROM ${(0,db_connect/* ident */.bD)(this.spec.table)}) AS t
+        ON ${this.joinOn('t', 's')}`;
+    }
+    /** Counts: to_create, to_update, unchanged, source_rows over the whole source. */
+    diffCounts() {
+        const d = this.distinct('t', 's');
+        return `SELECT count(*) FILTER (WHERE t.__present IS NULL) AS to_create,
+                   count(*) FILTER (WHERE t.__present AND ${d}) AS to_update,
+                   count(*) FILTER (WHERE t.__present AND NOT (${d})) AS unchanged,
+                   count(*) AS source_rows
+              FROM ${this.diffFrom('true')}`;
+    }
+    /**
+     * The first `$1` differing rows that this mode writes, in key order, with before (target) and
+     * after (source): missing and differing rows for `upsert`, differing rows for `update`,
+     * missing rows for `insert`. The mode's filter comes before the LIMIT, so the sample is full
+     * even when rows the mode skips come first.
+     */
+    diffSample() {
+        const d = this.distinct('t', 's');
+        const writes = this.spec.mode === 'update'
+            ? `t.__present AND ${d}`
+            : this.spec.mode === 'insert'
+                ? 't.__present IS NULL'
+                : `t.__present IS NULL OR ${d}`;
+        // json (not jsonb) keeps the spec's column order for the report.
+        const obj = (a) => `json_build_object(${this.spec.columns.map((c) => `'${c}', ${a}.${(0,db_connect/* ident */.bD)(c)}`).join(', ')})`;
+        const key = `jsonb_build_array(${this.spec.key.map((k) => `s.${(0,db_connect/* ident */.bD)(k)}::text`).join(', ')})`;
+        return `SELECT ${key} AS key, t.__present IS NOT NULL AS present,
+                   CASE WHEN t.__present THEN ${obj('t')} END AS before, ${obj('s')} AS after
+              FROM ${this.diffFrom('true')}
+             WHERE ${writes}
+             ORDER BY ${this.keyList('s')}
+             LIMIT $1`;
+    }
+    /**
+     * `n`: source rows with a NULL in any key column. No keyset range `(lo, hi]` holds such a row
+     * (`NULL > x` is never true), so execute could never write it.
+     */
+    nullKeys() {
+        const anyNull = this.spec.key.map((k) => `s.${(0,db_connect/* ident */.bD)(k)} IS NULL`).join(' OR ');
+        return `SELECT count(*) AS n FROM (${this.spec.source}) AS s WHERE ${anyNull}`;
+    }
+    /** Keys that the source yields more than once (the backfill would be ambiguous). */
+    duplicateKeys() {
+        const key = `jsonb_build_array(${this.spec.key.map((k) => `s.${(0,db_connect/* ident */.bD)(k)}::text`).join(', ')})`;
+        return `SELECT ${key} AS key, count(*) AS copies
+              FROM (${this.spec.source}) AS s
+             GROUP BY ${this.keyList('s')} HAVING count(*) > 1
+             ORDER BY ${this.keyList('s')} LIMIT 10`;
+    }
+    /**
+     * Every `$1`-th key after the optional lower bound (and the last one), with its row number and
+     * the number of keys: the keyset batch boundaries. Keys come from the spec's `batch-keys`
+     * query when it has one (a cheap index scan), else from the source itself. Boundaries only
+     * cut the key space into ranges `(lo, hi]` and a final open range, so every source row is
+     * covered whatever keys this query returns.
+     */
+    boundaries(lo, hi = false) {
+        // Parameters: $1 the granule; the lower bound's key values from $2, then the upper bound's.
+        const w = this.range(lo, hi, 2).where;
+        const keys = this.spec.key.map((k, i) => `${(0,db_connect/* ident */.bD)(k)}::text AS k${i}`).join(', ');
+        const from = this.spec.batchKeys ?? this.spec.source;
+        return `SELECT ${keys}, rn, total FROM (
+              SELECT ${this.keyList('s')},
+                     row_number() OVER (ORDER BY ${this.keyList('s')}) AS rn,
+                     count(*) OVER () AS total
+                FROM (${from}) AS s WHERE ${w}) AS x
+             WHERE rn % $1 = 0 OR rn = total
+             ORDER BY rn`;
+    }
+    /**
+     * The partition bounds: the keys at the 1/n, 2/n, … (n-1)/n quantiles of the batch keys (or
+     * the source's keys), so partitions hold equal numbers of keys whatever the key distribution.
+     * Parameter `$1`: n. Returns `k0…` per bound and `total`.
+     */
+    partitionBounds() {
+        const keys = this.spec.key.map((k, i) => `${(0,db_connect/* ident */.bD)(k)}::text AS k${i}`).join(', ');
+        const from = this.spec.batchKeys ?? this.spec.source;
+        return `SELECT ${keys}, rn, total FROM (
+              SELECT ${this.keyList('s')},
+                     row_number() OVER (ORDER BY ${this.keyList('s')}) AS rn,
+                     count(*) OVER () AS total
+                FROM (${from}) AS s) AS x
+             WHERE rn % greatest(1, ceil(total::numeric / $1)::bigint) = 0 AND rn < total
+             ORDER BY rn`;
+    }
+    setOnWriteCols() {
+        return Object.keys(this.spec.setOnWrite);
+    }
+    /**
+     * One batch: writes the differing rows of the source range `(lo, hi]` and returns `seen`,
+     * `inserted`, `updated`. Parameters as {@link range}.
+     */
+    batch(lo, hi) {
+        const { where } = this.range(lo, hi);
+        const src = this.source(where);
+        const table = (0,db_connect/* ident */.bD)(this.spec.table);
+        const sow = this.setOnWriteCols();
+        const sowExpr = (c) => `(${this.spec.setOnWrite[c]})`;
+        const keyCols = this.spec.key.map(db_connect/* ident */.bD).join(', ');
+        const all = [...this.spec.key, ...this.spec.columns];
+        const insertCols = [...all, ...sow].map(db_connect/* ident */.bD).join(', ');
+        const insertVals = [...all.map((c) => `src.${(0,db_connect/* ident */.bD)(c)}`), ...sow.map(sowExpr)].join(', ');
+        const counts = `SELECT (SELECT count(*) FROM src) AS seen,
+                           count(*) FILTER (WHERE w.inserted) AS inserted,
+                           count(*) FILTER (WHERE NOT w.inserted) AS updated FROM w`;
+        if (this.spec.mode === 'update') {
+            const sets = [
+                ...this.spec.columns.map((c) => `${(0,db_connect/* ident */.bD)(c)} = src.${(0,db_connect/* ident */.bD)(c)}`),
+                ...sow.map((c) => `${(0,db_connect/* ident */.bD)(c)} = ${sowExpr(c)}`),
+            ].join(', ');
+            return `WITH src AS MATERIALIZED (${src}),
+               w AS (UPDATE ${table} AS t SET ${sets} FROM src
+                      WHERE ${this.joinOn('t', 'src')} AND ${this.distinct('t', 'src')}
+                      RETURNING false AS inserted)
+              ${counts}`;
+        }
+        if (this.spec.mode === 'insert') {
+            return `WITH src AS MATERIALIZED (${src}),
+               w AS (INSERT INTO ${table} (${insertCols}) SELECT ${insertVals} FROM src
+                      ON CONFLICT (${keyCols}) DO NOTHING RETURNING true AS inserted)
+              ${counts}`;
+        }
+        const sets = [
+            ...this.spec.columns.map((c) => `${(0,db_connect/* ident */.bD)(c)} = EXCLUDED.${(0,db_connect/* ident */.bD)(c)}`),
+            ...sow.map((c) => `${(0,db_connect/* ident */.bD)(c)} = ${sowExpr(c)}`),
+        ].join(', ');
+        return `WITH src AS MATERIALIZED (${src}),
+             w AS (INSERT INTO ${table} AS t (${insertCols}) SELECT ${insertVals} FROM src
+                    ON CONFLICT (${keyCols}) DO UPDATE SET ${sets}
+                    WHERE ${this.distinct('t', 'EXCLUDED')}
+                    RETURNING (t.xmax = 0) AS inserted)
+            ${counts}`;
+    }
+    /** Flattens optional lo/hi keys into query parameters in {@link range} order. */
+    static params(lo, hi) {
+        return [...(lo ?? []), ...(hi ?? [])];
+    }
+}
+
+;// CONCATENATED MODULE: ./src/backfill/prepare.ts
+
+
+
+
+
+
+/**
+ * What a differing row changes, one line per column that differs, in the spec's column order:
+ * `current_usage_limit: 5 → 20`; a missing row lists every column as `column = value` after
+ * `new row:`. Columns that already hold the source's value are left out.
+ */
+function describeDiff(d) {
+    const show = (v) => (v === undefined ? 'null' : JSON.stringify(v));
+    if (!d.before) {
+        return [
+            `new row: ${Object.entries(d.after)
+                .map(([c, v]) => `${c} = ${show(v)}`)
+                .join(', ')}`,
+        ];
+    }
+    const before = d.before;
+    return Object.entries(d.after)
+        .filter(([c, v]) => show(before[c]) !== show(v))
+        .map(([c, v]) => `${c}: ${show(before[c])} → ${show(v)}`);
+}
+async function lastRun(p) {
+    if (!(await checkpointExists(p.client)))
+        return undefined;
+    const r = (await p.client.query(`SELECT r.*, count(x.idx) AS parts, count(x.idx) FILTER (WHERE x.status <> 'completed') AS open,
+              extract(epoch FROM now() - greatest(r.heartbeat_at, max(x.heartbeat_at))) AS age
+         FROM runbook.backfill_runs r LEFT JOIN runbook.backfill_partitions x ON x.run_id = r.id
+        WHERE r.name = $1 GROUP BY r.id ORDER BY r.id DESC LIMIT 1`, [p.spec.name])).rows[0];
+    if (!r)
+        return undefined;
+    const age = Number(r.age ?? 0);
+    return {
+        id: Number(r.id),
+        status: r.status,
+        lastKey: r.last_key,
+        batches: r.batches,
+        rowsSeen: prepare_num(r.rows_seen),
+        resumable: ['running', 'paused', 'failed'].includes(r.status) && r.checksum === p.spec.checksum,
+        startedAt: r.started_at,
+        partitions: Math.max(1, prepare_num(r.parts)),
+        unfinishedPartitions: prepare_num(r.open),
+        heartbeatAgeS: age,
+        dead: r.status === 'running' && age * 1000 > p.spec.staleAfterMs,
+    };
+}
+/**
+ * Loads the spec, opens a session with timeouts, checks the spec against the database, refuses
+ * a non-idempotent source (unless declared) and plans the batch write and verify queries.
+ * @param options.allowMissingTarget analyze: go on when the target table or columns do not exist yet
+ * @throws ConfigError naming the input, file and line of the problem
+ */
+async function prepare_prepare(options, purpose, extra = {}) {
+    const spec = typeof options.spec === 'string' ? (0,backfill_spec/* loadBackfillSpec */.C8)(options.spec) : options.spec;
+    if (options.batchSize !== undefined &&
+        (!Number.isInteger(options.batchSize) ||
+            options.batchSize < 1 ||
+            options.batchSize > backfill_spec/* MAX_BATCH_SIZE */.Sx)) {
+        throw new errors/* ConfigError */.xL(`must be an integer from 1 to ${backfill_spec/* MAX_BATCH_SIZE */.Sx}, got ${options.batchSize}`, undefined, 'batch-size');
+    }
+    const client = await openSession(options.databaseUrl, {
+        caCert: options.caCert,
+        applicationName: `runbook-backfill ${purpose} ${spec.name}`,
+        idleInTransactionMs: spec.idleInTransactionMs,
+    });
+    try {
+        const target = await (0,backfill_spec/* validateSpecAgainstDatabase */.wi)(client, spec, 'spec', extra);
+        const sql = new BackfillSql(spec, target);
+        await checkIdempotence(client, spec);
+        if (!target.missing.length)
+            await checkStatements(client, spec, sql);
+        return {
+            spec,
+            sql,
+            client,
+            batchSize: options.batchSize ?? spec.batchSize,
+            missingTarget: target.missing,
+        };
+    }
+    catch (e) {
+        await client.end().catch(() => { });
+        throw e;
+    }
+}
+/** A count column (bigint arrives as text) as a number. */
+const prepare_num = (v) => Number(v ?? 0);
+async function diffCounts(p) {
+    const r = (await p.client.query(p.sql.diffCounts())).rows[0];
+    const missing = prepare_num(r.to_create);
+    const differing = prepare_num(r.to_update);
+    const mode = p.spec.mode;
+    return {
+        sourceRows: prepare_num(r.source_rows),
+        toCreate: mode === 'update' ? 0 : missing,
+        toUpdate: mode === 'insert' ? 0 : differing,
+        unchanged: prepare_num(r.unchanged),
+        skipped: mode === 'update' ? missing : mode === 'insert' ? differing : 0,
+    };
+}
+async function diffSample(p, limit) {
+    if (limit <= 0)
+        return [];
+    // The SQL keeps only the rows this mode writes, before its LIMIT.
+    const r = await p.client.query(p.sql.diffSample(), [limit]);
+    return r.rows.map((row) => ({ key: row.key, before: row.before, after: row.after }));
+}
+async function runQuery(client, q, what) {
+    try {
+        const r = await client.query(q.sql);
+        return {
+            name: q.name,
+            description: q.description,
+            rows: r.rowCount ?? r.rows.length,
+            sample: r.rows.slice(0, 5),
+            location: q.location,
+        };
+    }
+    catch (e) {
+        throw new errors/* ConfigError */.xL(`${what} '${q.name}' fails: ${e.message}`, q.location);
+    }
+}
+/** Runs `fn` in a read-only REPEATABLE READ transaction (one consistent snapshot, no writes). */
+async function readOnly(client, fn) {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    try {
+        return await fn();
+    }
+    finally {
+        await client.query('ROLLBACK').catch(() => { });
+    }
+}
+/** The key `k0…k{n-1}` columns of a boundaries row. */
+function keyOf(row, n) {
+    return Array.from({ length: n }, (_, i) => String(row[`k${i}`]));
+}
+
+;// CONCATENATED MODULE: ./src/report/markdown.ts
+/**
+ * Markdown building blocks for job summaries and CLI reports: tables and Mermaid charts
+ * (GitHub renders Mermaid in Markdown; `xychart-beta` per mermaid.js.org/syntax/xyChart).
+ */
+/** Escapes text for a GitHub-flavoured Markdown table cell. */
+function cell(value) {
+    if (value === undefined || value === null)
+        return '';
+    return String(value).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+/** A Markdown table. `rows` are arrays of cell values in `headers` order. */
+function table(headers, rows) {
+    const head = `| ${headers.map(cell).join(' | ')} |`;
+    const sep = `| ${headers.map(() => '---').join(' | ')} |`;
+    const body = rows.map((r) => `| ${r.map(cell).join(' | ')} |`);
+    return [head, sep, ...body].join('\n') + '\n';
+}
+/** A Markdown heading of `level` (1-6). */
+function heading(text, level = 2) {
+    return `${'#'.repeat(level)} ${text}\n`;
+}
+/** A fenced code block. */
+function code(text, lang = '') {
+    return '```' + lang + '\n' + text.replace(/\n$/, '') + '\n```\n';
+}
+/** Formats a duration given in milliseconds as `850 ms`, `12.3 s`, `4m 05s`. */
+function markdown_formatMs(ms) {
+    if (ms < 1000)
+        return `${Math.round(ms)} ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)} s`;
+    const m = Math.floor(ms / 60_000);
+    const s = Math.round((ms % 60_000) / 1000);
+    return `${m}m ${String(s).padStart(2, '0')}s`;
+}
+/**
+ * A Mermaid `xychart-beta` block. `x` are category labels (e.g. `13:05`); every series must
+ * have `x.length` values. Returns '' when there is nothing to draw.
+ */
+function xychart(title, x, yLabel, series) {
+    if (x.length === 0 || series.length === 0)
+        return '';
+    const num = (v) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : 0);
+    const lines = [
+        'xychart-beta',
+        `  title "${title.replace(/"/g, "'")}"`,
+        `  x-axis [${x.map((l) => `"${l.replace(/"/g, "'")}"`).join(', ')}]`,
+        `  y-axis "${yLabel.replace(/"/g, "'")}"`,
+        ...series.map((s) => `  ${s.kind} [${s.values.map(num).join(', ')}]`),
+    ];
+    return code(lines.join('\n'), 'mermaid');
+}
+
+;// CONCATENATED MODULE: ./src/backfill/analyze.ts
+
+
+
+async function analyzeWith(p, options, logger) {
+    const started = Date.now();
+    return readOnly(p.client, async () => {
+        const t0 = Date.now();
+        const sourceOnly = p.missingTarget.length > 0;
+        const counts = sourceOnly ? await sourceOnlyCounts(p) : await diffCounts(p);
+        const readMs = Date.now() - t0;
+        const dups = await p.client.query(p.sql.duplicateKeys());
+        const nullKeys = await countNullKeys(p);
+        const checks = [];
+        for (const q of p.spec.checks) {
+            if (!sourceOnly)
+                checks.push(await runQuery(p.client, q, 'check'));
+            else {
+                // A check may read the columns the migration has not added yet.
+                await p.client.query('SAVEPOINT check_query');
+                try {
+                    checks.push(await runQuery(p.client, q, 'check'));
+                    await p.client.query('RELEASE SAVEPOINT check_query');
+                }
+                catch (e) {
+                    await p.client.query('ROLLBACK TO SAVEPOINT check_query');
+                    checks.push({
+                        name: q.name,
+                        description: q.description,
+                        rows: 0,
+                        sample: [],
+                        location: q.location,
+                        skipped: e.message,
+                    });
+                }
+            }
+        }
+        const totalOperations = counts.toCreate + counts.toUpdate;
+        const batchKeys = p.spec.batchKeys
+            ? prepare_num((await p.client.query(`SELECT count(*) AS n FROM (${p.spec.batchKeys}) AS k`)).rows[0].n)
+            : counts.sourceRows;
+        const batches = Math.max(1, Math.ceil(batchKeys / p.batchSize));
+        // Execute reads the source once more for its boundaries (unless batch-keys gives them
+        // cheaply), reads it again batch by batch and writes the differences; ~50k written rows/s
+        // is what keyset upserts reach on a small server.
+        const reads = p.spec.batchKeys ? 1.5 : 2.5;
+        const estimatedMs = Math.round(readMs * reads + (totalOperations / 50_000) * 1000 + (batches - 1) * p.spec.pauseMs);
+        const result = {
+            name: p.spec.name,
+            mode: p.spec.mode,
+            table: p.spec.table,
+            ...counts,
+            totalOperations,
+            nullKeys,
+            duplicateKeys: dups.rows.map((r) => ({ key: r.key, copies: prepare_num(r.copies) })),
+            checks,
+            failedChecks: checks.filter((c) => c.rows > 0),
+            batchSize: p.batchSize,
+            batches,
+            batchUnit: p.spec.batchKeys ? 'keys' : 'rows',
+            lastRun: await lastRun(p),
+            missingTarget: p.missingTarget,
+            estimatedMs,
+            durationMs: Date.now() - started,
+        };
+        logAnalysis(result, logger, options.failOnChecks ?? false, p.spec);
+        return result;
+    });
+}
+/**
+ * Counts when the target table or columns do not exist yet: source rows, and how many of their
+ * keys are missing from / present in the target (all missing when the table does not exist).
+ */
+async function sourceOnlyCounts(p) {
+    const { spec } = p;
+    const tableMissing = p.missingTarget.some((m) => m.startsWith('table '));
+    const keys = spec.key.map((k) => `t.${(0,db_connect/* ident */.bD)(k)}`).join(', ');
+    const join = spec.key.map((k) => `t.${(0,db_connect/* ident */.bD)(k)} = s.${(0,db_connect/* ident */.bD)(k)}`).join(' AND ');
+    const r = (await p.client.query(tableMissing
+        ? `SELECT count(*) AS n, 0 AS present FROM (${spec.source}) AS s`
+        : `SELECT count(*) AS n, count(t.__p) AS present FROM (${spec.source}) AS s
+             LEFT JOIN (SELECT true AS __p, ${keys} FROM ${(0,db_connect/* ident */.bD)(spec.table)} AS t) AS t ON ${join}`)).rows[0];
+    const n = prepare_num(r.n);
+    const present = prepare_num(r.present);
+    const missing = n - present;
+    return {
+        sourceRows: n,
+        toCreate: spec.mode === 'update' ? 0 : missing,
+        toUpdate: spec.mode === 'insert' ? 0 : present,
+        unchanged: 0,
+        skipped: spec.mode === 'update' ? missing : spec.mode === 'insert' ? present : 0,
+    };
+}
+async function countNullKeys(p) {
+    return prepare_num((await p.client.query(p.sql.nullKeys())).rows[0].n);
+}
+function nullKeyMessage(n, spec) {
+    return `${n} source row(s) have a NULL key (${spec.key.join(', ')}); keyset batches can never reach them, so execute refuses to run: filter them out of the source (e.g. an inner JOIN or WHERE ${spec.key[0]} IS NOT NULL) or report them as a check`;
+}
+function batchUnit(r) {
+    return r.batchUnit === 'keys' ? 'batch keys' : 'rows';
+}
+function logAnalysis(r, logger, asErrors, spec) {
+    const line = (label, value) => logger.info(`  ${label.padEnd(40)} ${value}`);
+    logger.info(`Backfill '${r.name}' (${r.mode} into ${r.table}):`);
+    if (r.missingTarget.length) {
+        logger.warning(`${r.missingTarget.join(', ')} of ${r.table} do(es) not exist yet: analyzed the source alone; rows to create/update are upper bounds (run the migration that adds them before dry-run and execute)`, spec.locate(['target']));
+    }
+    line('source rows:', r.sourceRows);
+    line(`new ${r.table} rows to create:`, r.toCreate);
+    line(`existing ${r.table} rows to update:`, r.toUpdate);
+    line('unchanged rows:', r.unchanged);
+    if (r.skipped)
+        line('differing rows this mode skips:', r.skipped);
+    line('total database operations planned:', r.totalOperations);
+    logger.info(`  ${r.batches} batch(es) of up to ${r.batchSize} ${batchUnit(r)}; estimated duration ${markdown_formatMs(r.estimatedMs)}`);
+    if (r.lastRun) {
+        const l = r.lastRun;
+        logger.info(`  last run: #${l.id} ${l.status} after ${l.batches} batch(es), ${l.partitions > 1 ? `${l.unfinishedPartitions} of ${l.partitions} partitions unfinished` : `last key ${JSON.stringify(l.lastKey)}`}${l.resumable ? ' — the next execute resumes it' : ''}`);
+        if (l.dead) {
+            logger.warning(`run #${l.id} is marked running but its last heartbeat is ${Math.round(l.heartbeatAgeS)} s old (stale after ${Math.round(spec.staleAfterMs / 1000)} s): the process running it is dead or hung; the next execute takes over and resumes it`);
+        }
+    }
+    if (r.nullKeys)
+        logger.warning(nullKeyMessage(r.nullKeys, spec), spec.locate(['source']));
+    if (r.duplicateKeys.length) {
+        logger.warning(`the source yields duplicate keys (first: ${JSON.stringify(r.duplicateKeys[0].key)} ×${r.duplicateKeys[0].copies}); execute would fail`);
+    }
+    for (const c of r.checks) {
+        if (c.skipped)
+            logger.info(`  check ${c.name}: not run before the target exists (${c.skipped})`);
+        else if (c.rows === 0)
+            logger.info(`  check ${c.name}: ok (0 rows)`);
+        else
+            (asErrors ? logger.error : logger.warning)(`check ${c.name}: ${c.rows} row(s)${c.description ? ` — ${c.description}` : ''}; first: ${JSON.stringify(c.sample[0])}`, c.location);
+    }
+}
+/**
+ * Analyze: read-only counts of rows to create, update and leave unchanged, duplicate source keys,
+ * the spec's anomaly checks and an estimated duration. Runs in one READ ONLY transaction.
+ * @throws ConfigError for a bad spec (file and line), URL, or a failing check query
+ */
+async function analyzeBackfill(options, logger) {
+    const p = await prepare_prepare(options, 'analyze', { allowMissingTarget: true });
+    try {
+        return await analyzeWith(p, options, logger);
+    }
+    finally {
+        await p.client.end().catch(() => { });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/backfill/dry-run.ts
+
+
+
+
+/**
+ * Dry-run: analyze, a sample of the differences (before → after), and the first batch executed
+ * inside a transaction that is rolled back, so a statement that fails would fail here.
+ * Leaves every table unchanged (it never creates the checkpoint table).
+ * @throws ConfigError for a bad spec; the database error when the first batch fails
+ */
+async function dryRunBackfill(options, logger) {
+    const p = await prepare_prepare(options, 'dry-run');
+    try {
+        const analysis = await analyzeWith(p, options, logger);
+        const sample = await readOnly(p.client, () => diffSample(p, options.sampleSize ?? 10));
+        if (sample.length) {
+            logger.info(`First ${sample.length} difference(s), before → after:`);
+            for (const d of sample) {
+                logger.info(`  ${JSON.stringify(d.key)}: ${describeDiff(d).join('; ')}`);
+            }
+        }
+        const bounds = await p.client.query(p.sql.boundaries(false), [p.batchSize]);
+        const hi = bounds.rows.length
+            ? keyOf(bounds.rows[0], p.spec.key.length)
+            : null;
+        await p.client.query('BEGIN');
+        let firstBatch;
+        try {
+            await p.client.query(`SET LOCAL lock_timeout = ${Math.round(p.spec.lockTimeoutMs)}`);
+            const t0 = Date.now();
+            const r = (await p.client.query(p.sql.batch(false, hi !== null), BackfillSql.params(null, hi))).rows[0];
+            firstBatch = {
+                seen: prepare_num(r.seen),
+                inserted: prepare_num(r.inserted),
+                updated: prepare_num(r.updated),
+                durationMs: Date.now() - t0,
+            };
+        }
+        finally {
+            await p.client.query('ROLLBACK');
+        }
+        logger.info(`First batch (rolled back): ${firstBatch.seen} source rows, would insert ${firstBatch.inserted} and update ${firstBatch.updated}, took ${markdown_formatMs(firstBatch.durationMs)}`);
+        const estimatedMs = Math.round(analysis.batches * Math.max(1, firstBatch.durationMs) +
+            (analysis.batches - 1) * p.spec.pauseMs);
+        return { ...analysis, estimatedMs, sample, firstBatch };
+    }
+    finally {
+        await p.client.end().catch(() => { });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/backfill/verify.ts
+
+/**
+ * Verify: recomputes the difference between source and target (must be zero for the mode) and
+ * runs the spec's `verify` assertions (each must return zero rows), in one read-only snapshot.
+ * The result names the first differing keys.
+ * @throws ConfigError for a bad spec or an assertion query that fails
+ */
+async function verifyBackfill(options, logger) {
+    const p = await prepare_prepare(options, 'verify');
+    const started = Date.now();
+    try {
+        return await readOnly(p.client, async () => {
+            if (!p.spec.idempotent)
+                return verifyNonIdempotent(p, logger, started);
+            const counts = await diffCounts(p);
+            const differing = counts.toCreate + counts.toUpdate;
+            const differences = differing ? await diffSample(p, options.sampleSize ?? 10) : [];
+            const assertions = [];
+            for (const q of p.spec.verify)
+                assertions.push(await runQuery(p.client, q, 'verify assertion'));
+            const verified = differing === 0 && assertions.every((a) => a.rows === 0);
+            if (differing === 0)
+                logger.info(`source and ${p.spec.table} agree on ${counts.sourceRows} row(s)`);
+            else
+                logger.error(`${differing} row(s) differ (${counts.toCreate} missing, ${counts.toUpdate} different); first keys: ${differences
+                    .map((d) => JSON.stringify(d.key))
+                    .join(', ')}`);
+            for (const a of assertions) {
+                if (a.rows === 0)
+                    logger.info(`assertion ${a.name}: ok`);
+                else
+                    logger.error(`assertion ${a.name}: ${a.rows} row(s); first: ${JSON.stringify(a.sample[0])}`, a.location);
+            }
+            logger.info(`verify ${verified ? 'passed' : 'FAILED'}`);
+            return {
+                name: p.spec.name,
+                ...counts,
+                verified,
+                differences,
+                assertions,
+                durationMs: Date.now() - started,
+            };
+        });
+    }
+    finally {
+        await p.client.end().catch(() => { });
+    }
+}
+/**
+ * Verify of an `idempotent: false` spec: the source never equals the target after a write (it
+ * reads what it writes), so instead of the difference the latest run of this spec must have
+ * completed, and every assertion must return zero rows.
+ */
+async function verifyNonIdempotent(p, logger, started) {
+    const run = await lastRun(p);
+    const completed = run?.status === 'completed' && run.resumable === false;
+    const sameSpec = run !== undefined &&
+        (await p.client.query(`SELECT checksum FROM runbook.backfill_runs WHERE id = $1`, [run.id]))
+            .rows[0]?.checksum === p.spec.checksum;
+    const assertions = [];
+    for (const q of p.spec.verify)
+        assertions.push(await runQuery(p.client, q, 'verify assertion'));
+    const verified = completed && sameSpec && assertions.every((a) => a.rows === 0);
+    if (completed && sameSpec)
+        logger.info(`run #${run.id} completed: ${run.rowsSeen} source row(s) walked once (idempotent: false, so the difference is not compared)`);
+    else
+        logger.error(`no completed run of this spec (idempotent: false): ${run ? `latest run #${run.id} is ${run.status}${sameSpec ? '' : ' with another spec checksum'}` : 'never executed'}`);
+    for (const a of assertions) {
+        if (a.rows === 0)
+            logger.info(`assertion ${a.name}: ok`);
+        else
+            logger.error(`assertion ${a.name}: ${a.rows} row(s); first: ${JSON.stringify(a.sample[0])}`, a.location);
+    }
+    logger.info(`verify ${verified ? 'passed' : 'FAILED'}`);
+    const seen = run?.rowsSeen ?? 0;
+    return {
+        name: p.spec.name,
+        sourceRows: seen,
+        toCreate: 0,
+        toUpdate: 0,
+        unchanged: seen,
+        skipped: 0,
+        verified,
+        differences: [],
+        assertions,
+        durationMs: Date.now() - started,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/backfill/engine.ts
+/**
+ * The backfill engine, one module per command: analyze (analyze.ts), dry-run (dry-run.ts),
+ * execute (execute.ts), verify (verify.ts); the checkpoint tables (checkpoint.ts), sessions and
+ * run locks (session.ts), health and batch-size control (health.ts), spec checks (lint.ts) and
+ * what the commands share (prepare.ts). This module re-exports them.
+ */
+
+
+
+
+
+// EXTERNAL MODULE: ./src/redact.ts
+var redact = __nccwpck_require__(6670);
+// EXTERNAL MODULE: ./src/runinfo.ts
+var runinfo = __nccwpck_require__(750);
+;// CONCATENATED MODULE: ./src/backfill/health.ts
+
+/** Checks the health indicators of one spec. */
+class HealthMonitor {
+    spec;
+    primary;
+    replica;
+    warn;
+    warnedPrometheus = false;
+    constructor(spec, 
+    /** Session on the primary (the partition's own). */
+    primary, 
+    /** Optional session on a replica, for `pg_last_xact_replay_timestamp()`. */
+    replica, warn) {
+        this.spec = spec;
+        this.primary = primary;
+        this.replica = replica;
+        this.warn = warn;
+    }
+    /**
+     * The first breached indicator, or undefined when all are within their limits.
+     * @param ourPids backend pids of this run's sessions (their waits are not counted)
+     */
+    async check(ourPids) {
+        const s = this.spec;
+        const lag = await this.replicationLagMs();
+        if (lag > s.maxReplicationLagMs) {
+            return {
+                kind: 'replication-lag',
+                detail: `replication lag ${(lag / 1000).toFixed(1)} s > ${(s.maxReplicationLagMs / 1000).toFixed(1)} s`,
+            };
+        }
+        const w = await this.primary.query(`SELECT count(*) AS n, max(extract(epoch FROM now() - a.query_start)) AS longest
+         FROM pg_stat_activity a
+        WHERE a.pid <> ALL ($1::int[]) AND a.pid <> pg_backend_pid() AND a.wait_event_type = 'Lock'
+          AND (pg_blocking_pids(a.pid) && $1::int[]
+               OR EXISTS (SELECT 1 FROM pg_locks l
+                           WHERE l.pid = a.pid AND l.relation = to_regclass($2)
+                             AND (NOT l.granted OR l.locktype = 'tuple')))`, [ourPids, s.table]);
+        const waiters = Number(w.rows[0].n);
+        if (waiters > s.maxLockWaiters) {
+            return {
+                kind: 'lock-waiters',
+                detail: `${waiters} other session(s) waiting for locks on ${s.table} (longest ${Number(w.rows[0].longest ?? 0).toFixed(1)} s) > ${s.maxLockWaiters}`,
+            };
+        }
+        if (s.prometheus) {
+            const v = await this.prometheusValue();
+            if (v !== undefined && v > s.prometheus.max) {
+                return {
+                    kind: 'prometheus',
+                    detail: `${s.prometheus.query} = ${v} > ${s.prometheus.max}`,
+                };
+            }
+        }
+        return undefined;
+    }
+    /** Replication lag, milliseconds: the worst of the primary's replicas and the replica URL's. */
+    async replicationLagMs() {
+        const p = await this.primary.query(`SELECT coalesce(max(extract(epoch FROM replay_lag)) * 1000, 0) AS ms FROM pg_stat_replication`);
+        let lag = Number(p.rows[0].ms);
+        if (this.replica) {
+            const r = await this.replica.query(`SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0
+                     WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                     ELSE coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000, 0)
+                END AS ms`);
+            lag = Math.max(lag, Number(r.rows[0].ms));
+        }
+        return lag;
+    }
+    async prometheusValue() {
+        const prom = this.spec.prometheus;
+        try {
+            const u = new URL('api/v1/query', prom.url.endsWith('/') ? prom.url : `${prom.url}/`);
+            u.searchParams.set('query', prom.query);
+            const res = await fetch(u, { signal: AbortSignal.timeout(5000) });
+            const body = (await res.json());
+            if (body.status !== 'success')
+                throw new Error(body.error ?? `HTTP ${res.status}`);
+            const result = body.data?.result;
+            let value;
+            if (body.data?.resultType === 'scalar')
+                value = result[1];
+            else {
+                const vec = result;
+                if (!vec.length)
+                    return undefined;
+                value = Math.max(...vec.map((x) => Number(x.value[1])));
+            }
+            const n = Number(value);
+            return Number.isNaN(n) ? undefined : n;
+        }
+        catch (e) {
+            if (!this.warnedPrometheus) {
+                this.warnedPrometheus = true;
+                this.warn(`Prometheus health query '${prom.query}' cannot be read (${(0,redact/* redactCredentials */.UY)(e.message)}); going on without it`);
+            }
+            return undefined;
+        }
+    }
+}
+/**
+ * Batch-size control towards a target batch duration. Fits `duration = fixed + perUnit × size`
+ * over the recent batches (least squares), so a batch whose cost does not shrink with its size
+ * is not halved into ever smaller, slower-per-row batches; sizes change by at most ×2 or ×½ per
+ * batch, and a batch over the maximum duration halves the next at once.
+ */
+class BatchSizer {
+    max;
+    min;
+    targetMs;
+    maxMs;
+    samples = [];
+    lastFit;
+    /** Current batch size, in units (rows or batch keys). */
+    size;
+    constructor(
+    /** Upper bound (the spec's batch-size). */
+    max, 
+    /** Lower bound. */
+    min, 
+    /** Target batch duration, milliseconds. */
+    targetMs, 
+    /** Batch duration that halves the next batch at once, milliseconds. */
+    maxMs, start = max) {
+        this.max = max;
+        this.min = min;
+        this.targetMs = targetMs;
+        this.maxMs = maxMs;
+        this.size = Math.max(min, Math.min(max, start));
+    }
+    /** Records a batch of `size` units that took `ms` milliseconds; returns the next size. */
+    observe(size, ms) {
+        this.samples.push({ size, ms });
+        if (this.samples.length > 8)
+            this.samples.shift();
+        const { fixed, perUnit } = this.fit();
+        // A batch that costs the same at any size is not helped by shrinking it.
+        const fixedCost = this.samples.length >= 3 && (perUnit <= 0 || fixed >= this.maxMs);
+        let next;
+        if (ms > this.maxMs && !fixedCost)
+            next = size / 2;
+        else {
+            if (perUnit > 0 && this.targetMs > fixed)
+                next = (this.targetMs - fixed) / perUnit;
+            else
+                next = fixedCost ? size * 2 : size / 2;
+            next = Math.max(size / 2, Math.min(size * 2, next));
+        }
+        this.size = Math.max(this.min, Math.min(this.max, Math.round(next)));
+        return this.size;
+    }
+    fit() {
+        const n = this.samples.length;
+        const mx = this.samples.reduce((a, s) => a + s.size, 0) / n;
+        const my = this.samples.reduce((a, s) => a + s.ms, 0) / n;
+        let sxx = 0;
+        let sxy = 0;
+        for (const s of this.samples) {
+            sxx += (s.size - mx) ** 2;
+            sxy += (s.size - mx) * (s.ms - my);
+        }
+        // Too little spread in sizes to separate fixed from per-row cost: keep the last fit that
+        // could, else assume it is all per row.
+        if (sxx < (0.05 * mx) ** 2 * n) {
+            if (this.lastFit && Math.abs(this.lastFit.fixed + this.lastFit.perUnit * mx - my) < 0.25 * my)
+                return this.lastFit;
+            return { fixed: 0, perUnit: mx > 0 ? my / mx : 0 };
+        }
+        const perUnit = sxy / sxx;
+        this.lastFit =
+            perUnit <= 0 ? { fixed: my, perUnit: 0 } : { fixed: Math.max(0, my - perUnit * mx), perUnit };
+        return this.lastFit;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/backfill/execute.ts
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * A batch failed with a database error that retrying does not cure (a constraint the source
+ * violates, a key the source yields twice, a type error). The earlier batches stay committed
+ * and checkpointed; the message says which batch and key range failed, what is committed and
+ * where the next execute resumes. Located at the spec's `source`.
+ */
+class BackfillBatchError extends errors/* ConfigError */.xL {
+    sqlState;
+    range;
+    name = 'BackfillBatchError';
+    constructor(message, location, 
+    /** SQLSTATE of the failure, e.g. `23514`. */
+    sqlState, 
+    /** The failing batch's key range `(after, upTo]`; null is an open end. */
+    range) {
+        super(message, location);
+        this.sqlState = sqlState;
+        this.range = range;
+    }
+    /** The SQLSTATE under the name `pg` errors use, for callers that check `error.code`. */
+    get code() {
+        return this.sqlState;
+    }
+}
+/**
+ * The connection to the database was lost during a batch (network, server restart, the session
+ * terminated). The batch and its checkpoint commit or roll back together, so nothing is half
+ * applied; the message names the batch, what is committed and the command that resumes.
+ */
+class BackfillConnectionError extends Error {
+    range;
+    resumeCommand;
+    name = 'BackfillConnectionError';
+    constructor(message, 
+    /** The failing batch's key range `(after, upTo]`; null is an open end. */
+    range, 
+    /** The command that resumes the run. */
+    resumeCommand) {
+        super(message);
+        this.range = range;
+        this.resumeCommand = resumeCommand;
+    }
+}
+/** Hints for SQLSTATEs a batch commonly fails with (PostgreSQL "Appendix A. Error Codes"). */
+const BATCH_HINTS = {
+    '21000': ' (the source yields a key more than once; analyze lists the duplicate keys)',
+    '23502': ' (the source yields NULL for a NOT NULL target column)',
+    '55P03': ' (lock_timeout: another transaction holds rows of this range; retries exhausted)',
+    '57014': ' (statement_timeout: even the smallest batch is too slow; raise statement-timeout)',
+};
+const RETRYABLE = new Set(['55P03', '40P01', '40001', '57014']);
+const isSqlState = (code) => typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
+/** The command that resumes a run of `spec` (printed with failures). */
+function resumeCommand(p) {
+    return `runbook backfill execute --spec ${p.spec.file} --database-url "$DATABASE_URL" (or re-run the step)`;
+}
+/**
+ * Creates the run and its partition rows (key ranges at quantiles of the key distribution), or
+ * picks up the latest unfinished run of the same spec checksum. The caller holds the run lock.
+ */
+async function openRun(p, options, logger) {
+    const { spec, client } = p;
+    const previous = (await client.query(`SELECT *, extract(epoch FROM now() - heartbeat_at) AS age FROM runbook.backfill_runs
+        WHERE name = $1 AND status IN ('running', 'paused', 'failed') ORDER BY id DESC LIMIT 1`, [spec.name])).rows[0];
+    if (previous && previous.checksum === spec.checksum) {
+        const runId = Number(previous.id);
+        let parts = await readPartitions(client, runId);
+        if (!parts.length) {
+            // A run recorded before partitions existed: one partition from its last key.
+            await client.query(`INSERT INTO runbook.backfill_partitions
+           (run_id, idx, last_key, status, batches, rows_seen, rows_inserted, rows_updated)
+         VALUES ($1, 0, $2, 'pending', $3, $4, $5, $6)`, [
+                runId,
+                previous.last_key === null ? null : JSON.stringify(previous.last_key),
+                previous.batches,
+                previous.rows_seen,
+                previous.rows_inserted,
+                previous.rows_updated,
+            ]);
+            parts = await readPartitions(client, runId);
+        }
+        if (previous.status === 'running' && options.partitionIndex === undefined) {
+            logger.warning(`run #${runId} was still marked running, last heartbeat ${Math.round(Number(previous.age))} s ago: the process that ran it is dead (its locks are gone); resuming it`);
+        }
+        await client.query(`UPDATE runbook.backfill_runs SET status = 'running', error = NULL, pid = pg_backend_pid(),
+              heartbeat_at = now() WHERE id = $1`, [runId]);
+        const open = parts.filter((x) => x.status !== 'completed');
+        const single = parts.length === 1 ? parts[0] : undefined;
+        logger.info(single
+            ? `Resuming run #${runId} of '${spec.name}' (${previous.status}) after key ${JSON.stringify(single.lastKey)}: ${prepare_num(previous.batches)} batch(es), ${prepare_num(previous.rows_seen)} rows done`
+            : `Resuming run #${runId} of '${spec.name}' (${previous.status}): ${open.length} of ${parts.length} partition(s) unfinished, ${prepare_num(previous.batches)} batch(es), ${prepare_num(previous.rows_seen)} rows done`);
+        return { runId, resumed: true, resumedFrom: single?.lastKey ?? null, partitions: parts };
+    }
+    if (previous) {
+        await client.query(`UPDATE runbook.backfill_runs SET status = 'abandoned', finished_at = now() WHERE id = $1`, [previous.id]);
+        logger.warning(`run #${previous.id} of '${spec.name}' was ${previous.status} with a different spec checksum; starting a new run from the beginning`, spec.locate(['source']));
+    }
+    const n = options.partitions ?? spec.partitions;
+    if (!Number.isInteger(n) || n < 1 || n > backfill_spec/* MAX_PARTITIONS */.zR) {
+        throw new errors/* ConfigError */.xL(`must be an integer from 1 to ${backfill_spec/* MAX_PARTITIONS */.zR}, got ${n}`, undefined, 'partitions');
+    }
+    const tb = Date.now();
+    const bounds = n > 1
+        ? (await client.query(p.sql.partitionBounds(), [n])).rows.map((r) => keyOf(r, spec.key.length))
+        : [];
+    const info = (0,runinfo/* runInfo */.Q)();
+    await client.query('BEGIN');
+    let runId;
+    try {
+        const r = await client.query(`INSERT INTO runbook.backfill_runs (name, checksum, status, batch_size, actor, run_url, partitions, pid)
+       VALUES ($1, $2, 'running', $3, $4, $5, $6, pg_backend_pid()) RETURNING id`, [spec.name, spec.checksum, p.batchSize, info.actor, info.runUrl ?? null, bounds.length + 1]);
+        runId = Number(r.rows[0].id);
+        const edges = [null, ...bounds, null];
+        for (let i = 0; i <= bounds.length; i++) {
+            await client.query(`INSERT INTO runbook.backfill_partitions (run_id, idx, lo, hi, status) VALUES ($1, $2, $3, $4, 'pending')`, [
+                runId,
+                i,
+                edges[i] === null ? null : JSON.stringify(edges[i]),
+                edges[i + 1] === null ? null : JSON.stringify(edges[i + 1]),
+            ]);
+        }
+        await client.query('COMMIT');
+    }
+    catch (e) {
+        await client.query('ROLLBACK').catch(() => { });
+        throw e;
+    }
+    logger.info(`Run #${runId} of '${spec.name}': ${spec.mode} into ${spec.table}${bounds.length ? ` in ${bounds.length + 1} partitions (key quantiles in ${markdown_formatMs(Date.now() - tb)}): ${[null, ...bounds].map((b, i) => `#${i} after ${JSON.stringify(b)}`).join(', ')}` : ''}`);
+    return { runId, resumed: false, partitions: await readPartitions(client, runId) };
+}
+/**
+ * Creates (or picks up) the run and its partitions without running them, for runners that start
+ * each partition elsewhere (`runner: kubernetes`).
+ * @throws BackfillBusyError when the backfill is running elsewhere; ConfigError for a bad spec
+ */
+async function prepareRun(options, logger) {
+    const p = await prepare(options, 'execute');
+    try {
+        await ensureCheckpointSchema(p.client);
+        const release = await lockOrTakeOver(p.client, `runbook:backfill:${p.spec.name}`, `backfill '${p.spec.name}'`, options.lockWaitMs ?? 0, p.spec.staleAfterMs, logger);
+        try {
+            await refuseNullKeys(p);
+            const run = await openRun(p, options, logger);
+            await p.client.query(`UPDATE runbook.backfill_runs SET pid = NULL, heartbeat_at = now() WHERE id = $1`, [run.runId]);
+            return run;
+        }
+        finally {
+            await release();
+        }
+    }
+    finally {
+        await p.client.end().catch(() => { });
+    }
+}
+async function refuseNullKeys(p) {
+    const n = prepare_num((await p.client.query(p.sql.nullKeys())).rows[0].n);
+    if (n) {
+        throw new errors/* ConfigError */.xL(`${n} source row(s) have a NULL key (${p.spec.key.join(', ')}); keyset batches can never reach them, so execute refuses to run: filter them out of the source (e.g. an inner JOIN or WHERE ${p.spec.key[0]} IS NOT NULL) or report them as a check`, p.spec.locate(['source']));
+    }
+}
+/**
+ * Execute: writes the differences in keyset batches over `partitions` concurrent key ranges,
+ * each batch in its own transaction with its partition's checkpoint; resumes every unfinished
+ * partition of an interrupted run of the same spec (same checksum); refuses when another live
+ * session runs the same backfill. A second execute writes nothing. With `partitionIndex`, runs
+ * that one partition of the latest prepared run (a Kubernetes Indexed Job's index).
+ * @throws BackfillBusyError when the backfill is already running elsewhere
+ * @throws BackfillBatchError when a batch fails for good (earlier batches stay committed)
+ * @throws BackfillConnectionError when the connection is lost mid-run
+ * @throws ConfigError for a bad spec (before anything is written)
+ */
+async function executeBackfill(options, logger) {
+    const worker = options.partitionIndex !== undefined;
+    const p = await prepare_prepare(options, worker ? `execute#${options.partitionIndex}` : 'execute');
+    const { spec, client } = p;
+    const started = Date.now();
+    let release;
+    let heartbeat;
+    let progressTimer;
+    let runId;
+    try {
+        await checkpoint_ensureCheckpointSchema(client);
+        let run;
+        if (worker) {
+            run = await joinRun(p, options, logger);
+        }
+        else {
+            release = await session_lockOrTakeOver(client, `runbook:backfill:${spec.name}`, `backfill '${spec.name}'`, options.lockWaitMs ?? 0, spec.staleAfterMs, logger);
+            await refuseNullKeys(p);
+            run = await openRun(p, options, logger);
+            heartbeat = setInterval(() => {
+                client
+                    .query(`UPDATE runbook.backfill_runs SET heartbeat_at = now() WHERE id = $1`, [
+                    run.runId,
+                ])
+                    .catch(() => { });
+            }, Math.max(200, Math.min(5000, spec.staleAfterMs / 4)));
+        }
+        runId = run.runId;
+        const ctx = {
+            p,
+            options,
+            runId,
+            logger,
+            progress: new Map(),
+            durations: [],
+            partitions: run.partitions.length,
+        };
+        const todo = run.partitions.filter((x) => x.status !== 'completed' && (!worker || x.idx === options.partitionIndex));
+        const progressMs = options.progressIntervalMs ?? 2000;
+        const logProgress = () => progressLine(ctx, run.partitions.length, started);
+        progressTimer = setInterval(logProgress, Math.max(50, progressMs));
+        const settled = await Promise.allSettled(todo.map((part) => runPartition(ctx, part)));
+        clearInterval(progressTimer);
+        progressTimer = undefined;
+        if (todo.length)
+            logProgress();
+        const failure = settled.find((s) => s.status === 'rejected');
+        if (failure)
+            throw failure.reason;
+        const stopped = settled.some((s) => s.status === 'fulfilled' && s.value !== 'completed');
+        if (heartbeat)
+            clearInterval(heartbeat);
+        heartbeat = undefined;
+        const final = await finalizeRun(client, runId, stopped ? 'paused' : undefined, worker);
+        const parts = await readPartitions(client, runId);
+        const durationMs = Date.now() - started;
+        const seenHere = [...ctx.progress.values()].reduce((a, x) => a + x.seen, 0);
+        const sorted = [...ctx.durations].sort((a, b) => a - b);
+        const result = {
+            name: spec.name,
+            runId,
+            status: final.status === 'completed' ? 'completed' : 'paused',
+            resumed: run.resumed,
+            resumedFrom: run.resumed && run.partitions.length === 1 ? run.resumedFrom : undefined,
+            batches: final.batches,
+            rowsSeen: final.rowsSeen,
+            inserted: final.inserted,
+            updated: final.updated,
+            unchanged: final.rowsSeen - final.inserted - final.updated,
+            rowsWritten: final.inserted + final.updated,
+            longestBatchMs: sorted.length ? sorted[sorted.length - 1] : 0,
+            medianBatchMs: sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0,
+            durationMs,
+            rowsPerSecond: durationMs > 0 ? Math.round((seenHere / durationMs) * 1000) : 0,
+            lastKey: parts.length === 1 ? parts[0].lastKey : null,
+            partitions: parts.map((x) => ({
+                idx: x.idx,
+                status: x.status === 'completed' ? 'completed' : x.status === 'failed' ? 'failed' : 'paused',
+                batches: x.batches,
+                rowsSeen: x.rowsSeen,
+                inserted: x.inserted,
+                updated: x.updated,
+                lastKey: x.lastKey,
+                ...(x.error ? { error: x.error } : {}),
+            })),
+            pauses: await readPauses(client, runId),
+        };
+        logger.info(`Run #${runId} ${result.status}: ${result.batches} batch(es), ${result.rowsSeen} source rows, ${result.inserted} inserted, ${result.updated} updated, ${result.unchanged} unchanged; longest batch ${markdown_formatMs(result.longestBatchMs)}${result.pauses.length ? `; paused ${result.pauses.map((x) => `${x.count}× ${x.kind} (${markdown_formatMs(x.totalMs)})`).join(', ')}` : ''}`);
+        return result;
+    }
+    catch (e) {
+        if (runId !== undefined && !worker) {
+            await client
+                .query(`UPDATE runbook.backfill_runs SET status = 'failed', error = $2, pid = NULL, heartbeat_at = now() WHERE id = $1`, [runId, (0,redact/* redactCredentials */.UY)(e.message).slice(0, 2000)])
+                .catch(() => { });
+        }
+        throw e;
+    }
+    finally {
+        if (heartbeat)
+            clearInterval(heartbeat);
+        if (progressTimer)
+            clearInterval(progressTimer);
+        if (release)
+            await release();
+        await client.end().catch(() => { });
+    }
+}
+/**
+ * A partition worker's run: the one tagged with `runToken`, else the unfinished run of the same
+ * spec, else a new one with `partitions` ranges; taken under the run lock, which each index
+ * holds only for this.
+ */
+async function joinRun(p, options, logger) {
+    const { spec, client } = p;
+    const release = await session_lockOrTakeOver(client, `runbook:backfill:${spec.name}`, `backfill '${spec.name}'`, Math.max(options.lockWaitMs ?? 0, 60_000), spec.staleAfterMs, logger);
+    try {
+        if (options.runToken) {
+            const r = (await client.query(`SELECT id FROM runbook.backfill_runs WHERE name = $1 AND token = $2 ORDER BY id DESC LIMIT 1`, [spec.name, options.runToken])).rows[0];
+            if (r) {
+                const runId = Number(r.id);
+                return { runId, resumed: true, partitions: await readPartitions(client, runId) };
+            }
+        }
+        await refuseNullKeys(p);
+        const run = await openRun(p, options, logger);
+        await client.query(`UPDATE runbook.backfill_runs SET token = $2, pid = NULL WHERE id = $1`, [
+            run.runId,
+            options.runToken ?? null,
+        ]);
+        return run;
+    }
+    finally {
+        await release();
+    }
+}
+/**
+ * Marks the run completed when every partition is, else `status` (or leaves it running when a
+ * partition worker finishes while others still run).
+ */
+async function finalizeRun(client, runId, status, worker) {
+    const r = await client.query(`UPDATE runbook.backfill_runs r
+        SET status = CASE WHEN NOT EXISTS (SELECT 1 FROM runbook.backfill_partitions p
+                                            WHERE p.run_id = r.id AND p.status <> 'completed')
+                          THEN 'completed' ELSE coalesce($2, CASE WHEN $3 THEN r.status ELSE 'paused' END) END,
+            finished_at = CASE WHEN NOT EXISTS (SELECT 1 FROM runbook.backfill_partitions p
+                                                 WHERE p.run_id = r.id AND p.status <> 'completed')
+                               THEN now() END,
+            pid = CASE WHEN $3 THEN r.pid END, heartbeat_at = now()
+      WHERE id = $1
+      RETURNING status, batches, rows_seen, rows_inserted, rows_updated`, [runId, status ?? null, worker]);
+    const row = r.rows[0];
+    return {
+        status: row.status,
+        batches: row.batches,
+        rowsSeen: prepare_num(row.rows_seen),
+        inserted: prepare_num(row.rows_inserted),
+        updated: prepare_num(row.rows_updated),
+    };
+}
+function progressLine(ctx, partitions, started) {
+    const all = [...ctx.progress.entries()];
+    if (!all.length)
+        return;
+    const total = all.reduce((a, [, x]) => a + x.keysTotal, 0);
+    const done = all.reduce((a, [, x]) => a + x.keysDone, 0);
+    const seen = all.reduce((a, [, x]) => a + x.seen, 0);
+    const frac = total > 0 ? Math.min(1, done / total) : 1;
+    const before = all.reduce((a, [, x]) => a + x.startDone, 0);
+    // ETA from this invocation's pace over the keys it had left.
+    const here = total - before > 0 ? Math.min(1, (done - before) / (total - before)) : 1;
+    const elapsed = Date.now() - started;
+    const rate = elapsed > 0 ? (seen / elapsed) * 1000 : 0;
+    const etaMs = here > 0 ? (elapsed * (1 - here)) / here : NaN;
+    const state = `${done}/${total}/${seen}`;
+    if (state === ctx.lastProgress)
+        return;
+    ctx.lastProgress = state;
+    const per = partitions > 1
+        ? ` [${all
+            .sort((a, b) => a[0] - b[0])
+            .map(([i, x]) => `#${i} ${(100 * (x.keysTotal ? x.keysDone / x.keysTotal : 1)).toFixed(0)}%`)
+            .join(', ')}]`
+        : '';
+    ctx.logger.info(`progress: ${(100 * frac).toFixed(1)}% of ${total} keys, ${seen} source rows, ${Math.round(rate)} rows/s, ETA ${Number.isFinite(etaMs) ? markdown_formatMs(etaMs) : '?'}${per}`);
+}
+/**
+ * Runs one partition to its end (or until `maxBatches`, a cancel or a pause that outlives the
+ * invocation) on its own session under its own advisory lock.
+ * @returns `completed` or `paused`
+ */
+async function runPartition(ctx, part) {
+    const { p, options, runId, logger } = ctx;
+    const { spec } = p;
+    const idx = part.idx;
+    const label = `partition #${idx}`;
+    const s = await openSession(options.databaseUrl, {
+        caCert: options.caCert,
+        applicationName: `runbook-backfill execute ${spec.name}#${idx}`,
+        idleInTransactionMs: spec.idleInTransactionMs,
+    });
+    const replica = options.replicaUrl
+        ? await openSession(options.replicaUrl, {
+            caCert: options.caCert,
+            applicationName: `runbook-backfill health ${spec.name}`,
+            idleInTransactionMs: spec.idleInTransactionMs,
+        })
+        : undefined;
+    let release;
+    try {
+        release = await session_lockOrTakeOver(s, `runbook:backfill:${spec.name}#${idx}`, `${label} of backfill '${spec.name}'`, Math.max(options.lockWaitMs ?? 0, 5000), spec.staleAfterMs, logger);
+        const row = (await readPartitions(s, runId)).find((x) => x.idx === idx);
+        if (row.status === 'completed')
+            return 'completed';
+        await s.query(`UPDATE runbook.backfill_partitions SET status = 'running', pid = pg_backend_pid(), error = NULL,
+              heartbeat_at = now() WHERE run_id = $1 AND idx = $2`, [runId, idx]);
+        try {
+            return await partitionBatches(ctx, s, replica, row);
+        }
+        catch (e) {
+            await s
+                .query(`UPDATE runbook.backfill_partitions SET status = 'failed', error = $3 WHERE run_id = $1 AND idx = $2`, [runId, idx, (0,redact/* redactCredentials */.UY)(e.message).slice(0, 2000)])
+                .catch(() => { });
+            throw e;
+        }
+    }
+    finally {
+        if (release)
+            await release().catch(() => { });
+        await s.end().catch(() => { });
+        await replica?.end().catch(() => { });
+    }
+}
+async function partitionBatches(ctx, s, replica, row) {
+    const { p, options, runId, logger } = ctx;
+    const { spec, sql } = p;
+    const idx = row.idx;
+    const several = ctx.partitions > 1;
+    const label = several ? `partition #${idx}` : 'backfill';
+    const prefix = several ? `partition #${idx}: ` : '';
+    const nk = spec.key.length;
+    const pauseMs = options.pauseMs ?? spec.pauseMs;
+    const maxBatches = options.maxBatches ?? Infinity;
+    const retries = options.lockRetries ?? 20;
+    const start = row.lastKey ?? row.lo;
+    const end = row.hi;
+    // Boundaries at a fine granule, so batch-size control can move in steps of 1/20 of the
+    // batch size; a batch is a whole number of granules and never more than the batch size.
+    const granule = Math.max(1, Math.floor(p.batchSize / 20));
+    const tb = Date.now();
+    const b = await s.query(sql.boundaries(start !== null, end !== null), [
+        granule,
+        ...(start ?? []),
+        ...(end ?? []),
+    ]);
+    const bounds = b.rows.map((r) => keyOf(r, nk));
+    const keysLeft = b.rows.length ? prepare_num(b.rows[b.rows.length - 1].total) : 0;
+    const keysTotal = row.keysDone + keysLeft;
+    await s.query(`UPDATE runbook.backfill_partitions SET keys_total = $3 WHERE run_id = $1 AND idx = $2`, [runId, idx, keysTotal]);
+    const progress = { keysTotal, keysDone: row.keysDone, startDone: row.keysDone, seen: 0 };
+    ctx.progress.set(idx, progress);
+    const where = several
+        ? `${start ? ` after ${JSON.stringify(start)}` : ''}${end ? ` up to ${JSON.stringify(end)}` : ''}`
+        : start
+            ? ' after the checkpoint'
+            : '';
+    logger.info(`${prefix}${keysLeft} ${spec.batchKeys ? 'batch key(s)' : 'source row(s)'} to walk${where} (keyset boundaries in ${markdown_formatMs(Date.now() - tb)}); batch size up to ${p.batchSize}, target batch duration ${spec.targetBatchMs} ms, max ${spec.maxBatchMs} ms`);
+    const sizer = new BatchSizer(p.batchSize, granule, spec.targetBatchMs, spec.maxBatchMs);
+    const health = new HealthMonitor(spec, s, replica, (m) => logger.warning(m));
+    let used = 0; // boundaries consumed
+    let lo = start;
+    let batchesHere = 0;
+    let attempt = 0;
+    let lastHealth = 0;
+    let control;
+    let pids = { at: 0, list: [] };
+    const ourPids = async () => {
+        if (Date.now() - pids.at > 5000) {
+            const r = await s.query(`SELECT array_remove(array_agg(pid), NULL) AS pids FROM (
+           SELECT pid FROM runbook.backfill_partitions WHERE run_id = $1 AND status = 'running'
+           UNION ALL SELECT pid FROM runbook.backfill_runs WHERE id = $1) x`, [runId]);
+            pids = { at: Date.now(), list: (r.rows[0].pids ?? []).map(Number) };
+        }
+        return pids.list;
+    };
+    const beat = () => s.query(`UPDATE runbook.backfill_partitions SET heartbeat_at = now() WHERE run_id = $1 AND idx = $2
+       RETURNING (SELECT control FROM runbook.backfill_runs WHERE id = $1) AS control`, [runId, idx]);
+    control = (await beat()).rows[0]?.control ?? null;
+    for (;;) {
+        if (options.signal?.aborted) {
+            logger.info(`${prefix}cancelled; the next execute resumes after ${JSON.stringify(lo)}`);
+            return 'paused';
+        }
+        if (batchesHere >= maxBatches) {
+            logger.info(`${prefix}stopping after ${batchesHere} batch(es) (max-batches); the next execute resumes after ${JSON.stringify(lo)}`);
+            return 'paused';
+        }
+        if (control === 'pause') {
+            const t0 = Date.now();
+            logger.warning(`${prefix}paused through the checkpoint table (backfill pause); waiting for backfill resume`);
+            while (control === 'pause' && !options.signal?.aborted) {
+                await (0,errors/* sleep */.yy)(500);
+                control = (await beat()).rows[0]?.control ?? null;
+            }
+            await recordEvent(s, runId, idx, 'pause:requested', 'backfill pause', Date.now() - t0);
+            if (options.signal?.aborted)
+                continue;
+            logger.info(`${prefix}resumed after ${markdown_formatMs(Date.now() - t0)} (backfill resume)`);
+        }
+        if (Date.now() - lastHealth >= 1000) {
+            lastHealth = Date.now();
+            let bad = await health.check(await ourPids());
+            if (bad) {
+                const t0 = Date.now();
+                const first = bad;
+                logger.warning(`${prefix}pausing: ${bad.detail}`);
+                let wait = 250;
+                while (bad && !options.signal?.aborted) {
+                    await (0,errors/* sleep */.yy)(wait);
+                    wait = Math.min(wait * 2, 5000);
+                    control = (await beat()).rows[0]?.control ?? null;
+                    bad = await health.check(await ourPids());
+                }
+                const ms = Date.now() - t0;
+                await recordEvent(s, runId, idx, `pause:${first.kind}`, first.detail, ms);
+                logger.info(`${prefix}resumed after a ${markdown_formatMs(ms)} pause (${first.kind})`);
+                continue;
+            }
+        }
+        const granules = Math.max(1, Math.floor(sizer.size / granule));
+        const usedBefore = used;
+        let hi;
+        let tail = false;
+        if (used < bounds.length) {
+            used = Math.min(bounds.length, used + granules);
+            hi = bounds[used - 1];
+        }
+        else {
+            // Keys after the last boundary up to the partition's end (rows that appeared since).
+            hi = end;
+            tail = true;
+        }
+        const text = sql.batch(lo !== null, hi !== null);
+        const params = BackfillSql.params(lo, hi);
+        const t0 = Date.now();
+        let out;
+        try {
+            await s.query(`BEGIN; SET LOCAL lock_timeout = ${Math.round(spec.lockTimeoutMs)}; SET LOCAL statement_timeout = ${Math.round(spec.statementTimeoutMs)}`);
+            out = (await s.query(text, params)).rows[0];
+            const seen = prepare_num(out.seen);
+            const newKey = hi ?? lo;
+            const keysDone = tail ? keysTotal : row.keysDone + used * granule;
+            const cp = await s.query(`UPDATE runbook.backfill_partitions
+            SET last_key = $3, batches = batches + 1, rows_seen = rows_seen + $4,
+                rows_inserted = rows_inserted + $5, rows_updated = rows_updated + $6,
+                keys_done = $7, batch_size = $8, heartbeat_at = now(),
+                status = CASE WHEN $9 THEN 'completed' ELSE status END,
+                finished_at = CASE WHEN $9 THEN now() END
+          WHERE run_id = $1 AND idx = $2
+          RETURNING (SELECT control FROM runbook.backfill_runs WHERE id = $1) AS control`, [
+                runId,
+                idx,
+                newKey === null ? null : JSON.stringify(newKey),
+                seen,
+                prepare_num(out.inserted),
+                prepare_num(out.updated),
+                Math.min(keysDone, keysTotal),
+                granules * granule,
+                tail,
+            ]);
+            await s.query(`UPDATE runbook.backfill_runs
+            SET batches = batches + 1, rows_seen = rows_seen + $2, rows_inserted = rows_inserted + $3,
+                rows_updated = rows_updated + $4, batch_size = $5,
+                last_key = CASE WHEN partitions = 1 THEN $6::jsonb END, heartbeat_at = now()
+          WHERE id = $1`, [
+                runId,
+                seen,
+                prepare_num(out.inserted),
+                prepare_num(out.updated),
+                granules * granule,
+                newKey === null ? null : JSON.stringify(newKey),
+            ]);
+            await s.query('COMMIT');
+            control = cp.rows[0]?.control ?? null;
+        }
+        catch (e) {
+            await s.query('ROLLBACK').catch(() => { });
+            const code = e.code;
+            const lost = !isSqlState(code) || code.startsWith('08') || code.startsWith('57P');
+            const done = await p.client
+                .query(`SELECT batches, rows_inserted + rows_updated AS written FROM runbook.backfill_runs WHERE id = $1`, [runId])
+                .then((r) => r.rows[0])
+                .catch(() => undefined);
+            const committed = done
+                ? `${done.batches} earlier batch(es) of run #${runId} are committed (${prepare_num(done.written)} rows written)`
+                : `every batch of run #${runId} up to the last checkpoint is committed`;
+            const what = `batch ${row.batches + batchesHere + 1}${several ? ` of ${label}` : ''} (keys after ${JSON.stringify(lo)} up to ${JSON.stringify(hi)})`;
+            if (lost) {
+                throw new BackfillConnectionError(`connection to the database lost in ${what}: ${(0,redact/* redactCredentials */.UY)(e.message)}. The batch and its checkpoint commit or roll back together, so nothing is half applied; ${committed}. Resume with: ${resumeCommand(p)}; it continues after the last committed key of each partition`, { after: lo, upTo: hi }, resumeCommand(p));
+            }
+            if (RETRYABLE.has(code) && attempt < retries) {
+                attempt++;
+                used = usedBefore;
+                const smaller = Math.max(granule, Math.floor((granules * granule) / 2));
+                sizer.size = smaller;
+                const wait = Math.min(30_000, Math.max(pauseMs, 200) * 2 ** Math.min(attempt - 1, 7));
+                const blocker = await s
+                    .query(`SELECT a.pid, a.application_name AS app, extract(epoch FROM now() - a.xact_start) AS age
+               FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+              WHERE l.relation = to_regclass($1) AND l.granted AND a.pid <> pg_backend_pid()
+                AND a.xact_start IS NOT NULL
+              ORDER BY a.xact_start LIMIT 1`, [spec.table])
+                    .then((r) => r.rows[0])
+                    .catch(() => undefined);
+                const who = blocker
+                    ? `; oldest transaction on ${spec.table}: pid ${blocker.pid} ('${blocker.app}', open ${Number(blocker.age).toFixed(1)} s)`
+                    : '';
+                logger.warning(`${prefix}batch after ${JSON.stringify(lo)} hit ${e.message} (SQLSTATE ${code}); retry ${attempt}/${retries} in ${wait} ms with batch size ${smaller}${who}`);
+                await recordEvent(s, runId, idx, `pause:${code === '57014' ? 'statement-timeout' : 'lock-timeout'}`, `${e.message}${who}`, wait);
+                await (0,errors/* sleep */.yy)(wait);
+                continue;
+            }
+            const hint = BATCH_HINTS[code] ?? '';
+            throw new BackfillBatchError(`${what} failed: ${(0,redact/* redactCredentials */.UY)(e.message)} [SQLSTATE ${code}]${hint}; ${committed}; the next execute resumes after ${JSON.stringify(lo)}`, spec.locate(['source']), code, { after: lo, upTo: hi });
+        }
+        attempt = 0;
+        const ms = Date.now() - t0;
+        const seen = prepare_num(out.seen);
+        batchesHere++;
+        progress.seen += seen;
+        progress.keysDone = tail ? keysTotal : Math.min(keysTotal, row.keysDone + used * granule);
+        ctx.durations.push(ms);
+        if (hi !== null)
+            lo = hi;
+        logger.debug(`${prefix}batch ${row.batches + batchesHere}: ${seen} rows, ${prepare_num(out.inserted)} inserted, ${prepare_num(out.updated)} updated, ${ms} ms`);
+        if (tail)
+            return 'completed';
+        const before = sizer.size;
+        const next = sizer.observe(granules * granule, ms);
+        if (ms > spec.maxBatchMs && next < before) {
+            logger.info(`${prefix}batch took ${ms} ms (> max batch duration ${spec.maxBatchMs} ms): batch size now ${Math.max(1, Math.floor(next / granule)) * granule}`);
+        }
+        if (pauseMs > 0)
+            await (0,errors/* sleep */.yy)(pauseMs);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/backfill/generate.ts
+
+
+
+/** `[0, 1)` from the row number `i` and a salt: deterministic pseudo-random. */
+const r = (expr, salt) => `((hashtext('${salt}:' || (${expr})::text)::bigint + 2147483648) % 1000000 / 1000000.0)`;
+/**
+ * Fills the Paket 7 tables. Does not touch the usage-limit columns, so every user_stats row has
+ * the migration's defaults (limit 5, no billing period) — the state right before the backfill.
+ * @throws ConfigError when `users` is not a positive integer or the tables already hold data
+ *   (without `replace`)
+ */
+async function generatePaket7Data(options, logger) {
+    const n = options.users;
+    if (!Number.isInteger(n) || n < 1)
+        throw new ConfigError(`must be a positive integer, got ${n}`, undefined, 'users');
+    const all = options.profile === 'all-subscribed';
+    const client = await connect(options.databaseUrl, {
+        caCert: options.caCert,
+        applicationName: 'runbook-generate',
+    });
+    const started = Date.now();
+    try {
+        const existing = await client.query('SELECT EXISTS (SELECT 1 FROM "user") AS any');
+        if (existing.rows[0].any) {
+            if (!options.replace) {
+                throw new ConfigError('the "user" table already has rows; pass replace to regenerate', undefined, 'users');
+            }
+            await client.query('TRUNCATE user_stats, subscription, member, organization, "user"');
+        }
+        const orgs = all ? 0 : Math.max(1, Math.floor(n / 25));
+        await client.query('BEGIN');
+        await step(client, logger, 'users', `
+      INSERT INTO "user" (id, email, name, created_at)
+      SELECT 'u' || lpad(i::text, 9, '0'), 'user' || i || '@example.com', 'User ' || i,
+             timestamptz '2025-01-01' + (i % 600) * interval '1 day'
+        FROM generate_series(1, ${n}) AS i`);
+        if (orgs > 0) {
+            await step(client, logger, 'organizations', `
+        INSERT INTO organization (id, name, slug)
+        SELECT 'o' || lpad(j::text, 7, '0'), 'Organization ' || j, 'org-' || j
+          FROM generate_series(1, ${orgs}) AS j`);
+            await step(client, logger, 'members', `
+        INSERT INTO member (organization_id, user_id, role)
+        SELECT 'o' || lpad((1 + (${r('i', 'org')} * ${orgs})::int % ${orgs})::text, 7, '0'),
+               'u' || lpad(i::text, 9, '0'),
+               CASE WHEN ${r('i', 'role')} < 0.1 THEN 'owner' WHEN ${r('i', 'role')} < 0.3 THEN 'admin' ELSE 'member' END
+          FROM generate_series(1, ${n}) AS i
+         WHERE ${r('i', 'member')} < 0.35
+        UNION ALL
+        SELECT 'o' || lpad((1 + (${r('i', 'org2')} * ${orgs})::int % ${orgs})::text, 7, '0'),
+               'u' || lpad(i::text, 9, '0'), 'member'
+          FROM generate_series(1, ${n}) AS i
+         WHERE ${r('i', 'member')} < 0.02
+        ON CONFLICT DO NOTHING`);
+        }
+        const userShare = all ? 1 : 0.3;
+        await step(client, logger, 'user subscriptions', `
+      INSERT INTO subscription (id, plan, reference_id, status, seats, period_start, period_end, metadata)
+      SELECT 'sub_u' || lpad(i::text, 9, '0'), plan, 'u' || lpad(i::text, 9, '0'), status,
+             CASE WHEN plan = 'team' THEN 1 + (${r('i', 'seats')} * 10)::int END,
+             start, start + interval '1 month',
+             CASE WHEN plan = 'enterprise' AND ${r('i', 'meta')} < 0.5
+                  THEN jsonb_build_object('usageLimit', 250 + (i % 5) * 50) ELSE '{}'::jsonb END
+        FROM (SELECT i,
+                     CASE WHEN ${r('i', 'plan')} < 0.6 THEN 'pro' WHEN ${r('i', 'plan')} < 0.85 THEN 'team'
+                          WHEN ${r('i', 'plan')} < ${all ? 1 : 0.95} THEN 'enterprise' ELSE 'starter' END AS plan,
+                     CASE WHEN ${all ? 'true' : `${r('i', 'status')} < 0.8`} THEN 'active'
+                          WHEN ${r('i', 'status')} < 0.9 THEN 'canceled'
+                          WHEN ${r('i', 'status')} < 0.95 THEN 'past_due' ELSE 'trialing' END AS status,
+                     timestamptz '2026-11-01' + (i % 28) * interval '1 day' AS start
+                FROM generate_series(1, ${n}) AS i
+               WHERE ${r('i', 'usub')} < ${userShare}) AS x`);
+        if (orgs > 0) {
+            await step(client, logger, 'organization subscriptions', `
+        INSERT INTO subscription (id, plan, reference_id, status, seats, period_start, period_end, metadata)
+        SELECT 'sub_o' || lpad(j::text, 7, '0'), plan, 'o' || lpad(j::text, 7, '0'),
+               CASE WHEN ${r('j', 'ostatus')} < 0.85 THEN 'active' ELSE 'canceled' END,
+               2 + (${r('j', 'oseats')} * 48)::int,
+               start, start + interval '1 month',
+               CASE WHEN plan = 'enterprise' AND ${r('j', 'ometa')} < 0.5
+                    THEN jsonb_build_object('usageLimit', 1000) ELSE '{}'::jsonb END
+          FROM (SELECT j, CASE WHEN ${r('j', 'oplan')} < 0.7 THEN 'team' ELSE 'enterprise' END AS plan,
+                       timestamptz '2026-11-01' + (j % 28) * interval '1 day' AS start
+                  FROM generate_series(1, ${orgs}) AS j
+                 WHERE ${r('j', 'osub')} < 0.6) AS x`);
+        }
+        const orphans = all ? 0 : Math.max(1, Math.floor(n / 500));
+        if (orphans > 0) {
+            await step(client, logger, 'orphaned subscriptions', `
+        INSERT INTO subscription (id, plan, reference_id, status, period_start, period_end)
+        SELECT 'sub_x' || lpad(k::text, 7, '0'), 'pro', 'deleted_' || k, 'active',
+               timestamptz '2026-11-01', timestamptz '2026-12-01'
+          FROM generate_series(1, ${orphans}) AS k`);
+        }
+        await step(client, logger, 'user_stats', `
+      INSERT INTO user_stats (user_id, total_manual_executions, total_api_calls, total_cost, last_active)
+      SELECT 'u' || lpad(i::text, 9, '0'), (${r('i', 'exec')} * 500)::int, (${r('i', 'api')} * 5000)::int,
+             round((${r('i', 'cost')} * 80)::numeric, 4), timestamptz '2026-11-01' + (i % 28) * interval '1 day'
+        FROM generate_series(1, ${n}) AS i
+       WHERE ${r('i', 'nostats')} >= 0.03`);
+        await client.query('COMMIT');
+        await client.query('ANALYZE "user", organization, member, subscription, user_stats');
+        const c = (await client.query(`SELECT (SELECT count(*) FROM "user") AS users, (SELECT count(*) FROM organization) AS orgs,
+              (SELECT count(*) FROM member) AS members, (SELECT count(*) FROM subscription) AS subs,
+              (SELECT count(*) FROM user_stats) AS stats`)).rows[0];
+        const result = {
+            users: Number(c.users),
+            organizations: Number(c.orgs),
+            members: Number(c.members),
+            subscriptions: Number(c.subs),
+            userStats: Number(c.stats),
+            orphanedSubscriptions: orphans,
+            durationMs: Date.now() - started,
+        };
+        logger.info(`generated ${result.users} users, ${result.organizations} organizations, ${result.members} memberships, ${result.subscriptions} subscriptions (${orphans} orphaned), ${result.userStats} user_stats in ${formatMs(result.durationMs)}`);
+        return result;
+    }
+    catch (e) {
+        await client.query('ROLLBACK').catch(() => { });
+        throw e;
+    }
+    finally {
+        await client.end().catch(() => { });
+    }
+}
+async function step(client, logger, what, sql) {
+    const t0 = Date.now();
+    const r = await client.query(sql);
+    logger.debug(`generate: ${r.rowCount} ${what} in ${Date.now() - t0} ms`);
+}
+
+;// CONCATENATED MODULE: ./src/backfill/report.ts
+/**
+ * Markdown reports of backfill results for job summaries and the CLI.
+ */
+
+
+
+function queries(title, list) {
+    if (!list.length)
+        return '';
+    return (heading(title, 3) +
+        table(['Name', 'Rows', 'Result', 'First row'], list.map((q) => [
+            q.name,
+            q.rows,
+            q.rows === 0 ? '✅ none' : '⚠️ found',
+            q.sample[0] ? JSON.stringify(q.sample[0]) : '',
+        ])));
+}
+function diffs(title, rows) {
+    if (!rows.length)
+        return '';
+    return (heading(title, 3) +
+        table(['Key', 'Change (before → after)'], rows.map((d) => [d.key.join(', '), describeDiff(d).join('\n')])));
+}
+/** The analyze (or dry-run) table: rows to create, update, unchanged, checks, estimate. */
+function analyzeMarkdown(r) {
+    const dry = 'firstBatch' in r;
+    let md = heading(`Backfill ${r.name}: ${dry ? 'dry-run' : 'analyze'}`) +
+        table(['Measure', 'Value'], [
+            ['Mode / target', `${r.mode} into \`${r.table}\``],
+            ...(r.missingTarget.length
+                ? [
+                    [
+                        'Target',
+                        `⚠️ ${r.missingTarget.join(', ')} not there yet: analyzed the source alone; counts below are upper bounds`,
+                    ],
+                ]
+                : []),
+            ['Source rows', r.sourceRows],
+            ['New rows to create', r.toCreate],
+            ['Existing rows to update', r.toUpdate],
+            ['Unchanged rows', r.unchanged],
+            ...(r.skipped ? [['Differing rows this mode skips', r.skipped]] : []),
+            ['**Total database operations planned**', `**${r.totalOperations}**`],
+            [
+                'Batches',
+                `${r.batches} × up to ${r.batchSize} ${r.batchUnit === 'keys' ? 'batch keys' : 'rows'}`,
+            ],
+            ['Estimated duration', markdown_formatMs(r.estimatedMs)],
+            ...(r.lastRun
+                ? [
+                    [
+                        'Last run',
+                        `#${r.lastRun.id} ${r.lastRun.status}, ${r.lastRun.batches} batches${r.lastRun.resumable ? ' (the next execute resumes it)' : ''}`,
+                    ],
+                ]
+                : []),
+            ...(r.nullKeys
+                ? [['Source rows with a NULL key', `⚠️ ${r.nullKeys} (execute refuses to run)`]]
+                : []),
+            ...(r.duplicateKeys.length
+                ? [['Duplicate source keys', `⚠️ ${r.duplicateKeys.length}+ (execute would fail)`]]
+                : []),
+        ]);
+    md += queries('Anomaly checks', r.checks);
+    if (dry) {
+        const d = r;
+        md += diffs('First differences (before → after)', d.sample);
+        md += `\nFirst batch, executed and rolled back: ${d.firstBatch.seen} rows read, ${d.firstBatch.inserted} would be inserted, ${d.firstBatch.updated} updated, in ${markdown_formatMs(d.firstBatch.durationMs)}.\n`;
+    }
+    return md;
+}
+/** The execute report. */
+function executeMarkdown(r) {
+    return (heading(`Backfill ${r.name}: execute (run #${r.runId}, ${r.status})`) +
+        (r.resumed
+            ? r.partitions.length > 1
+                ? `Resumed: every unfinished partition continued after its checkpoint.\n\n`
+                : `Resumed after key \`${JSON.stringify(r.resumedFrom)}\`.\n\n`
+            : '') +
+        table(['Measure', 'Value'], [
+            ['Batches', r.batches],
+            ['Source rows walked', r.rowsSeen],
+            ['Rows created', r.inserted],
+            ['Rows updated', r.updated],
+            ['Rows unchanged', r.unchanged],
+            ['Throughput', `${r.rowsPerSecond} rows/s`],
+            [
+                'Batch duration (median / longest)',
+                `${markdown_formatMs(r.medianBatchMs)} / ${markdown_formatMs(r.longestBatchMs)}`,
+            ],
+            ['Duration', markdown_formatMs(r.durationMs)],
+            ['Last key', r.lastKey ? `\`${JSON.stringify(r.lastKey)}\`` : ''],
+        ]) +
+        (r.partitions.length > 1
+            ? `\n### Partitions\n\n` +
+                table(['#', 'Status', 'Batches', 'Rows walked', 'Written', 'Last key'], r.partitions.map((x) => [
+                    x.idx,
+                    x.status,
+                    x.batches,
+                    x.rowsSeen,
+                    x.inserted + x.updated,
+                    x.lastKey ? `\`${JSON.stringify(x.lastKey)}\`` : '',
+                ]))
+            : '') +
+        (r.pauses.length
+            ? `\n### Pauses\n\n` +
+                table(['Why', 'Times', 'Total', 'Longest because'], r.pauses.map((x) => [x.kind, x.count, markdown_formatMs(x.totalMs), x.worst]))
+            : '\nNo health pauses.\n'));
+}
+/** The report of an execute run as a Kubernetes Indexed Job: the Job and each index. */
+function kubernetesMarkdown(name, r) {
+    return (heading(`Backfill ${name}: execute as Kubernetes Job ${r.job} (${r.status})`) +
+        table(['Measure', 'Value'], [
+            ['Namespace', r.namespace],
+            ['Completed indexes', r.completedIndexes || 'none'],
+            ['Failed indexes', r.failedIndexes || 'none'],
+            ['Duration', markdown_formatMs(r.durationMs)],
+        ]) +
+        `\n### Indexes (one per partition)\n\n` +
+        table(['Index', 'Phase', 'Pods', 'Last line'], r.indexes.map((x) => [x.index, x.phase, x.attempts, x.lastLine ?? ''])) +
+        (r.status === 'Complete'
+            ? ''
+            : `\nThe checkpoint keeps every committed batch: re-run the step to resume.\n`));
+}
+/**
+ * The execute report when a batch fails ({@link BackfillBatchError}): which batch and key range,
+ * the SQLSTATE, and the engine's account of what is committed and where the next execute
+ * resumes (earlier batches stay committed and checkpointed).
+ */
+function executeFailureMarkdown(name, e) {
+    const key = (k) => (k === null ? '(open)' : `\`${JSON.stringify(k)}\``);
+    if (e instanceof BackfillConnectionError) {
+        return (heading(`Backfill ${name}: connection lost`) +
+            table(['Measure', 'Value'], [
+                ['Batch key range', `after ${key(e.range.after)} up to ${key(e.range.upTo)}`],
+                ['Resume with', `\`${e.resumeCommand}\``],
+            ]) +
+            `\n${e.message}\n`);
+    }
+    return (heading(`Backfill ${name}: execute failed`) +
+        table(['Measure', 'Value'], [
+            ['Failed batch key range', `after ${key(e.range.after)} up to ${key(e.range.upTo)}`],
+            ['SQLSTATE', `\`${e.sqlState}\``],
+            ['Spec', `${e.location?.file ?? ''}${e.location?.line ? `:${e.location.line}` : ''}`],
+        ]) +
+        `\n${e.message}\n\nFix the data or the spec, then run \`execute\` again: it resumes from the checkpoint.\n`);
+}
+/** The verify report: the difference (must be zero), first differing keys, assertions. */
+function verifyMarkdown(r) {
+    return (heading(`Backfill ${r.name}: verify ${r.verified ? '✅ passed' : '❌ failed'}`) +
+        table(['Measure', 'Value'], [
+            ['Source rows', r.sourceRows],
+            ['Missing in target', r.toCreate],
+            ['Different in target', r.toUpdate],
+            ['Equal', r.unchanged],
+        ]) +
+        diffs('First differing keys (target → source)', r.differences) +
+        queries('Assertions', r.assertions));
+}
+
+;// CONCATENATED MODULE: ./src/backfill/index.ts
+/**
+ * The backfill engine's public API: load a spec, then analyze, dry-run, execute and verify it.
+ * Each function takes one options object and a {@link Logger} and returns a plain result.
+ */
+
+
+
+
+
+
+
+
+
+/***/ }),
+
+/***/ 707:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+
+// EXPORTS
+__nccwpck_require__.d(__webpack_exports__, {
+  Sx: () => (/* binding */ MAX_BATCH_SIZE),
+  zR: () => (/* binding */ MAX_PARTITIONS),
+  C8: () => (/* binding */ loadBackfillSpec),
+  wi: () => (/* binding */ validateSpecAgainstDatabase)
+});
+
+// UNUSED EXPORTS: backfillSpecSchema, idents
 
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
@@ -37807,9 +40095,9 @@ const $ZodNumberFormat = /*@__PURE__*/ $constructor("$ZodNumberFormat", (inst, d
     $ZodCheckNumberFormat.init(inst, def);
     $ZodNumber.init(inst, def); // no format checks
 });
-const $ZodBoolean = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("$ZodBoolean", (inst, def) => {
+const $ZodBoolean = /*@__PURE__*/ $constructor("$ZodBoolean", (inst, def) => {
     $ZodType.init(inst, def);
-    inst._zod.pattern = regexes.boolean;
+    inst._zod.pattern = regexes_boolean;
     inst._zod.parse = (payload, _ctx) => {
         if (def.coerce)
             try {
@@ -37827,7 +40115,7 @@ const $ZodBoolean = /*@__PURE__*/ (/* unused pure expression or super */ null &&
         });
         return payload;
     };
-})));
+});
 const $ZodBigInt = /*@__PURE__*/ $constructor("$ZodBigInt", (inst, def) => {
     $ZodType.init(inst, def);
     inst._zod.pattern = bigint;
@@ -40217,7 +42505,7 @@ function _uint32(Class, params) {
 function _boolean(Class, params) {
     return new Class({
         type: "boolean",
-        ...util.normalizeParams(params),
+        ...normalizeParams(params),
     });
 }
 // @__NO_SIDE_EFFECTS__
@@ -43759,13 +46047,13 @@ function int32(params) {
 function uint32(params) {
     return core._uint32(ZodNumberFormat, params);
 }
-const ZodBoolean = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("ZodBoolean", (inst, def) => {
-    core.$ZodBoolean.init(inst, def);
+const ZodBoolean = /*@__PURE__*/ $constructor("ZodBoolean", (inst, def) => {
+    $ZodBoolean.init(inst, def);
     ZodType.init(inst, def);
-    inst._zod.processJSONSchema = (ctx, json, params) => processors.booleanProcessor(inst, ctx, json, params);
-})));
+    inst._zod.processJSONSchema = (ctx, json, params) => booleanProcessor(inst, ctx, json, params);
+});
 function schemas_boolean(params) {
-    return core._boolean(ZodBoolean, params);
+    return _boolean(ZodBoolean, params);
 }
 const ZodBigInt = /*@__PURE__*/ $constructor("ZodBigInt", (inst, def) => {
     $ZodBigInt.init(inst, def);
@@ -44626,8 +46914,8 @@ function preprocess(fn, schema) {
 var load = __nccwpck_require__(1036);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/db/connect.ts + 1 modules
-var db_connect = __nccwpck_require__(920);
+// EXTERNAL MODULE: ./src/db/connect.ts + 2 modules
+var connect = __nccwpck_require__(3894);
 ;// CONCATENATED MODULE: ./src/backfill/spec.ts
 /**
  * The backfill spec: one YAML file that declares one data backfill (target table and key, the
@@ -44643,6 +46931,10 @@ var db_connect = __nccwpck_require__(920);
 
 
 
+/** Upper bound of `batch-size` (spec, action input and CLI flag). */
+const MAX_BATCH_SIZE = 1_000_000;
+/** Upper bound of `partitions`. */
+const MAX_PARTITIONS = 64;
 const spec_duration = union([schemas_string(), schemas_number()]);
 const identifier = schemas_string().regex(/^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/, {
     message: 'must be an SQL identifier such as user_stats or public.user_stats',
@@ -44675,13 +46967,32 @@ const backfillSpecSchema = strictObject({
      */
     'batch-keys': schemas_string().min(1).optional(),
     mode: schemas_enum(['upsert', 'update', 'insert']).default('upsert'),
-    'batch-size': schemas_number().int().min(1).max(1_000_000).default(2000),
+    /**
+     * False when the source knowingly reads the columns it writes (a counter): analyze then does
+     * not refuse it, and verify checks the run's completion and assertions instead of the diff.
+     */
+    idempotent: schemas_boolean().default(true),
+    'batch-size': schemas_number().int().min(1).max(MAX_BATCH_SIZE).default(2000),
+    /** Key ranges run concurrently, each with its own checkpoint row (1 to 64). */
+    partitions: schemas_number().int().min(1).max(MAX_PARTITIONS).default(1),
     throttle: strictObject({
         pause: spec_duration.optional(),
         'max-batch-duration': spec_duration.optional(),
+        'target-batch-duration': spec_duration.optional(),
+        'max-replication-lag': spec_duration.optional(),
+        'max-lock-waiters': schemas_number().int().min(0).optional(),
+        prometheus: strictObject({
+            url: schemas_string().url(),
+            query: schemas_string().min(1),
+            max: schemas_number(),
+        })
+            .optional(),
     })
         .default({}),
     'lock-timeout': spec_duration.default('2s'),
+    'statement-timeout': spec_duration.default('30s'),
+    'idle-in-transaction-timeout': spec_duration.default('30s'),
+    'stale-after': spec_duration.optional(),
     checks: array(namedQuery).default([]),
     verify: array(namedQuery).default([]),
 });
@@ -44718,6 +47029,19 @@ function normaliseSpec(loaded, input) {
             throw new errors/* ConfigError */.xL(`set-on-write column '${c}' is also a key or compared column`, loaded.locate(['target', 'set-on-write', c]), input);
         }
     }
+    const maxBatchMs = ms(v.throttle['max-batch-duration'], ['throttle', 'max-batch-duration'], 250);
+    const targetBatchMs = ms(v.throttle['target-batch-duration'], ['throttle', 'target-batch-duration'], Math.min(100, maxBatchMs));
+    if (targetBatchMs > maxBatchMs) {
+        throw new errors/* ConfigError */.xL(`target-batch-duration (${targetBatchMs} ms) exceeds max-batch-duration (${maxBatchMs} ms)`, loaded.locate(['throttle', 'target-batch-duration']), input);
+    }
+    const statementTimeoutMs = ms(v['statement-timeout'], ['statement-timeout'], 30_000);
+    for (const [k, val] of [
+        ['statement-timeout', statementTimeoutMs],
+        ['lock-timeout', ms(v['lock-timeout'], ['lock-timeout'], 2000)],
+    ]) {
+        if (val <= 0)
+            throw new errors/* ConfigError */.xL(`${k} must be longer than 0 (0 would disable it)`, loaded.locate([k]), input);
+    }
     const checksum = (0,external_node_crypto_.createHash)('sha256')
         .update(JSON.stringify({
         table: v.target.table,
@@ -44746,10 +47070,19 @@ function normaliseSpec(loaded, input) {
         source: v.source.trim().replace(/;\s*$/, ''),
         batchKeys: v['batch-keys']?.trim().replace(/;\s*$/, ''),
         mode: v.mode,
+        idempotent: v.idempotent,
         batchSize: v['batch-size'],
+        partitions: v.partitions,
         pauseMs: ms(v.throttle.pause, ['throttle', 'pause'], 0),
-        maxBatchMs: ms(v.throttle['max-batch-duration'], ['throttle', 'max-batch-duration'], 250),
+        maxBatchMs,
+        targetBatchMs,
+        maxReplicationLagMs: ms(v.throttle['max-replication-lag'], ['throttle', 'max-replication-lag'], 10_000),
+        maxLockWaiters: v.throttle['max-lock-waiters'] ?? 0,
+        prometheus: v.throttle.prometheus,
         lockTimeoutMs: ms(v['lock-timeout'], ['lock-timeout'], 2000),
+        statementTimeoutMs,
+        idleInTransactionMs: ms(v['idle-in-transaction-timeout'], ['idle-in-transaction-timeout'], 30_000),
+        staleAfterMs: ms(v['stale-after'], ['stale-after'], statementTimeoutMs + 30_000),
         checks: queries(v.checks, 'checks'),
         verify: queries(v.verify, 'verify'),
         locate: loaded.locate,
@@ -44762,7 +47095,8 @@ function normaliseSpec(loaded, input) {
  * @returns the SQL type of each key and target column
  * @throws ConfigError naming the spec file and line of the offending key, column or source
  */
-async function validateSpecAgainstDatabase(client, spec, input = 'spec') {
+async function validateSpecAgainstDatabase(client, spec, input = 'spec', options = {}) {
+    const missingTarget = [];
     const [schema, table] = spec.table.includes('.')
         ? spec.table.split('.')
         : [undefined, spec.table];
@@ -44772,6 +47106,10 @@ async function validateSpecAgainstDatabase(client, spec, input = 'spec') {
         AND (CASE WHEN $2::text IS NULL THEN n.nspname = ANY (current_schemas(false))
                   ELSE n.nspname = $2 END)
       ORDER BY array_position(current_schemas(false), n.nspname) LIMIT 1`, [table, schema ?? null]);
+    if (rel.rowCount === 0 && options.allowMissingTarget) {
+        await checkSourceColumns(client, spec, input);
+        return { types: {}, missing: [`table ${spec.table}`] };
+    }
     if (rel.rowCount === 0) {
         throw new errors/* ConfigError */.xL(`target table '${spec.table}' does not exist`, spec.locate(['target', 'table']), input);
     }
@@ -44794,12 +47132,16 @@ async function validateSpecAgainstDatabase(client, spec, input = 'spec') {
         }
     });
     spec.columns.forEach((col, i) => {
-        if (!byName.has(col)) {
+        if (!byName.has(col) && options.allowMissingTarget)
+            missingTarget.push(`column ${col}`);
+        else if (!byName.has(col)) {
             throw new errors/* ConfigError */.xL(`column '${col}' does not exist in ${spec.table} (columns: ${known})`, spec.locate(['target', 'columns', i]), input);
         }
     });
     for (const col of Object.keys(spec.setOnWrite)) {
-        if (!byName.has(col)) {
+        if (!byName.has(col) && options.allowMissingTarget)
+            missingTarget.push(`column ${col}`);
+        else if (!byName.has(col)) {
             throw new errors/* ConfigError */.xL(`set-on-write column '${col}' does not exist in ${spec.table} (columns: ${known})`, spec.locate(['target', 'set-on-write', col]), input);
         }
     }
@@ -44814,6 +47156,17 @@ async function validateSpecAgainstDatabase(client, spec, input = 'spec') {
         throw new errors/* ConfigError */.xL(`key (${spec.key.join(', ')}) is not the primary key or a unique index of ${spec.table}; ` +
             `unique keys: ${unique.rows.map((r) => `(${r.cols.join(', ')})`).join(' ') || 'none'}`, spec.locate(['target', 'key']), input);
     }
+    await checkSourceColumns(client, spec, input);
+    const types = {};
+    for (const c of [...spec.key, ...spec.columns]) {
+        const col = byName.get(c);
+        if (col)
+            types[c] = col.type;
+    }
+    return { types, missing: missingTarget };
+}
+/** Plans the source (and batch-keys) with `LIMIT 0` and checks they return the key and columns. */
+async function checkSourceColumns(client, spec, input) {
     let fields;
     try {
         const r = await client.query(`SELECT * FROM (${spec.source}) AS s LIMIT 0`);
@@ -44840,1183 +47193,11 @@ async function validateSpecAgainstDatabase(client, spec, input = 'spec') {
             throw new errors/* ConfigError */.xL(`batch-keys query does not return key column(s) ${missingKeys.join(', ')} (it returns: ${keyFields.join(', ')})`, spec.locate(['batch-keys']), input);
         }
     }
-    const types = {};
-    for (const c of [...spec.key, ...spec.columns])
-        types[c] = byName.get(c).type;
-    return { types };
 }
 /** `ident()` for a column list. */
 function idents(cols) {
     return cols.map(ident).join(', ');
 }
-
-;// CONCATENATED MODULE: ./src/db/lock.ts
-/**
- * Session-level advisory locks (PostgreSQL docs, "Advisory Locks", `pg_try_advisory_lock`).
- * Used so that one migration run, or one run of a given backfill, holds a database at a time.
- */
-
-
-/** Maps a name to a stable signed 64-bit lock key (first 8 bytes of sha256), as a string. */
-function lockKey(name) {
-    return (0,external_node_crypto_.createHash)('sha256').update(name).digest().readBigInt64BE(0).toString();
-}
-/** Thrown when the lock is still held by another session after the wait. */
-class LockTimeoutError extends Error {
-    lockName;
-    holder;
-    name = 'LockTimeoutError';
-    constructor(lockName, holder, waitedMs) {
-        super(`${lockName} is locked by another session${holder ? ` (pid ${holder.pid}, application_name '${holder.applicationName}')` : ''}; waited ${Math.round(waitedMs / 1000)} s`);
-        this.lockName = lockName;
-        this.holder = holder;
-    }
-}
-/** Reads the session that holds the advisory lock `key`, if any. */
-async function lockHolder(client, key) {
-    const r = await client.query(`SELECT a.pid, coalesce(a.application_name, '') AS app, a.backend_start
-       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-      WHERE l.locktype = 'advisory' AND l.granted
-        AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint`, [key]);
-    const row = r.rows[0];
-    return row ? { pid: row.pid, applicationName: row.app, since: row.backend_start } : undefined;
-}
-/**
- * Takes a session advisory lock, polling every `pollMs` until `waitMs` milliseconds have passed.
- * @returns a function that releases the lock
- * @throws LockTimeoutError naming the holder's pid and application_name
- */
-async function acquireAdvisoryLock(client, name, waitMs, pollMs = 200) {
-    const key = lockKey(name);
-    const start = Date.now();
-    for (;;) {
-        const r = await client.query('SELECT pg_try_advisory_lock($1::bigint) AS ok', [key]);
-        if (r.rows[0].ok) {
-            return async () => {
-                await client.query('SELECT pg_advisory_unlock($1::bigint)', [key]).catch(() => { });
-            };
-        }
-        const waited = Date.now() - start;
-        if (waited >= waitMs)
-            throw new LockTimeoutError(name, await lockHolder(client, key), waited);
-        await (0,errors/* sleep */.yy)(Math.min(pollMs, Math.max(1, waitMs - waited)));
-    }
-}
-
-;// CONCATENATED MODULE: ./src/report/markdown.ts
-/**
- * Markdown building blocks for job summaries and CLI reports: tables and Mermaid charts
- * (GitHub renders Mermaid in Markdown; `xychart-beta` per mermaid.js.org/syntax/xyChart).
- */
-/** Escapes text for a GitHub-flavoured Markdown table cell. */
-function cell(value) {
-    if (value === undefined || value === null)
-        return '';
-    return String(value).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
-}
-/** A Markdown table. `rows` are arrays of cell values in `headers` order. */
-function table(headers, rows) {
-    const head = `| ${headers.map(cell).join(' | ')} |`;
-    const sep = `| ${headers.map(() => '---').join(' | ')} |`;
-    const body = rows.map((r) => `| ${r.map(cell).join(' | ')} |`);
-    return [head, sep, ...body].join('\n') + '\n';
-}
-/** A Markdown heading of `level` (1-6). */
-function heading(text, level = 2) {
-    return `${'#'.repeat(level)} ${text}\n`;
-}
-/** A fenced code block. */
-function code(text, lang = '') {
-    return '```' + lang + '\n' + text.replace(/\n$/, '') + '\n```\n';
-}
-/** Formats a duration given in milliseconds as `850 ms`, `12.3 s`, `4m 05s`. */
-function markdown_formatMs(ms) {
-    if (ms < 1000)
-        return `${Math.round(ms)} ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)} s`;
-    const m = Math.floor(ms / 60_000);
-    const s = Math.round((ms % 60_000) / 1000);
-    return `${m}m ${String(s).padStart(2, '0')}s`;
-}
-/**
- * A Mermaid `xychart-beta` block. `x` are category labels (e.g. `13:05`); every series must
- * have `x.length` values. Returns '' when there is nothing to draw.
- */
-function xychart(title, x, yLabel, series) {
-    if (x.length === 0 || series.length === 0)
-        return '';
-    const num = (v) => (Number.isFinite(v) ? Number(v.toPrecision(6)) : 0);
-    const lines = [
-        'xychart-beta',
-        `  title "${title.replace(/"/g, "'")}"`,
-        `  x-axis [${x.map((l) => `"${l.replace(/"/g, "'")}"`).join(', ')}]`,
-        `  y-axis "${yLabel.replace(/"/g, "'")}"`,
-        ...series.map((s) => `  ${s.kind} [${s.values.map(num).join(', ')}]`),
-    ];
-    return code(lines.join('\n'), 'mermaid');
-}
-
-;// CONCATENATED MODULE: external "node:os"
-const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
-;// CONCATENATED MODULE: ./src/runinfo.ts
-/**
- * Who and what is running a step: the GitHub Actions run when there is one, the local user
- * otherwise. Read from the runner's documented default environment variables
- * (GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_ACTOR, GITHUB_WORKFLOW).
- */
-
-/** Reads {@link RunInfo} from `env` (defaults to `process.env`). */
-function runInfo(env = process.env) {
-    const inActions = env.GITHUB_ACTIONS === 'true';
-    const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
-        ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
-        : undefined;
-    let local = 'unknown';
-    try {
-        local = (0,external_node_os_namespaceObject.userInfo)().username;
-    }
-    catch {
-        /* no passwd entry */
-    }
-    return { actor: env.GITHUB_ACTOR || local, runUrl, via: inActions ? 'github-actions' : 'cli' };
-}
-
-;// CONCATENATED MODULE: ./src/backfill/sql.ts
-/**
- * SQL text for one backfill spec: the source restricted to a keyset range, the difference
- * between source and target (computed with `IS DISTINCT FROM`, so unchanged rows are never
- * rewritten), the batch write for each mode, and the keyset batch boundaries.
- *
- * Source columns are cast to the target columns' types before comparing, so a source value
- * that the target would round (e.g. `33.333` into `numeric(12,2)`) does not count as a
- * difference forever.
- */
-
-/** Builds the statements of one spec. `types` comes from `validateSpecAgainstDatabase`. */
-class BackfillSql {
-    spec;
-    target;
-    constructor(spec, target) {
-        this.spec = spec;
-        this.target = target;
-    }
-    t(col) {
-        return this.target.types[col];
-    }
-    /** `s."a", s."b"` (raw source key expressions). */
-    keyList(alias) {
-        return this.spec.key.map((k) => `${alias}.${(0,db_connect/* ident */.bD)(k)}`).join(', ');
-    }
-    /** Parameter placeholders for a key, cast to the key types, starting at `$first`. */
-    keyParams(first) {
-        return this.spec.key.map((k, i) => `$${first + i}::${this.t(k)}`).join(', ');
-    }
-    tuple(list) {
-        return this.spec.key.length > 1 ? `(${list})` : list;
-    }
-    /**
-     * The WHERE clause of a keyset range `(lo, hi]` on the raw source key; either end may be open.
-     * Parameters: lo's key values from `$first`, then hi's.
-     */
-    range(lo, hi, first = 1) {
-        const parts = [];
-        let n = first;
-        if (lo) {
-            parts.push(`${this.tuple(this.keyList('s'))} > ${this.tuple(this.keyParams(n))}`);
-            n += this.spec.key.length;
-        }
-        if (hi) {
-            parts.push(`${this.tuple(this.keyList('s'))} <= ${this.tuple(this.keyParams(n))}`);
-            n += this.spec.key.length;
-        }
-        return { where: parts.length ? parts.join(' AND ') : 'true', next: n };
-    }
-    /** The source restricted by `where`, with key and target columns cast to the target types. */
-    source(where) {
-        const cols = [...this.spec.key, ...this.spec.columns]
-            .map((c) => `CAST(s.${(0,db_connect/* ident */.bD)(c)} AS ${this.t(c)}) AS ${(0,db_connect/* ident */.bD)(c)}`)
-            .join(', ');
-        return `SELECT ${cols} FROM (${this.spec.source}) AS s WHERE ${where}`;
-    }
-    distinct(a, b) {
-        const l = this.spec.columns.map((c) => `${a}.${(0,db_connect/* ident */.bD)(c)}`).join(', ');
-        const r = this.spec.columns.map((c) => `${b}.${(0,db_connect/* ident */.bD)(c)}`).join(', ');
-        return this.spec.columns.length > 1
-            ? `ROW(${l}) IS DISTINCT FROM ROW(${r})`
-            : `${l} IS DISTINCT FROM ${r}`;
-    }
-    joinOn(a, b) {
-        return this.spec.key.map((k) => `${a}.${(0,db_connect/* ident */.bD)(k)} = ${b}.${(0,db_connect/* ident */.bD)(k)}`).join(' AND ');
-    }
-    /** Source LEFT JOIN target; `t.__present` is NULL when the target row is missing. */
-    diffFrom(where) {
-        const tcols = [...this.spec.key, ...this.spec.columns].map(db_connect/* ident */.bD).join(', ');
-        return `(${this.source(where)}) AS s
-      LEFT JOIN (SELECT true AS __present, ${tcols} FROM ${(0,db_connect/* ident */.bD)(this.spec.table)}) AS t
-        ON ${this.joinOn('t', 's')}`;
-    }
-    /** Counts: to_create, to_update, unchanged, source_rows over the whole source. */
-    diffCounts() {
-        const d = this.distinct('t', 's');
-        return `SELECT count(*) FILTER (WHERE t.__present IS NULL) AS to_create,
-                   count(*) FILTER (WHERE t.__present AND ${d}) AS to_update,
-                   count(*) FILTER (WHERE t.__present AND NOT (${d})) AS unchanged,
-                   count(*) AS source_rows
-              FROM ${this.diffFrom('true')}`;
-    }
-    /**
-     * The first `$1` differing rows that this mode writes, in key order, with before (target) and
-     * after (source): missing and differing rows for `upsert`, differing rows for `update`,
-     * missing rows for `insert`. The mode's filter comes before the LIMIT, so the sample is full
-     * even when rows the mode skips come first.
-     */
-    diffSample() {
-        const d = this.distinct('t', 's');
-        const writes = this.spec.mode === 'update'
-            ? `t.__present AND ${d}`
-            : this.spec.mode === 'insert'
-                ? 't.__present IS NULL'
-                : `t.__present IS NULL OR ${d}`;
-        // json (not jsonb) keeps the spec's column order for the report.
-        const obj = (a) => `json_build_object(${this.spec.columns.map((c) => `'${c}', ${a}.${(0,db_connect/* ident */.bD)(c)}`).join(', ')})`;
-        const key = `jsonb_build_array(${this.spec.key.map((k) => `s.${(0,db_connect/* ident */.bD)(k)}::text`).join(', ')})`;
-        return `SELECT ${key} AS key, t.__present IS NOT NULL AS present,
-                   CASE WHEN t.__present THEN ${obj('t')} END AS before, ${obj('s')} AS after
-              FROM ${this.diffFrom('true')}
-             WHERE ${writes}
-             ORDER BY ${this.keyList('s')}
-             LIMIT $1`;
-    }
-    /**
-     * `n`: source rows with a NULL in any key column. No keyset range `(lo, hi]` holds such a row
-     * (`NULL > x` is never true), so execute could never write it.
-     */
-    nullKeys() {
-        const anyNull = this.spec.key.map((k) => `s.${(0,db_connect/* ident */.bD)(k)} IS NULL`).join(' OR ');
-        return `SELECT count(*) AS n FROM (${this.spec.source}) AS s WHERE ${anyNull}`;
-    }
-    /** Keys that the source yields more than once (the backfill would be ambiguous). */
-    duplicateKeys() {
-        const key = `jsonb_build_array(${this.spec.key.map((k) => `s.${(0,db_connect/* ident */.bD)(k)}::text`).join(', ')})`;
-        return `SELECT ${key} AS key, count(*) AS copies
-              FROM (${this.spec.source}) AS s
-             GROUP BY ${this.keyList('s')} HAVING count(*) > 1
-             ORDER BY ${this.keyList('s')} LIMIT 10`;
-    }
-    /**
-     * Every `$1`-th key after the optional lower bound (and the last one), with its row number and
-     * the number of keys: the keyset batch boundaries. Keys come from the spec's `batch-keys`
-     * query when it has one (a cheap index scan), else from the source itself. Boundaries only
-     * cut the key space into ranges `(lo, hi]` and a final open range, so every source row is
-     * covered whatever keys this query returns.
-     */
-    boundaries(lo) {
-        // Parameters: $1 the granule; the lower bound's key values from $2.
-        const w = this.range(lo, false, 2).where;
-        const keys = this.spec.key.map((k, i) => `${(0,db_connect/* ident */.bD)(k)}::text AS k${i}`).join(', ');
-        const from = this.spec.batchKeys ?? this.spec.source;
-        return `SELECT ${keys}, rn, total FROM (
-              SELECT ${this.keyList('s')},
-                     row_number() OVER (ORDER BY ${this.keyList('s')}) AS rn,
-                     count(*) OVER () AS total
-                FROM (${from}) AS s WHERE ${w}) AS x
-             WHERE rn % $1 = 0 OR rn = total
-             ORDER BY rn`;
-    }
-    setOnWriteCols() {
-        return Object.keys(this.spec.setOnWrite);
-    }
-    /**
-     * One batch: writes the differing rows of the source range `(lo, hi]` and returns `seen`,
-     * `inserted`, `updated`. Parameters as {@link range}.
-     */
-    batch(lo, hi) {
-        const { where } = this.range(lo, hi);
-        const src = this.source(where);
-        const table = (0,db_connect/* ident */.bD)(this.spec.table);
-        const sow = this.setOnWriteCols();
-        const sowExpr = (c) => `(${this.spec.setOnWrite[c]})`;
-        const keyCols = this.spec.key.map(db_connect/* ident */.bD).join(', ');
-        const all = [...this.spec.key, ...this.spec.columns];
-        const insertCols = [...all, ...sow].map(db_connect/* ident */.bD).join(', ');
-        const insertVals = [...all.map((c) => `src.${(0,db_connect/* ident */.bD)(c)}`), ...sow.map(sowExpr)].join(', ');
-        const counts = `SELECT (SELECT count(*) FROM src) AS seen,
-                           count(*) FILTER (WHERE w.inserted) AS inserted,
-                           count(*) FILTER (WHERE NOT w.inserted) AS updated FROM w`;
-        if (this.spec.mode === 'update') {
-            const sets = [
-                ...this.spec.columns.map((c) => `${(0,db_connect/* ident */.bD)(c)} = src.${(0,db_connect/* ident */.bD)(c)}`),
-                ...sow.map((c) => `${(0,db_connect/* ident */.bD)(c)} = ${sowExpr(c)}`),
-            ].join(', ');
-            return `WITH src AS MATERIALIZED (${src}),
-               w AS (UPDATE ${table} AS t SET ${sets} FROM src
-                      WHERE ${this.joinOn('t', 'src')} AND ${this.distinct('t', 'src')}
-                      RETURNING false AS inserted)
-              ${counts}`;
-        }
-        if (this.spec.mode === 'insert') {
-            return `WITH src AS MATERIALIZED (${src}),
-               w AS (INSERT INTO ${table} (${insertCols}) SELECT ${insertVals} FROM src
-                      ON CONFLICT (${keyCols}) DO NOTHING RETURNING true AS inserted)
-              ${counts}`;
-        }
-        const sets = [
-            ...this.spec.columns.map((c) => `${(0,db_connect/* ident */.bD)(c)} = EXCLUDED.${(0,db_connect/* ident */.bD)(c)}`),
-            ...sow.map((c) => `${(0,db_connect/* ident */.bD)(c)} = ${sowExpr(c)}`),
-        ].join(', ');
-        return `WITH src AS MATERIALIZED (${src}),
-             w AS (INSERT INTO ${table} AS t (${insertCols}) SELECT ${insertVals} FROM src
-                    ON CONFLICT (${keyCols}) DO UPDATE SET ${sets}
-                    WHERE ${this.distinct('t', 'EXCLUDED')}
-                    RETURNING (t.xmax = 0) AS inserted)
-            ${counts}`;
-    }
-    /** Flattens optional lo/hi keys into query parameters in {@link range} order. */
-    static params(lo, hi) {
-        return [...(lo ?? []), ...(hi ?? [])];
-    }
-}
-
-;// CONCATENATED MODULE: ./src/backfill/engine.ts
-
-
-
-
-
-
-
-/**
- * What a differing row changes, one line per column that differs, in the spec's column order:
- * `current_usage_limit: 5 → 20`; a missing row lists every column as `column = value` after
- * `new row:`. Columns that already hold the source's value are left out.
- */
-function describeDiff(d) {
-    const show = (v) => (v === undefined ? 'null' : JSON.stringify(v));
-    if (!d.before) {
-        return [
-            `new row: ${Object.entries(d.after)
-                .map(([c, v]) => `${c} = ${show(v)}`)
-                .join(', ')}`,
-        ];
-    }
-    const before = d.before;
-    return Object.entries(d.after)
-        .filter(([c, v]) => show(before[c]) !== show(v))
-        .map(([c, v]) => `${c}: ${show(before[c])} → ${show(v)}`);
-}
-async function lastRun(p) {
-    const exists = await p.client.query(`SELECT to_regclass('runbook.backfill_runs') IS NOT NULL AS ok`);
-    if (!exists.rows[0].ok)
-        return undefined;
-    const r = (await p.client.query(`SELECT * FROM runbook.backfill_runs WHERE name = $1 ORDER BY id DESC LIMIT 1`, [p.spec.name])).rows[0];
-    if (!r)
-        return undefined;
-    return {
-        id: Number(r.id),
-        status: r.status,
-        lastKey: r.last_key,
-        batches: r.batches,
-        rowsSeen: num(r.rows_seen),
-        resumable: ['running', 'paused', 'failed'].includes(r.status) && r.checksum === p.spec.checksum,
-        startedAt: r.started_at,
-    };
-}
-/** Thrown when another session is already running this backfill. */
-class BackfillBusyError extends Error {
-    name = 'BackfillBusyError';
-}
-/**
- * A batch failed with a database error that retrying does not cure (a constraint the source
- * violates, a key the source yields twice, a type error). The earlier batches stay committed
- * and checkpointed; the message says which batch and key range failed, what is committed and
- * where the next execute resumes. Located at the spec's `source`.
- */
-class BackfillBatchError extends errors/* ConfigError */.xL {
-    sqlState;
-    range;
-    name = 'BackfillBatchError';
-    constructor(message, location, 
-    /** SQLSTATE of the failure, e.g. `23514`. */
-    sqlState, 
-    /** The failing batch's key range `(after, upTo]`; null is an open end. */
-    range) {
-        super(message, location);
-        this.sqlState = sqlState;
-        this.range = range;
-    }
-    /** The SQLSTATE under the name `pg` errors use, for callers that check `error.code`. */
-    get code() {
-        return this.sqlState;
-    }
-}
-/** Hints for SQLSTATEs a batch commonly fails with (PostgreSQL "Appendix A. Error Codes"). */
-const BATCH_HINTS = {
-    '21000': ' (the source yields a key more than once; analyze lists the duplicate keys)',
-    '23502': ' (the source yields NULL for a NOT NULL target column)',
-    '55P03': ' (lock_timeout: another transaction holds rows of this range; retries exhausted)',
-};
-async function prepare(options, purpose) {
-    const spec = typeof options.spec === 'string' ? loadBackfillSpec(options.spec) : options.spec;
-    if (options.batchSize !== undefined &&
-        (!Number.isInteger(options.batchSize) || options.batchSize < 1)) {
-        throw new errors/* ConfigError */.xL(`must be a positive integer, got ${options.batchSize}`, undefined, 'batch-size');
-    }
-    const client = await (0,db_connect/* connect */.Ng)(options.databaseUrl, {
-        caCert: options.caCert,
-        applicationName: `runbook-backfill ${purpose} ${spec.name}`.slice(0, 63),
-    });
-    try {
-        const types = await validateSpecAgainstDatabase(client, spec);
-        return {
-            spec,
-            sql: new BackfillSql(spec, types),
-            client,
-            batchSize: options.batchSize ?? spec.batchSize,
-        };
-    }
-    catch (e) {
-        await client.end().catch(() => { });
-        throw e;
-    }
-}
-const num = (v) => Number(v ?? 0);
-async function diffCounts(p) {
-    const r = (await p.client.query(p.sql.diffCounts())).rows[0];
-    const missing = num(r.to_create);
-    const differing = num(r.to_update);
-    const mode = p.spec.mode;
-    return {
-        sourceRows: num(r.source_rows),
-        toCreate: mode === 'update' ? 0 : missing,
-        toUpdate: mode === 'insert' ? 0 : differing,
-        unchanged: num(r.unchanged),
-        skipped: mode === 'update' ? missing : mode === 'insert' ? differing : 0,
-    };
-}
-async function diffSample(p, limit) {
-    if (limit <= 0)
-        return [];
-    // The SQL keeps only the rows this mode writes, before its LIMIT.
-    const r = await p.client.query(p.sql.diffSample(), [limit]);
-    return r.rows.map((row) => ({ key: row.key, before: row.before, after: row.after }));
-}
-async function runQuery(client, q, what) {
-    try {
-        const r = await client.query(q.sql);
-        return {
-            name: q.name,
-            description: q.description,
-            rows: r.rowCount ?? r.rows.length,
-            sample: r.rows.slice(0, 5),
-            location: q.location,
-        };
-    }
-    catch (e) {
-        throw new errors/* ConfigError */.xL(`${what} '${q.name}' fails: ${e.message}`, q.location);
-    }
-}
-/** Runs `fn` in a read-only REPEATABLE READ transaction (one consistent snapshot, no writes). */
-async function readOnly(client, fn) {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    try {
-        return await fn();
-    }
-    finally {
-        await client.query('ROLLBACK').catch(() => { });
-    }
-}
-async function analyzeWith(p, options, logger) {
-    const started = Date.now();
-    return readOnly(p.client, async () => {
-        const t0 = Date.now();
-        const counts = await diffCounts(p);
-        const readMs = Date.now() - t0;
-        const dups = await p.client.query(p.sql.duplicateKeys());
-        const nullKeys = await countNullKeys(p);
-        const checks = [];
-        for (const q of p.spec.checks)
-            checks.push(await runQuery(p.client, q, 'check'));
-        const totalOperations = counts.toCreate + counts.toUpdate;
-        const batchKeys = p.spec.batchKeys
-            ? num((await p.client.query(`SELECT count(*) AS n FROM (${p.spec.batchKeys}) AS k`)).rows[0].n)
-            : counts.sourceRows;
-        const batches = Math.max(1, Math.ceil(batchKeys / p.batchSize));
-        // Execute reads the source once more for its boundaries (unless batch-keys gives them
-        // cheaply), reads it again batch by batch and writes the differences; ~50k written rows/s
-        // is what keyset upserts reach on a small server.
-        const reads = p.spec.batchKeys ? 1.5 : 2.5;
-        const estimatedMs = Math.round(readMs * reads + (totalOperations / 50_000) * 1000 + (batches - 1) * p.spec.pauseMs);
-        const result = {
-            name: p.spec.name,
-            mode: p.spec.mode,
-            table: p.spec.table,
-            ...counts,
-            totalOperations,
-            nullKeys,
-            duplicateKeys: dups.rows.map((r) => ({ key: r.key, copies: num(r.copies) })),
-            checks,
-            failedChecks: checks.filter((c) => c.rows > 0),
-            batchSize: p.batchSize,
-            batches,
-            batchUnit: p.spec.batchKeys ? 'keys' : 'rows',
-            lastRun: await lastRun(p),
-            estimatedMs,
-            durationMs: Date.now() - started,
-        };
-        logAnalysis(result, logger, options.failOnChecks ?? false, p.spec);
-        return result;
-    });
-}
-async function countNullKeys(p) {
-    return num((await p.client.query(p.sql.nullKeys())).rows[0].n);
-}
-function nullKeyMessage(n, spec) {
-    return `${n} source row(s) have a NULL key (${spec.key.join(', ')}); keyset batches can never reach them, so execute refuses to run: filter them out of the source (e.g. an inner JOIN or WHERE ${spec.key[0]} IS NOT NULL) or report them as a check`;
-}
-function batchUnit(r) {
-    return r.batchUnit === 'keys' ? 'batch keys' : 'rows';
-}
-function logAnalysis(r, logger, asErrors, spec) {
-    const line = (label, value) => logger.info(`  ${label.padEnd(40)} ${value}`);
-    logger.info(`Backfill '${r.name}' (${r.mode} into ${r.table}):`);
-    line('source rows:', r.sourceRows);
-    line(`new ${r.table} rows to create:`, r.toCreate);
-    line(`existing ${r.table} rows to update:`, r.toUpdate);
-    line('unchanged rows:', r.unchanged);
-    if (r.skipped)
-        line('differing rows this mode skips:', r.skipped);
-    line('total database operations planned:', r.totalOperations);
-    logger.info(`  ${r.batches} batch(es) of up to ${r.batchSize} ${batchUnit(r)}; estimated duration ${markdown_formatMs(r.estimatedMs)}`);
-    if (r.lastRun) {
-        const l = r.lastRun;
-        logger.info(`  last run: #${l.id} ${l.status} after ${l.batches} batch(es), last key ${JSON.stringify(l.lastKey)}${l.resumable ? ' — the next execute resumes it' : ''}`);
-    }
-    if (r.nullKeys)
-        logger.warning(nullKeyMessage(r.nullKeys, spec), spec.locate(['source']));
-    if (r.duplicateKeys.length) {
-        logger.warning(`the source yields duplicate keys (first: ${JSON.stringify(r.duplicateKeys[0].key)} ×${r.duplicateKeys[0].copies}); execute would fail`);
-    }
-    for (const c of r.checks) {
-        if (c.rows === 0)
-            logger.info(`  check ${c.name}: ok (0 rows)`);
-        else
-            (asErrors ? logger.error : logger.warning)(`check ${c.name}: ${c.rows} row(s)${c.description ? ` — ${c.description}` : ''}; first: ${JSON.stringify(c.sample[0])}`, c.location);
-    }
-}
-/**
- * Analyze: read-only counts of rows to create, update and leave unchanged, duplicate source keys,
- * the spec's anomaly checks and an estimated duration. Runs in one READ ONLY transaction.
- * @throws ConfigError for a bad spec (file and line), URL, or a failing check query
- */
-async function analyzeBackfill(options, logger) {
-    const p = await prepare(options, 'analyze');
-    try {
-        return await analyzeWith(p, options, logger);
-    }
-    finally {
-        await p.client.end().catch(() => { });
-    }
-}
-/**
- * Dry-run: analyze, a sample of the differences (before → after), and the first batch executed
- * inside a transaction that is rolled back, so a statement that fails would fail here.
- * Leaves every table unchanged (it never creates the checkpoint table).
- * @throws ConfigError for a bad spec; the database error when the first batch fails
- */
-async function dryRunBackfill(options, logger) {
-    const p = await prepare(options, 'dry-run');
-    try {
-        const analysis = await analyzeWith(p, options, logger);
-        const sample = await readOnly(p.client, () => diffSample(p, options.sampleSize ?? 10));
-        if (sample.length) {
-            logger.info(`First ${sample.length} difference(s), before → after:`);
-            for (const d of sample) {
-                logger.info(`  ${JSON.stringify(d.key)}: ${describeDiff(d).join('; ')}`);
-            }
-        }
-        const bounds = await p.client.query(p.sql.boundaries(false), [p.batchSize]);
-        const hi = bounds.rows.length
-            ? keyOf(bounds.rows[0], p.spec.key.length)
-            : null;
-        await p.client.query('BEGIN');
-        let firstBatch;
-        try {
-            await p.client.query(`SET LOCAL lock_timeout = ${Math.round(p.spec.lockTimeoutMs)}`);
-            const t0 = Date.now();
-            const r = (await p.client.query(p.sql.batch(false, hi !== null), BackfillSql.params(null, hi))).rows[0];
-            firstBatch = {
-                seen: num(r.seen),
-                inserted: num(r.inserted),
-                updated: num(r.updated),
-                durationMs: Date.now() - t0,
-            };
-        }
-        finally {
-            await p.client.query('ROLLBACK');
-        }
-        logger.info(`First batch (rolled back): ${firstBatch.seen} source rows, would insert ${firstBatch.inserted} and update ${firstBatch.updated}, took ${markdown_formatMs(firstBatch.durationMs)}`);
-        const estimatedMs = Math.round(analysis.batches * Math.max(1, firstBatch.durationMs) +
-            (analysis.batches - 1) * p.spec.pauseMs);
-        return { ...analysis, estimatedMs, sample, firstBatch };
-    }
-    finally {
-        await p.client.end().catch(() => { });
-    }
-}
-function keyOf(row, n) {
-    return Array.from({ length: n }, (_, i) => String(row[`k${i}`]));
-}
-/** DDL of the checkpoint table (schema `runbook`, created on the first execute). */
-const CHECKPOINT_DDL = `
-CREATE SCHEMA IF NOT EXISTS runbook;
-CREATE TABLE IF NOT EXISTS runbook.backfill_runs (
-  id             bigserial PRIMARY KEY,
-  name           text NOT NULL,
-  checksum       text NOT NULL,
-  status         text NOT NULL CHECK (status IN ('running', 'paused', 'completed', 'failed', 'abandoned')),
-  last_key       jsonb,
-  batches        integer NOT NULL DEFAULT 0,
-  rows_seen      bigint NOT NULL DEFAULT 0,
-  rows_inserted  bigint NOT NULL DEFAULT 0,
-  rows_updated   bigint NOT NULL DEFAULT 0,
-  batch_size     integer,
-  error          text,
-  actor          text,
-  run_url        text,
-  started_at     timestamptz NOT NULL DEFAULT now(),
-  heartbeat_at   timestamptz NOT NULL DEFAULT now(),
-  finished_at    timestamptz
-);
-CREATE INDEX IF NOT EXISTS backfill_runs_name_idx ON runbook.backfill_runs (name, id DESC);
-`;
-const RETRYABLE = new Set(['55P03', '40P01', '40001']);
-/**
- * Execute: writes the differences in keyset batches, each in its own transaction with its
- * checkpoint; resumes an interrupted run of the same spec (same checksum) from its last key;
- * refuses when another session runs the same backfill. A second execute writes nothing.
- * @throws BackfillBusyError when the backfill is already running elsewhere
- * @throws ConfigError for a bad spec (before anything is written)
- */
-async function executeBackfill(options, logger) {
-    const p = await prepare(options, 'execute');
-    const { spec, client } = p;
-    let release;
-    let runId;
-    try {
-        try {
-            release = await acquireAdvisoryLock(client, `runbook:backfill:${spec.name}`, options.lockWaitMs ?? 0);
-        }
-        catch (e) {
-            if (e instanceof LockTimeoutError) {
-                const h = e.holder;
-                throw new BackfillBusyError(`backfill '${spec.name}' is already running in another session${h ? ` (pid ${h.pid}, application_name '${h.applicationName}')` : ''}; refusing to run it twice at once`);
-            }
-            throw e;
-        }
-        const nullKeys = await countNullKeys(p);
-        if (nullKeys)
-            throw new errors/* ConfigError */.xL(nullKeyMessage(nullKeys, spec), spec.locate(['source']));
-        await client.query(CHECKPOINT_DDL);
-        const info = runInfo();
-        const previous = (await client.query(`SELECT * FROM runbook.backfill_runs WHERE name = $1 AND status IN ('running', 'paused', 'failed')
-          ORDER BY id DESC LIMIT 1`, [spec.name])).rows[0];
-        let lastKey = null;
-        let resumed = false;
-        let totals = { batches: 0, seen: 0, inserted: 0, updated: 0 };
-        if (previous && previous.checksum === spec.checksum) {
-            runId = Number(previous.id);
-            lastKey = previous.last_key;
-            resumed = true;
-            totals = {
-                batches: previous.batches,
-                seen: num(previous.rows_seen),
-                inserted: num(previous.rows_inserted),
-                updated: num(previous.rows_updated),
-            };
-            await client.query(`UPDATE runbook.backfill_runs SET status = 'running', error = NULL, heartbeat_at = now() WHERE id = $1`, [runId]);
-            logger.info(`Resuming run #${runId} of '${spec.name}' (${previous.status}) after key ${JSON.stringify(lastKey)}: ${totals.batches} batch(es), ${totals.seen} rows done`);
-        }
-        else {
-            if (previous) {
-                await client.query(`UPDATE runbook.backfill_runs SET status = 'abandoned', finished_at = now() WHERE id = $1`, [previous.id]);
-                logger.warning(`run #${previous.id} of '${spec.name}' was ${previous.status} with a different spec checksum; starting a new run from the beginning`, spec.locate(['source']));
-            }
-            const r = await client.query(`INSERT INTO runbook.backfill_runs (name, checksum, status, batch_size, actor, run_url)
-         VALUES ($1, $2, 'running', $3, $4, $5) RETURNING id`, [spec.name, spec.checksum, p.batchSize, info.actor, info.runUrl ?? null]);
-            runId = Number(r.rows[0].id);
-            logger.info(`Run #${runId} of '${spec.name}': ${spec.mode} into ${spec.table}`);
-        }
-        const resumedFrom = lastKey;
-        try {
-            const out = await runBatches(p, runId, lastKey, totals, options, logger);
-            const status = out.done ? 'completed' : 'paused';
-            await client.query(`UPDATE runbook.backfill_runs SET status = $2, finished_at = CASE WHEN $2 = 'completed' THEN now() END,
-                heartbeat_at = now() WHERE id = $1`, [runId, status]);
-            const t = out.totals;
-            const result = {
-                name: spec.name,
-                runId,
-                status,
-                resumed,
-                resumedFrom: resumed ? resumedFrom : undefined,
-                batches: t.batches,
-                rowsSeen: t.seen,
-                inserted: t.inserted,
-                updated: t.updated,
-                unchanged: t.seen - t.inserted - t.updated,
-                rowsWritten: t.inserted + t.updated,
-                longestBatchMs: out.longestBatchMs,
-                medianBatchMs: out.medianBatchMs,
-                durationMs: out.durationMs,
-                rowsPerSecond: out.rowsPerSecond,
-                lastKey: out.lastKey,
-            };
-            logger.info(`Run #${runId} ${status}: ${t.batches} batch(es), ${t.seen} source rows, ${t.inserted} inserted, ${t.updated} updated, ${result.unchanged} unchanged; longest batch ${markdown_formatMs(out.longestBatchMs)}`);
-            return result;
-        }
-        catch (e) {
-            await client
-                .query(`UPDATE runbook.backfill_runs SET status = 'failed', error = $2, heartbeat_at = now() WHERE id = $1`, [runId, e.message.slice(0, 2000)])
-                .catch(() => { });
-            throw e;
-        }
-    }
-    finally {
-        if (release)
-            await release();
-        await client.end().catch(() => { });
-    }
-}
-async function runBatches(p, runId, startKey, startTotals, options, logger) {
-    const { spec, sql, client } = p;
-    const started = Date.now();
-    const totals = { ...startTotals };
-    const pauseMs = options.pauseMs ?? spec.pauseMs;
-    const maxBatches = options.maxBatches ?? Infinity;
-    const progressMs = options.progressIntervalMs ?? 2000;
-    const retries = options.lockRetries ?? 5;
-    const nk = spec.key.length;
-    // Boundaries at a fine granule, so a slow batch can shrink to a fraction of the batch size.
-    // A batch is a whole number of granules and never more than the batch size (45 → 22 × 2).
-    const granule = Math.max(1, Math.floor(p.batchSize / 20));
-    const tb = Date.now();
-    const b = await client.query(sql.boundaries(startKey !== null), [granule, ...(startKey ?? [])]);
-    const bounds = b.rows.map((r) => keyOf(r, nk));
-    const keyCount = b.rows.length ? num(b.rows[b.rows.length - 1].total) : 0;
-    logger.info(`${keyCount} ${spec.batchKeys ? 'batch key(s)' : 'source row(s)'} to walk${startKey ? ' after the checkpoint' : ''} (keyset boundaries in ${markdown_formatMs(Date.now() - tb)}); batch size ${p.batchSize}, pause ${pauseMs} ms, max batch duration ${spec.maxBatchMs} ms`);
-    const maxGranules = Math.max(1, Math.floor(p.batchSize / granule));
-    let granules = maxGranules;
-    let idx = 0; // next boundary to use
-    let lo = startKey;
-    let longest = 0;
-    const durations = [];
-    let seenHere = 0;
-    let batchesHere = 0;
-    let lastProgress = Date.now();
-    let tailDone = false;
-    while (!tailDone) {
-        if (batchesHere >= maxBatches) {
-            logger.info(`Stopping after ${batchesHere} batch(es) (max-batches); the next execute resumes after ${JSON.stringify(lo)}`);
-            return finish(false);
-        }
-        let hi = null;
-        if (idx < bounds.length) {
-            idx = Math.min(bounds.length, idx + granules);
-            hi = bounds[idx - 1];
-        }
-        else
-            tailDone = true; // keys after the last boundary (rows that appeared since)
-        const text = sql.batch(lo !== null, hi !== null);
-        const params = BackfillSql.params(lo, hi);
-        let attempt = 0;
-        let row;
-        let ms;
-        for (;;) {
-            const t0 = Date.now();
-            try {
-                await client.query('BEGIN');
-                await client.query(`SET LOCAL lock_timeout = ${Math.round(spec.lockTimeoutMs)}`);
-                row = (await client.query(text, params)).rows[0];
-                const seen = num(row.seen);
-                const newKey = hi ?? lo;
-                await client.query(`UPDATE runbook.backfill_runs
-              SET last_key = $2, batches = batches + 1, rows_seen = rows_seen + $3,
-                  rows_inserted = rows_inserted + $4, rows_updated = rows_updated + $5,
-                  batch_size = $6, heartbeat_at = now()
-            WHERE id = $1`, [
-                    runId,
-                    newKey === null ? null : JSON.stringify(newKey),
-                    seen,
-                    num(row.inserted),
-                    num(row.updated),
-                    granules * granule,
-                ]);
-                await client.query('COMMIT');
-                ms = Date.now() - t0;
-                break;
-            }
-            catch (e) {
-                await client.query('ROLLBACK').catch(() => { });
-                const code = e.code;
-                if (code && RETRYABLE.has(code) && attempt < retries) {
-                    attempt++;
-                    const wait = Math.max(pauseMs, 100) * attempt;
-                    logger.warning(`batch after ${JSON.stringify(lo)} hit ${e.message} (SQLSTATE ${code}); retry ${attempt}/${retries} in ${wait} ms`);
-                    await (0,errors/* sleep */.yy)(wait);
-                    continue;
-                }
-                if (!code)
-                    throw e;
-                const written = totals.inserted + totals.updated;
-                throw new BackfillBatchError(`batch ${totals.batches + 1} (keys after ${JSON.stringify(lo)} up to ${JSON.stringify(hi)}) failed: ${e.message} [SQLSTATE ${code}]${BATCH_HINTS[code] ?? ''}; ${totals.batches} earlier batch(es) of run #${runId} are committed (${written} rows written); the next execute resumes after ${JSON.stringify(lo)}`, spec.locate(['source']), code, { after: lo, upTo: hi });
-            }
-        }
-        const seen = num(row.seen);
-        totals.batches++;
-        totals.seen += seen;
-        totals.inserted += num(row.inserted);
-        totals.updated += num(row.updated);
-        batchesHere++;
-        seenHere += seen;
-        if (hi !== null)
-            lo = hi;
-        longest = Math.max(longest, ms);
-        durations.push(ms);
-        logger.debug(`batch ${totals.batches}: ${seen} rows, ${num(row.inserted)} inserted, ${num(row.updated)} updated, ${ms} ms`);
-        if (ms > spec.maxBatchMs && granules > 1) {
-            granules = Math.max(1, Math.floor(granules / 2));
-            logger.info(`batch took ${ms} ms (> max batch duration ${spec.maxBatchMs} ms): batch size now ${granules * granule}`);
-        }
-        else if (ms < spec.maxBatchMs / 3 && granules < maxGranules) {
-            granules = Math.min(maxGranules, Math.ceil(granules * 1.25));
-        }
-        const now = Date.now();
-        if (now - lastProgress >= progressMs || tailDone) {
-            lastProgress = now;
-            const elapsed = (now - started) / 1000;
-            const rate = elapsed > 0 ? seenHere / elapsed : 0;
-            // Progress is measured in batch keys walked, so it holds with or without `batch-keys`.
-            const done = tailDone || bounds.length === 0 ? 1 : idx / bounds.length;
-            const etaMs = done > 0 ? ((now - started) * (1 - done)) / done : NaN;
-            logger.info(`progress: ${(100 * done).toFixed(1)}% of ${keyCount} keys, ${seenHere} source rows, ${totals.batches} batches, ${Math.round(rate)} rows/s, ETA ${Number.isFinite(etaMs) ? markdown_formatMs(etaMs) : '?'}`);
-        }
-        if (!tailDone && pauseMs > 0)
-            await (0,errors/* sleep */.yy)(pauseMs);
-    }
-    return finish(true);
-    function finish(done) {
-        const durationMs = Date.now() - started;
-        return {
-            done,
-            totals,
-            lastKey: lo,
-            longestBatchMs: longest,
-            medianBatchMs: durations.length
-                ? [...durations].sort((a, b) => a - b)[Math.floor(durations.length / 2)]
-                : 0,
-            durationMs,
-            rowsPerSecond: durationMs > 0 ? Math.round((seenHere / durationMs) * 1000) : 0,
-        };
-    }
-}
-/**
- * Verify: recomputes the difference between source and target (must be zero for the mode) and
- * runs the spec's `verify` assertions (each must return zero rows), in one read-only snapshot.
- * The result names the first differing keys.
- * @throws ConfigError for a bad spec or an assertion query that fails
- */
-async function verifyBackfill(options, logger) {
-    const p = await prepare(options, 'verify');
-    const started = Date.now();
-    try {
-        return await readOnly(p.client, async () => {
-            const counts = await diffCounts(p);
-            const differing = counts.toCreate + counts.toUpdate;
-            const differences = differing ? await diffSample(p, options.sampleSize ?? 10) : [];
-            const assertions = [];
-            for (const q of p.spec.verify)
-                assertions.push(await runQuery(p.client, q, 'verify assertion'));
-            const verified = differing === 0 && assertions.every((a) => a.rows === 0);
-            if (differing === 0)
-                logger.info(`source and ${p.spec.table} agree on ${counts.sourceRows} row(s)`);
-            else
-                logger.error(`${differing} row(s) differ (${counts.toCreate} missing, ${counts.toUpdate} different); first keys: ${differences
-                    .map((d) => JSON.stringify(d.key))
-                    .join(', ')}`);
-            for (const a of assertions) {
-                if (a.rows === 0)
-                    logger.info(`assertion ${a.name}: ok`);
-                else
-                    logger.error(`assertion ${a.name}: ${a.rows} row(s); first: ${JSON.stringify(a.sample[0])}`, a.location);
-            }
-            logger.info(`verify ${verified ? 'passed' : 'FAILED'}`);
-            return {
-                name: p.spec.name,
-                ...counts,
-                verified,
-                differences,
-                assertions,
-                durationMs: Date.now() - started,
-            };
-        });
-    }
-    finally {
-        await p.client.end().catch(() => { });
-    }
-}
-
-;// CONCATENATED MODULE: ./src/backfill/generate.ts
-
-
-
-/** `[0, 1)` from the row number `i` and a salt: deterministic pseudo-random. */
-const r = (expr, salt) => `((hashtext('${salt}:' || (${expr})::text)::bigint + 2147483648) % 1000000 / 1000000.0)`;
-/**
- * Fills the Paket 7 tables. Does not touch the usage-limit columns, so every user_stats row has
- * the migration's defaults (limit 5, no billing period) — the state right before the backfill.
- * @throws ConfigError when `users` is not a positive integer or the tables already hold data
- *   (without `replace`)
- */
-async function generatePaket7Data(options, logger) {
-    const n = options.users;
-    if (!Number.isInteger(n) || n < 1)
-        throw new ConfigError(`must be a positive integer, got ${n}`, undefined, 'users');
-    const all = options.profile === 'all-subscribed';
-    const client = await connect(options.databaseUrl, {
-        caCert: options.caCert,
-        applicationName: 'runbook-generate',
-    });
-    const started = Date.now();
-    try {
-        const existing = await client.query('SELECT EXISTS (SELECT 1 FROM "user") AS any');
-        if (existing.rows[0].any) {
-            if (!options.replace) {
-                throw new ConfigError('the "user" table already has rows; pass replace to regenerate', undefined, 'users');
-            }
-            await client.query('TRUNCATE user_stats, subscription, member, organization, "user"');
-        }
-        const orgs = all ? 0 : Math.max(1, Math.floor(n / 25));
-        await client.query('BEGIN');
-        await step(client, logger, 'users', `
-      INSERT INTO "user" (id, email, name, created_at)
-      SELECT 'u' || lpad(i::text, 9, '0'), 'user' || i || '@example.com', 'User ' || i,
-             timestamptz '2025-01-01' + (i % 600) * interval '1 day'
-        FROM generate_series(1, ${n}) AS i`);
-        if (orgs > 0) {
-            await step(client, logger, 'organizations', `
-        INSERT INTO organization (id, name, slug)
-        SELECT 'o' || lpad(j::text, 7, '0'), 'Organization ' || j, 'org-' || j
-          FROM generate_series(1, ${orgs}) AS j`);
-            await step(client, logger, 'members', `
-        INSERT INTO member (organization_id, user_id, role)
-        SELECT 'o' || lpad((1 + (${r('i', 'org')} * ${orgs})::int % ${orgs})::text, 7, '0'),
-               'u' || lpad(i::text, 9, '0'),
-               CASE WHEN ${r('i', 'role')} < 0.1 THEN 'owner' WHEN ${r('i', 'role')} < 0.3 THEN 'admin' ELSE 'member' END
-          FROM generate_series(1, ${n}) AS i
-         WHERE ${r('i', 'member')} < 0.35
-        UNION ALL
-        SELECT 'o' || lpad((1 + (${r('i', 'org2')} * ${orgs})::int % ${orgs})::text, 7, '0'),
-               'u' || lpad(i::text, 9, '0'), 'member'
-          FROM generate_series(1, ${n}) AS i
-         WHERE ${r('i', 'member')} < 0.02
-        ON CONFLICT DO NOTHING`);
-        }
-        const userShare = all ? 1 : 0.3;
-        await step(client, logger, 'user subscriptions', `
-      INSERT INTO subscription (id, plan, reference_id, status, seats, period_start, period_end, metadata)
-      SELECT 'sub_u' || lpad(i::text, 9, '0'), plan, 'u' || lpad(i::text, 9, '0'), status,
-             CASE WHEN plan = 'team' THEN 1 + (${r('i', 'seats')} * 10)::int END,
-             start, start + interval '1 month',
-             CASE WHEN plan = 'enterprise' AND ${r('i', 'meta')} < 0.5
-                  THEN jsonb_build_object('usageLimit', 250 + (i % 5) * 50) ELSE '{}'::jsonb END
-        FROM (SELECT i,
-                     CASE WHEN ${r('i', 'plan')} < 0.6 THEN 'pro' WHEN ${r('i', 'plan')} < 0.85 THEN 'team'
-                          WHEN ${r('i', 'plan')} < ${all ? 1 : 0.95} THEN 'enterprise' ELSE 'starter' END AS plan,
-                     CASE WHEN ${all ? 'true' : `${r('i', 'status')} < 0.8`} THEN 'active'
-                          WHEN ${r('i', 'status')} < 0.9 THEN 'canceled'
-                          WHEN ${r('i', 'status')} < 0.95 THEN 'past_due' ELSE 'trialing' END AS status,
-                     timestamptz '2026-11-01' + (i % 28) * interval '1 day' AS start
-                FROM generate_series(1, ${n}) AS i
-               WHERE ${r('i', 'usub')} < ${userShare}) AS x`);
-        if (orgs > 0) {
-            await step(client, logger, 'organization subscriptions', `
-        INSERT INTO subscription (id, plan, reference_id, status, seats, period_start, period_end, metadata)
-        SELECT 'sub_o' || lpad(j::text, 7, '0'), plan, 'o' || lpad(j::text, 7, '0'),
-               CASE WHEN ${r('j', 'ostatus')} < 0.85 THEN 'active' ELSE 'canceled' END,
-               2 + (${r('j', 'oseats')} * 48)::int,
-               start, start + interval '1 month',
-               CASE WHEN plan = 'enterprise' AND ${r('j', 'ometa')} < 0.5
-                    THEN jsonb_build_object('usageLimit', 1000) ELSE '{}'::jsonb END
-          FROM (SELECT j, CASE WHEN ${r('j', 'oplan')} < 0.7 THEN 'team' ELSE 'enterprise' END AS plan,
-                       timestamptz '2026-11-01' + (j % 28) * interval '1 day' AS start
-                  FROM generate_series(1, ${orgs}) AS j
-                 WHERE ${r('j', 'osub')} < 0.6) AS x`);
-        }
-        const orphans = all ? 0 : Math.max(1, Math.floor(n / 500));
-        if (orphans > 0) {
-            await step(client, logger, 'orphaned subscriptions', `
-        INSERT INTO subscription (id, plan, reference_id, status, period_start, period_end)
-        SELECT 'sub_x' || lpad(k::text, 7, '0'), 'pro', 'deleted_' || k, 'active',
-               timestamptz '2026-11-01', timestamptz '2026-12-01'
-          FROM generate_series(1, ${orphans}) AS k`);
-        }
-        await step(client, logger, 'user_stats', `
-      INSERT INTO user_stats (user_id, total_manual_executions, total_api_calls, total_cost, last_active)
-      SELECT 'u' || lpad(i::text, 9, '0'), (${r('i', 'exec')} * 500)::int, (${r('i', 'api')} * 5000)::int,
-             round((${r('i', 'cost')} * 80)::numeric, 4), timestamptz '2026-11-01' + (i % 28) * interval '1 day'
-        FROM generate_series(1, ${n}) AS i
-       WHERE ${r('i', 'nostats')} >= 0.03`);
-        await client.query('COMMIT');
-        await client.query('ANALYZE "user", organization, member, subscription, user_stats');
-        const c = (await client.query(`SELECT (SELECT count(*) FROM "user") AS users, (SELECT count(*) FROM organization) AS orgs,
-              (SELECT count(*) FROM member) AS members, (SELECT count(*) FROM subscription) AS subs,
-              (SELECT count(*) FROM user_stats) AS stats`)).rows[0];
-        const result = {
-            users: Number(c.users),
-            organizations: Number(c.orgs),
-            members: Number(c.members),
-            subscriptions: Number(c.subs),
-            userStats: Number(c.stats),
-            orphanedSubscriptions: orphans,
-            durationMs: Date.now() - started,
-        };
-        logger.info(`generated ${result.users} users, ${result.organizations} organizations, ${result.members} memberships, ${result.subscriptions} subscriptions (${orphans} orphaned), ${result.userStats} user_stats in ${formatMs(result.durationMs)}`);
-        return result;
-    }
-    catch (e) {
-        await client.query('ROLLBACK').catch(() => { });
-        throw e;
-    }
-    finally {
-        await client.end().catch(() => { });
-    }
-}
-async function step(client, logger, what, sql) {
-    const t0 = Date.now();
-    const r = await client.query(sql);
-    logger.debug(`generate: ${r.rowCount} ${what} in ${Date.now() - t0} ms`);
-}
-
-;// CONCATENATED MODULE: ./src/backfill/report.ts
-/**
- * Markdown reports of backfill results for job summaries and the CLI.
- */
-
-
-function queries(title, list) {
-    if (!list.length)
-        return '';
-    return (heading(title, 3) +
-        table(['Name', 'Rows', 'Result', 'First row'], list.map((q) => [
-            q.name,
-            q.rows,
-            q.rows === 0 ? '✅ none' : '⚠️ found',
-            q.sample[0] ? JSON.stringify(q.sample[0]) : '',
-        ])));
-}
-function diffs(title, rows) {
-    if (!rows.length)
-        return '';
-    return (heading(title, 3) +
-        table(['Key', 'Change (before → after)'], rows.map((d) => [d.key.join(', '), describeDiff(d).join('\n')])));
-}
-/** The analyze (or dry-run) table: rows to create, update, unchanged, checks, estimate. */
-function analyzeMarkdown(r) {
-    const dry = 'firstBatch' in r;
-    let md = heading(`Backfill ${r.name}: ${dry ? 'dry-run' : 'analyze'}`) +
-        table(['Measure', 'Value'], [
-            ['Mode / target', `${r.mode} into \`${r.table}\``],
-            ['Source rows', r.sourceRows],
-            ['New rows to create', r.toCreate],
-            ['Existing rows to update', r.toUpdate],
-            ['Unchanged rows', r.unchanged],
-            ...(r.skipped ? [['Differing rows this mode skips', r.skipped]] : []),
-            ['**Total database operations planned**', `**${r.totalOperations}**`],
-            [
-                'Batches',
-                `${r.batches} × up to ${r.batchSize} ${r.batchUnit === 'keys' ? 'batch keys' : 'rows'}`,
-            ],
-            ['Estimated duration', markdown_formatMs(r.estimatedMs)],
-            ...(r.lastRun
-                ? [
-                    [
-                        'Last run',
-                        `#${r.lastRun.id} ${r.lastRun.status}, ${r.lastRun.batches} batches${r.lastRun.resumable ? ' (the next execute resumes it)' : ''}`,
-                    ],
-                ]
-                : []),
-            ...(r.nullKeys
-                ? [['Source rows with a NULL key', `⚠️ ${r.nullKeys} (execute refuses to run)`]]
-                : []),
-            ...(r.duplicateKeys.length
-                ? [['Duplicate source keys', `⚠️ ${r.duplicateKeys.length}+ (execute would fail)`]]
-                : []),
-        ]);
-    md += queries('Anomaly checks', r.checks);
-    if (dry) {
-        const d = r;
-        md += diffs('First differences (before → after)', d.sample);
-        md += `\nFirst batch, executed and rolled back: ${d.firstBatch.seen} rows read, ${d.firstBatch.inserted} would be inserted, ${d.firstBatch.updated} updated, in ${markdown_formatMs(d.firstBatch.durationMs)}.\n`;
-    }
-    return md;
-}
-/** The execute report. */
-function executeMarkdown(r) {
-    return (heading(`Backfill ${r.name}: execute (run #${r.runId}, ${r.status})`) +
-        (r.resumed ? `Resumed after key \`${JSON.stringify(r.resumedFrom)}\`.\n\n` : '') +
-        table(['Measure', 'Value'], [
-            ['Batches', r.batches],
-            ['Source rows walked', r.rowsSeen],
-            ['Rows created', r.inserted],
-            ['Rows updated', r.updated],
-            ['Rows unchanged', r.unchanged],
-            ['Throughput', `${r.rowsPerSecond} rows/s`],
-            [
-                'Batch duration (median / longest)',
-                `${markdown_formatMs(r.medianBatchMs)} / ${markdown_formatMs(r.longestBatchMs)}`,
-            ],
-            ['Duration', markdown_formatMs(r.durationMs)],
-            ['Last key', r.lastKey ? `\`${JSON.stringify(r.lastKey)}\`` : ''],
-        ]));
-}
-/**
- * The execute report when a batch fails ({@link BackfillBatchError}): which batch and key range,
- * the SQLSTATE, and the engine's account of what is committed and where the next execute
- * resumes (earlier batches stay committed and checkpointed).
- */
-function executeFailureMarkdown(name, e) {
-    const key = (k) => (k === null ? '(open)' : `\`${JSON.stringify(k)}\``);
-    return (heading(`Backfill ${name}: execute failed`) +
-        table(['Measure', 'Value'], [
-            ['Failed batch key range', `after ${key(e.range.after)} up to ${key(e.range.upTo)}`],
-            ['SQLSTATE', `\`${e.sqlState}\``],
-            ['Spec', `${e.location?.file ?? ''}${e.location?.line ? `:${e.location.line}` : ''}`],
-        ]) +
-        `\n${e.message}\n\nFix the data or the spec, then run \`execute\` again: it resumes from the checkpoint.\n`);
-}
-/** The verify report: the difference (must be zero), first differing keys, assertions. */
-function verifyMarkdown(r) {
-    return (heading(`Backfill ${r.name}: verify ${r.verified ? '✅ passed' : '❌ failed'}`) +
-        table(['Measure', 'Value'], [
-            ['Source rows', r.sourceRows],
-            ['Missing in target', r.toCreate],
-            ['Different in target', r.toUpdate],
-            ['Equal', r.unchanged],
-        ]) +
-        diffs('First differing keys (target → source)', r.differences) +
-        queries('Assertions', r.assertions));
-}
-
-;// CONCATENATED MODULE: ./src/backfill/index.ts
-/**
- * The backfill engine's public API: load a spec, then analyze, dry-run, execute and verify it.
- * Each function takes one options object and a {@link Logger} and returns a plain result.
- */
-
-
-
-
 
 
 /***/ }),
@@ -46028,7 +47209,7 @@ function verifyMarkdown(r) {
 /* harmony export */   E9: () => (/* binding */ parseDuration),
 /* harmony export */   yv: () => (/* binding */ loadYaml)
 /* harmony export */ });
-/* unused harmony export parseYaml */
+/* unused harmony exports MAX_ALIAS_COUNT, parseYaml */
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
@@ -46043,6 +47224,11 @@ function verifyMarkdown(r) {
 
 
 
+/**
+ * Most alias expansions a document may make (yaml's `maxAliasCount`); more is taken as an alias
+ * bomb ("billion laughs") rather than a configuration file.
+ */
+const MAX_ALIAS_COUNT = 100;
 /**
  * Reads `file`, parses it as YAML and validates it with `schema`.
  *
@@ -46095,13 +47281,27 @@ function parseYaml(text, file, schema, input) {
         }
         return best;
     };
-    const raw = doc.toJS();
+    let raw;
+    try {
+        // yaml refuses to expand more aliases than this (a "billion laughs" alias bomb).
+        raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    }
+    catch (e) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ConfigError */ .xL(`invalid YAML: ${e.message.split('\n')[0]} (more than ${MAX_ALIAS_COUNT} alias expansions)`, { file }, input);
+    }
     const result = schema.safeParse(raw);
     if (!result.success) {
         const issue = result.error.issues[0];
-        const path = issue.path.filter((p) => typeof p === 'string' || typeof p === 'number');
+        let path = issue.path.filter((p) => typeof p === 'string' || typeof p === 'number');
+        let message = issue.message;
+        // An unknown key is reported at its own line, not at the line of the object holding it.
+        const keys = issue.keys;
+        if (issue.code === 'unrecognized_keys' && Array.isArray(keys) && keys.length > 0) {
+            path = [...path, String(keys[0])];
+            message = `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `'${String(k)}'`).join(', ')}`;
+        }
         const dotted = path.length ? path.join('.') : '(top level)';
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ConfigError */ .xL(`${dotted}: ${issue.message}`, { file, line: lineOf(path) }, input);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ConfigError */ .xL(`${dotted}: ${message}`, { file, line: lineOf(path) }, input);
     }
     return {
         file,
@@ -46142,7 +47342,7 @@ function parseDuration(text, what = 'duration') {
 
 /***/ }),
 
-/***/ 920:
+/***/ 3894:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46150,10 +47350,11 @@ function parseDuration(text, what = 'duration') {
 __nccwpck_require__.d(__webpack_exports__, {
   Ng: () => (/* binding */ connect),
   bD: () => (/* binding */ ident),
-  Ds: () => (/* binding */ urlPassword)
+  mx: () => (/* binding */ parseDatabaseUrl),
+  Dd: () => (/* binding */ urlPasswordCandidates)
 });
 
-// UNUSED EXPORTS: clientConfig, redactUrl
+// UNUSED EXPORTS: SSL_MODES, clientConfig, redactUrl, urlPassword
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
@@ -46181,93 +47382,260 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
+// EXTERNAL MODULE: ./node_modules/pg-connection-string/index.js
+var pg_connection_string = __nccwpck_require__(6122);
+;// CONCATENATED MODULE: ./node_modules/pg-connection-string/esm/index.mjs
+// ESM wrapper for pg-connection-string
+
+
+// Re-export the parse function
+/* harmony default export */ const pg_connection_string_esm = (pg_connection_string.parse);
+const parse = pg_connection_string.parse
+const toClientConfig = pg_connection_string.toClientConfig
+const parseIntoClientConfig = pg_connection_string.parseIntoClientConfig
+
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/redact.ts
+var redact = __nccwpck_require__(6670);
 ;// CONCATENATED MODULE: ./src/db/connect.ts
 /**
- * PostgreSQL connections: URL parsing with clear errors, TLS options, and password redaction.
+ * PostgreSQL connections: URL parsing as libpq reads it, TLS as libpq's `sslmode` means it, and
+ * clear errors that never echo a password.
  *
- * Follows libpq's connection URI format (PostgreSQL docs, "Connection Strings") as implemented by
- * `pg-connection-string`: `postgres://user:password@host:port/db?sslmode=require`.
+ * Sources: PostgreSQL docs §34.1.1 "Connection Strings" (URI form, `connect_timeout`,
+ * `sslmode`), §34.19 "SSL Support" (what each `sslmode` checks), and `pg-connection-string`,
+ * the parser `pg` itself uses for the URI form.
  */
 
 
 
+
+
+/** libpq's `sslmode` values (PostgreSQL docs §34.19.1, table "SSL Mode Descriptions"). */
+const SSL_MODES = [
+    'disable',
+    'allow',
+    'prefer',
+    'require',
+    'verify-ca',
+    'verify-full',
+];
 /**
  * Replaces the password in a connection URL (or a `key=value` conninfo string) with `***`.
- * Safe on text that contains no URL.
+ * Safe on text that contains no URL. Kept for its callers; it is {@link redactCredentials}.
  */
 function redactUrl(text) {
-    return text
-        .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^@\s]*)@/gi, '$1***@')
-        .replace(/(password=)([^&\s]+)/gi, '$1***');
+    return redactCredentials(text);
 }
-/** The password in a connection URL, if any, so callers can mask it (`core.setSecret`). */
+const FORMAT = 'expected postgres://user:password@host:port/database?sslmode=require; percent-encode @, /, :, ?, # and spaces in the user name and password (encodeURIComponent)';
+/**
+ * Parses a PostgreSQL URL the way libpq does (via `pg-connection-string`): user name and password
+ * percent-decoded, `password`, `sslmode`, `connect_timeout` (seconds; values 1 and 2 mean 2 s, 0
+ * or negative waits forever, as libpq), `sslrootcert`, `application_name` and `options` from the
+ * query string.
+ * @throws ConfigError naming `input` for an empty URL, a URL that does not parse, a scheme other
+ *   than postgres:// or postgresql://, an unknown `sslmode` or a `connect_timeout` that is not an
+ *   integer. The message never contains the URL (it may hold a password in a shape we could not
+ *   recognise).
+ */
+function parseDatabaseUrl(url, input = 'database-url') {
+    if (!url)
+        throw new errors/* ConfigError */.xL('a PostgreSQL connection URL is required', undefined, input);
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
+    if (!scheme)
+        throw new errors/* ConfigError */.xL(`is not a URL: ${FORMAT}`, undefined, input);
+    if (!/^postgres(ql)?$/i.test(scheme)) {
+        throw new errors/* ConfigError */.xL(`expected a postgres:// or postgresql:// URL, got '${scheme}://'`, undefined, input);
+    }
+    // The TLS parameters are read here, not by the parser (which would read certificate files and
+    // warn that it gives `sslmode` a meaning other than libpq's).
+    const q = url.indexOf('?');
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1).split('#')[0]);
+    const tls = Object.fromEntries(['sslmode', 'sslrootcert', 'sslcert', 'sslkey'].map((k) => [k, query.get(k) ?? undefined]));
+    for (const k of Object.keys(tls))
+        query.delete(k);
+    const stripped = q < 0 ? url : `${url.slice(0, q)}?${query.toString()}`;
+    let c;
+    try {
+        c = parse(stripped);
+        new URL(stripped.replace(/ /g, '%20'));
+    }
+    catch {
+        throw new errors/* ConfigError */.xL(`is not a valid PostgreSQL URL: ${FORMAT}`, undefined, input);
+    }
+    const host = c.host ?? '';
+    const port = c.port ? Number(c.port) : 5432;
+    if (!host || !Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new errors/* ConfigError */.xL(`is not a valid PostgreSQL URL (no host or a bad port): ${FORMAT}`, undefined, input);
+    }
+    const rawMode = tls.sslmode || 'prefer';
+    if (!SSL_MODES.includes(rawMode)) {
+        throw new errors/* ConfigError */.xL(`sslmode '${rawMode.slice(0, 40)}' is not one of ${SSL_MODES.join(', ')}`, undefined, input);
+    }
+    let connectTimeoutMs;
+    if (c.connect_timeout !== undefined && c.connect_timeout !== '') {
+        const s = Number(c.connect_timeout);
+        if (!Number.isInteger(s)) {
+            throw new errors/* ConfigError */.xL(`connect_timeout must be a whole number of seconds, got '${String(c.connect_timeout).slice(0, 40)}'`, undefined, input);
+        }
+        // libpq: "Zero, negative, or not specified means wait indefinitely. The minimum allowed
+        // timeout is 2 seconds, therefore a value of 1 is interpreted as 2."
+        connectTimeoutMs = s <= 0 ? 0 : Math.max(s, 2) * 1000;
+    }
+    const str = (v) => (typeof v === 'string' && v ? v : undefined);
+    return {
+        host,
+        port,
+        database: c.database ?? '',
+        user: c.user ?? '',
+        password: str(c.password),
+        sslmode: rawMode,
+        connectTimeoutMs,
+        sslrootcert: str(tls.sslrootcert),
+        applicationName: str(c.application_name),
+        options: str(c.options),
+    };
+}
+/**
+ * The whole password of a connection URL, decoded, so callers can mask it (`core.setSecret`);
+ * `undefined` when the URL has none or does not parse.
+ */
 function urlPassword(url) {
     try {
-        const u = new URL(url);
-        return u.password ? decodeURIComponent(u.password) : undefined;
+        return parseDatabaseUrl(url).password;
     }
     catch {
         return undefined;
     }
 }
 /**
- * Builds `pg` client configuration from a URL.
- * @throws ConfigError when the URL is empty or not a postgres:// URL (the message never contains
- *   the password)
+ * Every string that may be (part of) the password of `url` as written, for masking: the decoded
+ * password, its percent-encoded spelling as written, and, for a URL that does not parse (an
+ * unencoded `@`, `/` or space in the password), everything between the user name's `:` and the
+ * last `@` before the host. Empty when the URL has no password.
  */
-function clientConfig(url, options = {}) {
-    const input = options.input ?? 'database-url';
-    if (!url)
-        throw new errors/* ConfigError */.xL('a PostgreSQL connection URL is required', undefined, input);
-    let parsed;
-    try {
-        parsed = new URL(url);
+function urlPasswordCandidates(url) {
+    const out = new Set();
+    const pw = urlPassword(url);
+    if (pw)
+        out.add(pw);
+    const m = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:(.*)@[^@]*$/is.exec(url);
+    if (m?.[1])
+        out.add(m[1]);
+    const short = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@]*)@/i.exec(url);
+    if (short?.[1])
+        out.add(short[1]);
+    const query = /[?&]password=([^&#]*)/i.exec(url);
+    if (query?.[1]) {
+        out.add(query[1]);
+        try {
+            out.add(decodeURIComponent(query[1].replace(/\+/g, ' ')));
+        }
+        catch {
+            // kept as written
+        }
     }
-    catch {
-        throw new errors/* ConfigError */.xL(`not a valid URL: ${redactUrl(url)}`, undefined, input);
-    }
-    if (!/^postgres(ql)?:$/.test(parsed.protocol)) {
-        throw new errors/* ConfigError */.xL(`expected a postgres:// or postgresql:// URL, got '${parsed.protocol}' in ${redactUrl(url)}`, undefined, input);
-    }
-    const sslmode = parsed.searchParams.get('sslmode');
-    const ca = options.caCert ?? (options.caFile ? (0,external_node_fs_.readFileSync)(options.caFile, 'utf8') : undefined);
-    parsed.searchParams.delete('sslmode');
-    const config = {
-        connectionString: parsed.toString(),
-        application_name: options.applicationName ?? 'runbook-actions',
-        connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-    };
-    if (ca)
-        config.ssl = { ca, rejectUnauthorized: true };
-    else if (sslmode === 'verify-full' || sslmode === 'verify-ca')
-        config.ssl = { rejectUnauthorized: true };
-    else if (sslmode === 'require' || sslmode === 'prefer')
-        config.ssl = { rejectUnauthorized: false };
-    // libpq's verify-ca checks the certificate chain but not that the host name matches it.
-    if (typeof config.ssl === 'object' && sslmode === 'verify-ca') {
-        config.ssl.checkServerIdentity = () => undefined;
-    }
-    return config;
+    return [...out].filter(Boolean);
 }
 /**
- * Opens one connected `pg.Client`.
- * @throws ConfigError for a bad URL; for a connection failure, an Error whose message names the
- *   host and port and never the password
+ * Builds `pg` client configuration from a URL; `prefer` and `allow` are resolved to their first
+ * attempt (TLS for `prefer`, plain for `allow`); {@link connect} makes the second.
+ * @throws ConfigError as {@link parseDatabaseUrl} (the message never contains the password)
+ */
+function clientConfig(url, options = {}) {
+    return attempts(url, options)[0];
+}
+function attempts(url, options) {
+    const input = options.input ?? 'database-url';
+    const u = parseDatabaseUrl(url, input);
+    let ca = options.caCert ?? (options.caFile ? (0,external_node_fs_.readFileSync)(options.caFile, 'utf8') : undefined);
+    if (!ca && u.sslrootcert && u.sslrootcert !== 'system') {
+        try {
+            ca = (0,external_node_fs_.readFileSync)(u.sslrootcert, 'utf8');
+        }
+        catch (e) {
+            throw new errors/* ConfigError */.xL(`sslrootcert: cannot read ${u.sslrootcert}: ${e.code ?? e.message}`, undefined, input);
+        }
+    }
+    const base = {
+        host: u.host,
+        port: u.port,
+        database: u.database || undefined,
+        user: u.user || undefined,
+        password: u.password,
+        application_name: options.applicationName ?? u.applicationName ?? 'runbook-actions',
+        connectionTimeoutMillis: u.connectTimeoutMs ?? options.connectTimeoutMs ?? 10_000,
+        ...(u.options ? { options: u.options } : {}),
+    };
+    // PostgreSQL docs §34.19.1: require encrypts without checking the certificate (unless a root
+    // certificate is given, then it acts as verify-ca); verify-ca checks the chain; verify-full
+    // also checks the host name. A CA given by the caller turns certificate checks on.
+    const verify = ca ? { ca, rejectUnauthorized: true } : { rejectUnauthorized: true };
+    const chainOnly = { ...verify, checkServerIdentity: () => undefined };
+    const encrypt = ca ? verify : { rejectUnauthorized: false };
+    Object.assign(base, options.client);
+    const plain = { ...base, ssl: false };
+    // A CA certificate given to us (the ca-cert input) asks for verified TLS: never fall back to
+    // plain text, whatever the URL's (or libpq's default) sslmode says.
+    const callerCa = options.caCert !== undefined || options.caFile !== undefined;
+    if (callerCa && (u.sslmode === 'prefer' || u.sslmode === 'allow' || u.sslmode === 'require')) {
+        return [{ ...base, ssl: verify }];
+    }
+    switch (u.sslmode) {
+        case 'disable':
+            return [plain];
+        case 'allow':
+            return [plain, { ...base, ssl: encrypt }];
+        case 'prefer':
+            return [{ ...base, ssl: encrypt }, plain];
+        case 'require':
+            return [{ ...base, ssl: encrypt }];
+        case 'verify-ca':
+            return [{ ...base, ssl: chainOnly }];
+        case 'verify-full':
+            return [{ ...base, ssl: verify }];
+    }
+}
+/** Errors after which `prefer` / `allow` make their second attempt: the server refused or broke the first mode. */
+function retryOtherMode(e) {
+    const msg = e.message ?? '';
+    const code = e.code ?? '';
+    if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ETIMEDOUT'].includes(code))
+        return false;
+    if (code === '28P01' || code === '3D000')
+        return false;
+    return /ssl|tls|certificate|encryption|pg_hba|socket hang up|ECONNRESET|terminated/i.test(`${msg} ${code}`);
+}
+/**
+ * Opens one connected `pg.Client`. `sslmode=prefer` (the default, as in libpq) tries TLS, then
+ * plain when the server does not offer TLS; `allow` tries plain, then TLS.
+ * @throws ConfigError for a bad URL; for a connection failure, a ConfigError whose message names
+ *   the host and port and never the password
  */
 async function connect(url, options = {}) {
-    const client = new esm.Client(clientConfig(url, options));
-    try {
-        await client.connect();
+    const input = options.input ?? 'database-url';
+    const configs = attempts(url, options);
+    let last;
+    for (const [i, config] of configs.entries()) {
+        const client = new esm.Client(config);
+        try {
+            await client.connect();
+            // A failed idle client must not crash the process; the next query reports the error.
+            client.on('error', () => { });
+            return client;
+        }
+        catch (e) {
+            last = e;
+            await client.end().catch(() => { });
+            if (i + 1 < configs.length && retryOtherMode(e))
+                continue;
+            break;
+        }
     }
-    catch (e) {
-        const u = new URL(url);
-        throw new errors/* ConfigError */.xL(`cannot connect to PostgreSQL at ${u.hostname}:${u.port || 5432}/${u.pathname.slice(1)}: ${redactUrl(e.message)}`, undefined, options.input ?? 'database-url');
-    }
-    // A failed idle client must not crash the process; the next query reports the error.
-    client.on('error', () => { });
-    return client;
+    const u = parseDatabaseUrl(url, input);
+    const msg = (0,redact/* redactSecrets */.fp)(last.message ?? String(last), [u.password]);
+    throw new errors/* ConfigError */.xL(`cannot connect to PostgreSQL at ${u.host}:${u.port}/${u.database}: ${msg}`, undefined, input);
 }
 /** Quotes an SQL identifier (`schema.table` is split on the dot). */
 function ident(name) {
@@ -46364,7 +47732,7 @@ function sleep(ms) {
 
 /***/ }),
 
-/***/ 9391:
+/***/ 8152:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46377,14 +47745,14 @@ __nccwpck_require__.d(__webpack_exports__, {
   z: () => (/* binding */ action_summary)
 });
 
-// UNUSED EXPORTS: annotate, annotationPath, mask
+// UNUSED EXPORTS: annotate, annotationPath, clean, confinedPath, mask
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
-;// CONCATENATED MODULE: external "node:path"
-const external_node_path_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
-;// CONCATENATED MODULE: external "os"
-const external_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+// EXTERNAL MODULE: external "os"
+var external_os_ = __nccwpck_require__(857);
 ;// CONCATENATED MODULE: ./node_modules/@actions/core/lib/utils.js
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -46459,7 +47827,7 @@ function utils_toCommandProperties(annotationProperties) {
  */
 function command_issueCommand(command, properties, message) {
     const cmd = new Command(command, properties, message);
-    process.stdout.write(cmd.toString() + external_os_namespaceObject.EOL);
+    process.stdout.write(cmd.toString() + external_os_.EOL);
 }
 function command_issue(name, message = '') {
     command_issueCommand(name, {}, message);
@@ -46533,7 +47901,7 @@ function file_command_issueFileCommand(command, message) {
     if (!external_fs_.existsSync(filePath)) {
         throw new Error(`Missing file at path: ${filePath}`);
     }
-    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_namespaceObject.EOL}`, {
+    external_fs_.appendFileSync(filePath, `${utils_toCommandValue(message)}${external_os_.EOL}`, {
         encoding: 'utf8'
     });
 }
@@ -46549,7 +47917,7 @@ function file_command_prepareKeyValueMessage(key, value) {
     if (convertedValue.includes(delimiter)) {
         throw new Error(`Unexpected input: value should not contain the delimiter "${delimiter}"`);
     }
-    return `${key}<<${delimiter}${external_os_namespaceObject.EOL}${convertedValue}${external_os_namespaceObject.EOL}${delimiter}`;
+    return `${key}<<${delimiter}${external_os_.EOL}${convertedValue}${external_os_.EOL}${delimiter}`;
 }
 //# sourceMappingURL=file-command.js.map
 // EXTERNAL MODULE: external "path"
@@ -47631,7 +48999,7 @@ class Summary {
      * @returns {Summary} summary instance
      */
     addEOL() {
-        return this.addRaw(external_os_namespaceObject.EOL);
+        return this.addRaw(external_os_.EOL);
     }
     /**
      * Adds an HTML codeblock to the summary buffer
@@ -48355,13 +49723,13 @@ class ToolRunner extends external_events_.EventEmitter {
     _processLineBuffer(data, strBuffer, onLine) {
         try {
             let s = strBuffer + data.toString();
-            let n = s.indexOf(external_os_namespaceObject.EOL);
+            let n = s.indexOf(external_os_.EOL);
             while (n > -1) {
                 const line = s.substring(0, n);
                 onLine(line);
                 // the rest of the string ...
-                s = s.substring(n + external_os_namespaceObject.EOL.length);
-                n = s.indexOf(external_os_namespaceObject.EOL);
+                s = s.substring(n + external_os_.EOL.length);
+                n = s.indexOf(external_os_.EOL);
             }
             return s;
         }
@@ -48652,7 +50020,7 @@ class ToolRunner extends external_events_.EventEmitter {
                 }
                 const optionsNonNull = this._cloneExecOptions(this.options);
                 if (!optionsNonNull.silent && optionsNonNull.outStream) {
-                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_namespaceObject.EOL);
+                    optionsNonNull.outStream.write(this._getCommandString(optionsNonNull) + external_os_.EOL);
                 }
                 const state = new ExecState(optionsNonNull, this.toolPath);
                 state.on('debug', (message) => {
@@ -48991,8 +50359,8 @@ const getLinuxInfo = () => platform_awaiter(void 0, void 0, void 0, function* ()
         version
     };
 });
-const platform = external_os_namespaceObject.platform();
-const arch = external_os_namespaceObject.arch();
+const platform = external_os_.platform();
+const arch = external_os_.arch();
 const isWindows = platform === 'win32';
 const isMacOS = platform === 'darwin';
 const isLinux = platform === 'linux';
@@ -49173,7 +50541,7 @@ function setOutput(name, value) {
     if (filePath) {
         return file_command_issueFileCommand('OUTPUT', file_command_prepareKeyValueMessage(name, value));
     }
-    process.stdout.write(external_os_namespaceObject.EOL);
+    process.stdout.write(external_os_.EOL);
     command_issueCommand('set-output', { name }, utils_toCommandValue(value));
 }
 /**
@@ -49241,7 +50609,7 @@ function notice(message, properties = {}) {
  * @param message info message
  */
 function info(message) {
-    process.stdout.write(message + external_os_namespaceObject.EOL);
+    process.stdout.write(message + external_os_.EOL);
 }
 /**
  * Begin an output group.
@@ -49332,8 +50700,10 @@ function getIDToken(aud) {
 var load = __nccwpck_require__(1036);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/db/connect.ts + 1 modules
-var connect = __nccwpck_require__(920);
+// EXTERNAL MODULE: ./src/db/connect.ts + 2 modules
+var connect = __nccwpck_require__(3894);
+// EXTERNAL MODULE: ./src/redact.ts
+var redact = __nccwpck_require__(6670);
 ;// CONCATENATED MODULE: ./src/github/action.ts
 /**
  * The one place that touches `@actions/core` (with `src/github/deployments.ts` for the GitHub
@@ -49350,16 +50720,29 @@ var connect = __nccwpck_require__(920);
 
 
 
+
+/** Every value masked in this process (see {@link mask}). */
+const masked = new Set();
+let redactMasked = (0,redact/* redactor */.$p)([]);
+/**
+ * `text` with every masked value (in each of its encoded forms) and every credential-shaped
+ * value (a URL's password, `password=`, `Authorization`) replaced by `***`. Applied to everything
+ * this module writes: log lines, annotations, step outputs and the job summary, because outputs
+ * and the summary file are not covered by the runner's log masking.
+ */
+function clean(text) {
+    return redactMasked(text);
+}
 /**
  * The path GitHub needs to attach an annotation to a file: relative to the checkout
  * (`GITHUB_WORKSPACE`). Engines report the path they were given; an absolute path inside the
  * workspace is made relative, anything else is passed through.
  */
 function annotationPath(file, workspace = process.env.GITHUB_WORKSPACE) {
-    if (!workspace || !(0,external_node_path_namespaceObject.isAbsolute)(file))
+    if (!workspace || !(0,external_node_path_.isAbsolute)(file))
         return file;
-    const rel = (0,external_node_path_namespaceObject.relative)(workspace, file);
-    return rel.startsWith('..') || (0,external_node_path_namespaceObject.isAbsolute)(rel) ? file : rel;
+    const rel = (0,external_node_path_.relative)(workspace, file);
+    return rel.startsWith('..') || (0,external_node_path_.isAbsolute)(rel) ? file : rel;
 }
 function props(location, title) {
     return {
@@ -49371,25 +50754,89 @@ function props(location, title) {
 }
 /** A {@link Logger} backed by `@actions/core`: warnings and errors become annotations. */
 const actionsLogger = {
-    info: (m) => info(m),
-    warning: (m, l) => warning(m, props(l)),
-    error: (m, l) => error(m, props(l)),
-    debug: (m) => core_debug(m),
+    info: (m) => info(clean(m)),
+    warning: (m, l) => warning(clean(m), props(l)),
+    error: (m, l) => error(clean(m), props(l)),
+    debug: (m) => core_debug(clean(m)),
     group: (title, fn) => group(title, fn),
 };
 /** Emits annotations (lint findings, failed checks) at their file and line. */
 function annotate(annotations) {
     for (const a of annotations) {
         const p = props(a.location, a.title);
+        const message = clean(a.message);
         if (a.level === 'error')
-            core.error(a.message, p);
+            core.error(message, p);
         else if (a.level === 'warning')
-            core.warning(a.message, p);
+            core.warning(message, p);
         else
-            core.notice(a.message, p);
+            core.notice(message, p);
     }
 }
 const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
+/** The real path of `path`, or of its nearest existing ancestor joined with the rest. */
+function realPathOf(path) {
+    let p = path;
+    const rest = [];
+    for (;;) {
+        try {
+            return (0,external_node_path_.join)((0,external_node_fs_.realpathSync)(p), ...rest.reverse());
+        }
+        catch {
+            const parent = (0,external_node_path_.dirname)(p);
+            if (parent === p)
+                return path;
+            rest.push((0,external_node_path_.basename)(p));
+            p = parent;
+        }
+    }
+}
+function inside(root, path) {
+    const rel = (0,external_node_path_.relative)(root, path);
+    return rel === '' || (!rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel));
+}
+/**
+ * Refuses a path input that resolves outside the checkout (`GITHUB_WORKSPACE`, else the working
+ * directory), after following symbolic links (`..`, an absolute path, or a link to `/etc` all
+ * count). An `output` may also go to the runner's temporary directory (`RUNNER_TEMP`). For a
+ * `dir`, every symbolic link inside it (recursively) must stay inside too. A self-hosted runner
+ * that keeps shared files elsewhere lists those directories in `RUNBOOK_ALLOWED_PATHS`
+ * (separated by `:`), set by whoever controls the runner's environment. The command line does
+ * not call this: a local run may read anything its user can.
+ * @param value - the path as given (relative to the working directory, which the runner sets to
+ *   the workspace, or absolute)
+ * @returns `value` unchanged (engines report the path as the user wrote it)
+ * @throws ConfigError naming the input when the path, or a link in the directory, leaves the
+ *   workspace
+ */
+function confinedPath(name, value, kind = 'file') {
+    if (!value)
+        return value;
+    const workspace = (0,external_node_path_.resolve)(process.env.GITHUB_WORKSPACE || process.cwd());
+    const roots = [realPathOf(workspace)];
+    if (kind === 'output' && process.env.RUNNER_TEMP)
+        roots.push(realPathOf(process.env.RUNNER_TEMP));
+    for (const extra of (process.env.RUNBOOK_ALLOWED_PATHS ?? '').split(':').filter(Boolean)) {
+        roots.push(realPathOf((0,external_node_path_.resolve)(extra)));
+    }
+    // Engines read a relative path from the working directory (the workspace on the runner).
+    const real = realPathOf((0,external_node_path_.resolve)(value));
+    const where = kind === 'output' && roots.length > 1 ? 'the workspace or RUNNER_TEMP' : 'the workspace';
+    if (!roots.some((r) => inside(r, real))) {
+        throw new errors/* ConfigError */.xL(`'${value}' resolves outside ${where} (${workspace}); use a path inside the checkout`, undefined, name);
+    }
+    if (kind === 'dir' && (0,external_node_fs_.existsSync)(real) && (0,external_node_fs_.statSync)(real).isDirectory()) {
+        for (const e of (0,external_node_fs_.readdirSync)(real, { recursive: true, withFileTypes: true })) {
+            const p = (0,external_node_path_.join)(e.parentPath, e.name);
+            if (!(0,external_node_fs_.lstatSync)(p).isSymbolicLink())
+                continue;
+            if (!roots.some((r) => inside(r, realPathOf(p)))) {
+                throw new errors/* ConfigError */.xL(`'${(0,external_node_path_.relative)(real, p)}' in '${value}' is a symbolic link to a path outside ${where}`, undefined, name);
+            }
+        }
+    }
+    return value;
+}
 /** Typed readers for action inputs; every error names the input. */
 const inputs = {
     /** A string input; `''` when unset and not required. @throws ConfigError when required and empty */
@@ -49399,25 +50846,31 @@ const inputs = {
             throw new errors/* ConfigError */.xL('is required', undefined, name);
         return v || options.default || '';
     },
-    /** A secret input: masked with `core.setSecret` before anything can print it. */
+    /**
+     * A secret input: masked with `core.setSecret` before anything can print it (a value shorter
+     * than {@link MIN_SECRET_LENGTH} characters is not masked, see there, and gets a warning).
+     */
     secret(name, options = {}) {
         const v = getInput(name);
         if (v)
-            mask(v);
+            mask(v, name);
         if (!v && options.required)
             throw new errors/* ConfigError */.xL('is required', undefined, name);
         return v;
     },
-    /** A PostgreSQL URL: its password is masked, decoded and as written (percent-encoded). */
+    /**
+     * A PostgreSQL URL, parsed as libpq reads it (`pg-connection-string`). Every spelling of its
+     * password is masked before anything else happens: decoded, as written (percent-encoded), a
+     * `?password=` parameter, and for a URL that does not parse, everything up to the last `@`.
+     * @throws ConfigError naming the input when it is required and empty, or does not parse (the
+     *   message never echoes the URL)
+     */
     databaseUrl(name = 'database-url', options = { required: true }) {
         const v = getInput(name);
         if (v) {
-            const pw = (0,connect/* urlPassword */.Ds)(v);
-            if (pw)
-                mask(pw);
-            const raw = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@\s]*)@/i.exec(v)?.[1];
-            if (raw && raw !== pw)
-                mask(raw);
+            for (const candidate of (0,connect/* urlPasswordCandidates */.Dd)(v))
+                mask(candidate, name);
+            (0,connect/* parseDatabaseUrl */.mx)(v, name);
         }
         if (!v && options.required)
             throw new errors/* ConfigError */.xL('is required', undefined, name);
@@ -49441,7 +50894,8 @@ const inputs = {
             throw new errors/* ConfigError */.xL(`expected a PEM certificate (${PEM_BEGIN})`, undefined, name);
         }
         const shown = raw.length > 200 || raw.includes('\n') ? 'the value' : `'${raw}'`;
-        const path = (0,external_node_path_namespaceObject.resolve)(process.env.GITHUB_WORKSPACE || process.cwd(), raw);
+        confinedPath(name, (0,external_node_path_.resolve)(process.env.GITHUB_WORKSPACE || process.cwd(), raw));
+        const path = (0,external_node_path_.resolve)(process.env.GITHUB_WORKSPACE || process.cwd(), raw);
         if (!(0,external_node_fs_.existsSync)(path) || !(0,external_node_fs_.statSync)(path).isFile()) {
             throw new errors/* ConfigError */.xL(`${shown} is neither PEM text (${PEM_BEGIN}) nor the path of an existing file`, undefined, name);
         }
@@ -49450,6 +50904,14 @@ const inputs = {
             throw new errors/* ConfigError */.xL(`${shown} is not a PEM certificate file (no ${PEM_BEGIN})`, undefined, name);
         }
         return text;
+    },
+    /**
+     * A path input (a file or directory read, or a file written) that must stay inside the
+     * workspace; see {@link confinedPath}. `''` when unset and not required.
+     * @throws ConfigError naming the input when required and empty, or outside the workspace
+     */
+    path(name, options = {}) {
+        return confinedPath(name, inputs.string(name, options), options.kind ?? 'file');
     },
     /** A boolean input: true/false/yes/no/1/0 (case-insensitive). */
     bool(name, fallback = false) {
@@ -49506,22 +50968,37 @@ const inputs = {
         return v;
     },
 };
-/** Masks a secret value in every later log line. */
-function mask(value) {
-    if (value)
-        core_setSecret(value);
+/**
+ * Masks a secret value in every later log line (`::add-mask::`). A value shorter than
+ * {@link MIN_SECRET_LENGTH} characters is not masked (masking it would blank those characters in
+ * every later line); `input`, when given, is named in a warning instead.
+ */
+function mask(value, input) {
+    if (!value)
+        return;
+    if (!(0,redact/* maskable */.dm)(value)) {
+        if (input) {
+            warning(`input '${input}': a secret shorter than ${redact/* MIN_SECRET_LENGTH */.vb} characters is not masked in the log (masking it would blank those characters everywhere); use a longer one`);
+        }
+        return;
+    }
+    core_setSecret(value);
+    if (!masked.has(value)) {
+        masked.add(value);
+        redactMasked = (0,redact/* redactor */.$p)([...masked]);
+    }
 }
 /** Sets an output; objects and arrays are written as JSON. */
 function output(name, value) {
-    setOutput(name, typeof value === 'string' ? value : JSON.stringify(value));
+    setOutput(name, clean(typeof value === 'string' ? value : JSON.stringify(value)));
 }
 /** Appends Markdown to the job summary (GITHUB_STEP_SUMMARY); a no-op outside the runner. */
 async function action_summary(markdown) {
     if (!process.env.GITHUB_STEP_SUMMARY) {
-        info(markdown);
+        info(clean(markdown));
         return;
     }
-    await summary.addRaw(markdown, true).write();
+    await summary.addRaw(clean(markdown), true).write();
 }
 /**
  * Runs an action body. A {@link ConfigError} becomes an error annotation at its file and line
@@ -49534,15 +51011,160 @@ async function runAction(body) {
     catch (e) {
         if (e instanceof errors/* ConfigError */.xL) {
             // One annotation, at the file and line; setFailed would print a second, location-less one.
-            error(e.message, props(e.location));
+            error(clean(e.message), props(e.location));
             process.exitCode = ExitCode.Failure;
         }
         else {
             const err = e;
-            core_debug(err.stack ?? String(err));
-            setFailed(err.message ?? String(err));
+            core_debug(clean(err.stack ?? String(err)));
+            setFailed(clean(err.message ?? String(err)));
         }
     }
+}
+
+
+/***/ }),
+
+/***/ 6670:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $p: () => (/* binding */ redactor),
+/* harmony export */   UY: () => (/* binding */ redactCredentials),
+/* harmony export */   dm: () => (/* binding */ maskable),
+/* harmony export */   fp: () => (/* binding */ redactSecrets),
+/* harmony export */   vb: () => (/* binding */ MIN_SECRET_LENGTH)
+/* harmony export */ });
+/* unused harmony exports REDACTED, secretForms */
+/**
+ * The one secret redactor of the project. Every piece of outside text (a server's error body, a
+ * driver's message, a Kubernetes status, a provider's answer) passes through it before it reaches
+ * a log line, a job summary, a step output or a file we write.
+ *
+ * Two kinds of redaction:
+ * - {@link redactSecrets} / {@link redactor}: known secret values (tokens, passwords, keys), in
+ *   every form a server may echo them: raw, percent-encoded (upper- and lower-case hex, as
+ *   `encodeURIComponent` and `encodeURI` write them, and with `+` for spaces as HTML forms do),
+ *   JSON-escaped and base64 (standard and URL-safe alphabets).
+ * - {@link redactCredentials}: credentials recognisable by their shape, whatever their value: the
+ *   password in a URL's user information (`scheme://user:password@host`, also when the password
+ *   holds an unencoded `@`, `/` or `:`), `password=` / `token=` style parameters of a conninfo
+ *   string or query string, and `Authorization` header values.
+ *
+ * Sources: RFC 3986 §2.1 (percent-encoding, hex digits in either case), RFC 4648 §4–5 (base64 and
+ * base64url), WHATWG URL §application/x-www-form-urlencoded (`+` for space), PostgreSQL docs
+ * §34.1.1 "Connection Strings" (keyword/value and URI forms).
+ */
+/** What replaces a redacted value. */
+const REDACTED = '***';
+/**
+ * Secrets shorter than this many characters are neither masked (`::add-mask::`) nor replaced by
+ * {@link redactor}: replacing a one- to three-character value would blank those letters or
+ * digits wherever they occur (`a`, `db`, `123`), wrecking every later line and revealing the
+ * value by its gaps. Such a value gives no protection anyway; a credential that short should be
+ * rotated. Credentials recognisable by their shape (a URL's password, `password=`) are still
+ * redacted whatever their length ({@link redactCredentials}).
+ */
+const MIN_SECRET_LENGTH = 4;
+/** Whether `value` is long enough to mask and redact (see {@link MIN_SECRET_LENGTH}). */
+function maskable(value) {
+    return !!value && value.trim().length >= MIN_SECRET_LENGTH;
+}
+/**
+ * Every form in which `secret` may appear in outside text, longest first. Empty for an empty
+ * secret.
+ */
+function secretForms(secret) {
+    if (!secret)
+        return [];
+    const forms = new Set([secret]);
+    const component = encodeURIComponent(secret);
+    forms.add(component);
+    forms.add(component.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()));
+    forms.add(component.replace(/%20/g, '+'));
+    // application/x-www-form-urlencoded also leaves fewer characters bare than encodeURIComponent.
+    forms.add(component
+        .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+        .replace(/%20/g, '+'));
+    const uri = encodeURI(secret);
+    forms.add(uri);
+    forms.add(uri.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()));
+    forms.add(JSON.stringify(secret).slice(1, -1));
+    const b64 = Buffer.from(secret, 'utf8').toString('base64');
+    forms.add(b64);
+    forms.add(b64.replace(/=+$/, ''));
+    forms.add(Buffer.from(secret, 'utf8').toString('base64url'));
+    return [...forms].filter((f) => f.length > 0).sort((a, b) => b.length - a.length);
+}
+/**
+ * A function that replaces every form (see {@link secretForms}) of every secret in `text` with
+ * `***` (secrets shorter than {@link MIN_SECRET_LENGTH} are skipped, see there). Longer forms are replaced first, so a secret that contains another is hidden
+ * whole. The returned function also applies {@link redactCredentials}.
+ */
+function redactor(secrets) {
+    const forms = [...new Set(secrets.flatMap((s) => (maskable(s) ? secretForms(s) : [])))].sort((a, b) => b.length - a.length);
+    return (text) => {
+        let out = text;
+        for (const f of forms)
+            out = out.split(f).join(REDACTED);
+        return redactCredentials(out);
+    };
+}
+/** `redactor(secrets)(text)`, for one-off use. */
+function redactSecrets(text, secrets = []) {
+    return redactor(secrets)(text);
+}
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"<>]*:)(\S*)@(?=[^\s@]*(?:[\s'"<>]|$))/gi;
+const KEY_VALUE = /\b((?:password|passwd|pwd|token|access_token|api[_-]?key|app[_-]?key|secret|client_secret|sslpassword)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;,'"]+)/gi;
+const JSON_KEY_VALUE = /("(?:password|passwd|token|access_token|api[_-]?key|app[_-]?key|secret|client_secret|authorization)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
+const AUTH_HEADER = /\b(authorization\s*[:=]\s*)((?:bearer|basic|token|api-key)\s+)?([^\s,;'"<>]+)/gi;
+/** A bare header value that looks like a credential, not a word (`expected`, `missing`). */
+const CREDENTIAL_LIKE = /^(?=.*[0-9_.=+/-]).{8,}$/;
+/**
+ * Redacts credentials recognisable by their shape: a URL's password (up to the last `@` before
+ * the host, so an unencoded `@` or `/` in the password is covered), `password=` and similar
+ * keyword/value or query parameters, JSON fields named like a secret, and `Authorization` header
+ * values. Safe on text that holds none of them.
+ */
+function redactCredentials(text) {
+    return text
+        .replace(URL_USERINFO, `$1${REDACTED}@`)
+        .replace(JSON_KEY_VALUE, `$1"${REDACTED}"`)
+        .replace(AUTH_HEADER, (m, key, scheme, value) => scheme || CREDENTIAL_LIKE.test(value) ? `${key}${scheme ?? ''}${REDACTED}` : m)
+        .replace(KEY_VALUE, `$1${REDACTED}`);
+}
+
+
+/***/ }),
+
+/***/ 750:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   Q: () => (/* binding */ runInfo)
+/* harmony export */ });
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(8161);
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_0__);
+/**
+ * Who and what is running a step: the GitHub Actions run when there is one, the local user
+ * otherwise. Read from the runner's documented default environment variables
+ * (GITHUB_SERVER_URL, GITHUB_REPOSITORY, GITHUB_RUN_ID, GITHUB_ACTOR, GITHUB_WORKFLOW).
+ */
+
+/** Reads {@link RunInfo} from `env` (defaults to `process.env`). */
+function runInfo(env = process.env) {
+    const inActions = env.GITHUB_ACTIONS === 'true';
+    const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
+        ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+        : undefined;
+    let local = 'unknown';
+    try {
+        local = (0,node_os__WEBPACK_IMPORTED_MODULE_0__.userInfo)().username;
+    }
+    catch {
+        /* no passwd entry */
+    }
+    return { actor: env.GITHUB_ACTOR || local, runUrl, via: inActions ? 'github-actions' : 'cli' };
 }
 
 
@@ -49640,6 +51262,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:buffer"
 
 /***/ }),
 
+/***/ 1421:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:child_process");
+
+/***/ }),
+
 /***/ 7540:
 /***/ ((module) => {
 
@@ -49682,6 +51311,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs");
 
 /***/ }),
 
+/***/ 1455:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:fs/promises");
+
+/***/ }),
+
 /***/ 7067:
 /***/ ((module) => {
 
@@ -49696,10 +51332,31 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:http2")
 
 /***/ }),
 
+/***/ 4708:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:https");
+
+/***/ }),
+
 /***/ 7030:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+
+/***/ }),
+
+/***/ 8161:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
+
+/***/ }),
+
+/***/ 6760:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:path");
 
 /***/ }),
 
@@ -49717,10 +51374,45 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:queryst
 
 /***/ }),
 
+/***/ 481:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:readline");
+
+/***/ }),
+
+/***/ 99:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:sqlite");
+
+/***/ }),
+
 /***/ 7075:
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream");
+
+/***/ }),
+
+/***/ 7830:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/web");
+
+/***/ }),
+
+/***/ 7997:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers");
+
+/***/ }),
+
+/***/ 8500:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 
 /***/ }),
 
@@ -49766,6 +51458,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:zlib");
 
 /***/ }),
 
+/***/ 857:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("os");
+
+/***/ }),
+
 /***/ 6928:
 /***/ ((module) => {
 
@@ -49777,6 +51476,13 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("path");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("process");
+
+/***/ }),
+
+/***/ 3480:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("querystring");
 
 /***/ }),
 
@@ -49801,6 +51507,20 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tls");
 
 /***/ }),
 
+/***/ 2018:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("tty");
+
+/***/ }),
+
+/***/ 7016:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("url");
+
+/***/ }),
+
 /***/ 9023:
 /***/ ((module) => {
 
@@ -49812,6 +51532,20 @@ module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util");
 /***/ ((module) => {
 
 module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("util/types");
+
+/***/ }),
+
+/***/ 9154:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("vm");
+
+/***/ }),
+
+/***/ 3106:
+/***/ ((module) => {
+
+module.exports = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("zlib");
 
 /***/ }),
 
@@ -58396,23 +60130,29 @@ exports.visitAsync = visitAsync;
 /******/ 	}
 /******/ 	// Create a new module (and put it into the cache)
 /******/ 	var module = __webpack_module_cache__[moduleId] = {
-/******/ 		// no module.id needed
-/******/ 		// no module.loaded needed
+/******/ 		id: moduleId,
+/******/ 		loaded: false,
 /******/ 		exports: {}
 /******/ 	};
 /******/ 
 /******/ 	// Execute the module function
 /******/ 	var threw = true;
 /******/ 	try {
-/******/ 		__webpack_modules__[moduleId](module, module.exports, __nccwpck_require__);
+/******/ 		__webpack_modules__[moduleId].call(module.exports, module, module.exports, __nccwpck_require__);
 /******/ 		threw = false;
 /******/ 	} finally {
 /******/ 		if(threw) delete __webpack_module_cache__[moduleId];
 /******/ 	}
 /******/ 
+/******/ 	// Flag the module as loaded
+/******/ 	module.loaded = true;
+/******/ 
 /******/ 	// Return the exports of the module
 /******/ 	return module.exports;
 /******/ }
+/******/ 
+/******/ // expose the modules object (__webpack_modules__)
+/******/ __nccwpck_require__.m = __webpack_modules__;
 /******/ 
 /************************************************************************/
 /******/ /* webpack/runtime/asset-relocator-loader */
@@ -58511,9 +60251,103 @@ exports.visitAsync = visitAsync;
 /******/ 	};
 /******/ })();
 /******/ 
+/******/ /* webpack/runtime/ensure chunk */
+/******/ (() => {
+/******/ 	__nccwpck_require__.f = {};
+/******/ 	// This file contains only the entry chunk.
+/******/ 	// The chunk loading function for additional chunks
+/******/ 	__nccwpck_require__.e = (chunkId) => {
+/******/ 		return Promise.all(Object.keys(__nccwpck_require__.f).reduce((promises, key) => {
+/******/ 			__nccwpck_require__.f[key](chunkId, promises);
+/******/ 			return promises;
+/******/ 		}, []));
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/get javascript chunk filename */
+/******/ (() => {
+/******/ 	// This function allow to reference async chunks
+/******/ 	__nccwpck_require__.u = (chunkId) => {
+/******/ 		// return url for filenames based on template
+/******/ 		return "" + chunkId + ".index.js";
+/******/ 	};
+/******/ })();
+/******/ 
 /******/ /* webpack/runtime/hasOwnProperty shorthand */
 /******/ (() => {
 /******/ 	__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/node module decorator */
+/******/ (() => {
+/******/ 	__nccwpck_require__.nmd = (module) => {
+/******/ 		module.paths = [];
+/******/ 		if (!module.children) module.children = [];
+/******/ 		return module;
+/******/ 	};
+/******/ })();
+/******/ 
+/******/ /* webpack/runtime/import chunk loading */
+/******/ (() => {
+/******/ 	// no baseURI
+/******/ 	
+/******/ 	// object to store loaded and loading chunks
+/******/ 	// undefined = chunk not loaded, null = chunk preloaded/prefetched
+/******/ 	// [resolve, Promise] = chunk loading, 0 = chunk loaded
+/******/ 	var installedChunks = {
+/******/ 		792: 0
+/******/ 	};
+/******/ 	
+/******/ 	var installChunk = (data) => {
+/******/ 		var {ids, modules, runtime} = data;
+/******/ 		// add "modules" to the modules object,
+/******/ 		// then flag all "ids" as loaded and fire callback
+/******/ 		var moduleId, chunkId, i = 0;
+/******/ 		for(moduleId in modules) {
+/******/ 			if(__nccwpck_require__.o(modules, moduleId)) {
+/******/ 				__nccwpck_require__.m[moduleId] = modules[moduleId];
+/******/ 			}
+/******/ 		}
+/******/ 		if(runtime) runtime(__nccwpck_require__);
+/******/ 		for(;i < ids.length; i++) {
+/******/ 			chunkId = ids[i];
+/******/ 			if(__nccwpck_require__.o(installedChunks, chunkId) && installedChunks[chunkId]) {
+/******/ 				installedChunks[chunkId][0]();
+/******/ 			}
+/******/ 			installedChunks[ids[i]] = 0;
+/******/ 		}
+/******/ 	
+/******/ 	}
+/******/ 	
+/******/ 	__nccwpck_require__.f.j = (chunkId, promises) => {
+/******/ 			// import() chunk loading for javascript
+/******/ 			var installedChunkData = __nccwpck_require__.o(installedChunks, chunkId) ? installedChunks[chunkId] : undefined;
+/******/ 			if(installedChunkData !== 0) { // 0 means "already installed".
+/******/ 	
+/******/ 				// a Promise means "currently loading".
+/******/ 				if(installedChunkData) {
+/******/ 					promises.push(installedChunkData[1]);
+/******/ 				} else {
+/******/ 					if(true) { // all chunks have JS
+/******/ 						// setup Promise in chunk cache
+/******/ 						var promise = import("./" + __nccwpck_require__.u(chunkId)).then(installChunk, (e) => {
+/******/ 							if(installedChunks[chunkId] !== 0) installedChunks[chunkId] = undefined;
+/******/ 							throw e;
+/******/ 						});
+/******/ 						var promise = Promise.race([promise, new Promise((resolve) => (installedChunkData = installedChunks[chunkId] = [resolve]))])
+/******/ 						promises.push(installedChunkData[1] = promise);
+/******/ 					}
+/******/ 				}
+/******/ 			}
+/******/ 	};
+/******/ 	
+/******/ 	// no prefetching
+/******/ 	
+/******/ 	// no preloaded
+/******/ 	
+/******/ 	// no external install chunk
+/******/ 	
+/******/ 	// no on chunks loaded
 /******/ })();
 /******/ 
 /************************************************************************/

@@ -11,6 +11,8 @@ __webpack_require__.d(__webpack_exports__, {
   H: () => (/* binding */ fetchWithBackoff)
 });
 
+// UNUSED EXPORTS: MAX_SERVER_DELAY_MS
+
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __webpack_require__(983916);
 ;// CONCATENATED MODULE: ./src/http/retry.ts
@@ -176,23 +178,41 @@ function retryingFetch(policy) {
     return (input, init) => fetchWithRetry(input, init, policy);
 }
 
+// EXTERNAL MODULE: ./src/gate/providers/types.ts
+var types = __webpack_require__(678075);
 ;// CONCATENATED MODULE: ./src/gate/providers/http.ts
 /**
  * HTTP with rate-limit backoff for the metrics providers, through the shared
  * `src/http/retry.ts`. A 429 response is retried after the number of seconds in
  * `X-RateLimit-Reset` (Datadog, docs.datadoghq.com/api/latest/rate-limits) or `Retry-After`
  * (seconds or an HTTP date, RFC 9110 §10.2.3), else after an exponential backoff (1 s, 2 s,
- * 4 s ... at most 60 s). A 502/503/504 is retried the same way once or twice before it is
- * reported. Network errors are not retried here: they count as a failed measurement.
+ * 4 s ... at most 60 s). A server's requested wait is capped at {@link MAX_SERVER_DELAY_MS}.
+ * A 502/503/504 is retried the same way once or twice before it is reported. Network errors
+ * are not retried here: they count as a failed measurement. With `ctx.deadlineMs` (the gate's
+ * timeout), neither a request nor a wait runs past it: a wait that would end later fails the
+ * request at once with a {@link ProviderError}, and every attempt is aborted at the deadline.
  */
 
+
+/** Longest wait a server's `Retry-After` / `X-RateLimit-Reset` may ask for, in milliseconds. */
+const MAX_SERVER_DELAY_MS = 60_000;
 /**
  * A `fetch` that answers 429 (and transient 502/503/504) with backoff, waiting through
  * `ctx.sleep`. Returns the last response when retries run out.
  * @param what - names the provider in log lines (never includes credentials)
  */
 function fetchWithBackoff(ctx, what) {
-    return retryingFetch({
+    const now = ctx.now ?? Date.now;
+    const deadline = ctx.deadlineMs;
+    const sleep = deadline === undefined
+        ? ctx.sleep
+        : async (ms) => {
+            if (now() + ms > deadline) {
+                throw new types/* ProviderError */.mZ(`${what}: the gate's timeout ends in ${(Math.max(0, deadline - now()) / 1000).toFixed(1)} s, before a retry in ${(ms / 1000).toFixed(1)} s`);
+            }
+            await ctx.sleep(ms);
+        };
+    const inner = retryingFetch({
         // `maxRetries` 429 retries; 502/503/504 while fewer than 2 retries (of any kind) were made.
         maxAttempts: (ctx.maxRetries ?? 5) + 1,
         serverErrors: [502, 503, 504],
@@ -201,11 +221,25 @@ function fetchWithBackoff(ctx, what) {
         baseDelayMs: 1000,
         maxBackoffMs: 60_000,
         serverDelayStatuses: [429, 502, 503, 504],
+        maxServerDelayMs: MAX_SERVER_DELAY_MS,
         rateLimitHeaders: DATADOG_RATE_LIMIT_HEADERS,
         timeoutMs: ctx.requestTimeoutMs ?? 30_000,
-        sleep: ctx.sleep,
+        sleep,
+        now,
         onRetry: (e) => ctx.logger.warning(`${what}: HTTP ${e.status}${e.status === 429 ? ' (rate limited)' : ''}; retrying in ${(e.delayMs / 1000).toFixed(1)} s (attempt ${e.attempt})`),
     });
+    if (deadline === undefined)
+        return inner;
+    return async (input, init) => {
+        const left = deadline - now();
+        if (left <= 0)
+            throw new types/* ProviderError */.mZ(`${what}: the gate's timeout has run out`);
+        const signal = AbortSignal.timeout(left);
+        return inner(input, {
+            ...init,
+            signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal,
+        });
+    };
 }
 
 
@@ -219,6 +253,7 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony export */   prometheusProvider: () => (/* binding */ prometheusProvider)
 /* harmony export */ });
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(983916);
+/* harmony import */ var _redact_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(376670);
 /* harmony import */ var _http_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(818381);
 /* harmony import */ var _types_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(678075);
 /**
@@ -234,15 +269,18 @@ __webpack_require__.r(__webpack_exports__);
 
 
 
+
 /** Creates a Prometheus provider. @throws ConfigError for a URL that does not parse */
 function prometheusProvider(options, ctx) {
     const label = options.label ?? 'prometheus';
+    // Server and network error text is outside text: it may echo the token or the password.
+    const redact = (0,_redact_js__WEBPACK_IMPORTED_MODULE_3__/* .redactor */ .$p)([options.token, options.password]);
     let base;
     try {
         base = new URL(options.url.endsWith('/') ? options.url : options.url + '/');
     }
     catch {
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ConfigError */ .xL(`'${options.url}' is not a URL`, undefined, options.urlInput ?? 'prometheus-url');
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ConfigError */ .xL(`'${redact(options.url)}' is not a URL`, undefined, options.urlInput ?? 'prometheus-url');
     }
     if (base.username || base.password) {
         throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ConfigError */ .xL('put credentials in the token or username/password inputs, not in the URL', undefined, options.urlInput ?? 'prometheus-url');
@@ -266,7 +304,7 @@ function prometheusProvider(options, ctx) {
             });
         }
         catch (e) {
-            throw new _types_js__WEBPACK_IMPORTED_MODULE_2__/* .ProviderError */ .mZ(`${label}: request to ${base.origin} failed: ${e.message}`);
+            throw new _types_js__WEBPACK_IMPORTED_MODULE_2__/* .ProviderError */ .mZ(`${label}: request to ${base.origin} failed: ${redact(e.message)}`);
         }
         const text = await resp.text();
         if (resp.status === 401 || resp.status === 403) {
@@ -280,10 +318,10 @@ function prometheusProvider(options, ctx) {
             body = undefined;
         }
         if (resp.status === 400 && body?.status === 'error') {
-            throw new _types_js__WEBPACK_IMPORTED_MODULE_2__/* .ProviderError */ .mZ(`${label}: query rejected (${body.errorType}): ${body.error}`, 400);
+            throw new _types_js__WEBPACK_IMPORTED_MODULE_2__/* .ProviderError */ .mZ(redact(`${label}: query rejected (${body.errorType}): ${body.error}`), 400);
         }
         if (!resp.ok || !body || body.status !== 'success' || !body.data) {
-            throw new _types_js__WEBPACK_IMPORTED_MODULE_2__/* .ProviderError */ .mZ(`${label}: HTTP ${resp.status} from ${url.pathname}${body?.error ? `: ${body.error}` : ''}`, resp.status);
+            throw new _types_js__WEBPACK_IMPORTED_MODULE_2__/* .ProviderError */ .mZ(redact(`${label}: HTTP ${resp.status} from ${url.pathname}${body?.error ? `: ${body.error}` : ''}`), resp.status);
         }
         return body.data;
     }
@@ -321,6 +359,24 @@ function prometheusProvider(options, ctx) {
                 v: (0,_types_js__WEBPACK_IMPORTED_MODULE_2__/* .sampleValue */ .Kq)(v),
             }));
             return (0,_types_js__WEBPACK_IMPORTED_MODULE_2__/* .alignToSteps */ .Cb)(points, startMs, endMs, stepMs);
+        },
+        // GET /api/v1/series?match[]=&start=&end= lists the matching series' label sets;
+        // GET /api/v1/labels?match[]=&start=&end= the label names of the matching series.
+        async series(selector, startMs, endMs) {
+            const data = await get('api/v1/series', {
+                'match[]': selector,
+                start: (startMs / 1000).toFixed(3),
+                end: (endMs / 1000).toFixed(3),
+            });
+            return Array.isArray(data) ? data.length : 0;
+        },
+        async labelNames(metricName, startMs, endMs) {
+            const data = await get('api/v1/labels', {
+                'match[]': `{__name__=${JSON.stringify(metricName)}}`,
+                start: (startMs / 1000).toFixed(3),
+                end: (endMs / 1000).toFixed(3),
+            });
+            return Array.isArray(data) ? data.filter((x) => typeof x === 'string') : [];
         },
     };
 }

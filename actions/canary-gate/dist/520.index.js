@@ -9,6 +9,7 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   datadogProvider: () => (/* binding */ datadogProvider)
 /* harmony export */ });
+/* harmony import */ var _redact_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(376670);
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(983916);
 /* harmony import */ var _http_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(818381);
 /* harmony import */ var _types_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(678075);
@@ -30,6 +31,7 @@ __webpack_require__.r(__webpack_exports__);
  * Rate limits: HTTP 429 is retried after `X-RateLimit-Reset` seconds (see `http.ts`). A 403
  * (bad API or application key) stops the gate with a clear error that never contains the keys.
  */
+
 
 
 
@@ -55,6 +57,8 @@ function datadogProvider(options, ctx) {
         throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ConfigError */ .xL(`unknown Datadog site '${site}' (known: ${SITES.join(', ')})`, undefined, 'datadog-site');
     }
     const api = options.api ?? 'v2';
+    // Error bodies and client messages are outside text: they may echo a key.
+    const redact = (0,_redact_js__WEBPACK_IMPORTED_MODULE_3__/* .redactor */ .$p)([options.apiKey, options.appKey]);
     let apis;
     const load = () => (apis ??= (async () => {
         ctx.logger.debug('loading @datadog/datadog-api-client');
@@ -89,11 +93,11 @@ function datadogProvider(options, ctx) {
                 throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ConfigError */ .xL(`Datadog (${where}) rejected the API or application key (HTTP ${code}); check the datadog-api-key and datadog-app-key secrets and datadog-site`, undefined, 'datadog-api-key');
             }
             const body = e.body;
-            const detail = Array.isArray(body?.errors) ? `: ${body.errors.join('; ')}` : '';
+            const detail = Array.isArray(body?.errors) ? `: ${redact(body.errors.join('; '))}` : '';
             if (typeof code === 'number') {
                 throw new _types_js__WEBPACK_IMPORTED_MODULE_2__/* .ProviderError */ .mZ(`datadog ${api}: HTTP ${code} for ${ref.metric} (${ref.role})${detail}`, code);
             }
-            throw new _types_js__WEBPACK_IMPORTED_MODULE_2__/* .ProviderError */ .mZ(`datadog ${api}: request for ${ref.metric} failed: ${e.message}`);
+            throw new _types_js__WEBPACK_IMPORTED_MODULE_2__/* .ProviderError */ .mZ(`datadog ${api}: request for ${ref.metric} failed: ${redact(e.message)}`);
         }
     }
     async function points(ref, fromMs, toMs, stepMs) {
@@ -160,6 +164,8 @@ function datadogProvider(options, ctx) {
 __webpack_require__.d(__webpack_exports__, {
   H: () => (/* binding */ fetchWithBackoff)
 });
+
+// UNUSED EXPORTS: MAX_SERVER_DELAY_MS
 
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __webpack_require__(983916);
@@ -326,23 +332,41 @@ function retryingFetch(policy) {
     return (input, init) => fetchWithRetry(input, init, policy);
 }
 
+// EXTERNAL MODULE: ./src/gate/providers/types.ts
+var types = __webpack_require__(678075);
 ;// CONCATENATED MODULE: ./src/gate/providers/http.ts
 /**
  * HTTP with rate-limit backoff for the metrics providers, through the shared
  * `src/http/retry.ts`. A 429 response is retried after the number of seconds in
  * `X-RateLimit-Reset` (Datadog, docs.datadoghq.com/api/latest/rate-limits) or `Retry-After`
  * (seconds or an HTTP date, RFC 9110 §10.2.3), else after an exponential backoff (1 s, 2 s,
- * 4 s ... at most 60 s). A 502/503/504 is retried the same way once or twice before it is
- * reported. Network errors are not retried here: they count as a failed measurement.
+ * 4 s ... at most 60 s). A server's requested wait is capped at {@link MAX_SERVER_DELAY_MS}.
+ * A 502/503/504 is retried the same way once or twice before it is reported. Network errors
+ * are not retried here: they count as a failed measurement. With `ctx.deadlineMs` (the gate's
+ * timeout), neither a request nor a wait runs past it: a wait that would end later fails the
+ * request at once with a {@link ProviderError}, and every attempt is aborted at the deadline.
  */
 
+
+/** Longest wait a server's `Retry-After` / `X-RateLimit-Reset` may ask for, in milliseconds. */
+const MAX_SERVER_DELAY_MS = 60_000;
 /**
  * A `fetch` that answers 429 (and transient 502/503/504) with backoff, waiting through
  * `ctx.sleep`. Returns the last response when retries run out.
  * @param what - names the provider in log lines (never includes credentials)
  */
 function fetchWithBackoff(ctx, what) {
-    return retryingFetch({
+    const now = ctx.now ?? Date.now;
+    const deadline = ctx.deadlineMs;
+    const sleep = deadline === undefined
+        ? ctx.sleep
+        : async (ms) => {
+            if (now() + ms > deadline) {
+                throw new types/* ProviderError */.mZ(`${what}: the gate's timeout ends in ${(Math.max(0, deadline - now()) / 1000).toFixed(1)} s, before a retry in ${(ms / 1000).toFixed(1)} s`);
+            }
+            await ctx.sleep(ms);
+        };
+    const inner = retryingFetch({
         // `maxRetries` 429 retries; 502/503/504 while fewer than 2 retries (of any kind) were made.
         maxAttempts: (ctx.maxRetries ?? 5) + 1,
         serverErrors: [502, 503, 504],
@@ -351,11 +375,25 @@ function fetchWithBackoff(ctx, what) {
         baseDelayMs: 1000,
         maxBackoffMs: 60_000,
         serverDelayStatuses: [429, 502, 503, 504],
+        maxServerDelayMs: MAX_SERVER_DELAY_MS,
         rateLimitHeaders: DATADOG_RATE_LIMIT_HEADERS,
         timeoutMs: ctx.requestTimeoutMs ?? 30_000,
-        sleep: ctx.sleep,
+        sleep,
+        now,
         onRetry: (e) => ctx.logger.warning(`${what}: HTTP ${e.status}${e.status === 429 ? ' (rate limited)' : ''}; retrying in ${(e.delayMs / 1000).toFixed(1)} s (attempt ${e.attempt})`),
     });
+    if (deadline === undefined)
+        return inner;
+    return async (input, init) => {
+        const left = deadline - now();
+        if (left <= 0)
+            throw new types/* ProviderError */.mZ(`${what}: the gate's timeout has run out`);
+        const signal = AbortSignal.timeout(left);
+        return inner(input, {
+            ...init,
+            signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal,
+        });
+    };
 }
 
 

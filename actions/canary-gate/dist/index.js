@@ -34990,8 +34990,8 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 /* harmony import */ var node_path__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_path__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(848161);
 /* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_1___default = /*#__PURE__*/__nccwpck_require__.n(node_os__WEBPACK_IMPORTED_MODULE_1__);
-/* harmony import */ var _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(213966);
-/* harmony import */ var _src_gate_index_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(432772);
+/* harmony import */ var _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(79322);
+/* harmony import */ var _src_gate_index_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(105778);
 /**
  * canary-gate action: typed inputs → `runGate` → outputs, job summary and annotations.
  * The step fails on a `fail` verdict, and on `inconclusive` as `on-inconclusive` says.
@@ -35001,7 +35001,7 @@ __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __we
 
 
 await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .runAction */ .Cs)(async () => {
-    const criteriaFile = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('criteria', { required: true });
+    const criteriaFile = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.path('criteria', { required: true });
     const mode = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.choice('mode', _src_gate_index_js__WEBPACK_IMPORTED_MODULE_3__/* .MODES */ .FN, 'live');
     const provider = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('provider') ? _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.choice('provider', _src_gate_index_js__WEBPACK_IMPORTED_MODULE_3__/* .PROVIDERS */ .xq) : undefined;
     const onInconclusive = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.choice('on-inconclusive', ['fail', 'pass', 'neutral'], 'fail');
@@ -35018,7 +35018,7 @@ await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .runAction */ .Cs)
         intervalMs: _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.optionalDurationMs('interval'),
         durationMs: _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.optionalDurationMs('duration'),
     });
-    const measurementsFile = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('measurements-file') ||
+    const measurementsFile = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.path('measurements-file', { kind: 'output' }) ||
         (0,node_path__WEBPACK_IMPORTED_MODULE_0__.join)(process.env.RUNNER_TEMP || (0,node_os__WEBPACK_IMPORTED_MODULE_1__.tmpdir)(), 'canary-gate', `measurements-${process.env.GITHUB_RUN_ID ?? 'local'}-${Date.now()}.json`);
     const prometheusUrl = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('prometheus-url');
     const grafanaUrl = _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('grafana-url');
@@ -35047,7 +35047,7 @@ await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .runAction */ .Cs)
             appKey: datadogAppKey,
             site: _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('datadog-site') || undefined,
         },
-        replayFile: _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('replay-file') || undefined,
+        replayFile: _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.path('replay-file') || undefined,
         start: _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('start') || undefined,
         end: _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.string('end') || undefined,
         timeoutMs: _src_github_action_js__WEBPACK_IMPORTED_MODULE_2__/* .inputs */ .QL.optionalDurationMs('timeout'),
@@ -35098,7 +35098,7 @@ __webpack_async_result__();
 /* harmony export */   E9: () => (/* binding */ parseDuration),
 /* harmony export */   yv: () => (/* binding */ loadYaml)
 /* harmony export */ });
-/* unused harmony export parseYaml */
+/* unused harmony exports MAX_ALIAS_COUNT, parseYaml */
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(973024);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(138815);
@@ -35113,6 +35113,11 @@ __webpack_async_result__();
 
 
 
+/**
+ * Most alias expansions a document may make (yaml's `maxAliasCount`); more is taken as an alias
+ * bomb ("billion laughs") rather than a configuration file.
+ */
+const MAX_ALIAS_COUNT = 100;
 /**
  * Reads `file`, parses it as YAML and validates it with `schema`.
  *
@@ -35165,13 +35170,27 @@ function parseYaml(text, file, schema, input) {
         }
         return best;
     };
-    const raw = doc.toJS();
+    let raw;
+    try {
+        // yaml refuses to expand more aliases than this (a "billion laughs" alias bomb).
+        raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    }
+    catch (e) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ConfigError */ .xL(`invalid YAML: ${e.message.split('\n')[0]} (more than ${MAX_ALIAS_COUNT} alias expansions)`, { file }, input);
+    }
     const result = schema.safeParse(raw);
     if (!result.success) {
         const issue = result.error.issues[0];
-        const path = issue.path.filter((p) => typeof p === 'string' || typeof p === 'number');
+        let path = issue.path.filter((p) => typeof p === 'string' || typeof p === 'number');
+        let message = issue.message;
+        // An unknown key is reported at its own line, not at the line of the object holding it.
+        const keys = issue.keys;
+        if (issue.code === 'unrecognized_keys' && Array.isArray(keys) && keys.length > 0) {
+            path = [...path, String(keys[0])];
+            message = `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `'${String(k)}'`).join(', ')}`;
+        }
         const dotted = path.length ? path.join('.') : '(top level)';
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ConfigError */ .xL(`${dotted}: ${issue.message}`, { file, line: lineOf(path) }, input);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ConfigError */ .xL(`${dotted}: ${message}`, { file, line: lineOf(path) }, input);
     }
     return {
         file,
@@ -35296,7 +35315,7 @@ function sleep(ms) {
 
 /***/ }),
 
-/***/ 432772:
+/***/ 105778:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35310,6 +35329,73 @@ __nccwpck_require__.d(__webpack_exports__, {
 });
 
 // UNUSED EXPORTS: ProviderError, criteriaSchema, exactBounds, measure, newMetricState, normalQuantile, outcome, parseCondition, parseCriteria, parseTime, rateBounds, readMeasurements, renderTemplate, wilsonBounds, writeMeasurements
+
+// EXTERNAL MODULE: ./src/config/load.ts
+var load = __nccwpck_require__(661036);
+// EXTERNAL MODULE: ./src/errors.ts
+var errors = __nccwpck_require__(983916);
+;// CONCATENATED MODULE: ./src/gate/conditions.ts
+const CONDITION_RE = /^\s*(<=|>=|==|!=|<|>)\s*(?:(baseline)\s*(?:\*\s*([0-9.eE+-]+))?\s*(?:([+-])\s*([0-9.eE+-]+)\s*(%|ms|s)?)?|([+-]?[0-9.]+(?:[eE][+-]?\d+)?)\s*(%|ms|s)?)\s*$/;
+function convert(n, suffix, unit, text) {
+    if (!suffix)
+        return n;
+    if (suffix === '%') {
+        if (unit === 'ratio')
+            return n / 100;
+        if (unit === 'percent')
+            return n;
+        throw new Error(`'${text}' uses % but the metric's unit is '${unit}' (state unit: ratio or percent)`);
+    }
+    const ms = suffix === 'ms' ? n : n * 1000;
+    if (unit === 'seconds')
+        return ms / 1000;
+    if (unit === 'milliseconds')
+        return ms;
+    throw new Error(`'${text}' uses ${suffix} but the metric's unit is '${unit}' (state unit: seconds or milliseconds)`);
+}
+/**
+ * Parses a condition such as `< 0.01`, `< 1%`, `<= 500ms`, `== 0` or `<= baseline * 1.5 + 0.001`.
+ * Suffixes `%`, `ms`, `s` are converted to the metric's `unit`.
+ * @throws Error with a message naming the condition (the loader adds file and line)
+ */
+function parseCondition(text, unit = 'none') {
+    const m = CONDITION_RE.exec(text);
+    if (!m) {
+        throw new Error(`condition '${text}' is not understood (write e.g. "< 0.01", "< 1%", "<= 500ms", "== 0", "<= baseline * 1.5 + 0.001")`);
+    }
+    const op = m[1];
+    if (m[2]) {
+        const factor = m[3] !== undefined ? Number(m[3]) : 1;
+        let offset = m[5] !== undefined ? convert(Number(m[5]), m[6], unit, text) : 0;
+        if (m[4] === '-')
+            offset = -offset;
+        if (!Number.isFinite(factor) || !Number.isFinite(offset)) {
+            throw new Error(`condition '${text}' has a number that is not finite`);
+        }
+        return { op, relative: { factor, offset }, text: text.trim() };
+    }
+    const n = Number(m[7]);
+    if (!Number.isFinite(n))
+        throw new Error(`condition '${text}' has a number that is not finite`);
+    return { op, threshold: convert(n, m[8], unit, text), text: text.trim() };
+}
+/** True when `value <op> threshold` holds. */
+function holds(op, value, threshold) {
+    switch (op) {
+        case '<':
+            return value < threshold;
+        case '<=':
+            return value <= threshold;
+        case '>':
+            return value > threshold;
+        case '>=':
+            return value >= threshold;
+        case '==':
+            return value === threshold;
+        case '!=':
+            return value !== threshold;
+    }
+}
 
 ;// CONCATENATED MODULE: ./node_modules/zod/v4/core/util.js
 
@@ -44846,43 +44932,12 @@ function preprocess(fn, schema) {
     });
 }
 
-// EXTERNAL MODULE: ./src/config/load.ts
-var load = __nccwpck_require__(661036);
-// EXTERNAL MODULE: ./src/errors.ts
-var errors = __nccwpck_require__(983916);
-;// CONCATENATED MODULE: ./src/gate/criteria.ts
+;// CONCATENATED MODULE: ./src/gate/schema.ts
 /**
- * Canary exit criteria: the YAML schema, its loader and the condition grammar.
- *
- * The vocabulary follows Argo Rollouts' AnalysisTemplate (`interval`, `count`, `initialDelay`,
- * `failureLimit`, `consecutiveErrorLimit`, `inconclusiveLimit`, `dryRun`; see argo-rollouts
- * `pkg/apis/rollouts/v1alpha1/analysis_types.go`), spelled in kebab-case, and Kayenta's
- * `lookback` for the trailing window of pooled counts. Every mistake is a {@link ConfigError}
- * carrying the criteria file and line.
- *
- * **`failure-limit` differs from Argo's `failureLimit`.** Here it counts *consecutive* failed
- * measurements of one metric: the gate fails on failure number `failure-limit + 1` in a row,
- * and a successful measurement resets the count. Argo Rollouts' `failureLimit` counts *total*
- * failed measurements over the whole analysis (a success does not reset it). The same
- * criteria file is therefore more tolerant of isolated failures here than in Argo; with
- * `failure-limit: 0` both fail on the first failed measurement. `consecutive-error-limit` and
- * `inconclusive-limit` count consecutive measurements as in Argo.
- *
- * ```yaml
- * provider: prometheus
- * interval: 1m
- * duration: 30m
- * failure-limit: 2
- * metrics:
- *   - name: error-rate
- *     numerator: sum(increase(http_requests_total{code=~"5..",tenant=~"{{tenants}}"}[{{interval}}]))
- *     denominator: sum(increase(http_requests_total{tenant=~"{{tenants}}"}[{{interval}}]))
- *     condition: "< 1%"
- *     unit: ratio
- * ```
+ * The criteria file's schema (zod): every key, its type and default. The loader in
+ * `criteria.ts` turns a document that passes it into runnable {@link Criteria}; see there for
+ * what each key means. Unknown keys are reported at their own line.
  */
-
-
 
 /** Where metrics come from. `grafana` runs Prometheus queries through Grafana's datasource proxy. */
 const PROVIDERS = ['datadog', 'prometheus', 'grafana', 'replay'];
@@ -44906,7 +44961,7 @@ function noUnknownKeys(shape) {
         }
     });
 }
-const criteria_duration = union([schemas_string(), schemas_number()]);
+const schema_duration = union([schemas_string(), schemas_number()]);
 const positiveInt = schemas_number().int().min(0);
 const metricSchema = noUnknownKeys({
     name: schemas_string().regex(/^[A-Za-z0-9][\w.-]*$/, 'use letters, digits, ".", "_" or "-"'),
@@ -44919,9 +44974,10 @@ const metricSchema = noUnknownKeys({
     unit: schemas_enum(UNITS).default('none'),
     'no-data': schemas_enum(NO_DATA_POLICIES).default('inconclusive'),
     'min-sample': schemas_number().min(0).default(100),
-    lookback: criteria_duration.optional(),
+    lookback: schema_duration.optional(),
+    'absent-is-zero': schemas_boolean().default(false),
     /** @deprecated Old name of `lookback`; still parsed, with a warning. */
-    pool: criteria_duration.optional(),
+    pool: schema_duration.optional(),
     confidence: schemas_number().gt(0.5).lt(1).default(0.99),
     'dry-run': schemas_boolean().default(false),
     description: schemas_string().optional(),
@@ -44957,18 +45013,23 @@ const metricSchema = noUnknownKeys({
  * Metric keys: `name`, `provider`, `query` or `numerator` + `denominator` (count queries per
  * interval), `baseline`, `condition` (e.g. `< 1%`, `<= 500ms`), `unit` (`ratio` = 0..1,
  * `percent` = 0..100, `seconds`, `milliseconds`, `count`, `none`), `no-data`, `min-sample`
- * (requests, i.e. pooled denominator, before a rate is judged), `lookback` (duration: pool
- * counts over this trailing window instead of the whole canary; Kayenta's "lookback"; the
- * deprecated alias `pool` still parses), `confidence` (one-sided, 0.5..1), `dry-run`,
- * `description`.
+ * (requests, i.e. pooled denominator, before a rate is judged), `lookback` (duration, default
+ * 5 intervals: the trailing window a rate is also tested over, so a late regression is not
+ * diluted by the healthy minutes before it; `all` tests the counts pooled since the start
+ * only; the deprecated alias `pool` still parses), `absent-is-zero` (default false: a
+ * numerator whose selector matches no series makes the gate inconclusive with "query matches
+ * no series"; true: no series means zero events, as for an error counter that appears with the
+ * first error — the selector's label names are still checked), `confidence` (0.5..1: the gate
+ * fails a healthy canary with probability at most `1 − confidence` over all its looks),
+ * `dry-run`, `description`.
  */
-const criteriaSchema = noUnknownKeys({
+const schema_criteriaSchema = noUnknownKeys({
     provider: schemas_enum(['datadog', 'prometheus', 'grafana']).default('prometheus'),
-    interval: criteria_duration.default('1m'),
-    duration: criteria_duration.optional(),
+    interval: schema_duration.default('1m'),
+    duration: schema_duration.optional(),
     count: schemas_number().int().min(1).optional(),
-    'initial-delay': criteria_duration.default(0),
-    'query-delay': criteria_duration.default(0),
+    'initial-delay': schema_duration.default(0),
+    'query-delay': schema_duration.default(0),
     /** Consecutive failed measurements tolerated (NOT Argo's total-failures `failureLimit`). */
     'failure-limit': positiveInt.default(0),
     'consecutive-error-limit': positiveInt.default(4),
@@ -44985,96 +45046,111 @@ const criteriaSchema = noUnknownKeys({
         .default({}),
     metrics: array(metricSchema).min(1),
 });
-const CONDITION_RE = /^\s*(<=|>=|==|!=|<|>)\s*(?:(baseline)\s*(?:\*\s*([0-9.eE+-]+))?\s*(?:([+-])\s*([0-9.eE+-]+)\s*(%|ms|s)?)?|([+-]?[0-9.]+(?:[eE][+-]?\d+)?)\s*(%|ms|s)?)\s*$/;
-function convert(n, suffix, unit, text) {
-    if (!suffix)
-        return n;
-    if (suffix === '%') {
-        if (unit === 'ratio')
-            return n / 100;
-        if (unit === 'percent')
-            return n;
-        throw new Error(`'${text}' uses % but the metric's unit is '${unit}' (state unit: ratio or percent)`);
-    }
-    const ms = suffix === 'ms' ? n : n * 1000;
-    if (unit === 'seconds')
-        return ms / 1000;
-    if (unit === 'milliseconds')
-        return ms;
-    throw new Error(`'${text}' uses ${suffix} but the metric's unit is '${unit}' (state unit: seconds or milliseconds)`);
-}
+
+;// CONCATENATED MODULE: ./src/gate/templates.ts
 /**
- * Parses a condition such as `< 0.01`, `< 1%`, `<= 500ms`, `== 0` or `<= baseline * 1.5 + 0.001`.
- * Suffixes `%`, `ms`, `s` are converted to the metric's `unit`.
- * @throws Error with a message naming the condition (the loader adds file and line)
+ * Template variables in queries: `{{tenants}}`, `{{service}}`, `{{env}}`, `{{interval}}`,
+ * `{{interval_seconds}}`. Values come from action inputs, so they are escaped for where they
+ * land, never pasted raw:
+ *
+ * - PromQL (Prometheus, Grafana): inside a quoted label matcher value the value is escaped as a
+ *   PromQL string literal (`\` and the quote; prometheus.io/docs/prometheus/latest/querying/basics
+ *   "String literals"), and inside a regex matcher (`=~`, `!~`) each value's RE2 metacharacters are
+ *   escaped first, so `tn.1` matches only `tn.1`. A value outside quotes must be a plain name.
+ * - Datadog: tag values may hold only letters, digits, `_ - : . /`
+ *   (docs.datadoghq.com/getting_started/tagging "Define tags"); anything else is refused.
  */
-function parseCondition(text, unit = 'none') {
-    const m = CONDITION_RE.exec(text);
-    if (!m) {
-        throw new Error(`condition '${text}' is not understood (write e.g. "< 0.01", "< 1%", "<= 500ms", "== 0", "<= baseline * 1.5 + 0.001")`);
-    }
-    const op = m[1];
-    if (m[2]) {
-        const factor = m[3] !== undefined ? Number(m[3]) : 1;
-        let offset = m[5] !== undefined ? convert(Number(m[5]), m[6], unit, text) : 0;
-        if (m[4] === '-')
-            offset = -offset;
-        if (!Number.isFinite(factor) || !Number.isFinite(offset)) {
-            throw new Error(`condition '${text}' has a number that is not finite`);
-        }
-        return { op, relative: { factor, offset }, text: text.trim() };
-    }
-    const n = Number(m[7]);
-    if (!Number.isFinite(n))
-        throw new Error(`condition '${text}' has a number that is not finite`);
-    return { op, threshold: convert(n, m[8], unit, text), text: text.trim() };
-}
-/** True when `value <op> threshold` holds. */
-function holds(op, value, threshold) {
-    switch (op) {
-        case '<':
-            return value < threshold;
-        case '<=':
-            return value <= threshold;
-        case '>':
-            return value > threshold;
-        case '>=':
-            return value >= threshold;
-        case '==':
-            return value === threshold;
-        case '!=':
-            return value !== threshold;
-    }
-}
 const VAR_RE = /\{\{\s*([a-z_]+)(?::([a-z]+))?\s*\}\}/g;
+const RE2_META = /[\\.+*?()|[\]{}^$]/g;
+const DATADOG_TAG_VALUE = /^[A-Za-z0-9_.:/-]+$/;
+const PLAIN_NAME = /^[A-Za-z0-9_:.-]+$/;
+/** Where a placeholder sits in a PromQL query: outside quotes, or in a quoted (regex) matcher value. */
+function promqlContext(prefix) {
+    let quote;
+    let opened = -1;
+    for (let i = 0; i < prefix.length; i++) {
+        const c = prefix[i];
+        if (quote) {
+            if (c === '\\' && quote !== '`')
+                i++;
+            else if (c === quote)
+                quote = undefined;
+        }
+        else if (c === '"' || c === "'" || c === '`') {
+            quote = c;
+            opened = i;
+        }
+    }
+    if (!quote)
+        return { regex: false };
+    return { quote, regex: /[=!]~\s*$/.test(prefix.slice(0, opened)) };
+}
+function escapeValue(values, join, name, dialect, prefix) {
+    for (const v of values) {
+        // Control characters (a newline above all) have no place in a label value or tag.
+        // eslint-disable-next-line no-control-regex
+        if (/[\u0000-\u001f\u007f]/.test(v)) {
+            throw new Error(`{{${name}}} value ${JSON.stringify(v)} holds a control character`);
+        }
+    }
+    if (dialect === 'datadog') {
+        const bad = values.find((v) => !DATADOG_TAG_VALUE.test(v));
+        if (bad !== undefined) {
+            throw new Error(`{{${name}}} value ${JSON.stringify(bad)} is not a Datadog tag value (letters, digits, _ - : . / only)`);
+        }
+        return values.join(join);
+    }
+    const ctx = promqlContext(prefix);
+    if (!ctx.quote) {
+        const bad = values.find((v) => !PLAIN_NAME.test(v));
+        if (bad !== undefined) {
+            throw new Error(`{{${name}}} value ${JSON.stringify(bad)} is used outside a quoted label matcher; put the placeholder in quotes (e.g. service="{{${name}}}")`);
+        }
+        return values.join(join);
+    }
+    const regexed = ctx.regex ? values.map((v) => v.replace(RE2_META, '\\$&')) : values;
+    const text = regexed.join(join);
+    if (ctx.quote === '`') {
+        if (text.includes('`'))
+            throw new Error(`{{${name}}} value holds a backtick, which a raw string cannot quote`);
+        return text;
+    }
+    return text.replace(/\\/g, '\\\\').replace(ctx.quote === '"' ? /"/g : /'/g, `\\${ctx.quote}`);
+}
 /**
  * Fills template variables in a query. `{{tenants}}` renders as a regex alternation
  * (`tn-4582|tn-9014`, for PromQL `=~`), `{{tenants:csv}}` as `tn-4582,tn-9014` (Datadog
  * `tenant IN (...)`), `{{tenants:or}}` as `tn-4582 OR tn-9014`; `{{service}}`, `{{env}}`;
- * `{{interval}}` as a PromQL duration (`60s`) and `{{interval_seconds}}` as a number.
- * @throws Error naming an unknown or unset variable
+ * `{{interval}}` as a PromQL duration (`60s`) and `{{interval_seconds}}` as a number. Values
+ * are escaped for `dialect` (see the module comment).
+ * @param intervalMs - the measurement interval in milliseconds
+ * @throws Error naming an unknown or unset variable, or a value that cannot be written safely
  */
-function renderTemplate(text, vars, intervalMs) {
-    return text.replace(VAR_RE, (_all, name, format) => {
+function renderTemplate(text, vars, intervalMs, dialect = 'promql') {
+    return text.replace(VAR_RE, (_all, name, format, offset) => {
+        const prefix = text.slice(0, offset);
         switch (name) {
             case 'tenants': {
                 if (!vars.tenants || vars.tenants.length === 0) {
                     throw new Error(`{{tenants}} is used but no tenants were given (input 'tenants')`);
                 }
-                if (!format || format === 'regex')
-                    return vars.tenants.join('|');
-                if (format === 'csv')
-                    return vars.tenants.join(',');
-                if (format === 'or')
-                    return vars.tenants.join(' OR ');
-                throw new Error(`unknown format '{{tenants:${format}}}' (use regex, csv or or)`);
+                const join = !format || format === 'regex'
+                    ? '|'
+                    : format === 'csv'
+                        ? ','
+                        : format === 'or'
+                            ? ' OR '
+                            : undefined;
+                if (join === undefined)
+                    throw new Error(`unknown format '{{tenants:${format}}}' (use regex, csv or or)`);
+                return escapeValue(vars.tenants, join, 'tenants', dialect, prefix);
             }
             case 'service':
             case 'env': {
                 const v = vars[name];
                 if (!v)
                     throw new Error(`{{${name}}} is used but no ${name} was given (input '${name}')`);
-                return v;
+                return escapeValue([v], '', name, dialect, prefix);
             }
             case 'interval':
                 return `${Math.round(intervalMs / 1000)}s`;
@@ -45085,6 +45161,53 @@ function renderTemplate(text, vars, intervalMs) {
         }
     });
 }
+
+;// CONCATENATED MODULE: ./src/gate/criteria.ts
+/**
+ * Canary exit criteria: the loader that turns a criteria file into runnable {@link Criteria}.
+ * The schema is in `schema.ts`, the condition grammar in `conditions.ts`, template variables
+ * and their escaping in `templates.ts` (all re-exported here).
+ *
+ * The vocabulary follows Argo Rollouts' AnalysisTemplate (`interval`, `count`, `initialDelay`,
+ * `failureLimit`, `consecutiveErrorLimit`, `inconclusiveLimit`, `dryRun`; see argo-rollouts
+ * `pkg/apis/rollouts/v1alpha1/analysis_types.go`), spelled in kebab-case, and Kayenta's
+ * `lookback` for the trailing window of a rate (default 5 intervals; `all` = since the start).
+ * Every mistake is a {@link ConfigError} carrying the criteria file and line.
+ *
+ * **`failure-limit` differs from Argo's `failureLimit`.** Here it counts *consecutive* failed
+ * measurements of one metric: the gate fails on failure number `failure-limit + 1` in a row,
+ * and a successful measurement resets the count. Argo Rollouts' `failureLimit` counts *total*
+ * failed measurements over the whole analysis (a success does not reset it). The same
+ * criteria file is therefore more tolerant of isolated failures here than in Argo; with
+ * `failure-limit: 0` both fail on the first failed measurement. Count-based rates are judged
+ * by an always-valid sequential test instead and fail on its first rejection (see
+ * `evaluation.ts`). `consecutive-error-limit` and `inconclusive-limit` count consecutive
+ * measurements as in Argo.
+ *
+ * ```yaml
+ * provider: prometheus
+ * interval: 1m
+ * duration: 30m
+ * failure-limit: 2
+ * metrics:
+ *   - name: error-rate
+ *     numerator: sum(increase(http_requests_total{code=~"5..",tenant=~"{{tenants}}"}[{{interval}}]))
+ *     denominator: sum(increase(http_requests_total{tenant=~"{{tenants}}"}[{{interval}}]))
+ *     condition: "< 1%"
+ *     unit: ratio
+ *     absent-is-zero: true  # the 5xx series appears with the first 5xx
+ * ```
+ */
+
+
+
+
+
+
+
+
+/** Default trailing window of a rate's second test, in intervals (`lookback` not given). */
+const DEFAULT_LOOKBACK_INTERVALS = 5;
 function tenantsOf(v) {
     if (v === undefined)
         return undefined;
@@ -45111,8 +45234,12 @@ function resolveCriteria(loaded, variables = {}, overrides = {}, input = 'criter
     };
     const dur = (v, key) => durAt(v, [key]);
     const intervalMs = overrides.intervalMs ?? dur(doc.interval, 'interval');
-    if (intervalMs < 1000)
+    if (!(intervalMs >= 1000)) {
+        // An override comes from an input, not from the file's line.
+        if (overrides.intervalMs !== undefined)
+            throw new errors/* ConfigError */.xL(`must be at least 1s (got ${intervalMs} ms)`, undefined, 'interval');
         fail(['interval'], `interval must be at least 1s`);
+    }
     let count;
     if (overrides.durationMs !== undefined)
         count = Math.max(1, Math.ceil(overrides.durationMs / intervalMs));
@@ -45177,7 +45304,7 @@ function resolveCriteria(loaded, variables = {}, overrides = {}, input = 'criter
             if (q === undefined)
                 return undefined;
             try {
-                return renderTemplate(q, vars, intervalMs);
+                return renderTemplate(q, vars, intervalMs, (m.provider ?? doc.provider) === 'datadog' ? 'datadog' : 'promql');
             }
             catch (e) {
                 return fail(at(key), e.message);
@@ -45195,8 +45322,11 @@ function resolveCriteria(loaded, variables = {}, overrides = {}, input = 'criter
             noData: m['no-data'],
             minSample: m['min-sample'],
             lookbackIntervals: lookback === undefined
-                ? undefined
-                : Math.max(1, Math.round(durAt(lookback, at(lookbackKey)) / intervalMs)),
+                ? DEFAULT_LOOKBACK_INTERVALS
+                : lookback === 'all'
+                    ? undefined
+                    : Math.max(1, Math.round(durAt(lookback, at(lookbackKey)) / intervalMs)),
+            absentIsZero: m['absent-is-zero'],
             confidence: m.confidence,
             dryRun: m['dry-run'],
             location: loaded.locate(['metrics', i]),
@@ -45227,13 +45357,15 @@ function resolveCriteria(loaded, variables = {}, overrides = {}, input = 'criter
  *   unknown template variables and bad conditions
  */
 function loadCriteria(file, variables = {}, overrides = {}, input = 'criteria') {
-    return resolveCriteria((0,load/* loadYaml */.yv)(file, criteriaSchema, input), variables, overrides, input);
+    return resolveCriteria((0,load/* loadYaml */.yv)(file, schema_criteriaSchema, input), variables, overrides, input);
 }
 /** As {@link loadCriteria} for text in memory (`file` names it in errors). */
 function parseCriteria(text, file = 'criteria.yml', variables = {}, overrides = {}) {
     return resolveCriteria(parseYaml(text, file, criteriaSchema, 'criteria'), variables, overrides);
 }
 
+// EXTERNAL MODULE: ./src/redact.ts
+var src_redact = __nccwpck_require__(376670);
 ;// CONCATENATED MODULE: ./src/gate/statistics.ts
 /**
  * Statistics for judging rates from counts: the Wilson score interval for a binomial
@@ -45413,6 +45545,238 @@ function rateBounds(events, trials, confidence) {
         upper: fewNonEvents ? Math.max(w.upper, e.upper) : w.upper,
     };
 }
+/**
+ * One-sided exact binomial p-values for `events` out of `trials` against the rate `p0`
+ * (through the regularized incomplete beta function, so fractional counts from Prometheus'
+ * `increase()` work): `above` = P(X ≥ events | p0), the evidence that the true rate is above
+ * `p0`; `below` = P(X ≤ events | p0). Exact tests never exceed their nominal level (Clopper &
+ * Pearson 1934).
+ * @returns probabilities in [0, 1]; both 1 when `trials <= 0`
+ */
+function binomialPValues(events, trials, p0) {
+    if (!(trials > 0))
+        return { above: 1, below: 1 };
+    const x = Math.min(trials, Math.max(0, events));
+    if (p0 <= 0)
+        return { above: x > 0 ? 0 : 1, below: 1 };
+    if (p0 >= 1)
+        return { above: 1, below: x < trials ? 0 : 1 };
+    return {
+        above: x <= 0 ? 1 : regularizedBeta(p0, x, trials - x + 1),
+        below: x >= trials ? 1 : 1 - regularizedBeta(p0, x + 1, trials - x),
+    };
+}
+/** Share of the error budget kept for looks after the planned last one (see {@link lookAlpha}), 0..1. */
+const TAIL_SHARE = 0.02;
+/**
+ * The error probability spent at look `k` (1-based) of a gate that plans `planned` looks, so
+ * that the probability of ever failing a healthy canary stays at most `alpha` however many
+ * times the gate looks (an always-valid, alpha-spending design).
+ *
+ * Spending function: the Lan-DeMets power family `α·t^ρ` with ρ = 4 on the look fraction
+ * `t = k / planned` (Lan & DeMets, "Discrete sequential boundaries for clinical trials",
+ * Biometrika 70(3), 1983; Kim & DeMets 1987 for the power family), for `(1 − TAIL_SHARE)·α`;
+ * looks after `planned` (live mode while a metric is pending or has no data) spend the remaining
+ * `TAIL_SHARE·α` geometrically, half of what is left at each look, so the total over infinitely
+ * many looks is `α`. ρ = 4 keeps most of the budget for late looks (power for small regressions
+ * by the planned end: `npm run bench:gate`) while the first looks still catch gross ones. The
+ * gate splits each look's share between the exact group-sequential test of the counts since
+ * the start ({@link SequentialBinomialTest}) and a test of the trailing window judged alone at
+ * its part; the two are combined by the union bound, which holds whatever the dependence,
+ * including the overlapping windows of successive looks.
+ * @param alpha - total false-fail probability, e.g. 0.01 for `confidence: 0.99`
+ * @returns a probability in (0, alpha]
+ */
+function lookAlpha(k, planned, alpha, rho = 4) {
+    const K = Math.max(1, planned);
+    const spent = (j) => {
+        if (j <= 0)
+            return 0;
+        const main = (1 - TAIL_SHARE) * alpha * Math.min(1, j / K) ** rho;
+        return j <= K ? main : main + TAIL_SHARE * alpha * (1 - 0.5 ** (j - K));
+    };
+    return spent(k) - spent(k - 1);
+}
+/**
+ * Mann-Whitney U test (Wilcoxon rank-sum) of two independent samples, with the normal
+ * approximation, tie correction of the variance and a continuity correction of ½ (Hollander,
+ * Wolfe & Chicken, "Nonparametric Statistical Methods", 3rd ed., §4.1; the test Kayenta's
+ * NetflixACAJudge runs per metric through Apache Commons Math's `MannWhitneyUTest`).
+ * @returns `undefined` when either sample is empty
+ */
+function mannWhitney(x, y) {
+    const n1 = x.length;
+    const n2 = y.length;
+    if (n1 === 0 || n2 === 0)
+        return undefined;
+    const all = [...x.map((v) => ({ v, g: 0 })), ...y.map((v) => ({ v, g: 1 }))].sort((a, b) => a.v - b.v);
+    let r1 = 0;
+    let tieTerm = 0;
+    for (let i = 0; i < all.length;) {
+        let j = i;
+        while (j + 1 < all.length && all[j + 1].v === all[i].v)
+            j++;
+        const rank = (i + j + 2) / 2;
+        const t = j - i + 1;
+        tieTerm += t ** 3 - t;
+        for (let k = i; k <= j; k++)
+            if (all[k].g === 0)
+                r1 += rank;
+        i = j + 1;
+    }
+    const n = n1 + n2;
+    const u = r1 - (n1 * (n1 + 1)) / 2;
+    const mean = (n1 * n2) / 2;
+    const variance = ((n1 * n2) / 12) * (n + 1 - tieTerm / (n * (n - 1) || 1));
+    const sd = Math.sqrt(Math.max(0, variance));
+    const diff = u - mean;
+    const z = sd > 0 ? (diff - Math.sign(diff) * Math.min(0.5, Math.abs(diff))) / sd : 0;
+    const diffs = [];
+    for (const a of x)
+        for (const b of y)
+            diffs.push(a - b);
+    diffs.sort((a, b) => a - b);
+    const m = diffs.length;
+    const shift = m % 2 ? diffs[(m - 1) / 2] : (diffs[m / 2 - 1] + diffs[m / 2]) / 2;
+    return {
+        u,
+        z,
+        pTwoSided: Math.min(1, 2 * (1 - normalCdf(Math.abs(z)))),
+        pGreater: 1 - normalCdf(z),
+        pLess: normalCdf(z),
+        shift,
+    };
+}
+/**
+ * Classifies one metric as Kayenta's NetflixACAJudge does (spinnaker/kayenta,
+ * `kayenta-judge/.../MannWhitneyClassifier.scala`): a two-sided Mann-Whitney test of canary
+ * against baseline at `confidence` (default 0.95, as NetflixACAJudge); when significant, the
+ * effect size `mean(canary) / mean(baseline)` must also pass the allowed ratio (default
+ * `allowedIncrease` 1 and `allowedDecrease` 1, i.e. any significant change counts) for `High`
+ * or `Low`; else `Pass`.
+ */
+function kayentaClassify(canary, baseline, options = {}) {
+    const test = mannWhitney(canary, baseline);
+    if (!test)
+        return { classification: 'NoData' };
+    const confidence = options.confidence ?? 0.95;
+    const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const mb = mean(baseline);
+    const ratio = mb === 0 ? (mean(canary) === 0 ? 1 : Infinity) : mean(canary) / mb;
+    if (test.pTwoSided >= 1 - confidence)
+        return { classification: 'Pass', test, ratio };
+    if (test.z > 0 && ratio > (options.allowedIncrease ?? 1))
+        return { classification: 'High', test, ratio };
+    if (test.z < 0 && ratio < 1 / (options.allowedDecrease ?? 1))
+        return { classification: 'Low', test, ratio };
+    return { classification: 'Pass', test, ratio };
+}
+/**
+ * Kayenta's canary score: the weighted share of metrics classified `Pass`, 0–100, where a
+ * `critical` metric that is not `Pass` makes the score 0; `pass` when the score is at least
+ * `thresholds.pass`, `marginal` when at least `thresholds.marginal`, else `fail` (Kayenta's
+ * `scoreThresholds`; the defaults 75 / 95 are the values Spinnaker's canary documentation uses).
+ */
+function kayentaScore(metrics, thresholds = { marginal: 75, pass: 95 }) {
+    const judged = metrics.filter((m) => m.classification !== 'NoData');
+    if (judged.some((m) => m.critical && m.classification !== 'Pass'))
+        return { score: 0, result: 'fail' };
+    const total = judged.reduce((a, m) => a + (m.weight ?? 1), 0);
+    const passed = judged
+        .filter((m) => m.classification === 'Pass')
+        .reduce((a, m) => a + (m.weight ?? 1), 0);
+    const score = total > 0 ? (100 * passed) / total : 0;
+    return {
+        score,
+        result: score >= thresholds.pass ? 'pass' : score >= thresholds.marginal ? 'marginal' : 'fail',
+    };
+}
+/**
+ * Two-proportion z-test of `x1/n1` (canary) against `x2/n2` (baseline) with the pooled
+ * variance (Agresti, "Categorical Data Analysis", 3rd ed., §3.1.3 / Fleiss, Levin & Paik
+ * §2.6): the one-sided p-value that the canary's rate is higher, and the difference of rates.
+ * @returns `undefined` when either count of trials is not positive
+ */
+function twoProportion(x1, n1, x2, n2) {
+    if (!(n1 > 0) || !(n2 > 0))
+        return undefined;
+    const p1 = x1 / n1;
+    const p2 = x2 / n2;
+    const p = (x1 + x2) / (n1 + n2);
+    const se = Math.sqrt(p * (1 - p) * (1 / n1 + 1 / n2));
+    const z = se > 0 ? (p1 - p2) / se : 0;
+    return { difference: p1 - p2, z, pHigher: 1 - normalCdf(z) };
+}
+/** Binomial(n, p) probabilities for 0..hi, where hi leaves out a negligible upper tail. */
+function binomialPmf(n, p) {
+    if (n <= 0)
+        return Float64Array.of(1);
+    if (p <= 0)
+        return Float64Array.of(1);
+    const sd = Math.sqrt(n * p * (1 - p));
+    const hi = p >= 1 ? n : Math.min(n, Math.ceil(n * p + 12 * sd + 12));
+    const out = new Float64Array(hi + 1);
+    const lp = Math.log(p);
+    const lq = Math.log1p(-p);
+    const lnN = logGamma(n + 1);
+    for (let x = 0; x <= hi; x++) {
+        out[x] = Math.exp(lnN - logGamma(x + 1) - logGamma(n - x + 1) + x * lp + (n - x) * lq);
+    }
+    return out;
+}
+/**
+ * An exact group-sequential test of a binomial rate with an alpha-spending boundary (Lan &
+ * DeMets 1983, evaluated exactly for binomial sums by the recursion of Armitage, McPherson &
+ * Rowe, "Repeated significance tests on accumulating data", JRSS A 132, 1969): the counts
+ * pooled since the start are tested at every look, and the critical count of look k is the
+ * smallest c with P(no earlier rejection and X_k ≥ c | p0) ≤ the alpha spent at look k. The
+ * probability of ever rejecting when the true rate is `p0` (or lower) is therefore at most the
+ * total spent, however many looks there are, and far less conservative than judging every look
+ * on its own at its share (the pooled counts of successive looks are strongly correlated).
+ *
+ * Trials at each look are taken as given (conditioning on them is exact: the number of requests
+ * carries no information about the error rate). Fractional counts (Prometheus' `increase()`
+ * extrapolates) are rounded to whole events and trials.
+ */
+class SequentialBinomialTest {
+    p0;
+    /** P(X = x and no rejection so far | p0), for x = 0, 1, ... */
+    density = Float64Array.of(1);
+    /** @param p0 - the rate under test (the threshold), 0..1 */
+    constructor(p0) {
+        this.p0 = p0;
+    }
+    /**
+     * Adds one look's `trials` and judges the pooled `events` (since the start) at `alpha`.
+     * @returns `critical`: the pooled count that rejects at this look; `pValue`: the probability
+     *   under `p0` of reaching this look unrejected with at least `events` (compare with `alpha`);
+     *   `reject`: whether `events` reaches `critical`
+     */
+    look(trials, events, alpha) {
+        const pmf = binomialPmf(Math.max(0, Math.round(trials)), this.p0);
+        const old = this.density;
+        const next = new Float64Array(old.length + pmf.length - 1);
+        for (let i = 0; i < old.length; i++) {
+            const a = old[i];
+            if (a === 0)
+                continue;
+            for (let j = 0; j < pmf.length; j++)
+                next[i + j] += a * pmf[j];
+        }
+        // The critical count: the tail from it up holds at most alpha.
+        let critical = next.length;
+        let tail = 0;
+        while (critical > 0 && tail + next[critical - 1] <= alpha)
+            tail += next[--critical];
+        const x = Math.max(0, Math.round(events));
+        let pValue = 0;
+        for (let i = Math.min(x, next.length); i < next.length; i++)
+            pValue += next[i];
+        // Only the paths that did not reject go on to the next look.
+        this.density = next.slice(0, critical);
+        return { critical, pValue: Math.min(1, pValue), reject: x >= critical };
+    }
+}
 
 ;// CONCATENATED MODULE: ./src/gate/evaluation.ts
 /**
@@ -45421,22 +45785,36 @@ function rateBounds(events, trials, confidence) {
  * limit counts *consecutive* measurements: `failure-limit` is a run of failures that a success
  * resets, whereas Argo's `failureLimit` counts total failures (see criteria.ts).
  *
- * - Count-based rates (`numerator`/`denominator`): counts are pooled from the first
- *   measurement on (or over the trailing `lookback`, e.g. `10m`, so a regression that starts
- *   late in a long canary is not diluted); until the pooled denominator reaches `min-sample` a measurement is
- *   `pending` (it neither fails nor passes). After that, a `<`/`<=` condition fails only when
- *   the one-sided Wilson lower bound of the pooled rate breaks it (a `>`/`>=` condition: the
- *   upper bound), so noise at low traffic does not abort a canary but a real regression does.
- *   Over at most three events (see `rateBounds`), where the Wilson bound is too narrow, the
- *   exact binomial (Clopper-Pearson) bound is judged when it is wider.
+ * - Count-based rates (`numerator`/`denominator`) are judged by a sequential test that stays
+ *   honest under repeated looks. At every look two exact binomial tests ask whether the true
+ *   rate breaks the condition: a group-sequential test of the counts pooled since the first
+ *   measurement (power for a regression present from the start; exact boundary, see
+ *   `SequentialBinomialTest`) and a test of the trailing `lookback` window alone (default 5
+ *   intervals, so a regression that starts late is not diluted; `lookback: all` tests the whole
+ *   canary only). Each look may spend only its share of the false-fail budget `1 − confidence`
+ *   (Lan-DeMets alpha spending, see `lookAlpha`; the window test gets {@link WINDOW_SHARE} of
+ *   it; a baseline-relative threshold, which moves, is tested look by look at its share), so a
+ *   healthy canary fails with probability at most `1 − confidence` however many times the gate
+ *   looks. Because that bound already accounts
+ *   for noise, a rate fails on the first look whose test rejects: `failure-limit` is not applied
+ *   to it (it would only delay a verdict that is already significant). Until the pooled
+ *   denominator reaches `min-sample` a measurement is `pending` (it neither fails nor passes).
  * - No data (empty result, NaN, null point, zero denominator) follows the metric's `no-data`
  *   policy: `fail`, `inconclusive` (default) or `ignore` (`skipped`; a metric that only ever
  *   skipped can never pass).
  */
 
 
-/** A fresh {@link MetricState}. */
-function newMetricState() {
+/**
+ * Share of each look's error budget given to the trailing-window test (the rest goes to the
+ * whole-canary test) once the canary is longer than its `lookback`.
+ */
+const WINDOW_SHARE = 0.1;
+/**
+ * A fresh {@link MetricState}.
+ * @param plannedLooks - measurements the gate plans (the criteria's `count`, default 30)
+ */
+function newMetricState(plannedLooks = 30) {
     return {
         measurements: [],
         pooledNumerator: 0,
@@ -45448,11 +45826,19 @@ function newMetricState() {
         failed: 0,
         errors: 0,
         inconclusive: 0,
+        skipped: 0,
+        noData: {},
+        plannedLooks,
     };
 }
 function noData(metric, base, why) {
     const phase = metric.noData === 'fail' ? 'failed' : metric.noData === 'ignore' ? 'skipped' : 'inconclusive';
-    return { ...base, phase, message: `no data: ${why} (no-data: ${metric.noData})` };
+    return {
+        ...base,
+        phase,
+        noData: why,
+        message: `no data: ${why} (no-data: ${metric.noData})`,
+    };
 }
 function thresholdOf(metric, baseline) {
     const c = metric.condition;
@@ -45493,7 +45879,7 @@ function measure(metric, state, sample, atMs) {
         m = measureCounts(metric, state, sample, base);
     }
     else {
-        const value = sample.value ?? null;
+        const value = sample.value ?? (metric.absentIsZero ? 0 : null);
         const threshold = thresholdOf(metric, sample.baseline);
         const withValues = {
             ...base,
@@ -45519,8 +45905,8 @@ function finiteOrNull(v) {
     return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 function measureCounts(metric, state, sample, base) {
-    const num = sample.numerator ?? null;
     const den = sample.denominator ?? null;
+    const num = sample.numerator ?? (metric.absentIsZero && den !== null ? 0 : null);
     const threshold = thresholdOf(metric, sample.baseline);
     const withValues = {
         ...base,
@@ -45535,55 +45921,133 @@ function measureCounts(metric, state, sample, base) {
     if (den <= 0)
         return noData(metric, withValues, 'no requests in this interval (denominator 0)');
     if (num === null) {
-        return noData(metric, withValues, 'the numerator query returned no value (append `or vector(0)` if no series means zero)');
+        return noData(metric, withValues, 'the numerator query returned no value (set absent-is-zero: true if no series means zero events)');
     }
     state.pooledNumerator += Math.max(0, num);
     state.pooledDenominator += den;
-    let pooled = { numerator: state.pooledNumerator, denominator: state.pooledDenominator };
-    if (metric.lookbackIntervals !== undefined) {
-        // This interval plus the previous (pool - 1) measurement times, counted or not.
-        pooled = { numerator: Math.max(0, num), denominator: den };
-        const previous = metric.lookbackIntervals > 1 ? state.measurements.slice(-(metric.lookbackIntervals - 1)) : [];
-        for (const prev of previous) {
+    const pooled = { numerator: state.pooledNumerator, denominator: state.pooledDenominator };
+    // The trailing window: this interval plus the previous (lookback - 1) measurement times,
+    // counted or not. Tested only once some earlier measurement lies outside it.
+    let window;
+    const w = metric.lookbackIntervals;
+    if (w !== undefined && state.measurements.length >= w) {
+        window = { numerator: Math.max(0, num), denominator: den };
+        for (const prev of w > 1 ? state.measurements.slice(-(w - 1)) : []) {
             if (typeof prev.numerator === 'number' &&
                 typeof prev.denominator === 'number' &&
                 prev.denominator > 0) {
-                pooled.numerator += Math.max(0, prev.numerator);
-                pooled.denominator += prev.denominator;
+                window.numerator += Math.max(0, prev.numerator);
+                window.denominator += prev.denominator;
             }
         }
     }
-    const b = rateBounds(pooled.numerator, pooled.denominator, metric.confidence);
+    const look = state.measurements.length + 1;
+    const alpha = lookAlpha(look, state.plannedLooks, 1 - metric.confidence);
+    const wholeAlpha = window ? alpha * (1 - WINDOW_SHARE) : alpha;
+    const b = rateBounds(pooled.numerator, pooled.denominator, 1 - wholeAlpha);
     const withBounds = {
         ...withValues,
         pooled,
+        ...(window ? { window } : {}),
         estimate: b.estimate,
         lower: b.lower,
         upper: b.upper,
+        alpha,
     };
     if (threshold === null)
         return noData(metric, withBounds, 'the baseline query returned no value');
-    if (pooled.denominator < metric.minSample) {
+    const op = metric.condition.op;
+    const upward = op === '<' || op === '<=';
+    const judged = pooled.denominator >= metric.minSample;
+    // A constant threshold is judged by the exact group-sequential test over the counts since the
+    // start (looks below min-sample add their counts but spend nothing).
+    let sequential;
+    if (metric.condition.threshold !== undefined && op !== '==' && op !== '!=') {
+        state.sequential ??= new SequentialBinomialTest(upward ? threshold : 1 - threshold);
+        sequential = state.sequential.look(den, upward ? pooled.numerator : pooled.denominator - pooled.numerator, judged ? wholeAlpha : 0);
+    }
+    if (!judged) {
         return {
             ...withBounds,
             phase: 'pending',
             message: `${fmtCount(pooled.denominator)} requests so far; judging starts at min-sample ${metric.minSample}`,
         };
     }
-    const op = metric.condition.op;
-    // Judge the bound that is most favourable to the canary: a breach must be beyond noise.
-    const judged = op === '<' || op === '<=' ? b.lower : op === '>' || op === '>=' ? b.upper : b.estimate;
-    const ok = holds(op, judged, threshold);
+    if (op === '==' || op === '!=') {
+        const ok = holds(op, b.estimate, threshold);
+        return {
+            ...withBounds,
+            phase: ok ? 'successful' : 'failed',
+            ...(ok
+                ? {}
+                : {
+                    message: `pooled rate ${fmtIn(b.estimate, metric.unit)} breaks ${metric.condition.text}`,
+                }),
+        };
+    }
+    // Evidence against the condition: that the true rate is above a `<`/`<=` threshold (below
+    // a `>`/`>=` one), by exact binomial tests at the level this look may spend.
+    const tests = [{ name: 'whole canary', counts: pooled, level: wholeAlpha, result: sequential }];
+    if (window && window.denominator >= metric.minSample) {
+        tests.push({
+            name: `last ${w} interval(s)`,
+            counts: window,
+            level: alpha * WINDOW_SHARE,
+        });
+    }
+    let decisive;
+    let smallest = Infinity;
+    let rejected = false;
+    for (const t of tests) {
+        let p;
+        let reject;
+        if (t.result) {
+            p = t.result.pValue;
+            reject = t.result.reject;
+        }
+        else {
+            const pv = binomialPValues(t.counts.numerator, t.counts.denominator, threshold);
+            p = upward ? pv.above : pv.below;
+            reject = p <= t.level;
+        }
+        const rate = t.counts.numerator / t.counts.denominator;
+        // A test rejects only when its rate is on the wrong side of the threshold too.
+        reject &&= !holds(op, rate, threshold);
+        rejected ||= reject;
+        // The rejecting test, else the one closest to its level, names the evidence.
+        const score = reject ? -1 / (1 + p / t.level) : p / t.level;
+        if (score < smallest) {
+            smallest = score;
+            decisive = {
+                name: t.name,
+                p,
+                level: t.level,
+                rate: t.counts.numerator / t.counts.denominator,
+                x: t.counts.numerator,
+                n: t.counts.denominator,
+            };
+        }
+    }
+    const d = decisive;
+    const broken = rejected;
     return {
         ...withBounds,
-        phase: ok ? 'successful' : 'failed',
-        message: ok
-            ? undefined
-            : `pooled rate ${fmtIn(b.estimate, metric.unit)} (${fmtCount(pooled.numerator)}/${fmtCount(pooled.denominator)}); ${op === '<' || op === '<=' ? 'lower' : 'upper'} ${Math.round(metric.confidence * 100)}% bound ${fmtIn(judged, metric.unit)} breaks ${metric.condition.text}`,
+        pValue: d.p,
+        phase: broken ? 'failed' : 'successful',
+        ...(broken
+            ? {
+                message: `${d.name} rate ${fmtIn(d.rate, metric.unit)} (${fmtCount(d.x)}/${fmtCount(d.n)}) breaks ${metric.condition.text}: p = ${d.p.toPrecision(2)} ≤ ${d.level.toPrecision(2)}, the share of the ${fmtPct(1 - metric.confidence)} false-fail budget spent at look ${look}`,
+            }
+            : {}),
     };
+}
+function fmtPct(v) {
+    return `${Number((v * 100).toPrecision(3))}%`;
 }
 function evaluation_record(state, m) {
     state.measurements.push(m);
+    if (m.noData)
+        state.noData[m.noData] = (state.noData[m.noData] ?? 0) + 1;
     switch (m.phase) {
         case 'successful':
             state.successful++;
@@ -45610,6 +46074,7 @@ function evaluation_record(state, m) {
             state.consecutiveErrors = 0;
             break;
         case 'skipped':
+            state.skipped++;
             break;
     }
 }
@@ -45622,10 +46087,16 @@ function evaluation_record(state, m) {
 function outcome(metric, state, limits) {
     const last = state.measurements[state.measurements.length - 1];
     const why = last?.message ? `: ${last.message}` : '';
-    if (state.consecutiveFailed > limits.failureLimit) {
+    // A count-based rate's test already accounts for noise and repeated looks (see the module
+    // comment): its first rejection fails.
+    const failureLimit = metric.numerator !== undefined ? 0 : limits.failureLimit;
+    if (state.consecutiveFailed > failureLimit) {
+        const limitText = metric.numerator !== undefined
+            ? 'failed the sequential rate test'
+            : `failed ${state.consecutiveFailed} consecutive measurement(s) (failure-limit ${limits.failureLimit})`;
         return {
             status: 'failed',
-            reason: `${metric.name} failed ${state.consecutiveFailed} consecutive measurement(s) (failure-limit ${limits.failureLimit}); last value ${fmtIn(last.value, metric.unit)} vs ${metric.condition.text}${metric.condition.relative && last.threshold !== undefined ? ` (threshold ${fmtIn(last.threshold, metric.unit)})` : ''}${why}`,
+            reason: `${metric.name} ${limitText}; last value ${fmtIn(last.value, metric.unit)} vs ${metric.condition.text}${metric.condition.relative && last.threshold !== undefined ? ` (threshold ${fmtIn(last.threshold, metric.unit)})` : ''}${why}`,
         };
     }
     if (state.consecutiveErrors > limits.consecutiveErrorLimit) {
@@ -45725,6 +46196,185 @@ function readMeasurements(file, input = 'replay-file') {
     return r;
 }
 
+;// CONCATENATED MODULE: ./src/gate/selectors.ts
+/**
+ * Finds the instant-vector selectors of a PromQL query (`http_requests_total{code=~"5.."}`,
+ * `up`, `{__name__="x"}`), so the gate can ask Prometheus whether each matches any series
+ * before an aggregation or `or vector(0)` turns "nothing matched" into a zero. Follows the
+ * PromQL grammar of prometheus.io/docs/prometheus/latest/querying/basics (selectors, range
+ * brackets, `offset`/`@` modifiers, grouping clauses) without evaluating anything; a selector
+ * it cannot read is left out rather than guessed.
+ */
+const KEYWORDS = new Set([
+    'by',
+    'without',
+    'on',
+    'ignoring',
+    'group_left',
+    'group_right',
+    'bool',
+    'and',
+    'or',
+    'unless',
+    'offset',
+    'atan2',
+    'inf',
+    'nan',
+    'start',
+    'end',
+    // Aggregation operators, which may be followed by a grouping clause before their `(`.
+    'sum',
+    'min',
+    'max',
+    'avg',
+    'group',
+    'stddev',
+    'stdvar',
+    'count',
+    'count_values',
+    'bottomk',
+    'topk',
+    'quantile',
+    'limitk',
+    'limit_ratio',
+]);
+const GROUPING = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right']);
+/** Index after the quoted string starting at `i`. */
+function skipString(q, i) {
+    const quote = q[i];
+    for (let j = i + 1; j < q.length; j++) {
+        if (q[j] === '\\' && quote !== '`')
+            j++;
+        else if (q[j] === quote)
+            return j + 1;
+    }
+    return q.length;
+}
+/** Index after the bracketed group opening at `i` (`(`, `[` or `{`), quotes respected. */
+function skipGroup(q, i) {
+    const open = q[i];
+    const close = open === '(' ? ')' : open === '[' ? ']' : '}';
+    let depth = 0;
+    for (let j = i; j < q.length;) {
+        const c = q[j];
+        if (c === '"' || c === "'" || c === '`') {
+            j = skipString(q, j);
+            continue;
+        }
+        if (c === open)
+            depth++;
+        else if (c === close && --depth === 0)
+            return j + 1;
+        j++;
+    }
+    return q.length;
+}
+function labelsOf(matchers) {
+    const names = [];
+    const re = /([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)/g;
+    for (const m of matchers.matchAll(re))
+        if (m[1] !== '__name__')
+            names.push(m[1]);
+    return [...new Set(names)];
+}
+/** The instant-vector selectors of `query`, in order of appearance. */
+function vectorSelectors(query) {
+    const out = [];
+    const q = query;
+    let i = 0;
+    while (i < q.length) {
+        const c = q[i];
+        if (c === '"' || c === "'" || c === '`') {
+            i = skipString(q, i);
+            continue;
+        }
+        if (c === '#') {
+            const nl = q.indexOf('\n', i);
+            i = nl < 0 ? q.length : nl + 1;
+            continue;
+        }
+        if (c === '[') {
+            i = skipGroup(q, i);
+            continue;
+        }
+        if (c === '{') {
+            const end = skipGroup(q, i);
+            const body = q.slice(i, end);
+            const name = /__name__\s*=\s*"([^"]+)"/.exec(body)?.[1];
+            out.push({ text: body, ...(name ? { metric: name } : {}), labels: labelsOf(body) });
+            i = end;
+            continue;
+        }
+        if (/[0-9]/.test(c)) {
+            // A number or a duration (`5m`, `1e3`): not a name.
+            const m = /^[0-9][0-9A-Za-z_.]*/.exec(q.slice(i));
+            i += m[0].length;
+            continue;
+        }
+        if (/[A-Za-z_:]/.test(c)) {
+            const ident = /^[A-Za-z_:][A-Za-z0-9_:]*/.exec(q.slice(i))[0];
+            let j = i + ident.length;
+            while (j < q.length && /\s/.test(q[j]))
+                j++;
+            const lower = ident.toLowerCase();
+            if (GROUPING.has(lower)) {
+                i = q[j] === '(' ? skipGroup(q, j) : j;
+                continue;
+            }
+            if (q[j] === '(' || KEYWORDS.has(lower)) {
+                i = j;
+                continue;
+            }
+            if (q[j] === '{') {
+                const end = skipGroup(q, j);
+                out.push({
+                    text: ident + q.slice(j, end),
+                    metric: ident,
+                    labels: labelsOf(q.slice(j, end)),
+                });
+                i = end;
+                continue;
+            }
+            out.push({ text: ident, metric: ident, labels: [] });
+            i = j;
+            continue;
+        }
+        i++;
+    }
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/gate/providers/index.ts
+/**
+ * The provider factory: builds the metrics provider a metric names, loading each provider's
+ * client code only when a metric uses it (the Datadog client alone is ~11 MB).
+ */
+
+/**
+ * Creates the provider called `name`.
+ * @throws ConfigError when the provider's required options (URL, credentials, recording) are missing
+ */
+async function createProvider(name, settings, ctx) {
+    switch (name) {
+        case 'replay':
+            if (!settings.recording)
+                throw new errors/* ConfigError */.xL('is required in replay mode', undefined, 'replay-file');
+            return (await __nccwpck_require__.e(/* import() */ 59).then(__nccwpck_require__.bind(__nccwpck_require__, 685059))).replayProvider(settings.recording, settings.logger, settings.metrics);
+        case 'prometheus':
+            if (!settings.prometheus?.url)
+                throw new errors/* ConfigError */.xL('is required for the prometheus provider', undefined, 'prometheus-url');
+            return (await __nccwpck_require__.e(/* import() */ 208).then(__nccwpck_require__.bind(__nccwpck_require__, 199208))).prometheusProvider(settings.prometheus, ctx);
+        case 'grafana':
+            return (await __nccwpck_require__.e(/* import() */ 74).then(__nccwpck_require__.bind(__nccwpck_require__, 924074))).grafanaProvider(settings.grafana ?? { url: '', token: '', datasourceUid: '' }, ctx);
+        case 'datadog':
+            return (await __nccwpck_require__.e(/* import() */ 520).then(__nccwpck_require__.bind(__nccwpck_require__, 704520))).datadogProvider({
+                api: settings.datadogApi,
+                ...(settings.datadog ?? { apiKey: '', appKey: '' }),
+                site: settings.datadog?.site || settings.datadogSite,
+            }, ctx);
+    }
+}
+
 // EXTERNAL MODULE: ./src/gate/providers/types.ts
 var types = __nccwpck_require__(678075);
 ;// CONCATENATED MODULE: ./src/gate/run.ts
@@ -45741,6 +46391,9 @@ var types = __nccwpck_require__(678075);
  *
  * Time is injectable (`now`, `sleep`), so tests and simulations never wait for real.
  */
+
+
+
 
 
 
@@ -45816,48 +46469,72 @@ async function runGate(options, logger) {
         // would be dropped (longer) or most measurements would have no data (shorter).
         throw new errors/* ConfigError */.xL(`the recording was measured every ${recording.intervalMs / 1000} s but the criteria's interval is ${criteria.intervalMs / 1000} s; replay with the recorded interval (set interval: ${recording.intervalMs / 1000}s, or the interval input)`, undefined, 'interval');
     }
+    // A provider's error text is outside text: it reaches the log, the reason output and the
+    // measurements file (an artifact the runner's masking never sees) only through this.
+    const redact = (0,src_redact/* redactor */.$p)([
+        options.prometheus?.token,
+        options.prometheus?.password,
+        options.grafana?.token,
+        options.datadog?.apiKey,
+        options.datadog?.appKey,
+    ]);
+    if (recording) {
+        // A metric added since the recording has nothing to be judged on: it is reported, but
+        // cannot decide a replayed verdict.
+        const recorded = new Set(recording.metrics.map((m) => m.name));
+        const unrecorded = criteria.metrics.filter((m) => !m.dryRun && !recorded.has(m.name));
+        for (const m of unrecorded) {
+            logger.warning(`replay: metric '${m.name}' is not in the recording; it is reported as dry-run and left out of the verdict`, m.location);
+        }
+        if (unrecorded.length) {
+            criteria.metrics.forEach((m) => (m.dryRun ||= unrecorded.includes(m)));
+        }
+    }
     // Providers are created (and their client libraries loaded) only when a metric needs them.
+    const startedAt = now();
+    const { intervalMs, count, initialDelayMs } = criteria;
+    // Criteria built by hand (older callers, simulations) may lack it.
+    const queryDelayMs = criteria.queryDelayMs ?? 0;
+    const timeoutMs = options.timeoutMs ?? initialDelayMs + queryDelayMs + (count + 5) * intervalMs;
     const providers = new Map();
-    const ctx = { logger, sleep, maxRetries: options.maxRetries };
+    const ctx = {
+        logger,
+        sleep,
+        now,
+        maxRetries: options.maxRetries,
+        // Live mode: no request or backoff wait runs past the gate's timeout.
+        ...(mode === 'live' && !recording ? { deadlineMs: startedAt + timeoutMs } : {}),
+    };
     async function providerFor(metric) {
         const name = recording ? 'replay' : (options.provider ?? metric.provider);
         let p = providers.get(name);
         if (p)
             return p;
-        if (options.providerFactory)
-            p = options.providerFactory(name);
-        else if (name === 'replay')
-            p = (await __nccwpck_require__.e(/* import() */ 59).then(__nccwpck_require__.bind(__nccwpck_require__, 685059))).replayProvider(recording, logger, criteria.metrics);
-        else if (name === 'prometheus') {
-            if (!options.prometheus?.url)
-                throw new errors/* ConfigError */.xL('is required for the prometheus provider', undefined, 'prometheus-url');
-            p = (await __nccwpck_require__.e(/* import() */ 208).then(__nccwpck_require__.bind(__nccwpck_require__, 199208))).prometheusProvider(options.prometheus, ctx);
-        }
-        else if (name === 'grafana') {
-            p = (await __nccwpck_require__.e(/* import() */ 74).then(__nccwpck_require__.bind(__nccwpck_require__, 924074))).grafanaProvider(options.grafana ?? { url: '', token: '', datasourceUid: '' }, ctx);
-        }
-        else {
-            p = (await __nccwpck_require__.e(/* import() */ 520).then(__nccwpck_require__.bind(__nccwpck_require__, 704520))).datadogProvider({
-                api: criteria.datadogApi,
-                ...(options.datadog ?? { apiKey: '', appKey: '' }),
-                site: options.datadog?.site || criteria.datadogSite,
+        p = options.providerFactory
+            ? options.providerFactory(name)
+            : await createProvider(name, {
+                prometheus: options.prometheus,
+                grafana: options.grafana,
+                datadog: options.datadog,
+                datadogApi: criteria.datadogApi,
+                datadogSite: criteria.datadogSite,
+                recording,
+                metrics: criteria.metrics,
+                logger,
             }, ctx);
-        }
         providers.set(name, p);
         return p;
     }
     const metricProviders = new Map();
     for (const metric of criteria.metrics)
         metricProviders.set(metric.name, await providerFor(metric));
-    const states = new Map(criteria.metrics.map((m) => [m.name, newMetricState()]));
+    const states = new Map(criteria.metrics.map((m) => [m.name, newMetricState(count)]));
     const statuses = new Map();
-    const { intervalMs, count, initialDelayMs } = criteria;
-    // Criteria built by hand (older callers, simulations) may lack it.
-    const queryDelayMs = criteria.queryDelayMs ?? 0;
     // Measurement times.
     let times;
     let sampler;
-    const startedAt = now();
+    // Backtests check the numerators' selectors over their whole window, live mode at its first look.
+    let seriesWindow;
     if (mode === 'live' && !recording) {
         times = [];
         sampler = async (metric, atMs) => {
@@ -45869,7 +46546,7 @@ async function runGate(options, logger) {
             }
             catch (e) {
                 if (e instanceof types/* ProviderError */.mZ)
-                    return { error: e.message };
+                    return { error: redact(e.message) };
                 throw e;
             }
             return sample;
@@ -45914,8 +46591,8 @@ async function runGate(options, logger) {
                 catch (e) {
                     if (!(e instanceof types/* ProviderError */.mZ))
                         throw e;
-                    logger.warning(e.message);
-                    series.set(key, { error: e.message });
+                    logger.warning(redact(e.message));
+                    series.set(key, { error: redact(e.message) });
                 }
             }
         }
@@ -45944,7 +46621,8 @@ async function runGate(options, logger) {
             return sample;
         };
     }
-    const timeoutMs = options.timeoutMs ?? initialDelayMs + queryDelayMs + (count + 5) * intervalMs;
+    if (times.length)
+        seriesWindow = { start: times[0] - intervalMs, end: times[times.length - 1] };
     let verdict;
     let reason;
     let failedAt;
@@ -45979,6 +46657,23 @@ async function runGate(options, logger) {
         }
         firstAt ??= atMs;
         lastAt = atMs;
+        if (k === 1 && !recording) {
+            const missing = await checkSeries(criteria.metrics, (m) => metricProviders.get(m.name), seriesWindow ?? { start: startedAt - 3_600_000, end: atMs }, logger);
+            let blocking;
+            for (const [name, why] of missing) {
+                const metric = criteria.metrics.find((m) => m.name === name);
+                statuses.set(name, { status: 'inconclusive', reason: `${name}: ${why}` });
+                if (metric.dryRun)
+                    logger.warning(`dry-run metric ${name}: ${why}`);
+                else
+                    blocking ??= `${name}: ${why}`;
+            }
+            if (blocking) {
+                verdict = 'inconclusive';
+                reason = blocking;
+                break;
+            }
+        }
         const round = [];
         for (const metric of criteria.metrics) {
             const state = states.get(metric.name);
@@ -46039,6 +46734,18 @@ async function runGate(options, logger) {
                     .filter(Boolean);
                 if (tolerated.length)
                     reason += ` (within the limits: ${tolerated.join('; ')})`;
+                // Measurements skipped as no data are not "held": say how many, and why.
+                const skipped = criteria.metrics
+                    .filter((m) => !m.dryRun && states.get(m.name).skipped > 0)
+                    .map((m) => {
+                    const st = states.get(m.name);
+                    const why = Object.entries(st.noData)
+                        .map(([r, n]) => `${r} ×${n}`)
+                        .join('; ');
+                    return `${m.name} judged ${st.measurements.length - st.skipped} of ${st.measurements.length}, ${st.skipped} skipped as no data (no-data: ignore): ${why}`;
+                });
+                if (skipped.length)
+                    reason += `; ${skipped.join('; ')}`;
                 break;
             }
             if (k === count)
@@ -46083,6 +46790,8 @@ async function runGate(options, logger) {
                 failed: s.failed,
                 errors: s.errors,
                 inconclusive: s.inconclusive,
+                skipped: s.skipped,
+                ...(Object.keys(s.noData).length ? { noData: s.noData } : {}),
                 measurements: s.measurements,
             };
         }),
@@ -46091,6 +46800,53 @@ async function runGate(options, logger) {
     if (options.measurementsFile)
         writeMeasurements(options.measurementsFile, result);
     return result;
+}
+/**
+ * Asks each count metric's provider whether the selectors of its numerator match any series in
+ * `window` (milliseconds since the epoch), before an aggregation or `or vector(0)` can turn
+ * "nothing matched" into zero events. With `absent-is-zero`, no series is allowed, but every
+ * label name the selector uses must exist on the metric (a `code` matcher on a service that
+ * labels `status` never matches). Providers without a series API (Datadog) are not checked;
+ * a failed check is a warning, never a verdict.
+ * @returns metric name → why it is inconclusive
+ */
+async function checkSeries(metrics, providerOf, window, logger) {
+    const missing = new Map();
+    for (const metric of metrics) {
+        if (metric.numerator === undefined)
+            continue;
+        const p = providerOf(metric);
+        if (!p.series)
+            continue;
+        try {
+            for (const sel of vectorSelectors(metric.numerator)) {
+                if ((await p.series(sel.text, window.start, window.end)) > 0)
+                    continue;
+                const names = sel.metric && p.labelNames
+                    ? await p.labelNames(sel.metric, window.start, window.end)
+                    : undefined;
+                const absentLabels = names?.length ? sel.labels.filter((l) => !names.includes(l)) : [];
+                const known = (names ?? []).filter((l) => l !== '__name__').join(', ');
+                if (names !== undefined && names.length === 0) {
+                    missing.set(metric.name, `query matches no series: no ${sel.metric} series at all (${sel.text})`);
+                }
+                else if (absentLabels.length) {
+                    missing.set(metric.name, `query matches no series: ${sel.text} uses label ${absentLabels.join(', ')}, which no ${sel.metric} series has (its labels: ${known})`);
+                }
+                else if (!metric.absentIsZero) {
+                    missing.set(metric.name, `query matches no series: ${sel.text} (if no series means zero events, as for an error counter before its first error, set absent-is-zero: true)`);
+                }
+                if (missing.has(metric.name))
+                    break;
+            }
+        }
+        catch (e) {
+            if (!(e instanceof types/* ProviderError */.mZ))
+                throw e;
+            logger.warning(`${metric.name}: could not check that the numerator matches series: ${e.message}`);
+        }
+    }
+    return missing;
 }
 function run_describe(metric, m) {
     const mark = {
@@ -46274,6 +47030,17 @@ function renderSummary(result, title = 'Canary gate') {
             m.status,
         ];
     })));
+    const noData = result.metrics.filter((m) => m.noData && Object.keys(m.noData).length);
+    if (noData.length) {
+        parts.push('\n**Measurements without data** (skipped ones were not judged):\n\n');
+        for (const m of noData) {
+            const n = Object.values(m.noData).reduce((a, b) => a + b, 0);
+            const why = Object.entries(m.noData)
+                .map(([r, k]) => `${r} (×${k})`)
+                .join('; ');
+            parts.push(`- ${m.name}: ${n} of ${m.measurements.length}${m.skipped ? `, ${m.skipped} skipped` : ''}: ${why}\n`);
+        }
+    }
     for (const m of result.metrics)
         parts.push(chart(m));
     return parts.join('');
@@ -46345,7 +47112,7 @@ function sampleValue(v) {
 
 /***/ }),
 
-/***/ 213966:
+/***/ 79322:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -46359,7 +47126,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   z: () => (/* binding */ action_summary)
 });
 
-// UNUSED EXPORTS: annotationPath, mask
+// UNUSED EXPORTS: annotationPath, clean, confinedPath, mask
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(973024);
@@ -49338,91 +50105,256 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = ((/* unused pure expression or super */ null && (pg)));
 
+// EXTERNAL MODULE: ./node_modules/pg-connection-string/index.js
+var pg_connection_string = __nccwpck_require__(926122);
+;// CONCATENATED MODULE: ./node_modules/pg-connection-string/esm/index.mjs
+// ESM wrapper for pg-connection-string
+
+
+// Re-export the parse function
+/* harmony default export */ const pg_connection_string_esm = (pg_connection_string.parse);
+const parse = pg_connection_string.parse
+const toClientConfig = pg_connection_string.toClientConfig
+const parseIntoClientConfig = pg_connection_string.parseIntoClientConfig
+
 ;// CONCATENATED MODULE: ./src/db/connect.ts
 /**
- * PostgreSQL connections: URL parsing with clear errors, TLS options, and password redaction.
+ * PostgreSQL connections: URL parsing as libpq reads it, TLS as libpq's `sslmode` means it, and
+ * clear errors that never echo a password.
  *
- * Follows libpq's connection URI format (PostgreSQL docs, "Connection Strings") as implemented by
- * `pg-connection-string`: `postgres://user:password@host:port/db?sslmode=require`.
+ * Sources: PostgreSQL docs §34.1.1 "Connection Strings" (URI form, `connect_timeout`,
+ * `sslmode`), §34.19 "SSL Support" (what each `sslmode` checks), and `pg-connection-string`,
+ * the parser `pg` itself uses for the URI form.
  */
 
 
 
+
+
+/** libpq's `sslmode` values (PostgreSQL docs §34.19.1, table "SSL Mode Descriptions"). */
+const SSL_MODES = [
+    'disable',
+    'allow',
+    'prefer',
+    'require',
+    'verify-ca',
+    'verify-full',
+];
 /**
  * Replaces the password in a connection URL (or a `key=value` conninfo string) with `***`.
- * Safe on text that contains no URL.
+ * Safe on text that contains no URL. Kept for its callers; it is {@link redactCredentials}.
  */
 function redactUrl(text) {
-    return text
-        .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^@\s]*)@/gi, '$1***@')
-        .replace(/(password=)([^&\s]+)/gi, '$1***');
+    return redactCredentials(text);
 }
-/** The password in a connection URL, if any, so callers can mask it (`core.setSecret`). */
+const FORMAT = 'expected postgres://user:password@host:port/database?sslmode=require; percent-encode @, /, :, ?, # and spaces in the user name and password (encodeURIComponent)';
+/**
+ * Parses a PostgreSQL URL the way libpq does (via `pg-connection-string`): user name and password
+ * percent-decoded, `password`, `sslmode`, `connect_timeout` (seconds; values 1 and 2 mean 2 s, 0
+ * or negative waits forever, as libpq), `sslrootcert`, `application_name` and `options` from the
+ * query string.
+ * @throws ConfigError naming `input` for an empty URL, a URL that does not parse, a scheme other
+ *   than postgres:// or postgresql://, an unknown `sslmode` or a `connect_timeout` that is not an
+ *   integer. The message never contains the URL (it may hold a password in a shape we could not
+ *   recognise).
+ */
+function parseDatabaseUrl(url, input = 'database-url') {
+    if (!url)
+        throw new errors/* ConfigError */.xL('a PostgreSQL connection URL is required', undefined, input);
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
+    if (!scheme)
+        throw new errors/* ConfigError */.xL(`is not a URL: ${FORMAT}`, undefined, input);
+    if (!/^postgres(ql)?$/i.test(scheme)) {
+        throw new errors/* ConfigError */.xL(`expected a postgres:// or postgresql:// URL, got '${scheme}://'`, undefined, input);
+    }
+    // The TLS parameters are read here, not by the parser (which would read certificate files and
+    // warn that it gives `sslmode` a meaning other than libpq's).
+    const q = url.indexOf('?');
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1).split('#')[0]);
+    const tls = Object.fromEntries(['sslmode', 'sslrootcert', 'sslcert', 'sslkey'].map((k) => [k, query.get(k) ?? undefined]));
+    for (const k of Object.keys(tls))
+        query.delete(k);
+    const stripped = q < 0 ? url : `${url.slice(0, q)}?${query.toString()}`;
+    let c;
+    try {
+        c = parse(stripped);
+        new URL(stripped.replace(/ /g, '%20'));
+    }
+    catch {
+        throw new errors/* ConfigError */.xL(`is not a valid PostgreSQL URL: ${FORMAT}`, undefined, input);
+    }
+    const host = c.host ?? '';
+    const port = c.port ? Number(c.port) : 5432;
+    if (!host || !Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new errors/* ConfigError */.xL(`is not a valid PostgreSQL URL (no host or a bad port): ${FORMAT}`, undefined, input);
+    }
+    const rawMode = tls.sslmode || 'prefer';
+    if (!SSL_MODES.includes(rawMode)) {
+        throw new errors/* ConfigError */.xL(`sslmode '${rawMode.slice(0, 40)}' is not one of ${SSL_MODES.join(', ')}`, undefined, input);
+    }
+    let connectTimeoutMs;
+    if (c.connect_timeout !== undefined && c.connect_timeout !== '') {
+        const s = Number(c.connect_timeout);
+        if (!Number.isInteger(s)) {
+            throw new errors/* ConfigError */.xL(`connect_timeout must be a whole number of seconds, got '${String(c.connect_timeout).slice(0, 40)}'`, undefined, input);
+        }
+        // libpq: "Zero, negative, or not specified means wait indefinitely. The minimum allowed
+        // timeout is 2 seconds, therefore a value of 1 is interpreted as 2."
+        connectTimeoutMs = s <= 0 ? 0 : Math.max(s, 2) * 1000;
+    }
+    const str = (v) => (typeof v === 'string' && v ? v : undefined);
+    return {
+        host,
+        port,
+        database: c.database ?? '',
+        user: c.user ?? '',
+        password: str(c.password),
+        sslmode: rawMode,
+        connectTimeoutMs,
+        sslrootcert: str(tls.sslrootcert),
+        applicationName: str(c.application_name),
+        options: str(c.options),
+    };
+}
+/**
+ * The whole password of a connection URL, decoded, so callers can mask it (`core.setSecret`);
+ * `undefined` when the URL has none or does not parse.
+ */
 function urlPassword(url) {
     try {
-        const u = new URL(url);
-        return u.password ? decodeURIComponent(u.password) : undefined;
+        return parseDatabaseUrl(url).password;
     }
     catch {
         return undefined;
     }
 }
 /**
- * Builds `pg` client configuration from a URL.
- * @throws ConfigError when the URL is empty or not a postgres:// URL (the message never contains
- *   the password)
+ * Every string that may be (part of) the password of `url` as written, for masking: the decoded
+ * password, its percent-encoded spelling as written, and, for a URL that does not parse (an
+ * unencoded `@`, `/` or space in the password), everything between the user name's `:` and the
+ * last `@` before the host. Empty when the URL has no password.
  */
-function clientConfig(url, options = {}) {
-    const input = options.input ?? 'database-url';
-    if (!url)
-        throw new ConfigError('a PostgreSQL connection URL is required', undefined, input);
-    let parsed;
-    try {
-        parsed = new URL(url);
+function urlPasswordCandidates(url) {
+    const out = new Set();
+    const pw = urlPassword(url);
+    if (pw)
+        out.add(pw);
+    const m = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:(.*)@[^@]*$/is.exec(url);
+    if (m?.[1])
+        out.add(m[1]);
+    const short = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@]*)@/i.exec(url);
+    if (short?.[1])
+        out.add(short[1]);
+    const query = /[?&]password=([^&#]*)/i.exec(url);
+    if (query?.[1]) {
+        out.add(query[1]);
+        try {
+            out.add(decodeURIComponent(query[1].replace(/\+/g, ' ')));
+        }
+        catch {
+            // kept as written
+        }
     }
-    catch {
-        throw new ConfigError(`not a valid URL: ${redactUrl(url)}`, undefined, input);
-    }
-    if (!/^postgres(ql)?:$/.test(parsed.protocol)) {
-        throw new ConfigError(`expected a postgres:// or postgresql:// URL, got '${parsed.protocol}' in ${redactUrl(url)}`, undefined, input);
-    }
-    const sslmode = parsed.searchParams.get('sslmode');
-    const ca = options.caCert ?? (options.caFile ? readFileSync(options.caFile, 'utf8') : undefined);
-    parsed.searchParams.delete('sslmode');
-    const config = {
-        connectionString: parsed.toString(),
-        application_name: options.applicationName ?? 'runbook-actions',
-        connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-    };
-    if (ca)
-        config.ssl = { ca, rejectUnauthorized: true };
-    else if (sslmode === 'verify-full' || sslmode === 'verify-ca')
-        config.ssl = { rejectUnauthorized: true };
-    else if (sslmode === 'require' || sslmode === 'prefer')
-        config.ssl = { rejectUnauthorized: false };
-    // libpq's verify-ca checks the certificate chain but not that the host name matches it.
-    if (typeof config.ssl === 'object' && sslmode === 'verify-ca') {
-        config.ssl.checkServerIdentity = () => undefined;
-    }
-    return config;
+    return [...out].filter(Boolean);
 }
 /**
- * Opens one connected `pg.Client`.
- * @throws ConfigError for a bad URL; for a connection failure, an Error whose message names the
- *   host and port and never the password
+ * Builds `pg` client configuration from a URL; `prefer` and `allow` are resolved to their first
+ * attempt (TLS for `prefer`, plain for `allow`); {@link connect} makes the second.
+ * @throws ConfigError as {@link parseDatabaseUrl} (the message never contains the password)
+ */
+function clientConfig(url, options = {}) {
+    return attempts(url, options)[0];
+}
+function attempts(url, options) {
+    const input = options.input ?? 'database-url';
+    const u = parseDatabaseUrl(url, input);
+    let ca = options.caCert ?? (options.caFile ? readFileSync(options.caFile, 'utf8') : undefined);
+    if (!ca && u.sslrootcert && u.sslrootcert !== 'system') {
+        try {
+            ca = readFileSync(u.sslrootcert, 'utf8');
+        }
+        catch (e) {
+            throw new ConfigError(`sslrootcert: cannot read ${u.sslrootcert}: ${e.code ?? e.message}`, undefined, input);
+        }
+    }
+    const base = {
+        host: u.host,
+        port: u.port,
+        database: u.database || undefined,
+        user: u.user || undefined,
+        password: u.password,
+        application_name: options.applicationName ?? u.applicationName ?? 'runbook-actions',
+        connectionTimeoutMillis: u.connectTimeoutMs ?? options.connectTimeoutMs ?? 10_000,
+        ...(u.options ? { options: u.options } : {}),
+    };
+    // PostgreSQL docs §34.19.1: require encrypts without checking the certificate (unless a root
+    // certificate is given, then it acts as verify-ca); verify-ca checks the chain; verify-full
+    // also checks the host name. A CA given by the caller turns certificate checks on.
+    const verify = ca ? { ca, rejectUnauthorized: true } : { rejectUnauthorized: true };
+    const chainOnly = { ...verify, checkServerIdentity: () => undefined };
+    const encrypt = ca ? verify : { rejectUnauthorized: false };
+    Object.assign(base, options.client);
+    const plain = { ...base, ssl: false };
+    // A CA certificate given to us (the ca-cert input) asks for verified TLS: never fall back to
+    // plain text, whatever the URL's (or libpq's default) sslmode says.
+    const callerCa = options.caCert !== undefined || options.caFile !== undefined;
+    if (callerCa && (u.sslmode === 'prefer' || u.sslmode === 'allow' || u.sslmode === 'require')) {
+        return [{ ...base, ssl: verify }];
+    }
+    switch (u.sslmode) {
+        case 'disable':
+            return [plain];
+        case 'allow':
+            return [plain, { ...base, ssl: encrypt }];
+        case 'prefer':
+            return [{ ...base, ssl: encrypt }, plain];
+        case 'require':
+            return [{ ...base, ssl: encrypt }];
+        case 'verify-ca':
+            return [{ ...base, ssl: chainOnly }];
+        case 'verify-full':
+            return [{ ...base, ssl: verify }];
+    }
+}
+/** Errors after which `prefer` / `allow` make their second attempt: the server refused or broke the first mode. */
+function retryOtherMode(e) {
+    const msg = e.message ?? '';
+    const code = e.code ?? '';
+    if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ETIMEDOUT'].includes(code))
+        return false;
+    if (code === '28P01' || code === '3D000')
+        return false;
+    return /ssl|tls|certificate|encryption|pg_hba|socket hang up|ECONNRESET|terminated/i.test(`${msg} ${code}`);
+}
+/**
+ * Opens one connected `pg.Client`. `sslmode=prefer` (the default, as in libpq) tries TLS, then
+ * plain when the server does not offer TLS; `allow` tries plain, then TLS.
+ * @throws ConfigError for a bad URL; for a connection failure, a ConfigError whose message names
+ *   the host and port and never the password
  */
 async function connect(url, options = {}) {
-    const client = new pg.Client(clientConfig(url, options));
-    try {
-        await client.connect();
+    const input = options.input ?? 'database-url';
+    const configs = attempts(url, options);
+    let last;
+    for (const [i, config] of configs.entries()) {
+        const client = new pg.Client(config);
+        try {
+            await client.connect();
+            // A failed idle client must not crash the process; the next query reports the error.
+            client.on('error', () => { });
+            return client;
+        }
+        catch (e) {
+            last = e;
+            await client.end().catch(() => { });
+            if (i + 1 < configs.length && retryOtherMode(e))
+                continue;
+            break;
+        }
     }
-    catch (e) {
-        const u = new URL(url);
-        throw new ConfigError(`cannot connect to PostgreSQL at ${u.hostname}:${u.port || 5432}/${u.pathname.slice(1)}: ${redactUrl(e.message)}`, undefined, options.input ?? 'database-url');
-    }
-    // A failed idle client must not crash the process; the next query reports the error.
-    client.on('error', () => { });
-    return client;
+    const u = parseDatabaseUrl(url, input);
+    const msg = redactSecrets(last.message ?? String(last), [u.password]);
+    throw new ConfigError(`cannot connect to PostgreSQL at ${u.host}:${u.port}/${u.database}: ${msg}`, undefined, input);
 }
 /** Quotes an SQL identifier (`schema.table` is split on the dot). */
 function ident(name) {
@@ -49432,6 +50364,8 @@ function ident(name) {
         .join('.');
 }
 
+// EXTERNAL MODULE: ./src/redact.ts
+var redact = __nccwpck_require__(376670);
 ;// CONCATENATED MODULE: ./src/github/action.ts
 /**
  * The one place that touches `@actions/core` (with `src/github/deployments.ts` for the GitHub
@@ -49448,6 +50382,19 @@ function ident(name) {
 
 
 
+
+/** Every value masked in this process (see {@link mask}). */
+const masked = new Set();
+let redactMasked = (0,redact/* redactor */.$p)([]);
+/**
+ * `text` with every masked value (in each of its encoded forms) and every credential-shaped
+ * value (a URL's password, `password=`, `Authorization`) replaced by `***`. Applied to everything
+ * this module writes: log lines, annotations, step outputs and the job summary, because outputs
+ * and the summary file are not covered by the runner's log masking.
+ */
+function clean(text) {
+    return redactMasked(text);
+}
 /**
  * The path GitHub needs to attach an annotation to a file: relative to the checkout
  * (`GITHUB_WORKSPACE`). Engines report the path they were given; an absolute path inside the
@@ -49469,25 +50416,89 @@ function props(location, title) {
 }
 /** A {@link Logger} backed by `@actions/core`: warnings and errors become annotations. */
 const actionsLogger = {
-    info: (m) => info(m),
-    warning: (m, l) => warning(m, props(l)),
-    error: (m, l) => error(m, props(l)),
-    debug: (m) => core_debug(m),
+    info: (m) => info(clean(m)),
+    warning: (m, l) => warning(clean(m), props(l)),
+    error: (m, l) => error(clean(m), props(l)),
+    debug: (m) => core_debug(clean(m)),
     group: (title, fn) => group(title, fn),
 };
 /** Emits annotations (lint findings, failed checks) at their file and line. */
 function annotate(annotations) {
     for (const a of annotations) {
         const p = props(a.location, a.title);
+        const message = clean(a.message);
         if (a.level === 'error')
-            error(a.message, p);
+            error(message, p);
         else if (a.level === 'warning')
-            warning(a.message, p);
+            warning(message, p);
         else
-            notice(a.message, p);
+            notice(message, p);
     }
 }
 const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
+/** The real path of `path`, or of its nearest existing ancestor joined with the rest. */
+function realPathOf(path) {
+    let p = path;
+    const rest = [];
+    for (;;) {
+        try {
+            return (0,external_node_path_.join)((0,external_node_fs_.realpathSync)(p), ...rest.reverse());
+        }
+        catch {
+            const parent = (0,external_node_path_.dirname)(p);
+            if (parent === p)
+                return path;
+            rest.push((0,external_node_path_.basename)(p));
+            p = parent;
+        }
+    }
+}
+function inside(root, path) {
+    const rel = (0,external_node_path_.relative)(root, path);
+    return rel === '' || (!rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel));
+}
+/**
+ * Refuses a path input that resolves outside the checkout (`GITHUB_WORKSPACE`, else the working
+ * directory), after following symbolic links (`..`, an absolute path, or a link to `/etc` all
+ * count). An `output` may also go to the runner's temporary directory (`RUNNER_TEMP`). For a
+ * `dir`, every symbolic link inside it (recursively) must stay inside too. A self-hosted runner
+ * that keeps shared files elsewhere lists those directories in `RUNBOOK_ALLOWED_PATHS`
+ * (separated by `:`), set by whoever controls the runner's environment. The command line does
+ * not call this: a local run may read anything its user can.
+ * @param value - the path as given (relative to the working directory, which the runner sets to
+ *   the workspace, or absolute)
+ * @returns `value` unchanged (engines report the path as the user wrote it)
+ * @throws ConfigError naming the input when the path, or a link in the directory, leaves the
+ *   workspace
+ */
+function confinedPath(name, value, kind = 'file') {
+    if (!value)
+        return value;
+    const workspace = (0,external_node_path_.resolve)(process.env.GITHUB_WORKSPACE || process.cwd());
+    const roots = [realPathOf(workspace)];
+    if (kind === 'output' && process.env.RUNNER_TEMP)
+        roots.push(realPathOf(process.env.RUNNER_TEMP));
+    for (const extra of (process.env.RUNBOOK_ALLOWED_PATHS ?? '').split(':').filter(Boolean)) {
+        roots.push(realPathOf((0,external_node_path_.resolve)(extra)));
+    }
+    // Engines read a relative path from the working directory (the workspace on the runner).
+    const real = realPathOf((0,external_node_path_.resolve)(value));
+    const where = kind === 'output' && roots.length > 1 ? 'the workspace or RUNNER_TEMP' : 'the workspace';
+    if (!roots.some((r) => inside(r, real))) {
+        throw new errors/* ConfigError */.xL(`'${value}' resolves outside ${where} (${workspace}); use a path inside the checkout`, undefined, name);
+    }
+    if (kind === 'dir' && (0,external_node_fs_.existsSync)(real) && (0,external_node_fs_.statSync)(real).isDirectory()) {
+        for (const e of (0,external_node_fs_.readdirSync)(real, { recursive: true, withFileTypes: true })) {
+            const p = (0,external_node_path_.join)(e.parentPath, e.name);
+            if (!(0,external_node_fs_.lstatSync)(p).isSymbolicLink())
+                continue;
+            if (!roots.some((r) => inside(r, realPathOf(p)))) {
+                throw new errors/* ConfigError */.xL(`'${(0,external_node_path_.relative)(real, p)}' in '${value}' is a symbolic link to a path outside ${where}`, undefined, name);
+            }
+        }
+    }
+    return value;
+}
 /** Typed readers for action inputs; every error names the input. */
 const inputs = {
     /** A string input; `''` when unset and not required. @throws ConfigError when required and empty */
@@ -49497,25 +50508,31 @@ const inputs = {
             throw new errors/* ConfigError */.xL('is required', undefined, name);
         return v || options.default || '';
     },
-    /** A secret input: masked with `core.setSecret` before anything can print it. */
+    /**
+     * A secret input: masked with `core.setSecret` before anything can print it (a value shorter
+     * than {@link MIN_SECRET_LENGTH} characters is not masked, see there, and gets a warning).
+     */
     secret(name, options = {}) {
         const v = getInput(name);
         if (v)
-            mask(v);
+            mask(v, name);
         if (!v && options.required)
             throw new errors/* ConfigError */.xL('is required', undefined, name);
         return v;
     },
-    /** A PostgreSQL URL: its password is masked, decoded and as written (percent-encoded). */
+    /**
+     * A PostgreSQL URL, parsed as libpq reads it (`pg-connection-string`). Every spelling of its
+     * password is masked before anything else happens: decoded, as written (percent-encoded), a
+     * `?password=` parameter, and for a URL that does not parse, everything up to the last `@`.
+     * @throws ConfigError naming the input when it is required and empty, or does not parse (the
+     *   message never echoes the URL)
+     */
     databaseUrl(name = 'database-url', options = { required: true }) {
         const v = getInput(name);
         if (v) {
-            const pw = urlPassword(v);
-            if (pw)
-                mask(pw);
-            const raw = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@\s]*)@/i.exec(v)?.[1];
-            if (raw && raw !== pw)
-                mask(raw);
+            for (const candidate of urlPasswordCandidates(v))
+                mask(candidate, name);
+            parseDatabaseUrl(v, name);
         }
         if (!v && options.required)
             throw new errors/* ConfigError */.xL('is required', undefined, name);
@@ -49539,6 +50556,7 @@ const inputs = {
             throw new errors/* ConfigError */.xL(`expected a PEM certificate (${PEM_BEGIN})`, undefined, name);
         }
         const shown = raw.length > 200 || raw.includes('\n') ? 'the value' : `'${raw}'`;
+        confinedPath(name, (0,external_node_path_.resolve)(process.env.GITHUB_WORKSPACE || process.cwd(), raw));
         const path = (0,external_node_path_.resolve)(process.env.GITHUB_WORKSPACE || process.cwd(), raw);
         if (!(0,external_node_fs_.existsSync)(path) || !(0,external_node_fs_.statSync)(path).isFile()) {
             throw new errors/* ConfigError */.xL(`${shown} is neither PEM text (${PEM_BEGIN}) nor the path of an existing file`, undefined, name);
@@ -49548,6 +50566,14 @@ const inputs = {
             throw new errors/* ConfigError */.xL(`${shown} is not a PEM certificate file (no ${PEM_BEGIN})`, undefined, name);
         }
         return text;
+    },
+    /**
+     * A path input (a file or directory read, or a file written) that must stay inside the
+     * workspace; see {@link confinedPath}. `''` when unset and not required.
+     * @throws ConfigError naming the input when required and empty, or outside the workspace
+     */
+    path(name, options = {}) {
+        return confinedPath(name, inputs.string(name, options), options.kind ?? 'file');
     },
     /** A boolean input: true/false/yes/no/1/0 (case-insensitive). */
     bool(name, fallback = false) {
@@ -49604,22 +50630,37 @@ const inputs = {
         return v;
     },
 };
-/** Masks a secret value in every later log line. */
-function mask(value) {
-    if (value)
-        core_setSecret(value);
+/**
+ * Masks a secret value in every later log line (`::add-mask::`). A value shorter than
+ * {@link MIN_SECRET_LENGTH} characters is not masked (masking it would blank those characters in
+ * every later line); `input`, when given, is named in a warning instead.
+ */
+function mask(value, input) {
+    if (!value)
+        return;
+    if (!(0,redact/* maskable */.dm)(value)) {
+        if (input) {
+            warning(`input '${input}': a secret shorter than ${redact/* MIN_SECRET_LENGTH */.vb} characters is not masked in the log (masking it would blank those characters everywhere); use a longer one`);
+        }
+        return;
+    }
+    core_setSecret(value);
+    if (!masked.has(value)) {
+        masked.add(value);
+        redactMasked = (0,redact/* redactor */.$p)([...masked]);
+    }
 }
 /** Sets an output; objects and arrays are written as JSON. */
 function output(name, value) {
-    setOutput(name, typeof value === 'string' ? value : JSON.stringify(value));
+    setOutput(name, clean(typeof value === 'string' ? value : JSON.stringify(value)));
 }
 /** Appends Markdown to the job summary (GITHUB_STEP_SUMMARY); a no-op outside the runner. */
 async function action_summary(markdown) {
     if (!process.env.GITHUB_STEP_SUMMARY) {
-        info(markdown);
+        info(clean(markdown));
         return;
     }
-    await summary.addRaw(markdown, true).write();
+    await summary.addRaw(clean(markdown), true).write();
 }
 /**
  * Runs an action body. A {@link ConfigError} becomes an error annotation at its file and line
@@ -49632,15 +50673,125 @@ async function runAction(body) {
     catch (e) {
         if (e instanceof errors/* ConfigError */.xL) {
             // One annotation, at the file and line; setFailed would print a second, location-less one.
-            error(e.message, props(e.location));
+            error(clean(e.message), props(e.location));
             process.exitCode = ExitCode.Failure;
         }
         else {
             const err = e;
-            core_debug(err.stack ?? String(err));
-            setFailed(err.message ?? String(err));
+            core_debug(clean(err.stack ?? String(err)));
+            setFailed(clean(err.message ?? String(err)));
         }
     }
+}
+
+
+/***/ }),
+
+/***/ 376670:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $p: () => (/* binding */ redactor),
+/* harmony export */   dm: () => (/* binding */ maskable),
+/* harmony export */   vb: () => (/* binding */ MIN_SECRET_LENGTH)
+/* harmony export */ });
+/* unused harmony exports REDACTED, secretForms, redactSecrets, redactCredentials */
+/**
+ * The one secret redactor of the project. Every piece of outside text (a server's error body, a
+ * driver's message, a Kubernetes status, a provider's answer) passes through it before it reaches
+ * a log line, a job summary, a step output or a file we write.
+ *
+ * Two kinds of redaction:
+ * - {@link redactSecrets} / {@link redactor}: known secret values (tokens, passwords, keys), in
+ *   every form a server may echo them: raw, percent-encoded (upper- and lower-case hex, as
+ *   `encodeURIComponent` and `encodeURI` write them, and with `+` for spaces as HTML forms do),
+ *   JSON-escaped and base64 (standard and URL-safe alphabets).
+ * - {@link redactCredentials}: credentials recognisable by their shape, whatever their value: the
+ *   password in a URL's user information (`scheme://user:password@host`, also when the password
+ *   holds an unencoded `@`, `/` or `:`), `password=` / `token=` style parameters of a conninfo
+ *   string or query string, and `Authorization` header values.
+ *
+ * Sources: RFC 3986 §2.1 (percent-encoding, hex digits in either case), RFC 4648 §4–5 (base64 and
+ * base64url), WHATWG URL §application/x-www-form-urlencoded (`+` for space), PostgreSQL docs
+ * §34.1.1 "Connection Strings" (keyword/value and URI forms).
+ */
+/** What replaces a redacted value. */
+const REDACTED = '***';
+/**
+ * Secrets shorter than this many characters are neither masked (`::add-mask::`) nor replaced by
+ * {@link redactor}: replacing a one- to three-character value would blank those letters or
+ * digits wherever they occur (`a`, `db`, `123`), wrecking every later line and revealing the
+ * value by its gaps. Such a value gives no protection anyway; a credential that short should be
+ * rotated. Credentials recognisable by their shape (a URL's password, `password=`) are still
+ * redacted whatever their length ({@link redactCredentials}).
+ */
+const MIN_SECRET_LENGTH = 4;
+/** Whether `value` is long enough to mask and redact (see {@link MIN_SECRET_LENGTH}). */
+function maskable(value) {
+    return !!value && value.trim().length >= MIN_SECRET_LENGTH;
+}
+/**
+ * Every form in which `secret` may appear in outside text, longest first. Empty for an empty
+ * secret.
+ */
+function secretForms(secret) {
+    if (!secret)
+        return [];
+    const forms = new Set([secret]);
+    const component = encodeURIComponent(secret);
+    forms.add(component);
+    forms.add(component.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()));
+    forms.add(component.replace(/%20/g, '+'));
+    // application/x-www-form-urlencoded also leaves fewer characters bare than encodeURIComponent.
+    forms.add(component
+        .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+        .replace(/%20/g, '+'));
+    const uri = encodeURI(secret);
+    forms.add(uri);
+    forms.add(uri.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()));
+    forms.add(JSON.stringify(secret).slice(1, -1));
+    const b64 = Buffer.from(secret, 'utf8').toString('base64');
+    forms.add(b64);
+    forms.add(b64.replace(/=+$/, ''));
+    forms.add(Buffer.from(secret, 'utf8').toString('base64url'));
+    return [...forms].filter((f) => f.length > 0).sort((a, b) => b.length - a.length);
+}
+/**
+ * A function that replaces every form (see {@link secretForms}) of every secret in `text` with
+ * `***` (secrets shorter than {@link MIN_SECRET_LENGTH} are skipped, see there). Longer forms are replaced first, so a secret that contains another is hidden
+ * whole. The returned function also applies {@link redactCredentials}.
+ */
+function redactor(secrets) {
+    const forms = [...new Set(secrets.flatMap((s) => (maskable(s) ? secretForms(s) : [])))].sort((a, b) => b.length - a.length);
+    return (text) => {
+        let out = text;
+        for (const f of forms)
+            out = out.split(f).join(REDACTED);
+        return redactCredentials(out);
+    };
+}
+/** `redactor(secrets)(text)`, for one-off use. */
+function redactSecrets(text, secrets = []) {
+    return redactor(secrets)(text);
+}
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"<>]*:)(\S*)@(?=[^\s@]*(?:[\s'"<>]|$))/gi;
+const KEY_VALUE = /\b((?:password|passwd|pwd|token|access_token|api[_-]?key|app[_-]?key|secret|client_secret|sslpassword)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;,'"]+)/gi;
+const JSON_KEY_VALUE = /("(?:password|passwd|token|access_token|api[_-]?key|app[_-]?key|secret|client_secret|authorization)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
+const AUTH_HEADER = /\b(authorization\s*[:=]\s*)((?:bearer|basic|token|api-key)\s+)?([^\s,;'"<>]+)/gi;
+/** A bare header value that looks like a credential, not a word (`expected`, `missing`). */
+const CREDENTIAL_LIKE = /^(?=.*[0-9_.=+/-]).{8,}$/;
+/**
+ * Redacts credentials recognisable by their shape: a URL's password (up to the last `@` before
+ * the host, so an unencoded `@` or `/` in the password is covered), `password=` and similar
+ * keyword/value or query parameters, JSON fields named like a secret, and `Authorization` header
+ * values. Safe on text that holds none of them.
+ */
+function redactCredentials(text) {
+    return text
+        .replace(URL_USERINFO, `$1${REDACTED}@`)
+        .replace(JSON_KEY_VALUE, `$1"${REDACTED}"`)
+        .replace(AUTH_HEADER, (m, key, scheme, value) => scheme || CREDENTIAL_LIKE.test(value) ? `${key}${scheme ?? ''}${REDACTED}` : m)
+        .replace(KEY_VALUE, `$1${REDACTED}`);
 }
 
 

@@ -10,8 +10,10 @@ export const modules = {
 /* harmony export */ });
 /* unused harmony export DEFAULT_HTTP_API */
 /* harmony import */ var _errors_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(3916);
+/* harmony import */ var _redact_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(6670);
 /* harmony import */ var _http_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(4828);
 /* harmony import */ var _types_js__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(3676);
+
 
 
 
@@ -29,6 +31,12 @@ const DEFAULT_HTTP_API = {
         method: 'PUT',
         path: '/v1/admin/flags/{flag}?env={environment}',
         body: '{"enabled": {enabled}, "comment": {comment}}',
+    },
+    percentagePath: 'percentage',
+    percentage: {
+        method: 'PUT',
+        path: '/v1/admin/flags/{flag}/rollout?env={environment}',
+        body: '{"percentage": {percentage}, "comment": {comment}}',
     },
     authHeader: 'Authorization',
     authScheme: 'Bearer ',
@@ -57,7 +65,7 @@ class HttpBackend {
     constructor(options, logger) {
         this.options = options;
         this.api = { ...DEFAULT_HTTP_API, ...options.api };
-        for (const k of ['read', 'tenant', 'global']) {
+        for (const k of ['read', 'tenant', 'global', 'percentage']) {
             const t = this.api[k];
             if (!t || typeof t.method !== 'string' || typeof t.path !== 'string') {
                 throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ConfigError */ .xL(`http-api.${k} needs a method and a path`, undefined, 'http-api');
@@ -67,7 +75,7 @@ class HttpBackend {
             new URL(options.baseUrl);
         }
         catch {
-            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ConfigError */ .xL(`not a URL: '${options.baseUrl}'`, undefined, 'base-url');
+            throw new _errors_js__WEBPACK_IMPORTED_MODULE_0__/* .ConfigError */ .xL(`not a URL: '${(0,_redact_js__WEBPACK_IMPORTED_MODULE_3__/* .redactCredentials */ .UY)(options.baseUrl)}'`, undefined, 'base-url');
         }
         this.globalMeaning = `the '${this.api.globalPath}' field of ${this.api.read.method} ${this.api.read.path}`;
         this.client = {
@@ -99,16 +107,23 @@ class HttpBackend {
         const g = at(res.json, this.api.globalPath);
         const tenants = at(res.json, this.api.tenantsPath);
         if ((typeof g !== 'boolean' && g !== 'on' && g !== 'off') || !Array.isArray(tenants)) {
-            throw new _types_js__WEBPACK_IMPORTED_MODULE_2__/* .BackendError */ .J(`flag admin API: the read response has no boolean '${this.api.globalPath}' or no '${this.api.tenantsPath}' array: ${res.text.slice(0, 200)}`);
+            throw new _types_js__WEBPACK_IMPORTED_MODULE_2__/* .BackendError */ .J(`flag admin API: the read response has no boolean '${this.api.globalPath}' or no '${this.api.tenantsPath}' array: ${(0,_redact_js__WEBPACK_IMPORTED_MODULE_3__/* .redactSecrets */ .fp)(res.text, [this.options.token]).slice(0, 200)}`);
         }
         this.etag = res.headers.get('etag') ?? undefined;
+        const global = g === true || g === 'on' ? 'on' : 'off';
+        const p = at(res.json, this.api.percentagePath);
+        const pct = typeof p === 'number' && p >= 0 && p <= 100 ? p : undefined;
         return {
             flag,
-            global: g === true || g === 'on' ? 'on' : 'off',
+            global,
             tenants: tenants.map(String).sort(),
+            ...(global === 'on' ? { percentage: 100 } : pct !== undefined ? { percentage: pct } : {}),
             backend: 'http',
             exists: true,
-            backendDetail: this.etag ? { etag: this.etag } : undefined,
+            backendDetail: {
+                ...(this.etag ? { etag: this.etag } : {}),
+                ...(pct !== undefined ? { rolloutPercentage: pct } : {}),
+            },
         };
     }
     async send(t, vars) {
@@ -127,14 +142,25 @@ class HttpBackend {
         const base = { flag, environment: this.options.environment, comment };
         this.etag = from.backendDetail?.etag ?? this.etag;
         const globalChange = from.global !== to.global;
+        const stored = from.backendDetail?.rolloutPercentage;
+        const wantPct = to.global === 'on' ? stored : (to.percentage ?? stored ?? 0);
+        const pctChange = wantPct !== undefined && wantPct !== (stored ?? 0);
+        if (pctChange && stored === undefined) {
+            throw new _types_js__WEBPACK_IMPORTED_MODULE_2__/* .BackendError */ .J(`flag admin API: the read response has no '${this.api.percentagePath}' field, so a percentage rollout cannot be set or verified; set http-api.percentagePath (and http-api.percentage) for this API. Nothing was written`);
+        }
         if (globalChange && to.global === 'off')
             await this.send(this.api.global, { ...base, enabled: false });
+        // a lower percentage before the tenants, a higher one after them
+        if (pctChange && wantPct < (stored ?? 0))
+            await this.send(this.api.percentage, { ...base, percentage: wantPct });
         for (const tenant of from.tenants.filter((t) => !to.tenants.includes(t))) {
             await this.send(this.api.tenant, { ...base, tenant, enabled: false });
         }
         for (const tenant of to.tenants.filter((t) => !from.tenants.includes(t))) {
             await this.send(this.api.tenant, { ...base, tenant, enabled: true });
         }
+        if (pctChange && wantPct > (stored ?? 0))
+            await this.send(this.api.percentage, { ...base, percentage: wantPct });
         if (globalChange && to.global === 'on')
             await this.send(this.api.global, { ...base, enabled: true });
     }
@@ -155,6 +181,8 @@ __webpack_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: rateLimitDelayMs
 
+// EXTERNAL MODULE: ./src/redact.ts
+var redact = __webpack_require__(6670);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __webpack_require__(3916);
 ;// CONCATENATED MODULE: ./src/http/retry.ts
@@ -323,6 +351,16 @@ function retryingFetch(policy) {
 // EXTERNAL MODULE: ./src/flags/backends/types.ts
 var types = __webpack_require__(3676);
 ;// CONCATENATED MODULE: ./src/flags/http.ts
+/**
+ * A small JSON-over-HTTP client for the SaaS flag backends (LaunchDarkly, Unleash, a home-grown
+ * admin API): bearer/API-key authentication, clear errors for 401/403/404/409, and retries with
+ * backoff for 429 and 5xx (through the shared `src/http/retry.ts`).
+ *
+ * Rate limits follow the documented headers: `Retry-After` (seconds or an HTTP date, RFC 9110
+ * section 10.2.3) and LaunchDarkly's `X-Ratelimit-Reset` (epoch milliseconds; LaunchDarkly API
+ * docs, "Rate limiting"). Tokens never appear in errors or logs.
+ */
+
 
 
 const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'];
@@ -333,20 +371,9 @@ const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'];
 function rateLimitDelayMs(headers, now = Date.now()) {
     return serverDelayMs(headers, LAUNCHDARKLY_RATE_LIMIT_HEADERS, now);
 }
-/**
- * Replaces every secret in `text` with `***`: as is, percent-encoded (a token a server echoes
- * from a query string) and JSON-escaped (one it echoes inside a JSON string).
- */
-function redact(text, secrets = []) {
-    let out = text;
-    for (const s of secrets) {
-        if (!s)
-            continue;
-        const forms = new Set([s, encodeURIComponent(s), JSON.stringify(s).slice(1, -1)]);
-        for (const f of [...forms].sort((a, b) => b.length - a.length))
-            out = out.split(f).join('***');
-    }
-    return out;
+/** Every known secret (in each encoded form) and every credential-shaped value → `***`. */
+function http_redact(text, secrets = []) {
+    return (0,redact/* redactSecrets */.fp)(text, secrets);
 }
 function serverMessage(text, json) {
     if (json && typeof json === 'object') {
@@ -359,7 +386,7 @@ function serverMessage(text, json) {
 }
 /** The server's error message with every secret redacted, then cut to 300 characters. */
 function serverDetail(text, json, secrets) {
-    const full = redact(serverMessage(text, json), secrets);
+    const full = http_redact(serverMessage(text, json), secrets);
     return full.length > 300 ? `${full.slice(0, 300)}…` : full;
 }
 /**
@@ -380,7 +407,7 @@ async function requestJson(req, client) {
             return req.url;
         }
     })();
-    const what = `${client.service} ${req.method} ${redact(path, client.secrets)}`;
+    const what = `${client.service} ${req.method} ${http_redact(path, client.secrets)}`;
     let attempts = 1;
     const idempotent = req.idempotent ?? IDEMPOTENT_METHODS.includes(req.method.toUpperCase());
     const policy = {
@@ -398,7 +425,7 @@ async function requestJson(req, client) {
             attempts = e.attempt + 1;
             const wait = `retrying in ${e.delayMs} ms`;
             client.logger.warning(e.reason === 'network-error'
-                ? `${what}: ${redact(e.error.message, client.secrets)}; ${wait} (attempt ${e.attempt})`
+                ? `${what}: ${http_redact(e.error.message, client.secrets)}; ${wait} (attempt ${e.attempt})`
                 : `${what}: ${e.status === 429 ? 'rate limited (429)' : `server error ${e.status}`}; ${wait} (attempt ${e.attempt} of ${e.maxAttempts})`);
         },
     };
@@ -415,7 +442,7 @@ async function requestJson(req, client) {
         }, policy);
     }
     catch (e) {
-        const msg = redact(e.message, client.secrets);
+        const msg = http_redact(e.message, client.secrets);
         throw new types/* BackendError */.J(`${what} failed after ${attempts} attempts: ${msg}`);
     }
     const text = await res.text();

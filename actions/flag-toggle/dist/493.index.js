@@ -8,15 +8,30 @@ export const modules = {
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   UnleashBackend: () => (/* binding */ UnleashBackend)
 /* harmony export */ });
-/* unused harmony export TENANT_CONTEXT_FIELD */
+/* unused harmony exports TENANT_CONTEXT_FIELD, CONSTRAINT_VALUES_LIMIT, SEGMENT_VALUES_LIMIT */
 /* harmony import */ var _http_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(4828);
 /* harmony import */ var _types_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(3676);
 
 
 /** The context field that names a tenant. */
 const TENANT_CONTEXT_FIELD = 'tenantId';
+/** Unleash's limit of values in one strategy constraint (`ExceedsLimitError` above it). */
+const CONSTRAINT_VALUES_LIMIT = 250;
+/** Unleash's limit of values in one segment ("Segments may not have more than 1000 values"). */
+const SEGMENT_VALUES_LIMIT = 1000;
+const TARGETED_KINDS = ['userWithId', 'remoteAddress', 'applicationHostname'];
 function tenantConstraint(s) {
     return s.constraints?.find((c) => c.contextName === TENANT_CONTEXT_FIELD && c.operator === 'IN' && !c.inverted);
+}
+function isTenantConstraintOnly(cs) {
+    return ((cs ?? []).length === 1 &&
+        cs[0].contextName === TENANT_CONTEXT_FIELD &&
+        cs[0].operator === 'IN' &&
+        !cs[0].inverted);
+}
+function rolloutOf(s) {
+    const r = Number(s.parameters?.rollout ?? 100);
+    return Number.isFinite(r) ? r : 100;
 }
 /** The strategies without a tenant constraint listed in a restored state's detail. */
 function restoredGlobalStrategies(to) {
@@ -27,20 +42,24 @@ function restoredGlobalStrategies(to) {
         .filter((s) => typeof s?.id === 'string' && (s.tenants === null || s.tenants === undefined))
         .map((s) => ({ id: s.id, name: String(s.name ?? '') }));
 }
-/** Unleash feature flags; tenants via a `tenantId IN [...]` constrained strategy. */
+/** Unleash feature flags; tenants via a `tenantId IN [...]` constrained strategy or segments. */
 class UnleashBackend {
     o;
     logger;
     name = 'unleash';
-    globalMeaning = 'the environment is enabled with a strategy that has no tenantId constraint';
+    globalMeaning = 'the environment is enabled with a strategy that serves everyone (no constraints, no segments, rollout 100%)';
     client;
+    segmentCache;
     constructor(o, logger) {
         this.o = o;
         this.logger = logger;
         this.client = { service: 'Unleash', secrets: [o.token], retry: o.retry, logger };
     }
+    get base() {
+        return this.o.baseUrl.replace(/\/+$/, '');
+    }
     url(flag, rest = '') {
-        return `${this.o.baseUrl.replace(/\/+$/, '')}/api/admin/projects/${encodeURIComponent(this.o.project)}/features/${encodeURIComponent(flag)}${rest}`;
+        return `${this.base}/api/admin/projects/${encodeURIComponent(this.o.project)}/features/${encodeURIComponent(flag)}${rest}`;
     }
     envUrl(flag, rest) {
         return this.url(flag, `/environments/${encodeURIComponent(this.o.environment)}${rest}`);
@@ -55,6 +74,39 @@ class UnleashBackend {
             headers: { Authorization: this.o.token, 'Content-Type': 'application/json' },
         }, this.client);
     }
+    async segments(refresh = false) {
+        if (!this.segmentCache || refresh) {
+            const res = await this.call('GET', `${this.base}/api/admin/segments`);
+            this.segmentCache = (res.json?.segments ?? []);
+        }
+        return this.segmentCache;
+    }
+    segmentPrefix(flag) {
+        return `runbook-${flag}-${this.o.environment}-tenants-`;
+    }
+    /** Tenants a strategy enables, or `undefined` when it is not a tenant strategy. */
+    tenantsOf(s, segs) {
+        const c = tenantConstraint(s);
+        if (c)
+            return c.values ?? [];
+        if (s.segments?.length && (s.constraints ?? []).length === 0) {
+            const used = s.segments.map((id) => segs.find((g) => g.id === id));
+            if (used.length === 1 && used[0] && isTenantConstraintOnly(used[0].constraints))
+                return used[0].constraints[0].values ?? [];
+        }
+        return undefined;
+    }
+    kind(s, segs) {
+        if (this.tenantsOf(s, segs))
+            return 'tenants';
+        if ((s.constraints ?? []).length || (s.segments ?? []).length)
+            return 'partial';
+        if (TARGETED_KINDS.includes(s.name))
+            return 'partial';
+        if (s.name === 'flexibleRollout' || s.name.startsWith('gradualRollout'))
+            return rolloutOf(s) >= 100 ? 'everyone' : 'rollout';
+        return 'everyone';
+    }
     async environment(flag) {
         const res = await this.call('GET', this.url(flag));
         const envs = res.json?.environments ?? [];
@@ -62,30 +114,43 @@ class UnleashBackend {
         if (!env) {
             throw new _types_js__WEBPACK_IMPORTED_MODULE_1__/* .BackendError */ .J(`Unleash flag ${flag} has no environment '${this.o.environment}' in project ${this.o.project} (has: ${envs.map((e) => e.name).join(', ') || 'none'})`, 404);
         }
-        return env;
+        const segs = env.strategies.some((s) => s.segments?.length) ? await this.segments(true) : [];
+        return { env, segs };
     }
     async read(flag) {
-        const env = await this.environment(flag);
+        const { env, segs } = await this.environment(flag);
         const active = env.strategies.filter((s) => !s.disabled);
-        const tenantStrategies = active.filter((s) => tenantConstraint(s));
-        const globalOn = env.enabled && (active.length === 0 || active.some((s) => !tenantConstraint(s)));
+        const kinds = active.map((s) => this.kind(s, segs));
+        const globalOn = env.enabled && (active.length === 0 || kinds.includes('everyone'));
         const tenants = new Set();
         if (env.enabled)
-            for (const s of tenantStrategies)
-                for (const v of tenantConstraint(s).values ?? [])
-                    tenants.add(v);
+            active.forEach((s, i) => {
+                if (kinds[i] === 'tenants')
+                    for (const v of this.tenantsOf(s, segs))
+                        tenants.add(v);
+            });
+        const rollout = env.enabled
+            ? Math.max(0, ...active.filter((_, i) => kinds[i] === 'rollout').map(rolloutOf))
+            : 0;
         return {
             flag,
             global: globalOn ? 'on' : 'off',
             tenants: [...tenants].sort(),
+            percentage: globalOn ? 100 : rollout,
             backend: 'unleash',
             exists: true,
             backendDetail: {
                 enabled: env.enabled,
-                strategies: active.map((s) => ({
+                strategies: active.map((s, i) => ({
                     id: s.id,
                     name: s.name,
-                    tenants: tenantConstraint(s)?.values ?? null,
+                    kind: kinds[i],
+                    ...(kinds[i] === 'rollout' ? { rollout: rolloutOf(s) } : {}),
+                    tenants: kinds[i] === 'tenants'
+                        ? tenantConstraint(s)
+                            ? this.tenantsOf(s, segs)
+                            : 'segment'
+                        : null,
                 })),
                 inactive: env.strategies.filter((s) => s.disabled).map((s) => s.id),
             },
@@ -103,33 +168,83 @@ class UnleashBackend {
             .filter((s) => inactive.includes(s.id))
             .map((s) => `re-activate strategy ${s.name} ${s.id} (no tenantId constraint)`);
     }
-    /** Updates strategy `s` as it is, with `disabled` and optionally a new title. */
-    putStrategy(flag, s, disabled, title) {
+    /** Updates strategy `s` as it is, with `disabled` and optionally a new title and parameters. */
+    putStrategy(flag, s, disabled, title, parameters) {
         return this.call('PUT', this.envUrl(flag, `/strategies/${encodeURIComponent(s.id)}`), {
             name: s.name,
             title: title ?? s.title ?? undefined,
             constraints: s.constraints ?? [],
-            parameters: s.parameters ?? {},
+            parameters: parameters ?? s.parameters ?? {},
             segments: s.segments ?? [],
             variants: s.variants ?? [],
             disabled,
         });
     }
+    /** Creates or updates the segments holding `tenants` (chunks of 1000); returns their ids. */
+    async tenantSegments(flag, tenants, comment) {
+        const prefix = this.segmentPrefix(flag);
+        const existing = await this.segments(true);
+        const ids = [];
+        for (let i = 0; i * SEGMENT_VALUES_LIMIT < tenants.length; i++) {
+            const name = `${prefix}${i + 1}`;
+            const body = {
+                name,
+                description: comment.slice(0, 250),
+                project: this.o.project,
+                constraints: [
+                    {
+                        contextName: TENANT_CONTEXT_FIELD,
+                        operator: 'IN',
+                        values: tenants.slice(i * SEGMENT_VALUES_LIMIT, (i + 1) * SEGMENT_VALUES_LIMIT),
+                        inverted: false,
+                        caseInsensitive: false,
+                    },
+                ],
+            };
+            const found = existing.find((g) => g.name === name);
+            if (found) {
+                await this.call('PUT', `${this.base}/api/admin/segments/${found.id}`, body);
+                ids.push(found.id);
+            }
+            else {
+                const res = await this.call('POST', `${this.base}/api/admin/segments`, body);
+                ids.push(res.json.id);
+            }
+        }
+        return ids;
+    }
     /** Moves the environment to the desired state in a safe order (see the module comment). */
     async write(change) {
         const { flag, to, comment } = change;
-        const env = await this.environment(flag);
+        const { env, segs } = await this.environment(flag);
         const active = env.strategies.filter((s) => !s.disabled);
-        const tenantStrategies = active.filter((s) => tenantConstraint(s));
-        const globalStrategies = active.filter((s) => !tenantConstraint(s));
-        const shouldEnable = to.global === 'on' || to.tenants.length > 0;
+        const kindOf = new Map(active.map((s) => [s, this.kind(s, segs)]));
+        const tenantStrategies = active.filter((s) => kindOf.get(s) === 'tenants');
+        const everyone = active.filter((s) => kindOf.get(s) === 'everyone');
+        const rollouts = active.filter((s) => kindOf.get(s) === 'rollout');
+        const partial = active.filter((s) => kindOf.get(s) === 'partial');
+        const percentage = to.global === 'on' ? 100 : (to.percentage ?? 0);
+        if (percentage > 0 && percentage < 100 && !Number.isInteger(percentage)) {
+            throw new _types_js__WEBPACK_IMPORTED_MODULE_1__/* .BackendError */ .J(`Unleash rollouts are whole percentages; ${percentage}% cannot be set (nothing was written)`);
+        }
+        const shouldEnable = to.global === 'on' || to.tenants.length > 0 || percentage > 0;
         const strategies = (id = '') => this.envUrl(flag, `/strategies${id ? `/${encodeURIComponent(id)}` : ''}`);
+        const ours = (s) => (s.title ?? '').startsWith('runbook-actions flag-toggle');
+        const rolloutParams = (s, p) => ({
+            groupId: flag,
+            stickiness: this.o.stickiness ?? 'default',
+            ...(s?.parameters ?? {}),
+            rollout: String(p),
+        });
         if (!shouldEnable && env.enabled) {
             this.logger.info(`Unleash: switching ${this.o.environment} off`);
             await this.call('POST', this.envUrl(flag, '/off'), undefined, true);
         }
-        let keep;
-        if (to.tenants.length > 0) {
+        // 1. tenants: a tenantId IN constraint up to 250 values, segments above
+        const keep = [];
+        let segmentIds = [];
+        const useSegments = to.tenants.length > CONSTRAINT_VALUES_LIMIT;
+        if (to.tenants.length > 0 && !useSegments) {
             const constraint = {
                 contextName: TENANT_CONTEXT_FIELD,
                 operator: 'IN',
@@ -137,16 +252,17 @@ class UnleashBackend {
                 inverted: false,
                 caseInsensitive: false,
             };
-            keep = tenantStrategies[0];
-            if (keep) {
-                const constraints = (keep.constraints ?? []).map((c) => c === tenantConstraint(keep) ? constraint : c);
-                await this.call('PUT', strategies(keep.id), {
-                    name: keep.name,
+            const k = tenantStrategies.find((s) => tenantConstraint(s));
+            if (k) {
+                keep.push(k);
+                const constraints = (k.constraints ?? []).map((c) => c === tenantConstraint(k) ? constraint : c);
+                await this.call('PUT', strategies(k.id), {
+                    name: k.name,
                     title: comment,
                     constraints,
-                    parameters: keep.parameters ?? {},
-                    segments: keep.segments ?? [],
-                    variants: keep.variants ?? [],
+                    parameters: k.parameters ?? {},
+                    segments: k.segments ?? [],
+                    variants: k.variants ?? [],
                     disabled: false,
                 });
             }
@@ -161,6 +277,25 @@ class UnleashBackend {
                 });
             }
         }
+        else if (useSegments) {
+            this.logger.info(`Unleash: ${to.tenants.length} tenants exceed ${CONSTRAINT_VALUES_LIMIT} constraint values: using segments of up to ${SEGMENT_VALUES_LIMIT}`);
+            segmentIds = await this.tenantSegments(flag, to.tenants, comment);
+            for (const id of segmentIds) {
+                const k = tenantStrategies.find((s) => s.segments?.length === 1 && s.segments[0] === id);
+                if (k)
+                    keep.push(k);
+                else
+                    await this.call('POST', strategies(), {
+                        name: 'flexibleRollout',
+                        title: comment,
+                        constraints: [],
+                        segments: [id],
+                        parameters: { rollout: '100', stickiness: 'default', groupId: flag },
+                        disabled: false,
+                    });
+            }
+        }
+        // 2. everyone and the percentage rollout
         const wanted = restoredGlobalStrategies(to).map((s) => s.id);
         const reactivate = to.global === 'on' || !shouldEnable
             ? env.strategies.filter((s) => s.disabled && !tenantConstraint(s) && wanted.includes(s.id))
@@ -169,31 +304,106 @@ class UnleashBackend {
             this.logger.info(`Unleash: re-activating strategy ${s.name} ${s.id}`);
             await this.putStrategy(flag, s, false);
         }
-        if (to.global === 'on' && globalStrategies.length === 0 && reactivate.length === 0) {
-            await this.call('POST', strategies(), {
-                name: 'flexibleRollout',
-                title: comment,
-                constraints: [],
-                parameters: { rollout: '100', stickiness: 'default', groupId: flag },
-                disabled: false,
-            });
-        }
-        if (to.global === 'off' && shouldEnable) {
-            // The environment stays on for the tenants: a strategy without a tenantId constraint
-            // would serve everyone. Deactivate it (not delete) so a restore can bring it back as it
-            // was. When the environment goes off instead, such strategies stay as they are, dormant.
-            for (const s of globalStrategies) {
-                this.logger.info(`Unleash: deactivating strategy ${s.name} ${s.id} (no tenantId constraint; kept for a restore)`);
-                await this.putStrategy(flag, s, true);
+        if (percentage === 100) {
+            if (everyone.length === 0 && reactivate.length === 0) {
+                const r = rollouts[0];
+                if (r)
+                    await this.putStrategy(flag, r, false, comment, rolloutParams(r, 100));
+                else
+                    await this.call('POST', strategies(), {
+                        name: 'flexibleRollout',
+                        title: comment,
+                        constraints: [],
+                        parameters: rolloutParams(undefined, 100),
+                        disabled: false,
+                    });
             }
         }
+        else if (shouldEnable) {
+            // The environment stays on: what serves beyond the tenants must match the percentage.
+            let rollout = rollouts[0];
+            if (percentage > 0) {
+                const reuse = rollout ?? everyone.find((s) => s.name === 'flexibleRollout');
+                if (reuse) {
+                    if (rolloutOf(reuse) !== percentage || reuse !== rollout)
+                        await this.putStrategy(flag, reuse, false, comment, rolloutParams(reuse, percentage));
+                }
+                else {
+                    const restorable = env.strategies.find((s) => s.disabled &&
+                        wanted.includes(s.id) &&
+                        s.name === 'flexibleRollout' &&
+                        !(s.constraints ?? []).length &&
+                        !(s.segments ?? []).length);
+                    if (restorable)
+                        await this.putStrategy(flag, restorable, false, undefined, rolloutParams(restorable, percentage));
+                    else
+                        await this.call('POST', strategies(), {
+                            name: 'flexibleRollout',
+                            title: comment,
+                            constraints: [],
+                            parameters: rolloutParams(undefined, percentage),
+                            disabled: false,
+                        });
+                }
+                rollout = reuse;
+            }
+            else
+                rollout = undefined;
+            // Deactivate (not delete) what would serve more than asked, so a restore can bring it back
+            // as it was; rollouts this tool created are deleted at 0%.
+            for (const s of [...everyone, ...rollouts]) {
+                if (s === rollout)
+                    continue;
+                if (ours(s) && !wanted.includes(s.id)) {
+                    this.logger.info(`Unleash: deleting strategy ${s.id} (created by a flag-toggle write; not in the state asked for)`);
+                    await this.call('DELETE', strategies(s.id));
+                }
+                else {
+                    this.logger.info(`Unleash: deactivating strategy ${s.name} ${s.id} (serves beyond the tenants; kept for a restore)`);
+                    await this.putStrategy(flag, s, true);
+                }
+            }
+            // Switching an environment on also activates its targeted strategies: keep them dormant.
+            if (!env.enabled)
+                for (const s of partial) {
+                    this.logger.info(`Unleash: deactivating dormant strategy ${s.name} ${s.id} (switching the environment on would activate it)`);
+                    await this.putStrategy(flag, s, true);
+                }
+        }
+        // 3. tenant strategies no longer used, then this flag's segments no longer used
         for (const s of tenantStrategies)
-            if (s !== keep)
+            if (!keep.includes(s))
                 await this.call('DELETE', strategies(s.id));
+        const prefix = this.segmentPrefix(flag);
+        const stale = (useSegments || segs.length ? await this.segments(true) : []).filter((g) => g.name.startsWith(prefix) && !segmentIds.includes(g.id));
+        for (const g of stale) {
+            await this.call('DELETE', `${this.base}/api/admin/segments/${g.id}`).catch((e) => this.logger.warning(`Unleash: segment ${g.name} not deleted: ${e.message}`));
+        }
         if (shouldEnable && !env.enabled) {
             this.logger.info(`Unleash: switching ${this.o.environment} on (after its strategies exist)`);
             await this.call('POST', this.envUrl(flag, '/on'), undefined, true);
         }
+    }
+    /**
+     * Asks Unleash what it serves (Playground API, `POST /api/admin/playground`) to one context
+     * per key, with the key as `tenantId` and `userId`. @returns enabled by key
+     */
+    async evaluate(flag, keys) {
+        const out = {};
+        for (const key of keys) {
+            const res = await this.call('POST', `${this.base}/api/admin/playground`, {
+                projects: [this.o.project],
+                environment: this.o.environment,
+                context: {
+                    appName: 'runbook-verify',
+                    userId: key,
+                    properties: { [TENANT_CONTEXT_FIELD]: key },
+                },
+            }, true);
+            const f = (res.json?.features ?? []).find((x) => x.name === flag);
+            out[key] = f?.isEnabled === true;
+        }
+        return out;
     }
     async close() { }
 }
@@ -212,6 +422,8 @@ __webpack_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: rateLimitDelayMs
 
+// EXTERNAL MODULE: ./src/redact.ts
+var redact = __webpack_require__(6670);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __webpack_require__(3916);
 ;// CONCATENATED MODULE: ./src/http/retry.ts
@@ -380,6 +592,16 @@ function retryingFetch(policy) {
 // EXTERNAL MODULE: ./src/flags/backends/types.ts
 var types = __webpack_require__(3676);
 ;// CONCATENATED MODULE: ./src/flags/http.ts
+/**
+ * A small JSON-over-HTTP client for the SaaS flag backends (LaunchDarkly, Unleash, a home-grown
+ * admin API): bearer/API-key authentication, clear errors for 401/403/404/409, and retries with
+ * backoff for 429 and 5xx (through the shared `src/http/retry.ts`).
+ *
+ * Rate limits follow the documented headers: `Retry-After` (seconds or an HTTP date, RFC 9110
+ * section 10.2.3) and LaunchDarkly's `X-Ratelimit-Reset` (epoch milliseconds; LaunchDarkly API
+ * docs, "Rate limiting"). Tokens never appear in errors or logs.
+ */
+
 
 
 const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'];
@@ -390,20 +612,9 @@ const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'];
 function rateLimitDelayMs(headers, now = Date.now()) {
     return serverDelayMs(headers, LAUNCHDARKLY_RATE_LIMIT_HEADERS, now);
 }
-/**
- * Replaces every secret in `text` with `***`: as is, percent-encoded (a token a server echoes
- * from a query string) and JSON-escaped (one it echoes inside a JSON string).
- */
-function redact(text, secrets = []) {
-    let out = text;
-    for (const s of secrets) {
-        if (!s)
-            continue;
-        const forms = new Set([s, encodeURIComponent(s), JSON.stringify(s).slice(1, -1)]);
-        for (const f of [...forms].sort((a, b) => b.length - a.length))
-            out = out.split(f).join('***');
-    }
-    return out;
+/** Every known secret (in each encoded form) and every credential-shaped value → `***`. */
+function http_redact(text, secrets = []) {
+    return (0,redact/* redactSecrets */.fp)(text, secrets);
 }
 function serverMessage(text, json) {
     if (json && typeof json === 'object') {
@@ -416,7 +627,7 @@ function serverMessage(text, json) {
 }
 /** The server's error message with every secret redacted, then cut to 300 characters. */
 function serverDetail(text, json, secrets) {
-    const full = redact(serverMessage(text, json), secrets);
+    const full = http_redact(serverMessage(text, json), secrets);
     return full.length > 300 ? `${full.slice(0, 300)}…` : full;
 }
 /**
@@ -437,7 +648,7 @@ async function requestJson(req, client) {
             return req.url;
         }
     })();
-    const what = `${client.service} ${req.method} ${redact(path, client.secrets)}`;
+    const what = `${client.service} ${req.method} ${http_redact(path, client.secrets)}`;
     let attempts = 1;
     const idempotent = req.idempotent ?? IDEMPOTENT_METHODS.includes(req.method.toUpperCase());
     const policy = {
@@ -455,7 +666,7 @@ async function requestJson(req, client) {
             attempts = e.attempt + 1;
             const wait = `retrying in ${e.delayMs} ms`;
             client.logger.warning(e.reason === 'network-error'
-                ? `${what}: ${redact(e.error.message, client.secrets)}; ${wait} (attempt ${e.attempt})`
+                ? `${what}: ${http_redact(e.error.message, client.secrets)}; ${wait} (attempt ${e.attempt})`
                 : `${what}: ${e.status === 429 ? 'rate limited (429)' : `server error ${e.status}`}; ${wait} (attempt ${e.attempt} of ${e.maxAttempts})`);
         },
     };
@@ -472,7 +683,7 @@ async function requestJson(req, client) {
         }, policy);
     }
     catch (e) {
-        const msg = redact(e.message, client.secrets);
+        const msg = http_redact(e.message, client.secrets);
         throw new types/* BackendError */.J(`${what} failed after ${attempts} attempts: ${msg}`);
     }
     const text = await res.text();

@@ -8,10 +8,24 @@ export const modules = {
 /* harmony export */ __webpack_require__.d(__webpack_exports__, {
 /* harmony export */   LaunchDarklyBackend: () => (/* binding */ LaunchDarklyBackend)
 /* harmony export */ });
+/* unused harmony export LD_API_VERSION */
 /* harmony import */ var _http_js__WEBPACK_IMPORTED_MODULE_0__ = __webpack_require__(4828);
 /* harmony import */ var _types_js__WEBPACK_IMPORTED_MODULE_1__ = __webpack_require__(3676);
 
 
+/** The REST API version sent as `LD-API-Version`. */
+const LD_API_VERSION = '20240415';
+/** The share of `vr` serving variation `idx`, in percent (variation → 100 or 0, rollout weight / 1000). */
+function percentServing(vr, idx) {
+    if (!vr)
+        return 0;
+    if (vr.variation !== undefined)
+        return vr.variation === idx ? 100 : 0;
+    const w = (vr.rollout?.variations ?? [])
+        .filter((v) => v.variation === idx)
+        .reduce((sum, v) => sum + v.weight, 0);
+    return Math.round(w) / 1000;
+}
 function serves(vr, idx) {
     if (!vr)
         return false;
@@ -48,20 +62,33 @@ class LaunchDarklyBackend {
     name = 'launchdarkly';
     globalMeaning = 'the flag is on in the environment and its default rule (fallthrough) or a clause-less rule serves true, or it is off with off variation true';
     client;
+    /** The approval request of the last write, when the environment required one. */
+    lastApproval;
     constructor(o, logger) {
         this.o = o;
         this.logger = logger;
         this.client = { service: 'LaunchDarkly', secrets: [o.token], retry: o.retry, logger };
     }
+    request(req) {
+        return (0,_http_js__WEBPACK_IMPORTED_MODULE_0__/* .requestJson */ .S)({
+            ...req,
+            headers: { Authorization: this.o.token, 'LD-API-Version': LD_API_VERSION, ...req.headers },
+        }, this.client);
+    }
+    get base() {
+        return this.o.baseUrl.replace(/\/+$/, '');
+    }
+    approvalsUrl(flag, rest = '') {
+        return `${this.base}/api/v2/projects/${encodeURIComponent(this.o.project)}/flags/${encodeURIComponent(flag)}/environments/${encodeURIComponent(this.o.environment)}/approval-requests${rest}`;
+    }
     url(flag, query = '') {
         return `${this.o.baseUrl.replace(/\/+$/, '')}/api/v2/flags/${encodeURIComponent(this.o.project)}/${encodeURIComponent(flag)}${query}`;
     }
     async fetchFlag(flag) {
-        const res = await (0,_http_js__WEBPACK_IMPORTED_MODULE_0__/* .requestJson */ .S)({
+        const res = await this.request({
             method: 'GET',
             url: this.url(flag, `?env=${encodeURIComponent(this.o.environment)}`),
-            headers: { Authorization: this.o.token },
-        }, this.client);
+        });
         const ld = res.json;
         const trueIdx = ld?.variations?.findIndex((v) => v.value === true) ?? -1;
         const falseIdx = ld?.variations?.findIndex((v) => v.value === false) ?? -1;
@@ -89,7 +116,8 @@ class LaunchDarklyBackend {
     }
     async read(flag) {
         const { env, trueIdx } = await this.fetchFlag(flag);
-        const fallthroughTrue = serves(env.fallthrough, trueIdx);
+        const fallthroughPct = percentServing(env.fallthrough, trueIdx);
+        const fallthroughTrue = fallthroughPct >= 100;
         const everyoneRule = (env.rules ?? []).some((r) => (!r.clauses || r.clauses.length === 0) && serves(r, trueIdx));
         const offTrue = env.offVariation === trueIdx;
         const global = (env.on && (fallthroughTrue || everyoneRule)) || (!env.on && offTrue) ? 'on' : 'off';
@@ -98,6 +126,7 @@ class LaunchDarklyBackend {
             flag,
             global,
             tenants: env.on ? targeted : [],
+            percentage: global === 'on' ? 100 : env.on ? fallthroughPct : 0,
             backend: 'launchdarkly',
             exists: true,
             backendDetail: {
@@ -151,7 +180,9 @@ class LaunchDarklyBackend {
         const falseId = ld.variations[falseIdx]._id;
         const kind = this.o.contextKind;
         const targeted = this.targeted(env, trueIdx);
-        const fallthroughTrue = serves(env.fallthrough, trueIdx);
+        const currentPct = percentServing(env.fallthrough, trueIdx);
+        const fallthroughTrue = currentPct >= 100;
+        const wantPct = to.global === 'on' ? 100 : (to.percentage ?? (fallthroughTrue ? 0 : currentPct));
         const detail = to.detail ?? {};
         const restoreFallthrough = detail.fallthrough !== undefined && detail.fallthrough !== null
             ? detail.fallthrough
@@ -161,7 +192,7 @@ class LaunchDarklyBackend {
             : undefined;
         const finalOn = typeof detail.on === 'boolean'
             ? detail.on || to.tenants.length > 0
-            : to.global === 'on' || to.tenants.length > 0;
+            : to.global === 'on' || to.tenants.length > 0 || wantPct > 0;
         const restoreTargets = Array.isArray(to.detail?.targeted)
             ? to.detail.targeted
             : undefined;
@@ -177,6 +208,12 @@ class LaunchDarklyBackend {
                 values: remove,
                 variationId: trueId,
             });
+        const elsewhere = add
+            .map((t) => ({ t, v: this.targetedVariation(env, t, trueIdx) }))
+            .filter((x) => x.v !== undefined);
+        if (elsewhere.length) {
+            throw new _types_js__WEBPACK_IMPORTED_MODULE_1__/* .BackendError */ .J(`LaunchDarkly flag ${flag} in ${this.o.environment}: ${elsewhere.map((x) => `tenant ${x.t} is individually targeted to variation ${x.v} (${JSON.stringify(ld.variations[x.v]?.value)})`).join('; ')}: LaunchDarkly does not target one context key in two variations (a deny list entry?). Remove it there first; nothing was written`, 409);
+        }
         if (add.length)
             instructions.push({
                 kind: 'addTargets',
@@ -205,8 +242,19 @@ class LaunchDarklyBackend {
                 });
             }
         }
-        else if (!restoreFallthrough && to.global === 'on' && !fallthroughTrue) {
-            instructions.push({ kind: 'updateFallthroughVariationOrRollout', variationId: trueId });
+        else if (!restoreFallthrough && wantPct !== currentPct && (finalOn || wantPct === 0)) {
+            if (wantPct >= 100)
+                instructions.push({ kind: 'updateFallthroughVariationOrRollout', variationId: trueId });
+            else if (wantPct <= 0)
+                instructions.push({ kind: 'updateFallthroughVariationOrRollout', variationId: falseId });
+            else {
+                const w = Math.round(wantPct * 1000);
+                instructions.push({
+                    kind: 'updateFallthroughVariationOrRollout',
+                    rolloutWeights: { [trueId]: w, [falseId]: 100_000 - w },
+                    rolloutContextKind: kind,
+                });
+            }
         }
         if (restoreOffVariation !== undefined && restoreOffVariation !== env.offVariation) {
             instructions.push({
@@ -219,8 +267,6 @@ class LaunchDarklyBackend {
             if (everyone && finalOn) {
                 throw new _types_js__WEBPACK_IMPORTED_MODULE_1__/* .BackendError */ .J(`LaunchDarkly flag ${flag}: rule ${everyone._id ?? ''} has no clauses and serves true to everyone; remove it before targeting tenants`);
             }
-            if (fallthroughTrue && !restoreFallthrough)
-                instructions.push({ kind: 'updateFallthroughVariationOrRollout', variationId: falseId });
             if (env.offVariation === trueIdx && restoreOffVariation === undefined)
                 instructions.push({ kind: 'updateOffVariation', variationId: falseId });
         }
@@ -240,17 +286,113 @@ class LaunchDarklyBackend {
             instructions.push({ kind: 'turnFlagOff' });
         if (instructions.length === 0)
             return;
-        await (0,_http_js__WEBPACK_IMPORTED_MODULE_0__/* .requestJson */ .S)({
-            method: 'PATCH',
-            url: this.url(flag),
-            headers: {
-                Authorization: this.o.token,
-                'Content-Type': 'application/json; domain-model=launchdarkly.semanticpatch',
-            },
-            body: { environmentKey: this.o.environment, comment: change.comment, instructions },
-            // declarative instructions (add/remove targets, set rule, on/off): applying twice = once
-            idempotent: true,
-        }, this.client);
+        this.lastApproval = undefined;
+        try {
+            await this.request({
+                method: 'PATCH',
+                url: this.url(flag),
+                headers: { 'Content-Type': 'application/json; domain-model=launchdarkly.semanticpatch' },
+                body: { environmentKey: this.o.environment, comment: change.comment, instructions },
+                // declarative instructions (add/remove targets, set rule, on/off): applying twice = once
+                idempotent: true,
+            });
+        }
+        catch (e) {
+            if (!(e instanceof _types_js__WEBPACK_IMPORTED_MODULE_1__/* .BackendError */ .J) || e.status !== 405)
+                throw e;
+            await this.throughApproval(flag, change.comment, instructions);
+        }
+    }
+    /**
+     * The environment requires approval (405): creates an approval request with the semantic patch
+     * instructions, waits for its review, and applies it.
+     * @throws BackendError when the request is declined, fails to apply, or is not reviewed within
+     *   `approvalTimeoutMs` (it then stays pending: nothing is applied unless someone applies it)
+     */
+    async throughApproval(flag, comment, instructions) {
+        const started = Date.now();
+        const timeoutMs = this.o.approvalTimeoutMs ?? 1_800_000;
+        const pollMs = this.o.approvalPollMs ?? 10_000;
+        this.logger.info(`LaunchDarkly: ${this.o.environment} requires approval for changes to ${flag}: creating an approval request`);
+        const created = await this.request({
+            method: 'POST',
+            url: this.approvalsUrl(flag),
+            headers: { 'Content-Type': 'application/json' },
+            body: { description: comment.slice(0, 5000), comment, instructions },
+        });
+        const id = String(created.json?._id ?? '');
+        if (!id)
+            throw new _types_js__WEBPACK_IMPORTED_MODULE_1__/* .BackendError */ .J(`LaunchDarkly: the approval request has no _id`);
+        const url = `${this.base}/projects/${encodeURIComponent(this.o.project)}/flags/${encodeURIComponent(flag)}/approvals/${encodeURIComponent(id)}?env=${encodeURIComponent(this.o.environment)}`;
+        const info = { id, url, outcome: 'pending', waitedMs: 0 };
+        this.lastApproval = info;
+        this.logger.info(`LaunchDarkly: approval request ${id} waits for review: ${url}`);
+        for (;;) {
+            const res = await this.request({
+                method: 'GET',
+                url: this.approvalsUrl(flag, `/${encodeURIComponent(id)}`),
+            });
+            const ar = res.json;
+            info.waitedMs = Date.now() - started;
+            if (ar?.status === 'completed') {
+                info.outcome = 'applied';
+                return;
+            }
+            if (ar?.reviewStatus === 'declined') {
+                info.outcome = 'declined';
+                throw new _types_js__WEBPACK_IMPORTED_MODULE_1__/* .BackendError */ .J(`LaunchDarkly: approval request ${id} was declined (${url}); nothing was applied`);
+            }
+            if (ar?.status === 'failed') {
+                info.outcome = 'failed';
+                throw new _types_js__WEBPACK_IMPORTED_MODULE_1__/* .BackendError */ .J(`LaunchDarkly: approval request ${id} failed to apply (${url})`);
+            }
+            if (ar?.reviewStatus === 'approved') {
+                await this.request({
+                    method: 'POST',
+                    url: this.approvalsUrl(flag, `/${encodeURIComponent(id)}/apply`),
+                    headers: { 'Content-Type': 'application/json' },
+                    body: { comment },
+                });
+                info.outcome = 'applied';
+                this.logger.info(`LaunchDarkly: approval request ${id} approved and applied`);
+                return;
+            }
+            if (Date.now() - started + pollMs > timeoutMs) {
+                info.outcome = 'timed-out';
+                throw new _types_js__WEBPACK_IMPORTED_MODULE_1__/* .BackendError */ .J(`LaunchDarkly: approval request ${id} was not reviewed within ${Math.round(timeoutMs / 1000)} s (${url}); nothing was applied. It stays pending: a reviewer can still approve and apply it, or delete it`, 408);
+            }
+            await new Promise((r) => setTimeout(r, pollMs));
+        }
+    }
+    targetedVariation(env, key, trueIdx) {
+        const kind = this.o.contextKind;
+        for (const t of env.contextTargets ?? [])
+            if ((t.contextKind ?? 'user') === kind && t.variation !== trueIdx && t.values.includes(key))
+                return t.variation;
+        if (kind === 'user')
+            for (const t of env.targets ?? [])
+                if (t.variation !== trueIdx && t.values.includes(key))
+                    return t.variation;
+        return undefined;
+    }
+    /**
+     * Verify by evaluation: asks LaunchDarkly what each context (kind {@link LaunchDarklyOptions.contextKind},
+     * the key) is served. @returns `true` when the served value is `true`
+     */
+    async evaluate(flag, keys) {
+        const out = {};
+        for (const key of keys) {
+            const res = await this.request({
+                method: 'POST',
+                url: `${this.base}/api/v2/projects/${encodeURIComponent(this.o.project)}/environments/${encodeURIComponent(this.o.environment)}/flags/evaluate?filter=${encodeURIComponent(`query equals ${flag}`)}`,
+                headers: { 'Content-Type': 'application/json' },
+                body: { kind: this.o.contextKind, key },
+                idempotent: true,
+            });
+            const items = res.json?.items ?? [];
+            out[key] = items.find((i) => (i.key ?? i.name) === flag)?._value === true;
+        }
+        return out;
     }
     async close() { }
 }
@@ -269,6 +411,8 @@ __webpack_require__.d(__webpack_exports__, {
 
 // UNUSED EXPORTS: rateLimitDelayMs
 
+// EXTERNAL MODULE: ./src/redact.ts
+var redact = __webpack_require__(6670);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __webpack_require__(3916);
 ;// CONCATENATED MODULE: ./src/http/retry.ts
@@ -437,6 +581,16 @@ function retryingFetch(policy) {
 // EXTERNAL MODULE: ./src/flags/backends/types.ts
 var types = __webpack_require__(3676);
 ;// CONCATENATED MODULE: ./src/flags/http.ts
+/**
+ * A small JSON-over-HTTP client for the SaaS flag backends (LaunchDarkly, Unleash, a home-grown
+ * admin API): bearer/API-key authentication, clear errors for 401/403/404/409, and retries with
+ * backoff for 429 and 5xx (through the shared `src/http/retry.ts`).
+ *
+ * Rate limits follow the documented headers: `Retry-After` (seconds or an HTTP date, RFC 9110
+ * section 10.2.3) and LaunchDarkly's `X-Ratelimit-Reset` (epoch milliseconds; LaunchDarkly API
+ * docs, "Rate limiting"). Tokens never appear in errors or logs.
+ */
+
 
 
 const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'];
@@ -447,20 +601,9 @@ const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'];
 function rateLimitDelayMs(headers, now = Date.now()) {
     return serverDelayMs(headers, LAUNCHDARKLY_RATE_LIMIT_HEADERS, now);
 }
-/**
- * Replaces every secret in `text` with `***`: as is, percent-encoded (a token a server echoes
- * from a query string) and JSON-escaped (one it echoes inside a JSON string).
- */
-function redact(text, secrets = []) {
-    let out = text;
-    for (const s of secrets) {
-        if (!s)
-            continue;
-        const forms = new Set([s, encodeURIComponent(s), JSON.stringify(s).slice(1, -1)]);
-        for (const f of [...forms].sort((a, b) => b.length - a.length))
-            out = out.split(f).join('***');
-    }
-    return out;
+/** Every known secret (in each encoded form) and every credential-shaped value → `***`. */
+function http_redact(text, secrets = []) {
+    return (0,redact/* redactSecrets */.fp)(text, secrets);
 }
 function serverMessage(text, json) {
     if (json && typeof json === 'object') {
@@ -473,7 +616,7 @@ function serverMessage(text, json) {
 }
 /** The server's error message with every secret redacted, then cut to 300 characters. */
 function serverDetail(text, json, secrets) {
-    const full = redact(serverMessage(text, json), secrets);
+    const full = http_redact(serverMessage(text, json), secrets);
     return full.length > 300 ? `${full.slice(0, 300)}…` : full;
 }
 /**
@@ -494,7 +637,7 @@ async function requestJson(req, client) {
             return req.url;
         }
     })();
-    const what = `${client.service} ${req.method} ${redact(path, client.secrets)}`;
+    const what = `${client.service} ${req.method} ${http_redact(path, client.secrets)}`;
     let attempts = 1;
     const idempotent = req.idempotent ?? IDEMPOTENT_METHODS.includes(req.method.toUpperCase());
     const policy = {
@@ -512,7 +655,7 @@ async function requestJson(req, client) {
             attempts = e.attempt + 1;
             const wait = `retrying in ${e.delayMs} ms`;
             client.logger.warning(e.reason === 'network-error'
-                ? `${what}: ${redact(e.error.message, client.secrets)}; ${wait} (attempt ${e.attempt})`
+                ? `${what}: ${http_redact(e.error.message, client.secrets)}; ${wait} (attempt ${e.attempt})`
                 : `${what}: ${e.status === 429 ? 'rate limited (429)' : `server error ${e.status}`}; ${wait} (attempt ${e.attempt} of ${e.maxAttempts})`);
         },
     };
@@ -529,7 +672,7 @@ async function requestJson(req, client) {
         }, policy);
     }
     catch (e) {
-        const msg = redact(e.message, client.secrets);
+        const msg = http_redact(e.message, client.secrets);
         throw new types/* BackendError */.J(`${what} failed after ${attempts} attempts: ${msg}`);
     }
     const text = await res.text();

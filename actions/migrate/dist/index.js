@@ -34987,7 +34987,7 @@ function extend(target) {
 
 __nccwpck_require__.a(module, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3712);
-/* harmony import */ var _src_migrate_index_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(253);
+/* harmony import */ var _src_migrate_index_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(6589);
 /**
  * The `migrate` action: reads typed inputs, runs one migrate command with the engine, writes
  * outputs, the job summary and annotations.
@@ -34999,8 +34999,10 @@ await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)
     const databaseUrl = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.databaseUrl('database-url', { required: command !== 'lint' });
     const options = {
         databaseUrl,
-        dir: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('dir', { default: 'migrations' }),
-        historyTable: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('history-table', { default: 'runbook.schema_migrations' }),
+        dir: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.path('dir', { default: 'migrations', kind: 'dir' }),
+        format: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.choice('format', ['auto', ..._src_migrate_index_js__WEBPACK_IMPORTED_MODULE_1__/* .FORMATS */ .hR], 'auto'),
+        historyTable: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('history-table') || undefined,
+        target: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('target') || undefined,
         lockWaitMs: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.durationMs('lock-wait', '60s'),
         lockTimeoutMs: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.durationMs('lock-timeout', '5s'),
         statementTimeoutMs: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.durationMs('statement-timeout', '0'),
@@ -35008,6 +35010,19 @@ await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)
         allowOutOfOrder: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.bool('allow-out-of-order', false),
         caCert: _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.caCert('ca-cert'),
     };
+    const placeholders = (0,_src_migrate_index_js__WEBPACK_IMPORTED_MODULE_1__/* .parsePlaceholders */ .GN)(_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('placeholders'));
+    for (const [name, value] of Object.entries(placeholders)) {
+        if (_src_migrate_index_js__WEBPACK_IMPORTED_MODULE_1__/* .SECRET_PLACEHOLDER */ .ll.test(name) && value)
+            (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .mask */ .dK)(value);
+    }
+    options.placeholders = placeholders;
+    if (command === 'rollback')
+        options.steps = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.number('steps', 1, { min: 1, max: 10_000 });
+    if (command === 'verify') {
+        options.schema = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.bool('schema', false);
+        options.shadowDatabaseUrl =
+            _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.databaseUrl('shadow-database-url', { required: false }) || undefined;
+    }
     if (command === 'lint') {
         options.failOn = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.choice('fail-on', ['error', 'warning', 'never'], 'error');
         options.logFindings = false; // findings become titled annotations below
@@ -35024,6 +35039,12 @@ await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)
         (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('applied', r.result.applied);
         (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('applied-count', String(r.result.applied.length));
         (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('pending-count', String(r.result.pending.length));
+        if (r.result.format)
+            (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('format', r.result.format);
+        if (r.result.rolledBack)
+            (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('rolled-back', r.result.rolledBack);
+        if (r.result.schemaDiff)
+            (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .output */ .CG)('schema-drift', String(r.result.schemaDiff.length));
     }
     if (r.summary)
         await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .summary */ .z)(r.summary);
@@ -35036,7 +35057,7 @@ __webpack_async_result__();
 
 /***/ }),
 
-/***/ 920:
+/***/ 3894:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35044,10 +35065,11 @@ __webpack_async_result__();
 __nccwpck_require__.d(__webpack_exports__, {
   Ng: () => (/* binding */ connect),
   bD: () => (/* binding */ ident),
-  Ds: () => (/* binding */ urlPassword)
+  mx: () => (/* binding */ parseDatabaseUrl),
+  Dd: () => (/* binding */ urlPasswordCandidates)
 });
 
-// UNUSED EXPORTS: clientConfig, redactUrl
+// UNUSED EXPORTS: SSL_MODES, clientConfig, redactUrl, urlPassword
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
@@ -35075,93 +35097,260 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
+// EXTERNAL MODULE: ./node_modules/pg-connection-string/index.js
+var pg_connection_string = __nccwpck_require__(6122);
+;// CONCATENATED MODULE: ./node_modules/pg-connection-string/esm/index.mjs
+// ESM wrapper for pg-connection-string
+
+
+// Re-export the parse function
+/* harmony default export */ const pg_connection_string_esm = (pg_connection_string.parse);
+const parse = pg_connection_string.parse
+const toClientConfig = pg_connection_string.toClientConfig
+const parseIntoClientConfig = pg_connection_string.parseIntoClientConfig
+
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/redact.ts
+var redact = __nccwpck_require__(6670);
 ;// CONCATENATED MODULE: ./src/db/connect.ts
 /**
- * PostgreSQL connections: URL parsing with clear errors, TLS options, and password redaction.
+ * PostgreSQL connections: URL parsing as libpq reads it, TLS as libpq's `sslmode` means it, and
+ * clear errors that never echo a password.
  *
- * Follows libpq's connection URI format (PostgreSQL docs, "Connection Strings") as implemented by
- * `pg-connection-string`: `postgres://user:password@host:port/db?sslmode=require`.
+ * Sources: PostgreSQL docs §34.1.1 "Connection Strings" (URI form, `connect_timeout`,
+ * `sslmode`), §34.19 "SSL Support" (what each `sslmode` checks), and `pg-connection-string`,
+ * the parser `pg` itself uses for the URI form.
  */
 
 
 
+
+
+/** libpq's `sslmode` values (PostgreSQL docs §34.19.1, table "SSL Mode Descriptions"). */
+const SSL_MODES = [
+    'disable',
+    'allow',
+    'prefer',
+    'require',
+    'verify-ca',
+    'verify-full',
+];
 /**
  * Replaces the password in a connection URL (or a `key=value` conninfo string) with `***`.
- * Safe on text that contains no URL.
+ * Safe on text that contains no URL. Kept for its callers; it is {@link redactCredentials}.
  */
 function redactUrl(text) {
-    return text
-        .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^@\s]*)@/gi, '$1***@')
-        .replace(/(password=)([^&\s]+)/gi, '$1***');
+    return redactCredentials(text);
 }
-/** The password in a connection URL, if any, so callers can mask it (`core.setSecret`). */
+const FORMAT = 'expected postgres://user:password@host:port/database?sslmode=require; percent-encode @, /, :, ?, # and spaces in the user name and password (encodeURIComponent)';
+/**
+ * Parses a PostgreSQL URL the way libpq does (via `pg-connection-string`): user name and password
+ * percent-decoded, `password`, `sslmode`, `connect_timeout` (seconds; values 1 and 2 mean 2 s, 0
+ * or negative waits forever, as libpq), `sslrootcert`, `application_name` and `options` from the
+ * query string.
+ * @throws ConfigError naming `input` for an empty URL, a URL that does not parse, a scheme other
+ *   than postgres:// or postgresql://, an unknown `sslmode` or a `connect_timeout` that is not an
+ *   integer. The message never contains the URL (it may hold a password in a shape we could not
+ *   recognise).
+ */
+function parseDatabaseUrl(url, input = 'database-url') {
+    if (!url)
+        throw new errors/* ConfigError */.xL('a PostgreSQL connection URL is required', undefined, input);
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
+    if (!scheme)
+        throw new errors/* ConfigError */.xL(`is not a URL: ${FORMAT}`, undefined, input);
+    if (!/^postgres(ql)?$/i.test(scheme)) {
+        throw new errors/* ConfigError */.xL(`expected a postgres:// or postgresql:// URL, got '${scheme}://'`, undefined, input);
+    }
+    // The TLS parameters are read here, not by the parser (which would read certificate files and
+    // warn that it gives `sslmode` a meaning other than libpq's).
+    const q = url.indexOf('?');
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1).split('#')[0]);
+    const tls = Object.fromEntries(['sslmode', 'sslrootcert', 'sslcert', 'sslkey'].map((k) => [k, query.get(k) ?? undefined]));
+    for (const k of Object.keys(tls))
+        query.delete(k);
+    const stripped = q < 0 ? url : `${url.slice(0, q)}?${query.toString()}`;
+    let c;
+    try {
+        c = parse(stripped);
+        new URL(stripped.replace(/ /g, '%20'));
+    }
+    catch {
+        throw new errors/* ConfigError */.xL(`is not a valid PostgreSQL URL: ${FORMAT}`, undefined, input);
+    }
+    const host = c.host ?? '';
+    const port = c.port ? Number(c.port) : 5432;
+    if (!host || !Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new errors/* ConfigError */.xL(`is not a valid PostgreSQL URL (no host or a bad port): ${FORMAT}`, undefined, input);
+    }
+    const rawMode = tls.sslmode || 'prefer';
+    if (!SSL_MODES.includes(rawMode)) {
+        throw new errors/* ConfigError */.xL(`sslmode '${rawMode.slice(0, 40)}' is not one of ${SSL_MODES.join(', ')}`, undefined, input);
+    }
+    let connectTimeoutMs;
+    if (c.connect_timeout !== undefined && c.connect_timeout !== '') {
+        const s = Number(c.connect_timeout);
+        if (!Number.isInteger(s)) {
+            throw new errors/* ConfigError */.xL(`connect_timeout must be a whole number of seconds, got '${String(c.connect_timeout).slice(0, 40)}'`, undefined, input);
+        }
+        // libpq: "Zero, negative, or not specified means wait indefinitely. The minimum allowed
+        // timeout is 2 seconds, therefore a value of 1 is interpreted as 2."
+        connectTimeoutMs = s <= 0 ? 0 : Math.max(s, 2) * 1000;
+    }
+    const str = (v) => (typeof v === 'string' && v ? v : undefined);
+    return {
+        host,
+        port,
+        database: c.database ?? '',
+        user: c.user ?? '',
+        password: str(c.password),
+        sslmode: rawMode,
+        connectTimeoutMs,
+        sslrootcert: str(tls.sslrootcert),
+        applicationName: str(c.application_name),
+        options: str(c.options),
+    };
+}
+/**
+ * The whole password of a connection URL, decoded, so callers can mask it (`core.setSecret`);
+ * `undefined` when the URL has none or does not parse.
+ */
 function urlPassword(url) {
     try {
-        const u = new URL(url);
-        return u.password ? decodeURIComponent(u.password) : undefined;
+        return parseDatabaseUrl(url).password;
     }
     catch {
         return undefined;
     }
 }
 /**
- * Builds `pg` client configuration from a URL.
- * @throws ConfigError when the URL is empty or not a postgres:// URL (the message never contains
- *   the password)
+ * Every string that may be (part of) the password of `url` as written, for masking: the decoded
+ * password, its percent-encoded spelling as written, and, for a URL that does not parse (an
+ * unencoded `@`, `/` or space in the password), everything between the user name's `:` and the
+ * last `@` before the host. Empty when the URL has no password.
  */
-function clientConfig(url, options = {}) {
-    const input = options.input ?? 'database-url';
-    if (!url)
-        throw new errors/* ConfigError */.xL('a PostgreSQL connection URL is required', undefined, input);
-    let parsed;
-    try {
-        parsed = new URL(url);
+function urlPasswordCandidates(url) {
+    const out = new Set();
+    const pw = urlPassword(url);
+    if (pw)
+        out.add(pw);
+    const m = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:(.*)@[^@]*$/is.exec(url);
+    if (m?.[1])
+        out.add(m[1]);
+    const short = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@]*)@/i.exec(url);
+    if (short?.[1])
+        out.add(short[1]);
+    const query = /[?&]password=([^&#]*)/i.exec(url);
+    if (query?.[1]) {
+        out.add(query[1]);
+        try {
+            out.add(decodeURIComponent(query[1].replace(/\+/g, ' ')));
+        }
+        catch {
+            // kept as written
+        }
     }
-    catch {
-        throw new errors/* ConfigError */.xL(`not a valid URL: ${redactUrl(url)}`, undefined, input);
-    }
-    if (!/^postgres(ql)?:$/.test(parsed.protocol)) {
-        throw new errors/* ConfigError */.xL(`expected a postgres:// or postgresql:// URL, got '${parsed.protocol}' in ${redactUrl(url)}`, undefined, input);
-    }
-    const sslmode = parsed.searchParams.get('sslmode');
-    const ca = options.caCert ?? (options.caFile ? (0,external_node_fs_.readFileSync)(options.caFile, 'utf8') : undefined);
-    parsed.searchParams.delete('sslmode');
-    const config = {
-        connectionString: parsed.toString(),
-        application_name: options.applicationName ?? 'runbook-actions',
-        connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-    };
-    if (ca)
-        config.ssl = { ca, rejectUnauthorized: true };
-    else if (sslmode === 'verify-full' || sslmode === 'verify-ca')
-        config.ssl = { rejectUnauthorized: true };
-    else if (sslmode === 'require' || sslmode === 'prefer')
-        config.ssl = { rejectUnauthorized: false };
-    // libpq's verify-ca checks the certificate chain but not that the host name matches it.
-    if (typeof config.ssl === 'object' && sslmode === 'verify-ca') {
-        config.ssl.checkServerIdentity = () => undefined;
-    }
-    return config;
+    return [...out].filter(Boolean);
 }
 /**
- * Opens one connected `pg.Client`.
- * @throws ConfigError for a bad URL; for a connection failure, an Error whose message names the
- *   host and port and never the password
+ * Builds `pg` client configuration from a URL; `prefer` and `allow` are resolved to their first
+ * attempt (TLS for `prefer`, plain for `allow`); {@link connect} makes the second.
+ * @throws ConfigError as {@link parseDatabaseUrl} (the message never contains the password)
+ */
+function clientConfig(url, options = {}) {
+    return attempts(url, options)[0];
+}
+function attempts(url, options) {
+    const input = options.input ?? 'database-url';
+    const u = parseDatabaseUrl(url, input);
+    let ca = options.caCert ?? (options.caFile ? (0,external_node_fs_.readFileSync)(options.caFile, 'utf8') : undefined);
+    if (!ca && u.sslrootcert && u.sslrootcert !== 'system') {
+        try {
+            ca = (0,external_node_fs_.readFileSync)(u.sslrootcert, 'utf8');
+        }
+        catch (e) {
+            throw new errors/* ConfigError */.xL(`sslrootcert: cannot read ${u.sslrootcert}: ${e.code ?? e.message}`, undefined, input);
+        }
+    }
+    const base = {
+        host: u.host,
+        port: u.port,
+        database: u.database || undefined,
+        user: u.user || undefined,
+        password: u.password,
+        application_name: options.applicationName ?? u.applicationName ?? 'runbook-actions',
+        connectionTimeoutMillis: u.connectTimeoutMs ?? options.connectTimeoutMs ?? 10_000,
+        ...(u.options ? { options: u.options } : {}),
+    };
+    // PostgreSQL docs §34.19.1: require encrypts without checking the certificate (unless a root
+    // certificate is given, then it acts as verify-ca); verify-ca checks the chain; verify-full
+    // also checks the host name. A CA given by the caller turns certificate checks on.
+    const verify = ca ? { ca, rejectUnauthorized: true } : { rejectUnauthorized: true };
+    const chainOnly = { ...verify, checkServerIdentity: () => undefined };
+    const encrypt = ca ? verify : { rejectUnauthorized: false };
+    Object.assign(base, options.client);
+    const plain = { ...base, ssl: false };
+    // A CA certificate given to us (the ca-cert input) asks for verified TLS: never fall back to
+    // plain text, whatever the URL's (or libpq's default) sslmode says.
+    const callerCa = options.caCert !== undefined || options.caFile !== undefined;
+    if (callerCa && (u.sslmode === 'prefer' || u.sslmode === 'allow' || u.sslmode === 'require')) {
+        return [{ ...base, ssl: verify }];
+    }
+    switch (u.sslmode) {
+        case 'disable':
+            return [plain];
+        case 'allow':
+            return [plain, { ...base, ssl: encrypt }];
+        case 'prefer':
+            return [{ ...base, ssl: encrypt }, plain];
+        case 'require':
+            return [{ ...base, ssl: encrypt }];
+        case 'verify-ca':
+            return [{ ...base, ssl: chainOnly }];
+        case 'verify-full':
+            return [{ ...base, ssl: verify }];
+    }
+}
+/** Errors after which `prefer` / `allow` make their second attempt: the server refused or broke the first mode. */
+function retryOtherMode(e) {
+    const msg = e.message ?? '';
+    const code = e.code ?? '';
+    if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ETIMEDOUT'].includes(code))
+        return false;
+    if (code === '28P01' || code === '3D000')
+        return false;
+    return /ssl|tls|certificate|encryption|pg_hba|socket hang up|ECONNRESET|terminated/i.test(`${msg} ${code}`);
+}
+/**
+ * Opens one connected `pg.Client`. `sslmode=prefer` (the default, as in libpq) tries TLS, then
+ * plain when the server does not offer TLS; `allow` tries plain, then TLS.
+ * @throws ConfigError for a bad URL; for a connection failure, a ConfigError whose message names
+ *   the host and port and never the password
  */
 async function connect(url, options = {}) {
-    const client = new esm.Client(clientConfig(url, options));
-    try {
-        await client.connect();
+    const input = options.input ?? 'database-url';
+    const configs = attempts(url, options);
+    let last;
+    for (const [i, config] of configs.entries()) {
+        const client = new esm.Client(config);
+        try {
+            await client.connect();
+            // A failed idle client must not crash the process; the next query reports the error.
+            client.on('error', () => { });
+            return client;
+        }
+        catch (e) {
+            last = e;
+            await client.end().catch(() => { });
+            if (i + 1 < configs.length && retryOtherMode(e))
+                continue;
+            break;
+        }
     }
-    catch (e) {
-        const u = new URL(url);
-        throw new errors/* ConfigError */.xL(`cannot connect to PostgreSQL at ${u.hostname}:${u.port || 5432}/${u.pathname.slice(1)}: ${redactUrl(e.message)}`, undefined, options.input ?? 'database-url');
-    }
-    // A failed idle client must not crash the process; the next query reports the error.
-    client.on('error', () => { });
-    return client;
+    const u = parseDatabaseUrl(url, input);
+    const msg = (0,redact/* redactSecrets */.fp)(last.message ?? String(last), [u.password]);
+    throw new errors/* ConfigError */.xL(`cannot connect to PostgreSQL at ${u.host}:${u.port}/${u.database}: ${msg}`, undefined, input);
 }
 /** Quotes an SQL identifier (`schema.table` is split on the dot). */
 function ident(name) {
@@ -35267,12 +35456,13 @@ __nccwpck_require__.d(__webpack_exports__, {
   MV: () => (/* binding */ actionsLogger),
   fz: () => (/* binding */ annotate),
   QL: () => (/* binding */ inputs),
+  dK: () => (/* binding */ mask),
   CG: () => (/* binding */ output),
   Cs: () => (/* binding */ runAction),
   z: () => (/* binding */ action_summary)
 });
 
-// UNUSED EXPORTS: annotationPath, mask
+// UNUSED EXPORTS: annotationPath, clean, confinedPath
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
@@ -38239,6 +38429,11 @@ var errors = __nccwpck_require__(3916);
 
 
 /**
+ * Most alias expansions a document may make (yaml's `maxAliasCount`); more is taken as an alias
+ * bomb ("billion laughs") rather than a configuration file.
+ */
+const MAX_ALIAS_COUNT = 100;
+/**
  * Reads `file`, parses it as YAML and validates it with `schema`.
  *
  * @param file - path to a YAML file
@@ -38290,13 +38485,27 @@ function parseYaml(text, file, schema, input) {
         }
         return best;
     };
-    const raw = doc.toJS();
+    let raw;
+    try {
+        // yaml refuses to expand more aliases than this (a "billion laughs" alias bomb).
+        raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    }
+    catch (e) {
+        throw new ConfigError(`invalid YAML: ${e.message.split('\n')[0]} (more than ${MAX_ALIAS_COUNT} alias expansions)`, { file }, input);
+    }
     const result = schema.safeParse(raw);
     if (!result.success) {
         const issue = result.error.issues[0];
-        const path = issue.path.filter((p) => typeof p === 'string' || typeof p === 'number');
+        let path = issue.path.filter((p) => typeof p === 'string' || typeof p === 'number');
+        let message = issue.message;
+        // An unknown key is reported at its own line, not at the line of the object holding it.
+        const keys = issue.keys;
+        if (issue.code === 'unrecognized_keys' && Array.isArray(keys) && keys.length > 0) {
+            path = [...path, String(keys[0])];
+            message = `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `'${String(k)}'`).join(', ')}`;
+        }
         const dotted = path.length ? path.join('.') : '(top level)';
-        throw new ConfigError(`${dotted}: ${issue.message}`, { file, line: lineOf(path) }, input);
+        throw new ConfigError(`${dotted}: ${message}`, { file, line: lineOf(path) }, input);
     }
     return {
         file,
@@ -38334,8 +38543,10 @@ function parseDuration(text, what = 'duration') {
     return total;
 }
 
-// EXTERNAL MODULE: ./src/db/connect.ts + 1 modules
-var connect = __nccwpck_require__(920);
+// EXTERNAL MODULE: ./src/db/connect.ts + 2 modules
+var connect = __nccwpck_require__(3894);
+// EXTERNAL MODULE: ./src/redact.ts
+var redact = __nccwpck_require__(6670);
 ;// CONCATENATED MODULE: ./src/github/action.ts
 /**
  * The one place that touches `@actions/core` (with `src/github/deployments.ts` for the GitHub
@@ -38352,6 +38563,19 @@ var connect = __nccwpck_require__(920);
 
 
 
+
+/** Every value masked in this process (see {@link mask}). */
+const masked = new Set();
+let redactMasked = (0,redact/* redactor */.$p)([]);
+/**
+ * `text` with every masked value (in each of its encoded forms) and every credential-shaped
+ * value (a URL's password, `password=`, `Authorization`) replaced by `***`. Applied to everything
+ * this module writes: log lines, annotations, step outputs and the job summary, because outputs
+ * and the summary file are not covered by the runner's log masking.
+ */
+function clean(text) {
+    return redactMasked(text);
+}
 /**
  * The path GitHub needs to attach an annotation to a file: relative to the checkout
  * (`GITHUB_WORKSPACE`). Engines report the path they were given; an absolute path inside the
@@ -38373,25 +38597,89 @@ function props(location, title) {
 }
 /** A {@link Logger} backed by `@actions/core`: warnings and errors become annotations. */
 const actionsLogger = {
-    info: (m) => info(m),
-    warning: (m, l) => warning(m, props(l)),
-    error: (m, l) => error(m, props(l)),
-    debug: (m) => core_debug(m),
+    info: (m) => info(clean(m)),
+    warning: (m, l) => warning(clean(m), props(l)),
+    error: (m, l) => error(clean(m), props(l)),
+    debug: (m) => core_debug(clean(m)),
     group: (title, fn) => group(title, fn),
 };
 /** Emits annotations (lint findings, failed checks) at their file and line. */
 function annotate(annotations) {
     for (const a of annotations) {
         const p = props(a.location, a.title);
+        const message = clean(a.message);
         if (a.level === 'error')
-            error(a.message, p);
+            error(message, p);
         else if (a.level === 'warning')
-            warning(a.message, p);
+            warning(message, p);
         else
-            notice(a.message, p);
+            notice(message, p);
     }
 }
 const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
+/** The real path of `path`, or of its nearest existing ancestor joined with the rest. */
+function realPathOf(path) {
+    let p = path;
+    const rest = [];
+    for (;;) {
+        try {
+            return (0,external_node_path_.join)((0,external_node_fs_.realpathSync)(p), ...rest.reverse());
+        }
+        catch {
+            const parent = (0,external_node_path_.dirname)(p);
+            if (parent === p)
+                return path;
+            rest.push((0,external_node_path_.basename)(p));
+            p = parent;
+        }
+    }
+}
+function inside(root, path) {
+    const rel = (0,external_node_path_.relative)(root, path);
+    return rel === '' || (!rel.startsWith('..') && !(0,external_node_path_.isAbsolute)(rel));
+}
+/**
+ * Refuses a path input that resolves outside the checkout (`GITHUB_WORKSPACE`, else the working
+ * directory), after following symbolic links (`..`, an absolute path, or a link to `/etc` all
+ * count). An `output` may also go to the runner's temporary directory (`RUNNER_TEMP`). For a
+ * `dir`, every symbolic link inside it (recursively) must stay inside too. A self-hosted runner
+ * that keeps shared files elsewhere lists those directories in `RUNBOOK_ALLOWED_PATHS`
+ * (separated by `:`), set by whoever controls the runner's environment. The command line does
+ * not call this: a local run may read anything its user can.
+ * @param value - the path as given (relative to the working directory, which the runner sets to
+ *   the workspace, or absolute)
+ * @returns `value` unchanged (engines report the path as the user wrote it)
+ * @throws ConfigError naming the input when the path, or a link in the directory, leaves the
+ *   workspace
+ */
+function confinedPath(name, value, kind = 'file') {
+    if (!value)
+        return value;
+    const workspace = (0,external_node_path_.resolve)(process.env.GITHUB_WORKSPACE || process.cwd());
+    const roots = [realPathOf(workspace)];
+    if (kind === 'output' && process.env.RUNNER_TEMP)
+        roots.push(realPathOf(process.env.RUNNER_TEMP));
+    for (const extra of (process.env.RUNBOOK_ALLOWED_PATHS ?? '').split(':').filter(Boolean)) {
+        roots.push(realPathOf((0,external_node_path_.resolve)(extra)));
+    }
+    // Engines read a relative path from the working directory (the workspace on the runner).
+    const real = realPathOf((0,external_node_path_.resolve)(value));
+    const where = kind === 'output' && roots.length > 1 ? 'the workspace or RUNNER_TEMP' : 'the workspace';
+    if (!roots.some((r) => inside(r, real))) {
+        throw new errors/* ConfigError */.xL(`'${value}' resolves outside ${where} (${workspace}); use a path inside the checkout`, undefined, name);
+    }
+    if (kind === 'dir' && (0,external_node_fs_.existsSync)(real) && (0,external_node_fs_.statSync)(real).isDirectory()) {
+        for (const e of (0,external_node_fs_.readdirSync)(real, { recursive: true, withFileTypes: true })) {
+            const p = (0,external_node_path_.join)(e.parentPath, e.name);
+            if (!(0,external_node_fs_.lstatSync)(p).isSymbolicLink())
+                continue;
+            if (!roots.some((r) => inside(r, realPathOf(p)))) {
+                throw new errors/* ConfigError */.xL(`'${(0,external_node_path_.relative)(real, p)}' in '${value}' is a symbolic link to a path outside ${where}`, undefined, name);
+            }
+        }
+    }
+    return value;
+}
 /** Typed readers for action inputs; every error names the input. */
 const inputs = {
     /** A string input; `''` when unset and not required. @throws ConfigError when required and empty */
@@ -38401,25 +38689,31 @@ const inputs = {
             throw new errors/* ConfigError */.xL('is required', undefined, name);
         return v || options.default || '';
     },
-    /** A secret input: masked with `core.setSecret` before anything can print it. */
+    /**
+     * A secret input: masked with `core.setSecret` before anything can print it (a value shorter
+     * than {@link MIN_SECRET_LENGTH} characters is not masked, see there, and gets a warning).
+     */
     secret(name, options = {}) {
         const v = getInput(name);
         if (v)
-            mask(v);
+            mask(v, name);
         if (!v && options.required)
             throw new errors/* ConfigError */.xL('is required', undefined, name);
         return v;
     },
-    /** A PostgreSQL URL: its password is masked, decoded and as written (percent-encoded). */
+    /**
+     * A PostgreSQL URL, parsed as libpq reads it (`pg-connection-string`). Every spelling of its
+     * password is masked before anything else happens: decoded, as written (percent-encoded), a
+     * `?password=` parameter, and for a URL that does not parse, everything up to the last `@`.
+     * @throws ConfigError naming the input when it is required and empty, or does not parse (the
+     *   message never echoes the URL)
+     */
     databaseUrl(name = 'database-url', options = { required: true }) {
         const v = getInput(name);
         if (v) {
-            const pw = (0,connect/* urlPassword */.Ds)(v);
-            if (pw)
-                mask(pw);
-            const raw = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@\s]*)@/i.exec(v)?.[1];
-            if (raw && raw !== pw)
-                mask(raw);
+            for (const candidate of (0,connect/* urlPasswordCandidates */.Dd)(v))
+                mask(candidate, name);
+            (0,connect/* parseDatabaseUrl */.mx)(v, name);
         }
         if (!v && options.required)
             throw new errors/* ConfigError */.xL('is required', undefined, name);
@@ -38443,6 +38737,7 @@ const inputs = {
             throw new errors/* ConfigError */.xL(`expected a PEM certificate (${PEM_BEGIN})`, undefined, name);
         }
         const shown = raw.length > 200 || raw.includes('\n') ? 'the value' : `'${raw}'`;
+        confinedPath(name, (0,external_node_path_.resolve)(process.env.GITHUB_WORKSPACE || process.cwd(), raw));
         const path = (0,external_node_path_.resolve)(process.env.GITHUB_WORKSPACE || process.cwd(), raw);
         if (!(0,external_node_fs_.existsSync)(path) || !(0,external_node_fs_.statSync)(path).isFile()) {
             throw new errors/* ConfigError */.xL(`${shown} is neither PEM text (${PEM_BEGIN}) nor the path of an existing file`, undefined, name);
@@ -38452,6 +38747,14 @@ const inputs = {
             throw new errors/* ConfigError */.xL(`${shown} is not a PEM certificate file (no ${PEM_BEGIN})`, undefined, name);
         }
         return text;
+    },
+    /**
+     * A path input (a file or directory read, or a file written) that must stay inside the
+     * workspace; see {@link confinedPath}. `''` when unset and not required.
+     * @throws ConfigError naming the input when required and empty, or outside the workspace
+     */
+    path(name, options = {}) {
+        return confinedPath(name, inputs.string(name, options), options.kind ?? 'file');
     },
     /** A boolean input: true/false/yes/no/1/0 (case-insensitive). */
     bool(name, fallback = false) {
@@ -38508,22 +38811,37 @@ const inputs = {
         return v;
     },
 };
-/** Masks a secret value in every later log line. */
-function mask(value) {
-    if (value)
-        core_setSecret(value);
+/**
+ * Masks a secret value in every later log line (`::add-mask::`). A value shorter than
+ * {@link MIN_SECRET_LENGTH} characters is not masked (masking it would blank those characters in
+ * every later line); `input`, when given, is named in a warning instead.
+ */
+function mask(value, input) {
+    if (!value)
+        return;
+    if (!(0,redact/* maskable */.dm)(value)) {
+        if (input) {
+            warning(`input '${input}': a secret shorter than ${redact/* MIN_SECRET_LENGTH */.vb} characters is not masked in the log (masking it would blank those characters everywhere); use a longer one`);
+        }
+        return;
+    }
+    core_setSecret(value);
+    if (!masked.has(value)) {
+        masked.add(value);
+        redactMasked = (0,redact/* redactor */.$p)([...masked]);
+    }
 }
 /** Sets an output; objects and arrays are written as JSON. */
 function output(name, value) {
-    setOutput(name, typeof value === 'string' ? value : JSON.stringify(value));
+    setOutput(name, clean(typeof value === 'string' ? value : JSON.stringify(value)));
 }
 /** Appends Markdown to the job summary (GITHUB_STEP_SUMMARY); a no-op outside the runner. */
 async function action_summary(markdown) {
     if (!process.env.GITHUB_STEP_SUMMARY) {
-        info(markdown);
+        info(clean(markdown));
         return;
     }
-    await summary.addRaw(markdown, true).write();
+    await summary.addRaw(clean(markdown), true).write();
 }
 /**
  * Runs an action body. A {@link ConfigError} becomes an error annotation at its file and line
@@ -38536,13 +38854,13 @@ async function runAction(body) {
     catch (e) {
         if (e instanceof errors/* ConfigError */.xL) {
             // One annotation, at the file and line; setFailed would print a second, location-less one.
-            error(e.message, props(e.location));
+            error(clean(e.message), props(e.location));
             process.exitCode = ExitCode.Failure;
         }
         else {
             const err = e;
-            core_debug(err.stack ?? String(err));
-            setFailed(err.message ?? String(err));
+            core_debug(clean(err.stack ?? String(err)));
+            setFailed(clean(err.message ?? String(err)));
         }
     }
 }
@@ -38550,21 +38868,24 @@ async function runAction(body) {
 
 /***/ }),
 
-/***/ 253:
+/***/ 6589:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
+  hR: () => (/* reexport */ FORMATS),
   B: () => (/* reexport */ MIGRATE_COMMANDS),
+  ll: () => (/* reexport */ SECRET_PLACEHOLDER),
   qJ: () => (/* reexport */ lintAnnotations),
+  GN: () => (/* reexport */ parsePlaceholders),
   MJ: () => (/* reexport */ runMigrateCommand)
 });
 
-// UNUSED EXPORTS: MIGRATION_NAME, MigrationFailedError, MigrationRefusedError, applyMigrations, baselineMigrations, checkMixing, checksum, compareVersions, discoverMigrations, ensureHistoryTable, historyTableName, isMigrateCommand, lintMigrations, lintParsed, lintSummary, loadParser, migrateSummary, migrationStatus, nonTransactionalReason, parseMigration, planMigrations, readHistory, textTable, verifyMigrations
+// UNUSED EXPORTS: FORMATS_WITH_DOWN, MIGRATION_NAME, MigrationFailedError, MigrationRefusedError, NATIVE_TABLES, applyMigrations, baselineMigrations, catalogLines, checkMixing, checksum, chooseStore, compareVersions, detectFormat, diffLines, discoverMigrations, dropInvalidIndexFor, ensureHistoryTable, flywayChecksum, historyTableName, isConnectionLost, isMigrateCommand, lintMigrations, lintParsed, lintSummary, listInvalidIndexes, loadMigrations, loadParser, migrateSummary, migrationStatus, nonTransactionalReason, parseMigration, planMigrations, readHistory, repairMigrations, replacePlaceholders, rollbackMigrations, runbookStore, schemaDrift, textTable, verifyMigrations, versionKey
 
-// EXTERNAL MODULE: ./src/db/connect.ts + 1 modules
-var connect = __nccwpck_require__(920);
+// EXTERNAL MODULE: ./src/db/connect.ts + 2 modules
+var connect = __nccwpck_require__(3894);
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 // EXTERNAL MODULE: ./src/errors.ts
@@ -38622,6 +38943,8 @@ async function acquireAdvisoryLock(client, name, waitMs, pollMs = 200) {
     }
 }
 
+// EXTERNAL MODULE: ./src/redact.ts
+var redact = __nccwpck_require__(6670);
 ;// CONCATENATED MODULE: external "node:os"
 const external_node_os_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:os");
 ;// CONCATENATED MODULE: ./src/runinfo.ts
@@ -38651,88 +38974,6 @@ function runInfo(env = process.env) {
 var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
-;// CONCATENATED MODULE: ./src/migrate/files.ts
-/**
- * Migration files on disk: discovery, naming rule, checksums.
- *
- * Files are named `<version>_<name>.sql` (the Supabase CLI / Flyway convention, e.g.
- * `20260101091000_billing_audit_log.sql`): `version` is a run of digits compared as a number,
- * `name` is letters, digits, `_` and `-`. Other `.sql` files are an error; files with other
- * extensions (README.md, .gitkeep) are ignored.
- */
-
-
-
-
-/** `<version>_<name>.sql`. */
-const MIGRATION_NAME = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_-]*)\.sql$/;
-/** Hex sha256 of `text` after normalising CRLF (and lone CR) line ends to LF. */
-function checksum(text) {
-    return (0,external_node_crypto_.createHash)('sha256').update(normaliseLineEnds(text)).digest('hex');
-}
-/** Replaces CRLF and lone CR with LF. */
-function normaliseLineEnds(text) {
-    return text.replace(/\r\n?/g, '\n');
-}
-/** Compares two numeric version strings as numbers (`'9' < '10'`). */
-function compareVersions(a, b) {
-    const x = BigInt(a);
-    const y = BigInt(b);
-    return x < y ? -1 : x > y ? 1 : 0;
-}
-/**
- * Lists, reads and checksums the migrations in `dir`, sorted by numeric version.
- *
- * @param dir - directory path (relative to the working directory or absolute)
- * @param input - the action input / CLI flag that named the directory, for errors
- * @throws ConfigError when the directory is missing or unreadable, a `.sql` file has a bad name,
- *   two files share a version, or a file cannot be read — each naming the file
- */
-function discoverMigrations(dir, input = 'dir') {
-    let entries;
-    try {
-        if (!(0,external_node_fs_.statSync)(dir).isDirectory()) {
-            throw new errors/* ConfigError */.xL(`'${dir}' is not a directory`, undefined, input);
-        }
-        entries = (0,external_node_fs_.readdirSync)(dir);
-    }
-    catch (e) {
-        if (e instanceof errors/* ConfigError */.xL)
-            throw e;
-        const code = e.code;
-        const why = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? e.message})`;
-        throw new errors/* ConfigError */.xL(`migrations directory '${dir}' ${why}`, undefined, input);
-    }
-    const files = [];
-    const byVersion = new Map();
-    for (const filename of entries.sort()) {
-        if (!filename.toLowerCase().endsWith('.sql'))
-            continue;
-        const path = (0,external_node_path_.join)(dir, filename);
-        const m = MIGRATION_NAME.exec(filename);
-        if (!m) {
-            throw new errors/* ConfigError */.xL(`bad migration file name '${filename}': expected <version>_<name>.sql, e.g. 20260101091000_add_billing_audit_log.sql (version: digits; name: letters, digits, _ or -)`, { file: path }, input);
-        }
-        const [, version, name] = m;
-        const key = BigInt(version).toString();
-        const other = byVersion.get(key);
-        if (other) {
-            throw new errors/* ConfigError */.xL(`duplicate migration version ${version}: '${other}' and '${filename}'`, { file: path }, input);
-        }
-        byVersion.set(key, filename);
-        let raw;
-        try {
-            raw = (0,external_node_fs_.readFileSync)(path, 'utf8');
-        }
-        catch (e) {
-            throw new errors/* ConfigError */.xL(`cannot read migration file: ${e.code ?? e.message}`, { file: path }, input);
-        }
-        const sql = normaliseLineEnds(raw);
-        files.push({ version, name, filename, path, sql, checksum: checksum(sql) });
-    }
-    return files.sort((a, b) => compareVersions(a.version, b.version));
-}
-
 // EXTERNAL MODULE: external "node:url"
 var external_node_url_ = __nccwpck_require__(3136);
 ;// CONCATENATED MODULE: ./src/migrate/wasm.ts
@@ -38900,24 +39141,49 @@ function lineAt(newlines, at) {
     return lo + 1;
 }
 /**
- * Parses a migration file into statements. A leading `BEGIN` / `START TRANSACTION` and a
- * trailing `COMMIT` are dropped (the runner already wraps the file in a transaction); any other
- * transaction-control statement is refused.
+ * Replaces Flyway-style `${name}` placeholders (Flyway docs, "Placeholders") with the values
+ * of `placeholders`; `${flyway:filename}` and `${flyway:timestamp}` are built in.
+ * @throws ConfigError at the file and line of a placeholder without a value (input `placeholders`)
+ */
+function replacePlaceholders(file, placeholders) {
+    const builtIn = {
+        'flyway:filename': file.filename.split('/').pop() ?? file.filename,
+        'flyway:timestamp': new Date().toISOString(),
+    };
+    return file.sql.replace(/\$\{([A-Za-z0-9_.:-]+)\}/g, (all, name, at) => {
+        const v = Object.hasOwn(placeholders, name) ? placeholders[name] : builtIn[name];
+        if (v === undefined) {
+            const line = file.sql.slice(0, at).split('\n').length;
+            throw new errors/* ConfigError */.xL(`no value for placeholder \${${name}}: pass it in the placeholders input (name: value)`, { file: file.path, line }, 'placeholders');
+        }
+        return v;
+    });
+}
+/**
+ * Parses a migration file into statements.
  *
- * @param options.checkMixing - apply {@link checkMixing} (default true; the linter reports it instead)
- * @throws ConfigError at the file and line of a syntax error, of a transaction-control
- *   statement, or of a statement that breaks the rule for mixing non-transactional statements
+ * Explicit transaction blocks (`BEGIN` / `START TRANSACTION` ... `COMMIT` / `END`) may stand
+ * anywhere in a file. Their `BEGIN` and `COMMIT` are dropped and their statements marked with
+ * the block: in a file that runs in one transaction they simply become part of it (the whole
+ * file commits or nothing does); in a file that runs statement by statement each block runs
+ * as its own transaction. `SAVEPOINT`, `RELEASE` and `ROLLBACK TO SAVEPOINT` stay.
+ *
+ * @throws ConfigError at the file and line of a syntax error; of a `ROLLBACK`, `PREPARE
+ *   TRANSACTION`, nested `BEGIN`, `COMMIT` without `BEGIN` or `BEGIN` without `COMMIT`; of a
+ *   placeholder without a value; or of a statement that breaks the rule for mixing
+ *   non-transactional statements
  */
 async function parseMigration(file, options = {}) {
     const lib = await loadParser();
-    const bytes = Buffer.from(file.sql, 'utf8');
+    const text = options.placeholders !== undefined ? replacePlaceholders(file, options.placeholders) : file.sql;
+    const bytes = Buffer.from(text, 'utf8');
     const newlines = [];
     for (let i = 0; i < bytes.length; i++)
         if (bytes[i] === 0x0a)
             newlines.push(i);
     let result;
     try {
-        result = lib.parseSync(file.sql);
+        result = lib.parseSync(text);
     }
     catch (e) {
         const err = e;
@@ -38927,14 +39193,14 @@ async function parseMigration(file, options = {}) {
             line: lineAt(newlines, pos),
         });
     }
-    const statements = [];
+    const all = [];
     for (const raw of result.stmts ?? []) {
         const start = raw.stmt_location ?? 0;
         const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
         const first = skipTrivia(bytes, start);
         const [kind, node] = Object.entries(raw.stmt)[0];
         const sql = bytes.subarray(start, end).toString('utf8').trim();
-        statements.push({
+        all.push({
             sql,
             line: lineAt(newlines, first),
             kind,
@@ -38942,31 +39208,73 @@ async function parseMigration(file, options = {}) {
             nonTransactional: nonTransactionalReason(kind, node),
         });
     }
-    // Transaction control: allow one wrapping BEGIN ... COMMIT, refuse anything else.
-    const isTx = (s, kinds) => s.kind === 'TransactionStmt' && kinds.includes(String(s.node.kind));
-    let wrappedAt;
-    if (statements.length && isTx(statements[0], ['TRANS_STMT_BEGIN', 'TRANS_STMT_START'])) {
-        const last = statements[statements.length - 1];
-        if (statements.length > 1 && isTx(last, ['TRANS_STMT_COMMIT'])) {
-            wrappedAt = statements[0].line;
-            statements.shift();
-            statements.pop();
-        }
-    }
-    const tx = statements.find((s) => s.kind === 'TransactionStmt');
-    if (tx) {
-        throw new errors/* ConfigError */.xL(`transaction control (${tx.sql.split(/\s/)[0].toUpperCase()}) is not allowed in a migration: each file already runs in its own transaction`, { file: file.path, line: tx.line });
-    }
+    const { statements, blocks } = resolveTransactionBlocks(all, file);
+    // A single block around the whole file (the classic wrapper) is remembered for lint.
+    const wrappedAt = blocks.length === 1 &&
+        statements.length > 0 &&
+        statements.every((s) => s.block === 0) &&
+        all[0].kind === 'TransactionStmt'
+        ? blocks[0].begin
+        : undefined;
+    if (wrappedAt !== undefined)
+        for (const s of statements)
+            delete s.block;
     const parsed = {
         file,
         statements,
         nonTransactional: statements.some((s) => s.nonTransactional),
         lineOf: (at) => lineAt(newlines, at),
         wrappedAt,
+        blocks,
     };
     if (options.checkMixing !== false)
         checkMixing(parsed);
     return parsed;
+}
+function txKind(s) {
+    return s.kind === 'TransactionStmt' ? String(s.node.kind) : undefined;
+}
+/** Drops explicit BEGIN / COMMIT, marks the statements between them, refuses the rest. */
+function resolveTransactionBlocks(all, file) {
+    const statements = [];
+    const blocks = [];
+    let open;
+    const refuse = (s, why) => {
+        throw new errors/* ConfigError */.xL(why, { file: file.path, line: s.line });
+    };
+    for (const s of all) {
+        const k = txKind(s);
+        if (k === undefined ||
+            ['TRANS_STMT_SAVEPOINT', 'TRANS_STMT_RELEASE', 'TRANS_STMT_ROLLBACK_TO'].includes(k)) {
+            if (open)
+                s.block = blocks.length;
+            statements.push(s);
+            continue;
+        }
+        if (k === 'TRANS_STMT_BEGIN' || k === 'TRANS_STMT_START') {
+            if (open)
+                refuse(s, `BEGIN inside the transaction block opened at line ${open.line}: blocks do not nest`);
+            open = s;
+            continue;
+        }
+        if (k === 'TRANS_STMT_COMMIT') {
+            if (!open) {
+                refuse(s, 'transaction control (COMMIT) without a BEGIN before it: each file already runs in its own transaction; remove it or add the BEGIN');
+            }
+            if (s.node.chain)
+                refuse(s, 'COMMIT AND CHAIN is not supported in a migration');
+            blocks.push({ begin: open.line, end: s.line });
+            open = undefined;
+            continue;
+        }
+        const word = s.sql.split(/\s/)[0].toUpperCase();
+        refuse(s, k === 'TRANS_STMT_ROLLBACK'
+            ? `transaction control (${word}) is not allowed in a migration: it would discard the file's own changes; a migration that fails is rolled back by the runner`
+            : `transaction control (${word}) is not allowed in a migration: each file already runs in its own transaction`);
+    }
+    if (open)
+        refuse(open, `BEGIN without a COMMIT: close the transaction block`);
+    return { statements, blocks };
 }
 /** Statements allowed next to a non-transactional one: session settings. */
 const SESSION_KINDS = new Set(['VariableSetStmt', 'VariableShowStmt']);
@@ -38974,45 +39282,142 @@ const SESSION_KINDS = new Set(['VariableSetStmt', 'VariableShowStmt']);
  * The rule for files that mix statement kinds. A file whose statements can all run in a
  * transaction runs in one transaction. A file that holds a statement that cannot
  * (`CREATE INDEX CONCURRENTLY`, `VACUUM`, ...) runs statement by statement without a
- * transaction, so it may contain only such statements plus `SET`/`RESET` session settings;
- * any other statement is refused at its line — move it into its own migration file. This keeps
+ * transaction, so it may contain only such statements, `SET`/`RESET` session settings and
+ * explicit `BEGIN ... COMMIT` blocks (each runs as its own transaction); any other statement is
+ * refused at its line (a file marked to run without a transaction, dbmate `transaction:false`,
+ * is exempt) — move it into its own migration file. This keeps
  * the guarantee that a transactional change is never half applied.
  *
  * @throws ConfigError at the first statement that breaks the rule
  */
 function checkMixing(parsed) {
-    if (!parsed.nonTransactional)
+    if (!parsed.nonTransactional || parsed.file.noTransaction)
         return;
     const first = parsed.statements.find((s) => s.nonTransactional);
-    const bad = parsed.statements.find((s) => !s.nonTransactional && !SESSION_KINDS.has(s.kind));
+    const inBlock = parsed.statements.find((s) => s.nonTransactional && s.block !== undefined);
+    if (inBlock) {
+        throw new errors/* ConfigError */.xL(`${inBlock.nonTransactional} cannot run inside the transaction block opened at line ${parsed.blocks[inBlock.block].begin}: move it out of the BEGIN ... COMMIT block`, { file: parsed.file.path, line: inBlock.line });
+    }
+    const bad = parsed.statements.find((s) => !s.nonTransactional && !SESSION_KINDS.has(s.kind) && s.block === undefined);
     if (bad) {
         throw new errors/* ConfigError */.xL(`this file holds ${first.nonTransactional} (line ${first.line}), which cannot run in a transaction, so it runs statement by statement; it may only contain such statements and SET/RESET. Move this ${bad.kind.replace(/Stmt$/, '')} statement into its own migration file`, { file: parsed.file.path, line: bad.line });
     }
 }
 
-;// CONCATENATED MODULE: ./src/migrate/engine.ts
+;// CONCATENATED MODULE: ./src/migrate/concurrently.ts
 
 
-
-
-
-
-/**
- * The migrations in a state that makes `apply` refuse to run: a changed applied file, or a
- * pending file older than the newest applied one. Thrown before anything is applied.
- */
-class MigrationRefusedError extends errors/* ConfigError */.xL {
-    problems;
-    name = 'MigrationRefusedError';
-    constructor(message, location, problems) {
-        super(message, location);
-        this.problems = problems;
-    }
-    /** Every migration's state (the changed and out-of-order files marked), for the summary. */
-    rows = [];
-    /** Versions that would have been applied. */
-    pending = [];
+const LIST = `SELECT n.nspname AS schema, ci.relname AS name, tn.nspname || '.' || ct.relname AS "table",
+       pg_get_indexdef(i.indexrelid) AS definition, p.pid AS building_pid
+  FROM pg_index i
+  JOIN pg_class ci ON ci.oid = i.indexrelid
+  JOIN pg_namespace n ON n.oid = ci.relnamespace
+  JOIN pg_class ct ON ct.oid = i.indrelid
+  JOIN pg_namespace tn ON tn.oid = ct.relnamespace
+  LEFT JOIN pg_stat_progress_create_index p ON p.index_relid = i.indexrelid OR (p.relid = i.indrelid AND p.index_relid = 0)
+ WHERE NOT i.indisvalid
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`;
+function rowOf(r) {
+    return {
+        schema: String(r.schema),
+        name: String(r.name),
+        table: String(r.table),
+        definition: String(r.definition),
+        buildingPid: r.building_pid === null || r.building_pid === undefined ? undefined : Number(r.building_pid),
+    };
 }
+/** Every invalid index in the database (all schemas but the system ones), by name. */
+async function listInvalidIndexes(client) {
+    const r = await client.query(`${LIST} ORDER BY 1, 2`);
+    return r.rows.map(rowOf);
+}
+/** Drops position and spelling details so two IndexStmt nodes compare by meaning. */
+function normalise(node) {
+    if (Array.isArray(node))
+        return node.map(normalise);
+    if (node && typeof node === 'object') {
+        const out = {};
+        for (const [k, v] of Object.entries(node)) {
+            if (k === 'location' || k === 'stmt_location' || k === 'stmt_len')
+                continue;
+            out[k] = normalise(v);
+        }
+        return out;
+    }
+    return node;
+}
+/** The parts of an IndexStmt that define what the index is (not its name, table or how it is built). */
+function shape(n) {
+    const { idxname: _n, concurrent: _c, if_not_exists: _e, relation: _r, ...rest } = n;
+    void _n;
+    void _c;
+    void _e;
+    void _r;
+    const r = normalise(rest);
+    r.accessMethod = r.accessMethod ?? 'btree';
+    return JSON.stringify(r, Object.keys(r).sort());
+}
+function relationOf(s) {
+    const rel = s.node.relation;
+    return rel?.schemaname ? `${rel.schemaname}.${rel.relname}` : String(rel?.relname ?? '');
+}
+/**
+ * Before (and after a failure of) a `CREATE INDEX CONCURRENTLY`: drops the invalid index an
+ * interrupted build of this same statement left behind, so the run builds it again instead of
+ * `IF NOT EXISTS` skipping it or a second copy being built. A named statement matches by name;
+ * an unnamed one by definition (the same columns, expressions, method and predicate as
+ * `pg_get_indexdef` reports) on the same table. An invalid index another session is still
+ * building is never dropped; an invalid index on the table that does not match is left and
+ * reported.
+ * @returns what was dropped (schema-qualified names)
+ */
+async function dropInvalidIndexFor(client, s, logger) {
+    if (s.kind !== 'IndexStmt' || !s.node.concurrent)
+        return [];
+    const table = relationOf(s);
+    const r = await client
+        .query(`${LIST} AND i.indrelid = to_regclass($1)`, [(0,connect/* ident */.bD)(table)])
+        .catch(() => ({ rows: [] }));
+    if (!r.rows.length)
+        return [];
+    const lib = await loadParser();
+    const wanted = shape(s.node);
+    const name = s.node.idxname ? String(s.node.idxname) : undefined;
+    const dropped = [];
+    for (const idx of r.rows.map(rowOf)) {
+        const qualifiedName = `${idx.schema}.${idx.name}`;
+        let same;
+        if (name)
+            same = idx.name === name;
+        else {
+            try {
+                const parsed = lib.parseSync(idx.definition).stmts?.[0]?.stmt;
+                same = !!parsed?.IndexStmt && shape(parsed.IndexStmt) === wanted;
+            }
+            catch {
+                same = false;
+            }
+        }
+        if (!same) {
+            if (!name) {
+                logger.warning(`invalid index ${qualifiedName} on ${idx.table} is left in place: its definition (${idx.definition}) is not the one this statement builds; drop it by hand if nothing is building it`);
+            }
+            continue;
+        }
+        if (idx.buildingPid !== undefined) {
+            logger.warning(`invalid index ${qualifiedName} is not dropped: backend pid ${idx.buildingPid} is still building it`);
+            continue;
+        }
+        logger.warning(`dropping invalid index ${qualifiedName} (${idx.definition}) left by a failed or interrupted CREATE INDEX CONCURRENTLY; building it again`);
+        await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${(0,connect/* ident */.bD)(qualifiedName)}`);
+        dropped.push(qualifiedName);
+    }
+    return dropped;
+}
+
+;// CONCATENATED MODULE: ./src/migrate/apply.ts
+
+
 /** A migration statement failed; nothing of that file was committed (unless non-transactional). */
 class MigrationFailedError extends errors/* ConfigError */.xL {
     sqlState;
@@ -39029,319 +39434,46 @@ class MigrationFailedError extends errors/* ConfigError */.xL {
     }
     /** Every migration's state when the run stopped (filled in by applyMigrations). */
     rows = [];
-}
-const DEFAULTS = {
-    historyTable: 'runbook.schema_migrations',
-    lockWaitMs: 60_000,
-    lockTimeoutMs: 5_000,
-    statementTimeoutMs: 0,
-    retries: 3,
-    retryBackoffMs: 1_000,
-    applicationName: 'runbook-migrate',
-};
-const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
-/** Validates a `schema.table` name. @throws ConfigError naming the `history-table` input */
-function historyTableName(name = DEFAULTS.historyTable) {
-    if (!TABLE_NAME.test(name)) {
-        throw new errors/* ConfigError */.xL(`'${name}' is not a table name (expected schema.table, e.g. runbook.schema_migrations)`, undefined, 'history-table');
-    }
-    return name;
-}
-function lockName(table) {
-    return `runbook-migrate ${table}`;
-}
-async function engine_open(options) {
-    return (0,connect/* connect */.Ng)(options.databaseUrl, {
-        caCert: options.caCert || undefined,
-        applicationName: options.applicationName ?? DEFAULTS.applicationName,
-    });
-}
-/** Creates the history table (and its schema) when missing. Call with the advisory lock held. */
-async function ensureHistoryTable(client, table) {
-    const [schema] = table.includes('.') ? table.split('.') : [undefined];
-    const t = (0,connect/* ident */.bD)(table);
-    await client.query(`${schema ? `CREATE SCHEMA IF NOT EXISTS ${(0,connect/* ident */.bD)(schema)};` : ''}
-     CREATE TABLE IF NOT EXISTS ${t} (
-       version      text PRIMARY KEY,
-       name         text NOT NULL,
-       checksum     text NOT NULL,
-       applied_at   timestamptz NOT NULL DEFAULT now(),
-       applied_by   text NOT NULL,
-       execution_ms integer NOT NULL,
-       run_url      text,
-       kind         text NOT NULL DEFAULT 'applied' CHECK (kind IN ('applied', 'baseline'))
-     );
-     COMMENT ON TABLE ${t} IS 'Applied schema migrations (runbook-actions migrate)';`);
-}
-/** Reads the history table; an empty list when it does not exist yet. */
-async function readHistory(client, table) {
-    const exists = await client.query('SELECT to_regclass($1) IS NOT NULL AS ok', [(0,connect/* ident */.bD)(table)]);
-    if (!exists.rows[0].ok)
-        return [];
-    const r = await client.query(`SELECT version, name, checksum, applied_at, applied_by, execution_ms, run_url, kind FROM ${(0,connect/* ident */.bD)(table)}`);
-    return r.rows
-        .map((row) => ({
-        version: row.version,
-        name: row.name,
-        checksum: row.checksum,
-        appliedAt: row.applied_at,
-        appliedBy: row.applied_by,
-        executionMs: row.execution_ms,
-        runUrl: row.run_url,
-        kind: row.kind,
-    }))
-        .sort((a, b) => compareVersions(a.version, b.version));
-}
-/** Versions compare numerically: `0001` and `1` are the same migration. */
-function versionKey(version) {
-    return BigInt(version).toString();
-}
-/** The fields of a row that come from its history record. */
-function recorded(h) {
-    return {
-        durationMs: h.executionMs,
-        appliedAt: h.appliedAt,
-        appliedBy: h.appliedBy,
-        appliedChecksum: h.checksum,
-    };
-}
-function analyse(files, history, allowOutOfOrder) {
-    const byVersion = new Map(history.map((h) => [versionKey(h.version), h]));
-    const newest = history.length ? history[history.length - 1].version : undefined;
-    const rows = [];
-    const pending = [];
-    const changed = [];
-    const outOfOrder = [];
-    const seen = new Set();
-    for (const f of files) {
-        const key = versionKey(f.version);
-        const h = byVersion.get(key);
-        seen.add(key);
-        const base = { version: f.version, name: f.name, file: f.path, checksum: f.checksum };
-        if (h) {
-            const state = h.checksum !== f.checksum
-                ? 'checksum changed'
-                : h.kind === 'baseline'
-                    ? 'baselined'
-                    : 'already applied';
-            if (state === 'checksum changed')
-                changed.push({ file: f, row: h });
-            rows.push({ ...base, ...recorded(h), state });
-        }
-        else {
-            const late = newest !== undefined && compareVersions(f.version, newest) < 0;
-            if (late)
-                outOfOrder.push(f);
-            pending.push(f);
-            rows.push({ ...base, state: late && !allowOutOfOrder ? 'out of order' : 'pending' });
-        }
-    }
-    const missing = history.filter((h) => !seen.has(versionKey(h.version)));
-    for (const h of missing) {
-        rows.push({ version: h.version, name: h.name, ...recorded(h), state: 'missing file' });
-    }
-    rows.sort((a, b) => compareVersions(a.version, b.version));
-    return { rows, pending, changed, outOfOrder, missing, newest };
-}
-function problemsOf(a, allowOutOfOrder) {
-    const problems = a.changed.map(({ file, row }) => ({
-        file: file.path,
-        message: `${file.filename} was changed after it was applied: checksum on disk ${file.checksum}, applied ${row.checksum} (applied ${row.appliedAt.toISOString()} by ${row.appliedBy}). Never edit an applied migration; add a new one`,
-    }));
-    if (!allowOutOfOrder && a.outOfOrder.length) {
-        for (const f of a.outOfOrder) {
-            problems.push({
-                file: f.path,
-                message: `${f.filename} is pending but older than the newest applied migration ${a.newest}; rename it with a newer version or set allow-out-of-order`,
-            });
-        }
-    }
-    return problems;
-}
-function warnMissing(a, logger) {
-    return a.missing.map((h) => {
-        const w = `applied migration ${h.version}_${h.name} has no file in the migrations directory`;
-        logger.warning(w);
-        return w;
-    });
-}
-function refuse(problems, a) {
-    const first = problems[0];
-    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem(s))` : '';
-    const e = new MigrationRefusedError(`refusing to migrate: ${first.message}${more}`, { file: first.file }, problems.map((p) => p.message));
-    e.rows = a.rows;
-    e.pending = a.pending.map((f) => f.version);
-    throw e;
-}
-function result(command, a) {
-    return {
-        command,
-        rows: a.rows,
-        applied: [],
-        baselined: [],
-        pending: a.pending.map((f) => f.version),
-        problems: [],
-        warnings: [],
-    };
-}
-/** Connects, runs `fn`, closes. */
-async function withClient(options, fn) {
-    const client = await engine_open(options);
-    try {
-        return await fn(client);
-    }
-    finally {
-        await client.end().catch(() => { });
-    }
-}
-/** Reads the files and the history table (no writes, no lock) and compares them. */
-async function inspect(command, options, logger) {
-    const table = historyTableName(options.historyTable);
-    const files = discoverMigrations(options.dir);
-    const history = await withClient(options, (c) => readHistory(c, table));
-    const analysis = analyse(files, history, !!options.allowOutOfOrder);
-    const res = result(command, analysis);
-    res.warnings = warnMissing(analysis, logger);
-    return { files, analysis, res, problems: problemsOf(analysis, !!options.allowOutOfOrder) };
-}
-/**
- * Connects, takes the run's advisory lock (waiting up to `lockWaitMs`), creates the history table
- * when missing, reads it and runs `fn`; releases the lock and closes whatever happens.
- * A killed runner's backend notices the closed connection and rolls back (PostgreSQL 14+
- * `client_connection_check_interval`).
- * @throws LockTimeoutError when another run holds the lock longer than `lockWaitMs`
- */
-async function withHistoryLock(options, table, fn) {
-    return withClient(options, async (client) => {
-        await client.query(`SELECT set_config('client_connection_check_interval', '1000', false)`).then(() => connectionChecked.add(client), () => { });
-        const release = await acquireAdvisoryLock(client, lockName(table), options.lockWaitMs ?? DEFAULTS.lockWaitMs);
-        try {
-            await ensureHistoryTable(client, table);
-            return await fn(client, await readHistory(client, table));
-        }
-        finally {
-            await release();
-        }
-    });
-}
-/**
- * Lists pending migrations without writing anything. Parses each pending file, so syntax errors
- * and mixing-rule violations surface here.
- * @throws ConfigError for a bad directory, file name, URL or SQL; MigrationRefusedError when
- *   `apply` would refuse (changed checksum, out-of-order file)
- */
-async function planMigrations(options, logger) {
-    const { analysis: a, res, problems } = await inspect('plan', options, logger);
-    if (problems.length)
-        refuse(problems, a);
-    for (const f of a.pending) {
-        const parsed = await parseMigration(f);
-        const row = res.rows.find((r) => r.version === f.version);
-        row.statements = parsed.statements.length;
-        row.nonTransactional = engine_nonTransactionalReason(parsed);
-        logger.info(`pending ${f.filename} (${parsed.statements.length} statements${row.nonTransactional ? `, runs outside a transaction: ${row.nonTransactional}` : ''})`);
-    }
-    if (!a.pending.length)
-        logger.info('no pending migrations');
-    return res;
-}
-/**
- * Shows every migration's state (applied, pending, changed, missing file) without writing.
- * Does not parse SQL, so it stays fast with thousands of migrations.
- */
-async function migrationStatus(options, logger) {
-    const { analysis: a, res, problems } = await inspect('status', options, logger);
-    res.problems = problems.map((p) => p.message);
-    const applied = a.rows.filter((r) => r.state === 'already applied' || r.state === 'baselined');
-    logger.info(`${applied.length} applied, ${a.pending.length} pending, ${a.changed.length} changed, ${a.missing.length} missing file(s)`);
-    return res;
-}
-/**
- * Checks that applied files are unchanged, that no pending file is out of order, and that every
- * pending file parses. Returns the problems instead of throwing; the caller fails the step when
- * `problems` is not empty.
- */
-async function verifyMigrations(options, logger) {
-    const { files, analysis: a, res, problems } = await inspect('verify', options, logger);
-    for (const f of a.pending) {
-        try {
-            await parseMigration(f);
-        }
-        catch (e) {
-            if (!(e instanceof errors/* ConfigError */.xL))
-                throw e;
-            problems.push({ file: f.path, message: e.message });
-        }
-    }
-    for (const p of problems)
-        logger.error(p.message, { file: p.file });
-    res.problems = problems.map((p) => p.message);
-    if (!problems.length)
-        logger.info(`verified ${files.length} migration file(s): no problems`);
-    return res;
-}
-/**
- * Marks every file with a version up to and including `baselineVersion` as applied without
- * running it (kind `baseline` in the history), for databases that already have that schema.
- * @throws ConfigError when `baselineVersion` is not a version number
- */
-async function baselineMigrations(options, logger) {
-    const table = historyTableName(options.historyTable);
-    if (!/^\d+$/.test(options.baselineVersion ?? '')) {
-        throw new errors/* ConfigError */.xL(`expected a migration version (digits), got '${options.baselineVersion ?? ''}'`, undefined, 'baseline-version');
-    }
-    const files = discoverMigrations(options.dir);
-    const info = options.runInfo ?? runInfo();
-    return withHistoryLock(options, table, async (client, history) => {
-        const known = new Set(history.map((h) => versionKey(h.version)));
-        const todo = files.filter((f) => compareVersions(f.version, options.baselineVersion) <= 0 &&
-            !known.has(versionKey(f.version)));
-        if (!files.some((f) => compareVersions(f.version, options.baselineVersion) === 0)) {
-            logger.warning(`no migration file has version ${options.baselineVersion}`);
-        }
-        try {
-            await client.query('BEGIN');
-            for (const f of todo) {
-                await client.query(`INSERT INTO ${(0,connect/* ident */.bD)(table)} (version, name, checksum, applied_by, execution_ms, run_url, kind)
-           VALUES ($1, $2, $3, $4, 0, $5, 'baseline')`, [f.version, f.name, f.checksum, info.actor, info.runUrl ?? null]);
-                logger.info(`baselined ${f.filename}`);
-            }
-            await client.query('COMMIT');
-        }
-        catch (e) {
-            await client.query('ROLLBACK').catch(() => { });
-            throw e;
-        }
-        const a = analyse(files, await readHistory(client, table), !!options.allowOutOfOrder);
-        const res = result('baseline', a);
-        res.baselined = todo.map((f) => f.version);
-        res.warnings = warnMissing(a, logger);
-        return res;
-    });
+    /** True when the connection to the server was lost (the rest of the run did not happen). */
+    connectionLost = false;
+    /** The run's format, why, and history table (filled in by the engine, for the summary). */
+    context = {};
 }
 const LOCK_NOT_AVAILABLE = '55P03';
 /** statement_timeout, or a cancel request. */
 const QUERY_CANCELED = '57014';
+/**
+ * Whether `e` means the connection is gone: a socket error or closed connection (no SQLSTATE),
+ * SQLSTATE class 08 (connection exception), or 57P01-57P03 (the backend was terminated, the
+ * server shut down or is restarting).
+ */
+function isConnectionLost(e) {
+    const err = e;
+    if (err?.code && /^(08|57P0[123])/.test(err.code))
+        return true;
+    if (err?.code && /^E[A-Z]+$/.test(err.code))
+        return true; // ECONNRESET, EPIPE ...
+    return (!err?.code &&
+        /Connection terminated|connection (is )?closed|not queryable|ECONNRESET|EPIPE|socket/i.test(String(err?.message)));
+}
 function pgInterval(ms) {
     return `'${Math.max(0, Math.round(ms))}ms'`;
 }
-/** Clients whose server has `client_connection_check_interval` (PostgreSQL 14+) and got it set. */
-const connectionChecked = new WeakSet();
 /**
  * Statements that end a file's session state (`SET ROLE`, `SET SESSION AUTHORIZATION`,
  * `SET search_path`, any other `SET`), so the history row is written, and the next file runs,
  * as the runner with the connection's own settings (Flyway restores the connection state after
  * each migration the same way). `RESET ALL` skips the role and session authorization, hence
- * the two explicit resets; the advisory lock is untouched. The connection check interval set
- * by {@link withHistoryLock} is restored where the server has it (a plain `SET`: reading
- * `pg_settings` for every file cost more than the file itself in the 300-file benchmark).
+ * the two explicit resets; the advisory lock is untouched. The connection check interval is
+ * restored where the server has it (a plain `SET`: reading `pg_settings` for every file cost
+ * more than the file itself in the 300-file benchmark).
  */
-function restoreSession(client) {
+function restoreSession(ctx) {
     return [
         'RESET SESSION AUTHORIZATION',
         'RESET ROLE',
         'RESET ALL',
-        ...(connectionChecked.has(client) ? ['SET client_connection_check_interval = 1000'] : []),
+        ...(ctx.connectionChecked ? ['SET client_connection_check_interval = 1000'] : []),
     ];
 }
 /** `SET [LOCAL] lock_timeout = ...; SET [LOCAL] statement_timeout = ...` for the run's settings. */
@@ -39352,84 +39484,41 @@ function setTimeouts(ctx, scope) {
         `${set} statement_timeout = ${pgInterval(ctx.statementTimeoutMs)}`,
     ];
 }
-/**
- * Applies pending migrations in version order, each file in its own transaction (files with a
- * statement that cannot run in a transaction run statement by statement; see `checkMixing` in
- * parser.ts). Holds a session advisory lock for the whole run. Every pending file is parsed
- * before the first one runs. A statement that fails on `lock_timeout` (SQLSTATE 55P03) is
- * retried `retries` times with exponential backoff.
- *
- * @throws ConfigError for bad input; MigrationRefusedError (nothing applied) for a changed or
- *   out-of-order file; MigrationFailedError at the failing file and line; LockTimeoutError when
- *   another run holds the lock longer than `lockWaitMs`
- */
-async function applyMigrations(options, logger) {
-    const table = historyTableName(options.historyTable);
-    const files = discoverMigrations(options.dir);
-    const info = options.runInfo ?? runInfo();
-    const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs;
-    const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs;
-    return withHistoryLock(options, table, async (client, history) => {
-        const applied = [];
-        const a = analyse(files, history, !!options.allowOutOfOrder);
-        const warnings = warnMissing(a, logger);
-        const problems = problemsOf(a, !!options.allowOutOfOrder);
-        if (problems.length)
-            refuse(problems, a);
-        const parsed = [];
-        for (const f of a.pending)
-            parsed.push(await parseMigration(f));
-        if (!parsed.length)
-            logger.info('no pending migrations');
-        const ctx = {
-            client,
-            table,
-            info,
-            lockTimeoutMs,
-            statementTimeoutMs,
-            retries: options.retries ?? DEFAULTS.retries,
-            retryBackoffMs: options.retryBackoffMs ?? DEFAULTS.retryBackoffMs,
-            logger,
-        };
-        for (const p of parsed) {
-            const row = a.rows.find((r) => r.version === p.file.version);
-            try {
-                const ms = p.nonTransactional
-                    ? await runNonTransactional(ctx, p)
-                    : await runTransactional(ctx, p);
-                row.state = 'applied';
-                row.durationMs = ms;
-                row.nonTransactional = engine_nonTransactionalReason(p);
-                applied.push(p.file.version);
-                logger.info(`applied ${p.file.filename} (${ms} ms)`);
-            }
-            catch (e) {
-                row.state = 'failed';
-                if (e instanceof MigrationFailedError) {
-                    e.applied.push(...applied);
-                    e.rows = a.rows;
-                }
-                throw e;
-            }
-        }
-        const res = result('apply', a);
-        res.applied = applied;
-        res.pending = a.pending.map((f) => f.version).filter((v) => !applied.includes(v));
-        res.warnings = warnings;
-        return res;
-    });
-}
 /** Why a file runs outside a transaction (its first such statement), if it does. */
-function engine_nonTransactionalReason(p) {
-    return p.statements.find((s) => s.nonTransactional)?.nonTransactional;
+function apply_nonTransactionalReason(p) {
+    return (p.statements.find((s) => s.nonTransactional)?.nonTransactional ??
+        (p.file.noTransaction ? 'marked to run without a transaction' : undefined));
 }
-function historyInsert(ctx, f, executionMs) {
-    const lit = (v) => v === undefined || v === null ? 'NULL' : ctx.client.escapeLiteral(v);
-    const ms = executionMs === undefined
-        ? `(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer`
-        : String(Math.round(executionMs));
-    return `INSERT INTO ${(0,connect/* ident */.bD)(ctx.table)} (version, name, checksum, applied_by, execution_ms, run_url, kind)
-VALUES (${lit(f.version)}, ${lit(f.name)}, ${lit(f.checksum)}, ${lit(ctx.info.actor)}, ${ms}, ${lit(ctx.info.runUrl)}, 'applied')`;
+/** How a parsed file runs, in words (for `plan`). */
+function howItRuns(p) {
+    const reason = apply_nonTransactionalReason(p);
+    if (!reason) {
+        return p.blocks.length
+            ? `one transaction (its ${p.blocks.length} BEGIN ... COMMIT block(s) merge into it)`
+            : 'one transaction';
+    }
+    return `statements alone, outside a transaction (${reason})${p.blocks.length ? `; each BEGIN ... COMMIT block as its own transaction` : ''}`;
+}
+/**
+ * Runs a parsed file and writes `record` (SQL from the history store) after it, in the same
+ * transaction when the file runs in one.
+ * @returns execution time in milliseconds
+ * @throws MigrationFailedError at the failing statement (with `connectionLost` when the
+ *   connection dropped)
+ */
+async function runMigration(ctx, p, record) {
+    try {
+        return apply_nonTransactionalReason(p)
+            ? await runNonTransactional(ctx, p, record)
+            : await runTransactional(ctx, p, record);
+    }
+    catch (e) {
+        if (e instanceof MigrationFailedError)
+            throw e;
+        if (isConnectionLost(e))
+            throw lost(ctx, p, undefined, e);
+        throw e;
+    }
 }
 /** Runs `attempt`, retrying on SQLSTATE 55P03 with exponential backoff. */
 async function withLockRetry(ctx, where, attempt) {
@@ -39447,34 +39536,53 @@ async function withLockRetry(ctx, where, attempt) {
         }
     }
 }
-function failure(p, s, e, retries, nonTransactional = false) {
+/** The lost-connection failure: which file, what is committed, the command that resumes. */
+function lost(ctx, p, s, e, committedBefore) {
     const err = e;
+    const done = ctx.done.length
+        ? `committed by this run before it: ${ctx.done.join(', ')}`
+        : 'no earlier file of this run was committed';
+    const state = apply_nonTransactionalReason(p)
+        ? committedBefore
+            ? `${p.file.filename} runs outside a transaction: its statements before line ${s?.line} were committed, the rest did not run`
+            : `${p.file.filename} runs outside a transaction: none of its statements was committed`
+        : `${p.file.filename} was not committed (the server rolls back its open transaction), unless the connection dropped after its COMMIT: \`runbook migrate status\` shows which`;
+    const e2 = new MigrationFailedError(`lost the connection to the database while applying ${p.file.filename}${s ? ` at line ${s.line}` : ''} (${err.message}${err.code ? ` [SQLSTATE ${err.code}]` : ''}). ${state}; ${done}. Resume with: ${ctx.resumeCommand} (or re-run this step): applied files are recorded and skipped`, { file: p.file.path, line: s?.line }, err.code);
+    e2.connectionLost = true;
+    return e2;
+}
+function failure(ctx, p, s, e, nonTransactional = false, committedBefore = 0) {
+    if (isConnectionLost(e))
+        return lost(ctx, p, s, e, committedBefore);
+    const err = e;
+    const retries = ctx.retries;
     const hint = err.code === LOCK_NOT_AVAILABLE
         ? ` (lock_timeout; gave up after ${retries} retr${retries === 1 ? 'y' : 'ies'})`
         : err.code === QUERY_CANCELED
             ? ` (statement_timeout or cancelled${s || nonTransactional ? '' : '; the file was not run again to find the line, so its locks are not taken twice'})`
             : '';
     return new MigrationFailedError(`${p.file.filename} failed${s ? ` at line ${s.line}` : ''}: ${err.message}${err.code ? ` [SQLSTATE ${err.code}]` : ''}${hint}; ${nonTransactional
-        ? 'this file runs outside a transaction, so statements before this line were committed: make them idempotent (IF NOT EXISTS) and re-run'
+        ? committedBefore
+            ? 'this file runs outside a transaction, so statements before this line were committed: make them idempotent (IF NOT EXISTS) and re-run'
+            : 'this file runs outside a transaction; nothing of it was committed'
         : 'nothing of this file was committed'}`, { file: p.file.path, line: s?.line }, err.code);
 }
 /**
  * One transaction for the whole file, sent as a single multi-statement query (one round trip):
- * `BEGIN; SET LOCAL ...; <statements>; RESET ...; INSERT history; COMMIT`. On failure the
+ * `BEGIN; SET LOCAL ...; <statements>; RESET ...; <history>; COMMIT`. On failure the
  * transaction is rolled back; the failing line comes from the error's position when the server
  * reports one, else from replaying the statements one by one in a rolled-back transaction
  * (never after a statement_timeout / cancel, SQLSTATE 57014: the replay would hold the same
  * locks that long again).
- * @returns execution time in milliseconds
  */
-async function runTransactional(ctx, p) {
+async function runTransactional(ctx, p, record) {
     const SEP = '\n;\n'; // the newline ends a trailing `-- comment` before the `;`
     const head = ['BEGIN', ...setTimeouts(ctx, 'LOCAL')];
     const text = [
         ...head,
         ...p.statements.map((s) => s.sql),
-        ...restoreSession(ctx.client),
-        historyInsert(ctx, p.file),
+        ...restoreSession(ctx),
+        record(),
         'COMMIT',
     ].join(SEP);
     // Where each statement starts in `text`, to map an error position back to it.
@@ -39491,30 +39599,29 @@ async function runTransactional(ctx, p) {
                 await ctx.client.query(text);
             }
             catch (e) {
-                await ctx.client.query('ROLLBACK').catch(() => { });
+                if (!isConnectionLost(e))
+                    await ctx.client.query('ROLLBACK').catch(() => { });
                 throw e;
             }
         });
     }
     catch (e) {
         const err = e;
+        if (isConnectionLost(e))
+            throw lost(ctx, p, undefined, e);
         if (!err.code)
             throw e;
-        // The error position (1-based, in characters of `text`) names the statement when the
-        // server reports one. A statement that ran past statement_timeout is not replayed: the
-        // replay would take its locks for that long again. Otherwise the file is replayed
-        // statement by statement in a rolled-back transaction to find the failing one.
         const pos = Number(err.position) - 1;
         // (Positions count characters; with surrogate pairs in the text, replay instead.)
         if (err.position && pos >= starts[0] && !/[\uD800-\uDFFF]/.test(text)) {
             const i = starts.findLastIndex((x) => x <= pos);
             if (i >= 0 && pos < starts[i] + p.statements[i].sql.length) {
-                throw failure(p, p.statements[i], e, ctx.retries);
+                throw failure(ctx, p, p.statements[i], e);
             }
         }
         if (err.code === QUERY_CANCELED)
-            throw failure(p, undefined, e, ctx.retries);
-        throw failure(p, await locateFailure(ctx, p), e, ctx.retries);
+            throw failure(ctx, p, undefined, e);
+        throw failure(ctx, p, await locateFailure(ctx, p), e);
     }
     return Math.round(performance.now() - start);
 }
@@ -39536,59 +39643,1581 @@ async function locateFailure(ctx, p) {
         await ctx.client.query('ROLLBACK').catch(() => { });
     }
 }
+/** Consecutive statements that run together: one alone, or one explicit BEGIN ... COMMIT block. */
+function units(p) {
+    const out = [];
+    for (const s of p.statements) {
+        const last = out[out.length - 1];
+        if (s.block !== undefined && last && last[0].block === s.block)
+            last.push(s);
+        else
+            out.push([s]);
+    }
+    return out;
+}
 /**
- * A file with a statement that cannot run in a transaction: each statement runs alone, the
- * history row is written after the last one. A failed `CREATE INDEX CONCURRENTLY` leaves an
- * invalid index behind (PostgreSQL docs, "Building Indexes Concurrently"); such an index with
- * the statement's name is dropped (`DROP INDEX CONCURRENTLY`) after the failure and before
- * every attempt, so a re-run builds it again.
+ * A file that cannot run in one transaction: each statement runs alone, each explicit
+ * `BEGIN ... COMMIT` block as one transaction, the history row is written after the last one.
+ * Before and after each `CREATE INDEX CONCURRENTLY`, the invalid index an interrupted build of
+ * it left is dropped (see concurrently.ts), so a re-run builds it again.
  */
-async function runNonTransactional(ctx, p) {
+async function runNonTransactional(ctx, p, record) {
     const start = performance.now();
     await ctx.client.query(setTimeouts(ctx, 'SESSION').join('; '));
-    for (const s of p.statements) {
-        // An invalid index left by an earlier, interrupted CREATE INDEX CONCURRENTLY would make
-        // `IF NOT EXISTS` skip the build and record the migration as applied.
-        await dropInvalidIndex(ctx, s);
+    let committed = 0;
+    for (const unit of units(p)) {
+        const s = unit[0];
+        const block = s.block !== undefined;
         try {
+            if (!block)
+                await dropInvalidIndexFor(ctx.client, s, ctx.logger);
             await withLockRetry(ctx, () => `${p.file.path}:${s.line}`, async () => {
                 try {
-                    await ctx.client.query(s.sql);
+                    if (block) {
+                        await ctx.client.query(['BEGIN', ...unit.map((x) => x.sql), 'COMMIT'].join('\n;\n'));
+                    }
+                    else
+                        await ctx.client.query(s.sql);
                 }
                 catch (e) {
-                    await dropInvalidIndex(ctx, s);
+                    if (isConnectionLost(e))
+                        throw e;
+                    if (block)
+                        await ctx.client.query('ROLLBACK').catch(() => { });
+                    else
+                        await dropInvalidIndexFor(ctx.client, s, ctx.logger).catch(() => []);
                     throw e;
                 }
             });
+            committed++;
         }
         catch (e) {
-            if (!e.code)
+            if (!e.code && !isConnectionLost(e))
                 throw e;
-            throw failure(p, s, e, ctx.retries, true);
+            let at = s;
+            if (block && !isConnectionLost(e)) {
+                const pos = Number(e.position);
+                if (pos) {
+                    let offset = 'BEGIN\n;\n'.length;
+                    for (const x of unit) {
+                        if (pos - 1 < offset + x.sql.length) {
+                            at = x;
+                            break;
+                        }
+                        offset += x.sql.length + 3;
+                    }
+                }
+            }
+            throw failure(ctx, p, at, e, true, committed);
         }
     }
     const ms = Math.round(performance.now() - start);
     // The file's own SETs (and the run's timeouts) were session-wide: end them before the
     // history row is written and the next file runs.
-    await ctx.client.query(restoreSession(ctx.client).join('; '));
-    await ctx.client.query(historyInsert(ctx, p.file, ms));
+    await ctx.client.query(restoreSession(ctx).join('; '));
+    await ctx.client.query(record(ms));
     return ms;
 }
-async function dropInvalidIndex(ctx, s) {
-    if (s.kind !== 'IndexStmt' || !s.node.concurrent || !s.node.idxname)
-        return;
-    const rel = s.node.relation;
-    const name = rel?.schemaname
-        ? `${rel.schemaname}.${String(s.node.idxname)}`
-        : String(s.node.idxname);
-    const r = await ctx.client
-        .query(`SELECT NOT i.indisvalid AS invalid FROM pg_index i WHERE i.indexrelid = to_regclass($1)`, [(0,connect/* ident */.bD)(name)])
-        .catch(() => ({ rows: [] }));
-    if (r.rows[0]?.invalid) {
-        ctx.logger.warning(`dropping invalid index ${name} left by a failed or interrupted CREATE INDEX CONCURRENTLY`);
-        await ctx.client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${(0,connect/* ident */.bD)(name)}`).catch(() => { });
+
+// EXTERNAL MODULE: external "node:zlib"
+var external_node_zlib_ = __nccwpck_require__(8522);
+;// CONCATENATED MODULE: ./src/migrate/files.ts
+/**
+ * Migration files on disk: the naming of each supported tool, format detection, up and down
+ * parts, checksums.
+ *
+ * Formats (each tool's own documentation):
+ * - `runbook`: `<version>_<name>.sql` (the Supabase CLI convention, e.g.
+ *   `20260101091000_billing_audit_log.sql`); no down parts.
+ * - `flyway`: `V<version>__<description>.sql` versioned, `U<version>__<description>.sql` undo,
+ *   `R__<description>.sql` repeatable (Flyway docs, "Migrations" → "Naming"); versions are
+ *   dotted numbers (`1`, `1.1`, `2_1` = `2.1`).
+ * - `golang-migrate`: `<version>_<title>.up.sql` and `<version>_<title>.down.sql`
+ *   (golang-migrate `MIGRATIONS.md`).
+ * - `dbmate`: `<version>_<name>.sql` holding a `-- migrate:up` and a `-- migrate:down` section;
+ *   `-- migrate:up transaction:false` runs the section outside a transaction (dbmate README).
+ * - `prisma`: `<timestamp>_<name>/migration.sql` (Prisma Migrate, "Migration histories");
+ *   no down parts.
+ * - `diesel`: `<version>_<name>/up.sql` and `down.sql`, the version digits with or without
+ *   dashes (`2017-07-26-183722_create_users`); `metadata.toml` `run_in_transaction = false`
+ *   (diesel_migrations docs).
+ *
+ * Every file is read as UTF-8; a leading byte order mark is dropped and CRLF / CR line ends
+ * become LF before parsing and checksumming, so a file saved on Windows or with a BOM has the
+ * same checksum as the plain one.
+ */
+
+
+
+
+
+/** The migration file formats understood by the engine. */
+const FORMATS = [
+    'runbook',
+    'flyway',
+    'golang-migrate',
+    'dbmate',
+    'prisma',
+    'diesel',
+];
+/** Formats whose migrations have down (undo) parts that `rollback` can run. */
+const FORMATS_WITH_DOWN = [
+    'flyway',
+    'golang-migrate',
+    'dbmate',
+    'diesel',
+];
+/**
+ * Flyway callback events a `<event>.sql` / `<event>__<description>.sql` file may name (Flyway
+ * docs, "Callback Events"). `apply` runs {@link RUN_CALLBACKS}; the others are recognised and
+ * reported as not run.
+ */
+const FLYWAY_CALLBACKS = [
+    'beforeMigrate',
+    'beforeEachMigrate',
+    'beforeEachMigrateStatement',
+    'afterEachMigrateStatement',
+    'afterEachMigrateStatementError',
+    'afterEachMigrate',
+    'afterEachMigrateError',
+    'afterMigrate',
+    'afterMigrateApplied',
+    'afterVersioned',
+    'afterMigrateError',
+    'beforeUndo',
+    'beforeEachUndo',
+    'afterEachUndo',
+    'afterEachUndoError',
+    'afterUndo',
+    'afterUndoError',
+    'beforeClean',
+    'afterClean',
+    'afterCleanError',
+    'beforeInfo',
+    'afterInfo',
+    'afterInfoError',
+    'beforeValidate',
+    'afterValidate',
+    'afterValidateError',
+    'beforeBaseline',
+    'afterBaseline',
+    'afterBaselineError',
+    'beforeRepair',
+    'afterRepair',
+    'afterRepairError',
+    'createSchema',
+    'beforeConnect',
+    'afterConnect',
+];
+/** The Flyway callbacks `apply` runs. */
+const RUN_CALLBACKS = [
+    'beforeMigrate',
+    'beforeEachMigrate',
+    'afterEachMigrate',
+    'afterMigrate',
+    'afterMigrateApplied',
+];
+const FLYWAY_CALLBACK = new RegExp(`^(${FLYWAY_CALLBACKS.join('|')})(?:__(.+))?\\.sql$`);
+/** `<version>_<name>.sql` (runbook, dbmate). */
+const MIGRATION_NAME = /^(\d+)_([A-Za-z0-9][A-Za-z0-9_.-]*)\.sql$/;
+const FLYWAY_NAME = /^([VU])(\d+(?:[._]\d+)*)__(.+)\.sql$/i;
+const FLYWAY_REPEATABLE = /^R__(.+)\.sql$/i;
+const GOLANG_NAME = /^(\d+)_(.+)\.(up|down)\.sql$/;
+const FOLDER_NAME = /^(\d[\d-]*\d|\d)_(.+)$/;
+const DBMATE_MARKER = /^--\s*migrate:(up|down)\b(.*)$/;
+/** Hex sha256 of `text` after dropping a BOM and normalising CRLF (and lone CR) line ends to LF. */
+function checksum(text) {
+    return (0,external_node_crypto_.createHash)('sha256').update(normaliseText(text)).digest('hex');
+}
+/** Replaces CRLF and lone CR with LF. */
+function normaliseLineEnds(text) {
+    return text.replace(/\r\n?/g, '\n');
+}
+/** Drops a leading UTF-8 byte order mark and normalises line ends to LF. */
+function normaliseText(text) {
+    return normaliseLineEnds(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+}
+/**
+ * Flyway's checksum of a file: CRC32 over the UTF-8 bytes of every line without its line
+ * break (BOM dropped from the first), as a signed 32-bit integer (Flyway
+ * `ChecksumCalculator`). Placeholders are not replaced first.
+ */
+function flywayChecksum(raw) {
+    const lines = normaliseText(raw).split('\n');
+    if (lines.length && lines[lines.length - 1] === '')
+        lines.pop();
+    let c = 0;
+    for (const l of lines)
+        c = (0,external_node_zlib_.crc32)(Buffer.from(l, 'utf8'), c);
+    return c | 0;
+}
+function versionParts(v) {
+    return v.split('.').map((p) => BigInt(p || '0'));
+}
+/**
+ * Compares two versions: runs of digits separated by dots, compared part by part as numbers
+ * (`'9' < '10'`, `'1.9' < '1.10'`, `'1' = '1.0'`).
+ */
+function compareVersions(a, b) {
+    const x = versionParts(a);
+    const y = versionParts(b);
+    for (let i = 0; i < Math.max(x.length, y.length); i++) {
+        const p = x[i] ?? 0n;
+        const q = y[i] ?? 0n;
+        if (p !== q)
+            return p < q ? -1 : 1;
+    }
+    return 0;
+}
+/** A canonical key for a version: `0001`, `1` and `1.0` are the same migration. */
+function versionKey(version) {
+    const parts = versionParts(version);
+    while (parts.length > 1 && parts[parts.length - 1] === 0n)
+        parts.pop();
+    return parts.join('.');
+}
+/** Texts read by {@link detectFormat}, reused by the reader of the same {@link loadMigrations} call. */
+let readCache;
+function readText(path, input) {
+    const cached = readCache?.get(path);
+    if (cached !== undefined)
+        return cached;
+    try {
+        const text = (0,external_node_fs_.readFileSync)(path, 'utf8');
+        readCache?.set(path, text);
+        return text;
+    }
+    catch (e) {
+        throw new errors/* ConfigError */.xL(`cannot read migration file: ${e.code ?? e.message}`, { file: path }, input);
     }
 }
+function isDir(path) {
+    try {
+        return (0,external_node_fs_.statSync)(path).isDirectory();
+    }
+    catch {
+        return false;
+    }
+}
+/** Lists the directory or throws a ConfigError naming it. */
+function listDir(dir, input) {
+    try {
+        if (!(0,external_node_fs_.statSync)(dir).isDirectory()) {
+            throw new errors/* ConfigError */.xL(`'${dir}' is not a directory`, undefined, input);
+        }
+        return (0,external_node_fs_.readdirSync)(dir).sort();
+    }
+    catch (e) {
+        if (e instanceof errors/* ConfigError */.xL)
+            throw e;
+        const code = e.code;
+        const why = code === 'ENOENT' ? 'does not exist' : `cannot be read (${code ?? e.message})`;
+        throw new errors/* ConfigError */.xL(`migrations directory '${dir}' ${why}`, undefined, input);
+    }
+}
+/**
+ * Detects the format of the migrations in `dir` from file names (and, for `<version>_<name>.sql`
+ * files, from dbmate's `-- migrate:up` marker).
+ * @returns the format and why, or undefined when nothing in the directory is a migration
+ * @throws ConfigError naming the directory when it holds files of two formats
+ */
+function detectFormat(dir, input = 'dir') {
+    const entries = listDir(dir, input);
+    const seen = new Map();
+    const note = (f, why) => {
+        if (!seen.has(f))
+            seen.set(f, why);
+    };
+    for (const e of entries) {
+        const path = (0,external_node_path_.join)(dir, e);
+        if (isDir(path)) {
+            if (FOLDER_NAME.test(e) && (0,external_node_fs_.existsSync)((0,external_node_path_.join)(path, 'migration.sql')))
+                note('prisma', `${e}/migration.sql`);
+            else if (FOLDER_NAME.test(e) && (0,external_node_fs_.existsSync)((0,external_node_path_.join)(path, 'up.sql')))
+                note('diesel', `${e}/up.sql`);
+            else {
+                // Flyway scans its locations recursively (db/migration/v1/V1__x.sql).
+                const nested = walk(path).find((f) => {
+                    const base = f.split('/').pop();
+                    return FLYWAY_NAME.test(base) || FLYWAY_REPEATABLE.test(base);
+                });
+                if (nested)
+                    note('flyway', (0,external_node_path_.join)(e, nested));
+            }
+            continue;
+        }
+        if (!e.toLowerCase().endsWith('.sql'))
+            continue;
+        if (FLYWAY_NAME.test(e) || FLYWAY_REPEATABLE.test(e))
+            note('flyway', e);
+        else if (FLYWAY_CALLBACK.test(e))
+            continue; // a callback alone does not make a format
+        else if (GOLANG_NAME.test(e)) {
+            // Name an up file when there is one (down files sort first).
+            if (seen.get('golang-migrate')?.endsWith('.down.sql'))
+                seen.delete('golang-migrate');
+            note('golang-migrate', e);
+        }
+        else if (MIGRATION_NAME.test(e)) {
+            const text = readText(path, input);
+            if (normaliseText(text)
+                .split('\n')
+                .some((l) => DBMATE_MARKER.test(l.trim())))
+                note('dbmate', `${e} (-- migrate:up)`);
+            else
+                note('runbook', e);
+        }
+    }
+    // dbmate files without markers look like ours: one marked file makes the directory dbmate.
+    if (seen.has('dbmate'))
+        seen.delete('runbook');
+    if (seen.size > 1) {
+        const list = [...seen]
+            .map(([f, why]) => `${f} (${why})`)
+            .sort()
+            .join(', ');
+        throw new errors/* ConfigError */.xL(`migrations directory '${dir}' mixes migration formats: ${list}; keep one format per directory or set the format explicitly`, undefined, input);
+    }
+    const [first] = [...seen];
+    if (!first)
+        return undefined;
+    return { format: first[0], reason: `detected from ${first[1]}` };
+}
+/**
+ * Reads, splits and checksums the migrations in `dir` in the given format (`auto`: detected,
+ * see {@link detectFormat}), versioned ones sorted by version.
+ *
+ * @param dir - directory path (relative to the working directory or absolute)
+ * @param input - the action input / CLI flag that named the directory, for errors
+ * @throws ConfigError when the directory is missing, unreadable or holds no migration in any
+ *   known format (naming the directory); when a file has a bad name for the format, two files
+ *   share a version, a down part has no up part, or a dbmate file has no `-- migrate:up` — each
+ *   naming the file
+ */
+function loadMigrations(dir, format = 'auto', input = 'dir') {
+    readCache = new Map();
+    try {
+        return load(dir, format, input);
+    }
+    finally {
+        readCache = undefined;
+    }
+}
+function load(dir, format, input) {
+    let chosen;
+    let reason;
+    if (format === 'auto') {
+        const d = detectFormat(dir, input);
+        if (!d) {
+            throw new errors/* ConfigError */.xL(`migrations directory '${dir}' holds no migration files in any known format (${FORMATS.join(', ')}): expected e.g. 20260101091000_add_users.sql, V1__add_users.sql, 000001_add_users.up.sql or 20260101091000_add_users/migration.sql`, undefined, input);
+        }
+        chosen = d.format;
+        reason = d.reason;
+    }
+    else {
+        if (!FORMATS.includes(format)) {
+            throw new errors/* ConfigError */.xL(`unknown migration format '${format}' (expected auto, ${FORMATS.join(', ')})`, undefined, 'format');
+        }
+        chosen = format;
+        reason = 'set by the format input';
+    }
+    const set = READERS[chosen](dir, input);
+    if (!set.files.length && !set.repeatables.length) {
+        throw new errors/* ConfigError */.xL(`migrations directory '${dir}' holds no ${chosen} migration files`, undefined, input);
+    }
+    const byVersion = new Map();
+    for (const f of set.files) {
+        const key = versionKey(f.version);
+        const other = byVersion.get(key);
+        if (other) {
+            throw new errors/* ConfigError */.xL(`duplicate migration version ${f.version}: '${other}' and '${f.filename}'`, { file: f.path }, input);
+        }
+        byVersion.set(key, f.filename);
+    }
+    set.files.sort((a, b) => compareVersions(a.version, b.version));
+    set.repeatables.sort((a, b) => (a.filename < b.filename ? -1 : 1));
+    return { format: chosen, detected: format === 'auto', reason, ...set };
+}
+/**
+ * Lists, reads and checksums `<version>_<name>.sql` migrations (the `runbook` format).
+ * @throws ConfigError as {@link loadMigrations}
+ */
+function discoverMigrations(dir, input = 'dir') {
+    return loadMigrations(dir, 'runbook', input).files;
+}
+function fileOf(version, name, dir, filename, input) {
+    const path = (0,external_node_path_.join)(dir, filename);
+    const raw = readText(path, input);
+    const sql = normaliseText(raw);
+    return { version, name, filename, path, sql, raw, checksum: checksum(sql) };
+}
+function badName(dir, filename, expected, input) {
+    throw new errors/* ConfigError */.xL(`bad migration file name '${filename}': expected ${expected}`, { file: (0,external_node_path_.join)(dir, filename) }, input);
+}
+const readRunbook = (dir, input) => {
+    const files = [];
+    for (const filename of listDir(dir, input)) {
+        if (!filename.toLowerCase().endsWith('.sql') || isDir((0,external_node_path_.join)(dir, filename)))
+            continue;
+        const m = MIGRATION_NAME.exec(filename);
+        if (!m) {
+            badName(dir, filename, '<version>_<name>.sql, e.g. 20260101091000_add_billing_audit_log.sql (version: digits; name: letters, digits, _ or -)', input);
+        }
+        files.push(fileOf(m[1], m[2], dir, filename, input));
+    }
+    return { files, repeatables: [] };
+};
+/** Files under `dir`, recursively, as paths relative to it (`/`-separated), sorted. */
+function walk(dir, prefix = '') {
+    const out = [];
+    let entries;
+    try {
+        entries = (0,external_node_fs_.readdirSync)((0,external_node_path_.join)(dir, prefix)).sort();
+    }
+    catch {
+        return out;
+    }
+    for (const e of entries) {
+        const rel = prefix ? `${prefix}/${e}` : e;
+        if (isDir((0,external_node_path_.join)(dir, rel)))
+            out.push(...walk(dir, rel));
+        else
+            out.push(rel);
+    }
+    return out;
+}
+/** Flyway scans its locations recursively: files in subfolders count, by their own name. */
+const readFlyway = (dir, input) => {
+    const files = [];
+    const repeatables = [];
+    const undo = new Map();
+    const callbacks = {};
+    listDir(dir, input);
+    for (const filename of walk(dir)) {
+        if (!filename.toLowerCase().endsWith('.sql'))
+            continue;
+        const base = filename.split('/').pop();
+        const cb = FLYWAY_CALLBACK.exec(base);
+        if (cb) {
+            (callbacks[cb[1]] ??= []).push(fileOf('', cb[2] ?? cb[1], dir, filename, input));
+            continue;
+        }
+        const r = FLYWAY_REPEATABLE.exec(base);
+        if (r) {
+            repeatables.push({ ...fileOf('', r[1], dir, filename, input), repeatable: true });
+            continue;
+        }
+        const m = FLYWAY_NAME.exec(base);
+        if (!m) {
+            badName(dir, filename, 'V<version>__<description>.sql, U<version>__<description>.sql, R__<description>.sql or a callback such as afterMigrate.sql (Flyway naming)', input);
+        }
+        const version = m[2].replace(/_/g, '.');
+        const f = fileOf(version, m[3], dir, filename, input);
+        if (m[1].toUpperCase() === 'U') {
+            undo.set(versionKey(version), { path: f.path, filename, sql: f.sql });
+        }
+        else
+            files.push(f);
+    }
+    for (const [key, d] of undo) {
+        const f = files.find((x) => versionKey(x.version) === key);
+        if (!f) {
+            throw new errors/* ConfigError */.xL(`undo migration ${d.filename} has no versioned migration V${key}__*.sql`, { file: d.path }, input);
+        }
+        f.down = d;
+    }
+    return { files, repeatables, callbacks };
+};
+const readGolang = (dir, input) => {
+    const ups = new Map();
+    const downs = new Map();
+    for (const filename of listDir(dir, input)) {
+        if (!filename.toLowerCase().endsWith('.sql') || isDir((0,external_node_path_.join)(dir, filename)))
+            continue;
+        const m = GOLANG_NAME.exec(filename);
+        if (!m) {
+            badName(dir, filename, '<version>_<title>.up.sql or <version>_<title>.down.sql (golang-migrate naming)', input);
+        }
+        const key = versionKey(m[1]);
+        const f = fileOf(m[1], m[2], dir, filename, input);
+        const map = m[3] === 'up' ? ups : downs;
+        if (map.has(key)) {
+            const other = m[3] === 'up' ? ups.get(key).filename : downs.get(key).filename;
+            throw new errors/* ConfigError */.xL(`duplicate migration version ${m[1]}: '${other}' and '${filename}'`, { file: f.path }, input);
+        }
+        if (m[3] === 'up')
+            ups.set(key, f);
+        else
+            downs.set(key, { path: f.path, filename, sql: f.sql });
+    }
+    for (const [key, d] of downs) {
+        const f = ups.get(key);
+        if (!f) {
+            throw new errors/* ConfigError */.xL(`down migration ${d.filename} has no up migration`, { file: d.path }, input);
+        }
+        f.down = d;
+    }
+    return { files: [...ups.values()], repeatables: [] };
+};
+/**
+ * Splits a dbmate file into its up and down sections. Each section keeps the file's line
+ * numbers (other lines blanked). Options after the marker: `transaction:false`.
+ */
+function splitDbmate(text, path) {
+    const lines = text.split('\n');
+    const up = [];
+    const down = [];
+    const upOnly = [];
+    let section = 'none';
+    let upNoTx = false;
+    let downNoTx = false;
+    let sawUp = false;
+    let sawDown = false;
+    for (const line of lines) {
+        const m = DBMATE_MARKER.exec(line.trim());
+        if (m) {
+            const noTx = /\btransaction:\s*false\b/.test(m[2]);
+            section = m[1];
+            if (section === 'up') {
+                if (sawUp)
+                    throw new errors/* ConfigError */.xL(`second -- migrate:up marker`, { file: path });
+                sawUp = true;
+                upNoTx = noTx;
+            }
+            else {
+                if (sawDown)
+                    throw new errors/* ConfigError */.xL(`second -- migrate:down marker`, { file: path });
+                sawDown = true;
+                downNoTx = noTx;
+            }
+            up.push('');
+            down.push('');
+            continue;
+        }
+        up.push(section === 'up' ? line : '');
+        down.push(section === 'down' ? line : '');
+        if (section === 'up')
+            upOnly.push(line);
+        if (section === 'none' && line.trim() !== '' && !line.trim().startsWith('--')) {
+            throw new errors/* ConfigError */.xL(`SQL before the '-- migrate:up' marker: dbmate runs only the sections after '-- migrate:up' and '-- migrate:down'`, { file: path, line: up.length });
+        }
+    }
+    if (!sawUp) {
+        throw new errors/* ConfigError */.xL(`dbmate migration without a '-- migrate:up' marker`, { file: path });
+    }
+    return {
+        up: up.join('\n'),
+        upOnly: upOnly.join('\n'),
+        down: sawDown ? down.join('\n') : undefined,
+        upNoTx,
+        downNoTx,
+    };
+}
+const readDbmate = (dir, input) => {
+    const files = [];
+    for (const filename of listDir(dir, input)) {
+        if (!filename.toLowerCase().endsWith('.sql') || isDir((0,external_node_path_.join)(dir, filename)))
+            continue;
+        const m = MIGRATION_NAME.exec(filename);
+        if (!m)
+            badName(dir, filename, '<version>_<name>.sql (dbmate naming)', input);
+        const f = fileOf(m[1], m[2], dir, filename, input);
+        const s = splitDbmate(f.sql, f.path);
+        files.push({
+            ...f,
+            sql: s.up,
+            checksum: checksum(s.upOnly),
+            noTransaction: s.upNoTx || undefined,
+            down: s.down === undefined
+                ? undefined
+                : { path: f.path, filename, sql: s.down, noTransaction: s.downNoTx || undefined },
+        });
+    }
+    return { files, repeatables: [] };
+};
+function folders(dir, input, upName) {
+    const out = [];
+    for (const e of listDir(dir, input)) {
+        if (!isDir((0,external_node_path_.join)(dir, e))) {
+            if (e.toLowerCase().endsWith('.sql')) {
+                badName(dir, e, `a folder <version>_<name>/ holding ${upName}`, input);
+            }
+            continue;
+        }
+        const m = FOLDER_NAME.exec(e);
+        if (!m || !(0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, e, upName))) {
+            throw new errors/* ConfigError */.xL(`migration folder '${e}' is not <version>_<name>/ with a ${upName}`, { file: (0,external_node_path_.join)(dir, e) }, input);
+        }
+        out.push({ version: m[1].replace(/-/g, ''), name: m[2], folder: e });
+    }
+    return out;
+}
+const readPrisma = (dir, input) => ({
+    files: folders(dir, input, 'migration.sql').map((f) => ({
+        ...fileOf(f.version, f.name, dir, (0,external_node_path_.join)(f.folder, 'migration.sql'), input),
+    })),
+    repeatables: [],
+});
+const readDiesel = (dir, input) => ({
+    files: folders(dir, input, 'up.sql').map((f) => {
+        const up = fileOf(f.version, f.name, dir, (0,external_node_path_.join)(f.folder, 'up.sql'), input);
+        const downName = (0,external_node_path_.join)(f.folder, 'down.sql');
+        const meta = (0,external_node_path_.join)(dir, f.folder, 'metadata.toml');
+        const noTx = (0,external_node_fs_.existsSync)(meta) && /^\s*run_in_transaction\s*=\s*false\b/m.test(readText(meta, input));
+        const down = (0,external_node_fs_.existsSync)((0,external_node_path_.join)(dir, downName))
+            ? fileOf(f.version, f.name, dir, downName, input)
+            : undefined;
+        return {
+            ...up,
+            noTransaction: noTx || undefined,
+            down: down && { path: down.path, filename: downName, sql: down.sql, noTransaction: noTx },
+        };
+    }),
+    repeatables: [],
+});
+const READERS = {
+    runbook: readRunbook,
+    flyway: readFlyway,
+    'golang-migrate': readGolang,
+    dbmate: readDbmate,
+    prisma: readPrisma,
+    diesel: readDiesel,
+};
+
+;// CONCATENATED MODULE: ./src/migrate/history.ts
+/**
+ * History tables: our own (`runbook.schema_migrations`) and, adopted in place, the tables of the
+ * tools a team may be coming from, so switching re-applies nothing and the tool still reads
+ * the same history afterwards:
+ *
+ * - Flyway `flyway_schema_history` (installed_rank, version, description, type, script,
+ *   checksum = CRC32, installed_by, installed_on, execution_time, success; `UNDO_SQL` rows undo
+ *   a version; repeatables have no version). Flyway docs, "Schema History Table".
+ * - golang-migrate `schema_migrations (version bigint, dirty boolean)`: one row, the current
+ *   version; every migration up to it counts as applied; `dirty` marks a failed run
+ *   (golang-migrate `database/postgres`).
+ * - dbmate `schema_migrations (version varchar(128) primary key)`: one row per applied version.
+ * - Prisma `_prisma_migrations` (id, checksum = sha256 of migration.sql, finished_at,
+ *   migration_name, logs, rolled_back_at, started_at, applied_steps_count); a row without
+ *   `finished_at` is a failed migration (Prisma docs, "Migration histories").
+ * - Diesel `__diesel_schema_migrations (version varchar(50) primary key, run_on timestamp)`.
+ */
+
+
+
+
+/** The default history table. */
+const history_DEFAULT_HISTORY_TABLE = 'runbook.schema_migrations';
+const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?$/;
+/** Validates a `schema.table` name. @throws ConfigError naming the `history-table` input */
+function historyTableName(name = history_DEFAULT_HISTORY_TABLE) {
+    if (!TABLE_NAME.test(name)) {
+        throw new errors/* ConfigError */.xL(`'${name}' is not a table name (expected schema.table, e.g. runbook.schema_migrations)`, undefined, 'history-table');
+    }
+    return name;
+}
+const lit = (c, v) => v === undefined || v === null ? 'NULL' : c.escapeLiteral(v);
+const elapsed = (ms) => ms === undefined
+    ? `(extract(epoch FROM clock_timestamp() - now()) * 1000)::integer`
+    : String(Math.round(ms));
+/** Prefix of repeatable migrations' versions in our own table. */
+const REPEATABLE = 'R__';
+/** Creates our history table (and its schema) when missing. Call with the advisory lock held. */
+async function ensureHistoryTable(client, table) {
+    const [schema] = table.includes('.') ? table.split('.') : [undefined];
+    const t = (0,connect/* ident */.bD)(table);
+    await client.query(`${schema ? `CREATE SCHEMA IF NOT EXISTS ${(0,connect/* ident */.bD)(schema)};` : ''}
+     CREATE TABLE IF NOT EXISTS ${t} (
+       version      text PRIMARY KEY,
+       name         text NOT NULL,
+       checksum     text NOT NULL,
+       applied_at   timestamptz NOT NULL DEFAULT now(),
+       applied_by   text NOT NULL,
+       execution_ms integer NOT NULL,
+       run_url      text,
+       kind         text NOT NULL DEFAULT 'applied' CHECK (kind IN ('applied', 'baseline'))
+     );
+     COMMENT ON TABLE ${t} IS 'Applied schema migrations (runbook-actions migrate)';`);
+}
+async function exists(client, table) {
+    const r = await client.query('SELECT to_regclass($1) IS NOT NULL AS ok', [(0,connect/* ident */.bD)(table)]);
+    return r.rows[0].ok;
+}
+/** Reads our history table; an empty list when it does not exist yet. */
+async function readHistory(client, table) {
+    if (!(await exists(client, table)))
+        return [];
+    const r = await client.query(`SELECT version, name, checksum, applied_at, applied_by, execution_ms, run_url, kind FROM ${(0,connect/* ident */.bD)(table)}`);
+    return r.rows
+        .map((row) => {
+        const repeatable = String(row.version).startsWith(REPEATABLE);
+        return {
+            version: repeatable ? '' : row.version,
+            name: row.name,
+            checksum: row.checksum,
+            appliedAt: row.applied_at,
+            appliedBy: row.applied_by,
+            executionMs: row.execution_ms,
+            runUrl: row.run_url,
+            kind: row.kind,
+            repeatable: repeatable || undefined,
+        };
+    })
+        .sort(byVersion);
+}
+function byVersion(a, b) {
+    if (a.repeatable || b.repeatable)
+        return Number(!!a.repeatable) - Number(!!b.repeatable);
+    return compareVersions(a.version, b.version);
+}
+/** Our own table. */
+function runbookStore(table = history_DEFAULT_HISTORY_TABLE) {
+    const t = (0,connect/* ident */.bD)(historyTableName(table));
+    const key = (f) => (f.repeatable ? `${REPEATABLE}${f.name}` : f.version);
+    const insert = (ctx, f, ms, kind) => {
+        const c = ctx.client;
+        return `INSERT INTO ${t} (version, name, checksum, applied_by, execution_ms, run_url, kind)
+VALUES (${lit(c, key(f))}, ${lit(c, f.name)}, ${lit(c, f.checksum)}, ${lit(c, ctx.info.actor)}, ${ms}, ${lit(c, ctx.info.runUrl)}, '${kind}')${f.repeatable
+            ? ` ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now(), applied_by = EXCLUDED.applied_by, execution_ms = EXCLUDED.execution_ms, run_url = EXCLUDED.run_url`
+            : ''}`;
+    };
+    return {
+        tool: 'runbook',
+        table,
+        adopted: false,
+        ensure: (client) => ensureHistoryTable(client, table),
+        read: (client) => readHistory(client, table),
+        matches: (f, row) => row.checksum === null || row.checksum === f.checksum,
+        record: (ctx, f, ms) => insert(ctx, f, elapsed(ms), 'applied'),
+        baseline: (ctx, f) => insert(ctx, f, '0', 'baseline'),
+        unrecord: (ctx, f) => `DELETE FROM ${t} WHERE version = ${lit(ctx.client, key(f))}`,
+        repair: (ctx, changed) => changed
+            .map((f) => `UPDATE ${t} SET checksum = ${lit(ctx.client, f.checksum)} WHERE version = ${lit(ctx.client, key(f))}`)
+            .join(';\n'),
+    };
+}
+async function qualified(client, name) {
+    const r = await client.query(`SELECT n.nspname AS schema, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`, [name]);
+    return r.rows[0] ? `${r.rows[0].schema}.${r.rows[0].name}` : undefined;
+}
+async function columns(client, table) {
+    const r = await client.query(`SELECT attname FROM pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped`, [(0,connect/* ident */.bD)(table)]);
+    return r.rows.map((x) => x.attname);
+}
+function flywayStore(table) {
+    const t = (0,connect/* ident */.bD)(table);
+    const describe = (f) => f.name.replace(/_/g, ' ');
+    const script = (f) => f.filename;
+    const insert = (ctx, f, type, ms, scriptName = script(f), sum = flywayChecksum(f.raw ?? f.sql)) => {
+        const c = ctx.client;
+        return `INSERT INTO ${t} (installed_rank, version, description, type, script, checksum, installed_by, execution_time, success)
+SELECT coalesce(max(installed_rank), 0) + 1, ${f.repeatable ? 'NULL' : lit(c, f.version)}, ${lit(c, describe(f))}, '${type}', ${lit(c, scriptName)}, ${sum === null ? 'NULL' : sum}, ${lit(c, ctx.info.actor.slice(0, 100))}, ${ms}, true FROM ${t}`;
+    };
+    return {
+        tool: 'flyway',
+        table,
+        adopted: true,
+        ensure: async () => { },
+        read: async (client) => {
+            const r = await client.query(`SELECT installed_rank, version, description, type, script, checksum, installed_by, installed_on, execution_time, success FROM ${t} ORDER BY installed_rank`);
+            const versions = new Map();
+            const repeatables = new Map();
+            for (const x of r.rows) {
+                const type = String(x.type);
+                if (type === 'SCHEMA' || type === 'TABLE')
+                    continue;
+                const row = {
+                    version: x.version ?? '',
+                    name: String(x.description).replace(/ /g, '_'),
+                    checksum: x.checksum === null ? null : String(x.checksum),
+                    appliedAt: x.installed_on,
+                    appliedBy: x.installed_by,
+                    executionMs: x.execution_time,
+                    runUrl: null,
+                    kind: type === 'BASELINE' ? 'baseline' : 'applied',
+                    failed: !x.success || undefined,
+                };
+                if (x.version === null) {
+                    if (type !== 'DELETE')
+                        repeatables.set(row.name, { ...row, repeatable: true });
+                    else
+                        repeatables.delete(row.name);
+                    continue;
+                }
+                const k = versionKey(x.version);
+                if (type === 'UNDO_SQL' || type === 'DELETE') {
+                    if (x.success)
+                        versions.delete(k);
+                    else
+                        versions.set(k, { ...versions.get(k), ...row, failed: true });
+                }
+                else
+                    versions.set(k, row);
+            }
+            return [...versions.values(), ...repeatables.values()].sort(byVersion);
+        },
+        matches: (f, row) => row.checksum === null || row.checksum === String(flywayChecksum(f.raw ?? f.sql)),
+        record: (ctx, f, ms) => insert(ctx, f, 'SQL', elapsed(ms)),
+        baseline: (ctx, f) => insert(ctx, f, 'BASELINE', '0', '<< Flyway Baseline >>', null),
+        unrecord: (ctx, f) => insert(ctx, f, 'UNDO_SQL', elapsed(), f.down?.filename ?? script(f), flywayChecksum(f.down?.sql ?? '')),
+        repair: (ctx, changed) => [
+            `DELETE FROM ${t} WHERE NOT success`,
+            ...changed.map((f) => `UPDATE ${t} SET checksum = ${flywayChecksum(f.raw ?? f.sql)} WHERE installed_rank = (SELECT max(installed_rank) FROM ${t} WHERE ${f.repeatable
+                ? `version IS NULL AND description = ${lit(ctx.client, describe(f))}`
+                : `version = ${lit(ctx.client, f.version)}`})`),
+        ].join(';\n'),
+    };
+}
+function golangStore(table) {
+    const t = (0,connect/* ident */.bD)(table);
+    const set = (ctx, version) => `DELETE FROM ${t}${version === undefined ? '' : `;\nINSERT INTO ${t} (version, dirty) VALUES (${BigInt(version).toString()}, false)`}`;
+    return {
+        tool: 'golang-migrate',
+        table,
+        adopted: true,
+        ensure: async () => { },
+        read: async (client, files) => {
+            const r = await client.query(`SELECT version::text AS version, dirty FROM ${t} LIMIT 1`);
+            if (!r.rows[0])
+                return [];
+            const current = r.rows[0].version;
+            if (BigInt(current) < 0n)
+                return [];
+            const rows = files
+                .filter((f) => compareVersions(f.version, current) <= 0)
+                .map((f) => ({ version: f.version, name: f.name, checksum: null, kind: 'applied' }));
+            let top = rows.find((x) => compareVersions(x.version, current) === 0);
+            if (!top) {
+                top = { version: current, name: '', checksum: null, kind: 'applied' };
+                rows.push(top);
+            }
+            if (r.rows[0].dirty)
+                top.failed = true;
+            return rows.sort(byVersion);
+        },
+        matches: () => true,
+        record: (ctx, f) => set(ctx, f.version),
+        baseline: (ctx, f) => set(ctx, f.version),
+        unrecord: (ctx, _f, previous) => set(ctx, previous?.version),
+        repair: () => `UPDATE ${t} SET dirty = false`,
+    };
+}
+function versionListStore(tool, table, column = 'version') {
+    const t = (0,connect/* ident */.bD)(table);
+    return {
+        tool,
+        table,
+        adopted: true,
+        ensure: async () => { },
+        read: async (client, files) => {
+            const r = await client.query(`SELECT ${column}::text AS version FROM ${t}`);
+            const names = new Map(files.map((f) => [versionKey(f.version), f.name]));
+            return r.rows
+                .filter((x) => /^\d+$/.test(x.version))
+                .map((x) => ({
+                version: x.version,
+                name: names.get(versionKey(x.version)) ?? '',
+                checksum: null,
+                kind: 'applied',
+            }))
+                .sort(byVersion);
+        },
+        matches: () => true,
+        record: (ctx, f) => `INSERT INTO ${t} (${column}) VALUES (${lit(ctx.client, f.version)})`,
+        baseline: (ctx, f) => `INSERT INTO ${t} (${column}) VALUES (${lit(ctx.client, f.version)}) ON CONFLICT DO NOTHING`,
+        unrecord: (ctx, f) => `DELETE FROM ${t} WHERE ${column} = ${lit(ctx.client, f.version)}`,
+        repair: () => '',
+    };
+}
+const sha256 = (s) => (0,external_node_crypto_.createHash)('sha256').update(s).digest('hex');
+function prismaStore(table) {
+    const t = (0,connect/* ident */.bD)(table);
+    const folder = (f) => f.filename.split(/[\\/]/)[0];
+    const sum = (f) => sha256(f.raw ?? f.sql);
+    const insert = (ctx, f, steps) => `INSERT INTO ${t} (id, checksum, finished_at, migration_name, logs, rolled_back_at, started_at, applied_steps_count)
+VALUES (gen_random_uuid()::text, ${lit(ctx.client, sum(f))}, clock_timestamp(), ${lit(ctx.client, folder(f))}, NULL, NULL, now(), ${steps})`;
+    return {
+        tool: 'prisma',
+        table,
+        adopted: true,
+        ensure: async () => { },
+        read: async (client) => {
+            const r = await client.query(`SELECT migration_name, checksum, finished_at, started_at FROM ${t} WHERE rolled_back_at IS NULL ORDER BY started_at`);
+            const rows = new Map();
+            for (const x of r.rows) {
+                const m = /^(\d[\d-]*\d|\d)_(.+)$/.exec(x.migration_name);
+                if (!m)
+                    continue;
+                const version = m[1].replace(/-/g, '');
+                rows.set(versionKey(version), {
+                    version,
+                    name: m[2],
+                    checksum: x.checksum,
+                    appliedAt: x.finished_at ?? x.started_at,
+                    kind: 'applied',
+                    executionMs: x.finished_at && x.started_at
+                        ? Math.round(x.finished_at.getTime() - x.started_at.getTime())
+                        : undefined,
+                    failed: x.finished_at === null || undefined,
+                });
+            }
+            return [...rows.values()].sort(byVersion);
+        },
+        // Prisma compares the script's sha256 and accepts the other line ending style too.
+        matches: (f, row) => {
+            const raw = f.raw ?? f.sql;
+            const lf = normaliseText(raw);
+            return [raw, lf, lf.replace(/\n/g, '\r\n'), `\uFEFF${lf}`].some((x) => sha256(x) === row.checksum);
+        },
+        record: (ctx, f) => insert(ctx, f, 1),
+        baseline: (ctx, f) => insert(ctx, f, 0),
+        unrecord: (ctx, f) => `UPDATE ${t} SET rolled_back_at = now() WHERE migration_name = ${lit(ctx.client, folder(f))} AND rolled_back_at IS NULL`,
+        repair: (ctx, changed) => [
+            `UPDATE ${t} SET rolled_back_at = now() WHERE finished_at IS NULL AND rolled_back_at IS NULL`,
+            ...changed.map((f) => `UPDATE ${t} SET checksum = ${lit(ctx.client, sum(f))} WHERE migration_name = ${lit(ctx.client, folder(f))} AND rolled_back_at IS NULL`),
+        ].join(';\n'),
+    };
+}
+/** The history table each tool keeps, by its default name (resolved on the search_path). */
+const NATIVE_TABLES = {
+    flyway: 'flyway_schema_history',
+    'golang-migrate': 'schema_migrations',
+    dbmate: 'schema_migrations',
+    prisma: '_prisma_migrations',
+    diesel: '__diesel_schema_migrations',
+};
+/**
+ * The history table for a run: `historyTable` when given (our own table under that name);
+ * otherwise the format's own tool table when it exists in the database (adopted in place),
+ * else our default table. golang-migrate's and dbmate's tables share a name; they are told
+ * apart by golang-migrate's `dirty` column.
+ */
+async function chooseStore(client, format, historyTable) {
+    if (historyTable)
+        return runbookStore(historyTable);
+    const native = NATIVE_TABLES[format];
+    if (native) {
+        const table = await qualified(client, native);
+        if (table) {
+            const cols = await columns(client, table);
+            if (format === 'flyway' && cols.includes('installed_rank'))
+                return flywayStore(table);
+            if (format === 'golang-migrate' && cols.includes('dirty'))
+                return golangStore(table);
+            if (format === 'dbmate' && cols.includes('version') && !cols.includes('dirty'))
+                return versionListStore('dbmate', table);
+            if (format === 'prisma' && cols.includes('migration_name'))
+                return prismaStore(table);
+            if (format === 'diesel' && cols.includes('version'))
+                return versionListStore('diesel', table);
+        }
+    }
+    return runbookStore(history_DEFAULT_HISTORY_TABLE);
+}
+
+;// CONCATENATED MODULE: ./src/migrate/engine.ts
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * The migrations in a state that makes `apply` refuse to run: a changed applied file, a
+ * pending file older than the newest applied one, a migration recorded as failed. Thrown
+ * before anything is applied.
+ */
+class MigrationRefusedError extends errors/* ConfigError */.xL {
+    problems;
+    name = 'MigrationRefusedError';
+    constructor(message, location, problems) {
+        super(message, location);
+        this.problems = problems;
+    }
+    /** Every migration's state (the changed and out-of-order files marked), for the summary. */
+    rows = [];
+    /** Versions that would have been applied. */
+    pending = [];
+}
+const DEFAULTS = {
+    lockWaitMs: 60_000,
+    lockTimeoutMs: 5_000,
+    statementTimeoutMs: 0,
+    retries: 3,
+    retryBackoffMs: 1_000,
+    applicationName: 'runbook-migrate',
+};
+const REPEATABLE_VERSION = 'repeatable';
+/** Placeholder names whose values are treated as secrets (masked, never shown in a plan). */
+const SECRET_PLACEHOLDER = /pass|secret|token|key|credential/i;
+function lockName(table) {
+    return `runbook-migrate ${table}`;
+}
+async function engine_open(options) {
+    return (0,connect/* connect */.Ng)(options.databaseUrl, {
+        caCert: options.caCert || undefined,
+        applicationName: options.applicationName ?? DEFAULTS.applicationName,
+    });
+}
+/** The fields of a row that come from its history record. */
+function recorded(h) {
+    return {
+        durationMs: h.executionMs,
+        appliedAt: h.appliedAt,
+        appliedBy: h.appliedBy,
+        appliedChecksum: h.checksum ?? undefined,
+    };
+}
+function checkTarget(target) {
+    if (target === undefined || target === '')
+        return undefined;
+    if (!/^\d+([._]\d+)*$/.test(target)) {
+        throw new errors/* ConfigError */.xL(`expected a migration version (digits, dots allowed), got '${target}'`, undefined, 'target');
+    }
+    return target.replace(/_/g, '.');
+}
+function analyse(set, history, store, allowOutOfOrder, target) {
+    const versioned = history.filter((h) => !h.repeatable);
+    const byVersion = new Map(versioned.map((h) => [versionKey(h.version), h]));
+    const newest = versioned.length ? versioned[versioned.length - 1].version : undefined;
+    const rows = [];
+    const pending = [];
+    const aboveTarget = [];
+    const changed = [];
+    const outOfOrder = [];
+    const seen = new Set();
+    for (const f of set.files) {
+        const key = versionKey(f.version);
+        const h = byVersion.get(key);
+        seen.add(key);
+        const base = {
+            version: f.version,
+            name: f.name,
+            file: f.path,
+            checksum: f.checksum,
+            hasDown: !!f.down || undefined,
+        };
+        if (h) {
+            let state = h.kind === 'baseline' ? 'baselined' : 'already applied';
+            if (h.failed)
+                state = 'recorded as failed';
+            else if (!store.matches(f, h)) {
+                state = 'checksum changed';
+                changed.push({ file: f, row: h });
+            }
+            rows.push({ ...base, ...recorded(h), state });
+        }
+        else {
+            const late = newest !== undefined && compareVersions(f.version, newest) < 0;
+            if (target !== undefined && compareVersions(f.version, target) > 0)
+                aboveTarget.push(f);
+            else {
+                if (late)
+                    outOfOrder.push(f);
+                pending.push(f);
+            }
+            rows.push({ ...base, state: late && !allowOutOfOrder ? 'out of order' : 'pending' });
+        }
+    }
+    const missing = versioned.filter((h) => !seen.has(versionKey(h.version)));
+    for (const h of missing) {
+        rows.push({
+            version: h.version,
+            name: h.name,
+            ...recorded(h),
+            state: h.failed ? 'recorded as failed' : 'missing file',
+        });
+    }
+    rows.sort((a, b) => compareVersions(a.version, b.version));
+    // Repeatable migrations (Flyway R__): after every versioned one, whenever new or changed.
+    const repeatables = new Map(history.filter((h) => h.repeatable).map((h) => [h.name, h]));
+    for (const f of set.repeatables) {
+        const h = repeatables.get(f.name);
+        repeatables.delete(f.name);
+        const base = { version: REPEATABLE_VERSION, name: f.name, file: f.path, checksum: f.checksum };
+        if (h && !h.failed && store.matches(f, h)) {
+            rows.push({ ...base, ...recorded(h), state: 'already applied' });
+        }
+        else {
+            if (!aboveTarget.length)
+                pending.push(f);
+            rows.push({ ...base, ...(h ? recorded(h) : {}), state: 'pending' });
+        }
+    }
+    const failed = history.filter((h) => h.failed);
+    return { rows, pending, aboveTarget, changed, outOfOrder, missing, failed, newest };
+}
+function problemsOf(a, allowOutOfOrder, store) {
+    const problems = a.changed.map(({ file, row }) => ({
+        file: file.path,
+        message: `${file.filename} was changed after it was applied: checksum on disk ${file.checksum}, applied ${row.checksum}${row.appliedAt ? ` (applied ${row.appliedAt.toISOString()}${row.appliedBy ? ` by ${row.appliedBy}` : ''})` : ''}. Never edit an applied migration; add a new one (or, for a deliberate edit that changes nothing in the database, run repair)`,
+    }));
+    for (const h of a.failed) {
+        const f = a.rows.find((r) => r.version === h.version || (h.repeatable && r.name === h.name));
+        problems.push({
+            file: f?.file ?? store.table,
+            message: `migration ${h.version || h.name} is recorded as failed in ${store.table}: check what it left in the database and fix it by hand, then run repair (clears the failed record) and apply again`,
+        });
+    }
+    if (!allowOutOfOrder && a.outOfOrder.length) {
+        for (const f of a.outOfOrder) {
+            problems.push({
+                file: f.path,
+                message: `${f.filename} is pending but older than the newest applied migration ${a.newest}; rename it with a newer version or set allow-out-of-order`,
+            });
+        }
+    }
+    return problems;
+}
+function warnMissing(a, logger) {
+    return a.missing
+        .filter((h) => !h.failed)
+        .map((h) => {
+        const w = `applied migration ${h.version}${h.name ? `_${h.name}` : ''} has no file in the migrations directory`;
+        logger.warning(w);
+        return w;
+    });
+}
+function refuse(problems, a) {
+    const first = problems[0];
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more problem(s))` : '';
+    const e = new MigrationRefusedError(`refusing to migrate: ${first.message}${more}`, { file: first.file }, problems.map((p) => p.message));
+    e.rows = a.rows;
+    e.pending = a.pending.map(label);
+    throw e;
+}
+function label(f) {
+    return f.repeatable ? `R__${f.name}` : f.version;
+}
+function result(command, a, set, store) {
+    return {
+        command,
+        format: set.format,
+        formatReason: set.reason,
+        historyTable: store.table,
+        historyTool: store.adopted ? store.tool : undefined,
+        rows: a.rows,
+        applied: [],
+        baselined: [],
+        pending: [...a.pending, ...a.aboveTarget].map(label),
+        problems: [],
+        warnings: [],
+    };
+}
+/** Connects, runs `fn`, closes. */
+async function withClient(options, fn) {
+    const client = await engine_open(options);
+    try {
+        return await fn(client);
+    }
+    finally {
+        await client.end().catch(() => { });
+    }
+}
+/** Reads the files in the run's format and logs what was found. */
+function engine_load(options, logger) {
+    const set = loadMigrations(options.dir, options.format ?? 'auto');
+    logger.info(`migration format: ${set.format} (${set.reason}); ${set.files.length} versioned${set.repeatables.length ? `, ${set.repeatables.length} repeatable` : ''} migration(s) in ${options.dir}`);
+    return set;
+}
+/** The placeholder values for a run: given ones; `{}` for flyway (replacement always on). */
+function placeholdersFor(options, set) {
+    if (options.placeholders && Object.keys(options.placeholders).length)
+        return options.placeholders;
+    return set.format === 'flyway' ? {} : undefined;
+}
+async function storeFor(client, options, set, logger) {
+    const store = await chooseStore(client, set.format, options.historyTable ? historyTableName(options.historyTable) : undefined);
+    if (store.adopted) {
+        logger.info(`history table: ${store.table} (${store.tool}'s own table, used in place: what it records as applied is not run again, and this run records there too)`);
+    }
+    return store;
+}
+/** Reads the files and the history table (no writes, no lock) and compares them. */
+async function inspect(command, options, logger, withIndexes = false) {
+    const set = engine_load(options, logger);
+    const target = checkTarget(options.target);
+    return withClient(options, async (c) => {
+        const store = await storeFor(c, options, set, logger);
+        const history = await store.read(c, set.files);
+        const analysis = analyse(set, history, store, !!options.allowOutOfOrder, target);
+        const res = result(command, analysis, set, store);
+        res.warnings = warnMissing(analysis, logger);
+        const invalidIndexes = withIndexes ? await listInvalidIndexes(c) : undefined;
+        return {
+            set,
+            store,
+            analysis,
+            res,
+            problems: problemsOf(analysis, !!options.allowOutOfOrder, store),
+            invalidIndexes,
+        };
+    });
+}
+/**
+ * Connects, takes the run's advisory lock (waiting up to `lockWaitMs`), creates our history
+ * table when it is the one used, reads it and runs `fn`; releases the lock and closes whatever
+ * happens. A killed runner's backend notices the closed connection and rolls back
+ * (PostgreSQL 14+ `client_connection_check_interval`).
+ * @throws LockTimeoutError when another run holds the lock longer than `lockWaitMs`
+ */
+async function withHistoryLock(options, set, logger, fn) {
+    return withClient(options, async (client) => {
+        const checked = await client
+            .query(`SELECT set_config('client_connection_check_interval', '1000', false)`)
+            .then(() => true, () => false);
+        const store = await storeFor(client, options, set, logger);
+        const release = await acquireAdvisoryLock(client, lockName(store.table), options.lockWaitMs ?? DEFAULTS.lockWaitMs);
+        try {
+            await store.ensure(client);
+            return await fn(client, store, await store.read(client, set.files), checked);
+        }
+        finally {
+            await release().catch(() => { });
+        }
+    });
+}
+function runContext(client, store, checked, options, set, logger) {
+    return {
+        client,
+        store,
+        info: options.runInfo ?? runInfo(),
+        lockTimeoutMs: options.lockTimeoutMs ?? DEFAULTS.lockTimeoutMs,
+        statementTimeoutMs: options.statementTimeoutMs ?? DEFAULTS.statementTimeoutMs,
+        retries: options.retries ?? DEFAULTS.retries,
+        retryBackoffMs: options.retryBackoffMs ?? DEFAULTS.retryBackoffMs,
+        logger,
+        connectionChecked: checked,
+        resumeCommand: `runbook migrate apply --dir ${options.dir} --format ${set.format}${options.historyTable ? ` --history-table ${options.historyTable}` : ''}`,
+        done: [],
+    };
+}
+/**
+ * Lists pending migrations without writing anything, with the SQL each will run and how (one
+ * transaction, or statements alone and why). Parses each pending file, so syntax errors,
+ * missing placeholders and mixing-rule violations surface here.
+ * @throws ConfigError for a bad directory, file name, URL or SQL; MigrationRefusedError when
+ *   `apply` would refuse (changed checksum, out-of-order file, failed record)
+ */
+async function planMigrations(options, logger) {
+    const { set, analysis: a, res, problems } = await inspect('plan', options, logger);
+    if (problems.length)
+        refuse(problems, a);
+    const placeholders = placeholdersFor(options, set);
+    for (const f of a.pending) {
+        const parsed = await parseMigration(f, { placeholders });
+        const row = res.rows.find((r) => r.file === f.path);
+        row.statements = parsed.statements.length;
+        row.nonTransactional = apply_nonTransactionalReason(parsed);
+        row.runs = howItRuns(parsed);
+        row.sql = (0,redact/* redactSecrets */.fp)(parsed.statements.map((s) => `${s.sql};`).join('\n\n'), Object.entries(placeholders ?? {})
+            .filter(([k, v]) => SECRET_PLACEHOLDER.test(k) && v)
+            .map(([, v]) => v));
+        logger.info(`pending ${f.filename}: ${parsed.statements.length} statement(s), runs as ${row.runs}`);
+    }
+    if (a.aboveTarget.length) {
+        logger.info(`${a.aboveTarget.length} pending migration(s) above target ${options.target} are not applied: ${a.aboveTarget.map((f) => f.version).join(', ')}`);
+    }
+    if (!a.pending.length)
+        logger.info('no pending migrations');
+    return res;
+}
+/**
+ * Shows every migration's state (applied, pending, changed, missing file, recorded as failed)
+ * and the invalid indexes left by interrupted CONCURRENTLY builds, without writing. Does not
+ * parse SQL, so it stays fast with thousands of migrations.
+ */
+async function migrationStatus(options, logger) {
+    const { analysis: a, res, problems, invalidIndexes, } = await inspect('status', options, logger, true);
+    res.problems = problems.map((p) => p.message);
+    res.invalidIndexes = invalidIndexes;
+    for (const i of invalidIndexes ?? []) {
+        const w = `invalid index ${i.schema}.${i.name} on ${i.table}${i.buildingPid !== undefined ? ` (being built by backend pid ${i.buildingPid})` : ' left by a failed or interrupted CREATE INDEX CONCURRENTLY: writes still maintain it, queries never use it; apply drops it before building that index again'}: ${i.definition}`;
+        logger.warning(w);
+        res.warnings.push(w);
+    }
+    const applied = a.rows.filter((r) => r.state === 'already applied' || r.state === 'baselined');
+    logger.info(`${applied.length} applied, ${res.pending.length} pending, ${a.changed.length} changed, ${a.missing.length} missing file(s)${invalidIndexes?.length ? `, ${invalidIndexes.length} invalid index(es)` : ''}`);
+    return res;
+}
+/**
+ * Checks that applied files are unchanged, that no pending file is out of order, that nothing
+ * is recorded as failed, and that every pending file parses. Returns the problems instead of
+ * throwing; the caller fails the step when `problems` is not empty.
+ */
+async function verifyMigrations(options, logger) {
+    const { set, analysis: a, res, problems } = await inspect('verify', options, logger);
+    const placeholders = placeholdersFor(options, set);
+    for (const f of a.pending) {
+        try {
+            await parseMigration(f, { placeholders });
+        }
+        catch (e) {
+            if (!(e instanceof errors/* ConfigError */.xL))
+                throw e;
+            problems.push({ file: f.path, message: e.message });
+        }
+    }
+    for (const p of problems)
+        logger.error(p.message, { file: p.file });
+    res.problems = problems.map((p) => p.message);
+    if (!problems.length) {
+        logger.info(`verified ${set.files.length + set.repeatables.length} migration file(s): no problems`);
+    }
+    return res;
+}
+/**
+ * Marks every file with a version up to and including `baselineVersion` as applied without
+ * running it (kind `baseline` in the history), for databases that already have that schema.
+ * @throws ConfigError when `baselineVersion` is not a version number
+ */
+async function baselineMigrations(options, logger) {
+    if (!/^\d+([._]\d+)*$/.test(options.baselineVersion ?? '')) {
+        throw new errors/* ConfigError */.xL(`expected a migration version (digits), got '${options.baselineVersion ?? ''}'`, undefined, 'baseline-version');
+    }
+    const baselineVersion = options.baselineVersion.replace(/_/g, '.');
+    const set = engine_load(options, logger);
+    const info = options.runInfo ?? runInfo();
+    return withHistoryLock(options, set, logger, async (client, store, history) => {
+        const known = new Set(history.filter((h) => !h.repeatable).map((h) => versionKey(h.version)));
+        const todo = set.files.filter((f) => compareVersions(f.version, baselineVersion) <= 0 && !known.has(versionKey(f.version)));
+        if (!set.files.some((f) => compareVersions(f.version, baselineVersion) === 0)) {
+            logger.warning(`no migration file has version ${baselineVersion}`);
+        }
+        // golang-migrate keeps one row: only the newest baselined version is recorded.
+        const records = store.tool === 'golang-migrate' && todo.length ? [todo[todo.length - 1]] : todo;
+        try {
+            await client.query('BEGIN');
+            for (const f of records)
+                await client.query(store.baseline({ client, info }, f));
+            await client.query('COMMIT');
+        }
+        catch (e) {
+            await client.query('ROLLBACK').catch(() => { });
+            throw e;
+        }
+        for (const f of todo)
+            logger.info(`baselined ${f.filename}`);
+        const a = analyse(set, await store.read(client, set.files), store, !!options.allowOutOfOrder);
+        const res = result('baseline', a, set, store);
+        res.baselined = todo.map((f) => f.version);
+        res.warnings = warnMissing(a, logger);
+        return res;
+    });
+}
+/**
+ * Applies pending migrations in version order (up to `target` when set), then new or changed
+ * repeatable migrations; each file in its own transaction (files with a statement that cannot
+ * run in a transaction run statement by statement; see `checkMixing` in parser.ts). Down parts
+ * never run here. Holds a session advisory lock for the whole run. Every pending file is
+ * parsed before the first one runs. A statement that fails on `lock_timeout` (SQLSTATE 55P03)
+ * is retried `retries` times with exponential backoff.
+ *
+ * @throws ConfigError for bad input; MigrationRefusedError (nothing applied) for a changed or
+ *   out-of-order file or a failed record; MigrationFailedError at the failing file and line
+ *   (also when the connection is lost: it names the file, what is committed and the command
+ *   that resumes); LockTimeoutError when another run holds the lock longer than `lockWaitMs`
+ */
+async function applyMigrations(options, logger) {
+    const set = engine_load(options, logger);
+    const target = checkTarget(options.target);
+    const placeholders = placeholdersFor(options, set);
+    return withHistoryLock(options, set, logger, async (client, store, history, checked) => {
+        const a = analyse(set, history, store, !!options.allowOutOfOrder, target);
+        const warnings = warnMissing(a, logger);
+        const problems = problemsOf(a, !!options.allowOutOfOrder, store);
+        if (problems.length)
+            refuse(problems, a);
+        const parsed = [];
+        for (const f of a.pending)
+            parsed.push(await parseMigration(f, { placeholders }));
+        if (!parsed.length)
+            logger.info('no pending migrations');
+        if (a.aboveTarget.length) {
+            logger.info(`target ${target}: ${a.aboveTarget.length} pending migration(s) above it are not applied`);
+        }
+        const ctx = runContext(client, store, checked, options, set, logger);
+        const callbacks = await parseCallbacks(set, placeholders, logger);
+        const callback = async (event) => {
+            for (const cb of callbacks[event] ?? []) {
+                await runMigration(ctx, cb, () => 'SELECT 1');
+                logger.info(`ran callback ${cb.file.filename}`);
+            }
+        };
+        await callback('beforeMigrate');
+        for (const p of parsed) {
+            const row = a.rows.find((r) => r.file === p.file.path);
+            try {
+                await callback('beforeEachMigrate');
+                const ms = await runMigration(ctx, p, (ms) => store.record(ctx, p.file, ms));
+                row.state = 'applied';
+                row.durationMs = ms;
+                row.nonTransactional = apply_nonTransactionalReason(p);
+                ctx.done.push(label(p.file));
+                logger.info(`applied ${p.file.filename} (${ms} ms)`);
+                await callback('afterEachMigrate');
+            }
+            catch (e) {
+                if (row.state !== 'applied')
+                    row.state = 'failed';
+                if (e instanceof MigrationFailedError) {
+                    e.applied.push(...ctx.done);
+                    e.rows = a.rows;
+                    e.context = { format: set.format, formatReason: set.reason, historyTable: store.table };
+                }
+                throw e;
+            }
+        }
+        if (ctx.done.length)
+            await callback('afterMigrateApplied');
+        await callback('afterMigrate');
+        const res = result('apply', a, set, store);
+        res.applied = ctx.done;
+        res.pending = res.pending.filter((v) => !ctx.done.includes(v));
+        res.warnings = warnings;
+        return res;
+    });
+}
+/**
+ * Parses the Flyway SQL callbacks `apply` runs (files.ts `RUN_CALLBACKS`), each in its own
+ * transaction, not recorded in the history; warns about callback files of other events.
+ */
+async function parseCallbacks(set, placeholders, logger) {
+    const out = {};
+    for (const [event, files] of Object.entries(set.callbacks ?? {})) {
+        if (!RUN_CALLBACKS.includes(event)) {
+            for (const f of files) {
+                logger.warning(`Flyway callback ${f.filename} (${event}) is not run by runbook migrate`, {
+                    file: f.path,
+                });
+            }
+            continue;
+        }
+        out[event] = [];
+        for (const f of files)
+            out[event].push(await parseMigration(f, { placeholders }));
+    }
+    return out;
+}
+/**
+ * Runs the down (undo) parts of the newest applied migrations: the last `steps` (default 1),
+ * or every one above `target`, newest first, each in its own transaction with its history
+ * record (golang-migrate: the version goes back; Flyway: an `UNDO_SQL` row; others: the row
+ * is deleted). Refused, with nothing run, when the format has no down parts (runbook,
+ * prisma), when a migration to undo has no down part or no file, or was baselined.
+ * @throws ConfigError (input `format`, `steps` or `target`) for a refusal;
+ *   MigrationFailedError at the failing down statement
+ */
+async function rollbackMigrations(options, logger) {
+    const set = engine_load(options, logger);
+    if (!FORMATS_WITH_DOWN.includes(set.format)) {
+        throw new errors/* ConfigError */.xL(set.format === 'prisma'
+            ? `rollback is refused: Prisma Migrate histories have no down migrations (Prisma rolls forward); add a new migration that reverts the change`
+            : `rollback is refused: the ${set.format} format has no down migrations; add a new migration that reverts the change (formats with down parts: ${FORMATS_WITH_DOWN.join(', ')})`, undefined, 'format');
+    }
+    const target = checkTarget(options.target);
+    const steps = options.steps ?? 1;
+    if (!Number.isInteger(steps) || steps < 1) {
+        throw new errors/* ConfigError */.xL(`expected a whole number of migrations ≥ 1, got ${steps}`, undefined, 'steps');
+    }
+    const placeholders = placeholdersFor(options, set);
+    return withHistoryLock(options, set, logger, async (client, store, history, checked) => {
+        const applied = history.filter((h) => !h.repeatable).reverse();
+        const todo = target !== undefined
+            ? applied.filter((h) => compareVersions(h.version, target) > 0)
+            : applied.slice(0, steps);
+        const files = new Map(set.files.map((f) => [versionKey(f.version), f]));
+        const why = [];
+        for (const h of todo) {
+            const f = files.get(versionKey(h.version));
+            if (h.kind === 'baseline')
+                why.push(`${h.version} was baselined, not applied: there is nothing to undo`);
+            else if (!f)
+                why.push(`${h.version} has no file in ${options.dir}`);
+            else if (!f.down)
+                why.push(`${f.filename} has no down part`);
+        }
+        if (why.length) {
+            throw new errors/* ConfigError */.xL(`rollback is refused, nothing was run: ${why.join('; ')}`, undefined, target !== undefined ? 'target' : 'steps');
+        }
+        if (!todo.length)
+            logger.info('nothing to roll back');
+        const ctx = runContext(client, store, checked, options, set, logger);
+        ctx.resumeCommand = `runbook migrate rollback --dir ${options.dir} --format ${set.format}${target !== undefined ? ` --target ${target}` : ''}`;
+        const rolledBack = [];
+        for (let i = 0; i < todo.length; i++) {
+            const f = files.get(versionKey(todo[i].version));
+            const down = f.down;
+            const downFile = {
+                ...f,
+                filename: down.filename,
+                path: down.path,
+                sql: down.sql,
+                raw: undefined,
+                noTransaction: down.noTransaction,
+            };
+            const p = await parseMigration(downFile, { placeholders });
+            const previous = applied[applied.indexOf(todo[i]) + 1];
+            const prevFile = previous ? files.get(versionKey(previous.version)) : undefined;
+            const ms = await runMigration(ctx, p, () => store.unrecord(ctx, f, prevFile ?? (previous && { ...f, version: previous.version })));
+            rolledBack.push(f.version);
+            ctx.done.push(f.version);
+            logger.info(`rolled back ${f.filename} with ${down.filename} (${ms} ms)`);
+        }
+        const a = analyse(set, await store.read(client, set.files), store, true);
+        for (const r of a.rows)
+            if (rolledBack.includes(r.version))
+                r.state = 'rolled back';
+        const res = result('rollback', a, set, store);
+        res.rolledBack = rolledBack;
+        return res;
+    });
+}
+/**
+ * Realigns the history with the files after a deliberate edit (Flyway `repair`): the recorded
+ * checksum of every changed applied file becomes the file's, and failed records are cleared
+ * (Flyway: failed rows deleted; golang-migrate: `dirty` cleared; Prisma: marked rolled back).
+ * Every change is logged. Runs nothing from the files.
+ */
+async function repairMigrations(options, logger) {
+    const set = engine_load(options, logger);
+    const info = options.runInfo ?? runInfo();
+    return withHistoryLock(options, set, logger, async (client, store, history) => {
+        const before = analyse(set, history, store, true);
+        const changed = before.changed.map((c) => c.file);
+        for (const c of before.changed) {
+            logger.warning(`repair: ${c.file.filename}: recorded checksum ${c.row.checksum} realigned to the file's (the database is not changed)`);
+        }
+        for (const h of before.failed) {
+            logger.warning(`repair: cleared the failed record of ${h.version || h.name} in ${store.table}`);
+        }
+        const sql = store.repair({ client, info }, changed);
+        if (sql && (changed.length || before.failed.length)) {
+            await client.query(`BEGIN;\n${sql};\nCOMMIT`).catch(async (e) => {
+                await client.query('ROLLBACK').catch(() => { });
+                throw e;
+            });
+        }
+        if (!changed.length && !before.failed.length)
+            logger.info('repair: nothing to realign');
+        const a = analyse(set, await store.read(client, set.files), store, !!options.allowOutOfOrder);
+        const repaired = [...changed.map(label), ...before.failed.map((h) => h.version || h.name)];
+        for (const r of a.rows)
+            if (repaired.includes(r.version))
+                r.state = 'repaired';
+        const res = result('repair', a, set, store);
+        res.repaired = repaired;
+        return res;
+    });
+}
+/** For tests and the schema check: the default history table. */
+const DEFAULT_TABLE = (/* unused pure expression or super */ null && (DEFAULT_HISTORY_TABLE));
 
 ;// CONCATENATED MODULE: ./src/migrate/lint.ts
 /**
@@ -39596,8 +41225,10 @@ async function dropInvalidIndex(ctx, s) {
  * application code, in pending or changed migration files. Rules and their names follow Squawk
  * (squawkhq.com/docs/rules); each finding links to the Squawk page of its rule.
  *
- * Operations on a table created earlier in the same file are exempt (nobody else can use it
- * yet), as in Squawk.
+ * Operations on a table created earlier in the same file (`CREATE TABLE`, `CREATE TABLE AS`,
+ * materialized views, `SELECT INTO`, temporary tables), or in an earlier pending file of the
+ * same run, are exempt (nobody else can use it yet), as in Squawk. `require-timeout-settings`
+ * is off when the runner sets `lock_timeout` itself (the default; lock-timeout 0 turns it on).
  */
 
 
@@ -39685,14 +41316,24 @@ const DDL_KINDS = new Set([
     'AlterPolicyStmt',
     'AlterEnumStmt',
 ]);
+/** The table a statement creates, if it creates one. */
+function createdBy(kind, n) {
+    if (kind === 'CreateStmt')
+        return relname(n);
+    const into = (kind === 'CreateTableAsStmt' ? n.into : kind === 'SelectStmt' ? n.intoClause : undefined);
+    if (into?.rel)
+        return String(into.rel.relname ?? '');
+    return '';
+}
 /**
  * Lints one parsed file.
  * @param p - the parsed file; `mixingError` is the parser's refusal of a mixed file, if any
+ * @param context - tables created earlier in the run, and whether the runner sets timeouts
  */
-function lintParsed(p, mixingError) {
+function lintParsed(p, mixingError, context = {}) {
     const findings = [];
-    const created = new Set();
-    let lockTimeoutSet = false;
+    const created = context.created ?? new Set();
+    let lockTimeoutSet = !!context.runnerSetsTimeouts;
     let timeoutReported = false;
     const add = (rule, level, line, message) => findings.push({
         rule,
@@ -39715,8 +41356,9 @@ function lintParsed(p, mixingError) {
         const n = s.node;
         if (s.kind === 'VariableSetStmt' && n.name === 'lock_timeout')
             lockTimeoutSet = true;
-        if (s.kind === 'CreateStmt')
-            created.add(relname(n));
+        const made = createdBy(s.kind, n);
+        if (made)
+            created.add(made);
         const target = s.kind === 'IndexStmt' || s.kind === 'AlterTableStmt' || s.kind === 'RenameStmt'
             ? relname(n)
             : '';
@@ -39830,28 +41472,42 @@ function lintParsed(p, mixingError) {
  * @throws ConfigError for a bad directory or file name, or a bad URL
  */
 async function lintMigrations(options, logger) {
-    const files = discoverMigrations(options.dir);
+    const set = loadMigrations(options.dir, options.format ?? 'auto');
+    const files = [...set.files, ...set.repeatables];
     let targets = files;
+    const pendingRun = !!options.databaseUrl && !options.all;
     if (options.databaseUrl && !options.all) {
-        const table = historyTableName(options.historyTable);
         const client = await (0,connect/* connect */.Ng)(options.databaseUrl, {
             caCert: options.caCert || undefined,
             applicationName: options.applicationName ?? 'runbook-migrate',
         });
         try {
-            const history = await readHistory(client, table);
-            const applied = new Map(history.map((h) => [BigInt(h.version).toString(), h.checksum]));
-            targets = files.filter((f) => applied.get(BigInt(f.version).toString()) !== f.checksum);
+            const store = await chooseStore(client, set.format, options.historyTable ? historyTableName(options.historyTable) : undefined);
+            const history = await store.read(client, set.files);
+            const applied = new Map(history.map((h) => [h.repeatable ? `R:${h.name}` : versionKey(h.version), h]));
+            targets = files.filter((f) => {
+                const h = applied.get(f.repeatable ? `R:${f.name}` : versionKey(f.version));
+                return !h || !store.matches(f, h);
+            });
         }
         finally {
             await client.end().catch(() => { });
         }
     }
+    // Files applied in one run share their created tables; the runner's lock_timeout (default
+    // 5 s) makes require-timeout-settings moot unless it is turned off (0).
+    const runnerSetsTimeouts = (options.lockTimeoutMs ?? 5_000) > 0;
+    const shared = new Set();
+    const placeholders = options.placeholders && Object.keys(options.placeholders).length
+        ? options.placeholders
+        : set.format === 'flyway'
+            ? {}
+            : undefined;
     const findings = [];
     for (const f of targets) {
         let parsed;
         try {
-            parsed = await parseMigration(f, { checkMixing: false });
+            parsed = await parseMigration(f, { checkMixing: false, placeholders });
         }
         catch (e) {
             if (!(e instanceof errors/* ConfigError */.xL))
@@ -39876,7 +41532,10 @@ async function lintMigrations(options, logger) {
             else
                 throw e;
         }
-        findings.push(...lintParsed(parsed, mixing));
+        findings.push(...lintParsed(parsed, mixing, {
+            created: pendingRun ? shared : undefined,
+            runnerSetsTimeouts,
+        }));
     }
     for (const f of options.logFindings === false ? [] : findings) {
         const loc = { file: f.file, line: f.line };
@@ -39902,6 +41561,254 @@ function lintAnnotations(findings) {
         message: f.message,
         location: { file: f.file, line: f.line },
     }));
+}
+
+;// CONCATENATED MODULE: ./src/migrate/schema.ts
+/**
+ * Schema drift detection (`verify --schema`): the migrations are applied to a throwaway
+ * PostgreSQL database (a shadow database, as Prisma's `migrate diff` and Atlas's dev database
+ * do), both catalogs are read, and every table, column, index, constraint, view, sequence,
+ * function, type, trigger, extension and grant that differs is reported as a diff.
+ *
+ * The catalogs are read with `pg_catalog` queries and the server's own deparse functions
+ * (`format_type`, `pg_get_expr`, `pg_get_indexdef`, `pg_get_constraintdef`,
+ * `pg_get_viewdef`, `pg_get_triggerdef`, `pg_get_function_identity_arguments`, `aclexplode`;
+ * PostgreSQL docs, "System Catalogs" and "System Information Functions"), not `pg_dump`,
+ * whose major version must match the server's.
+ */
+
+
+
+
+
+const SYSTEM = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'`;
+/** Objects created by extensions are the extension's, not the migrations'. */
+const NOT_EXT = (oid, cls) => `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${cls}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
+/**
+ * One line per object of the database's schema, e.g. `column public.users.email text NOT NULL`.
+ * History tables (`exclude`, qualified) and the `runbook` schema holding ours are left out;
+ * grants to the object's owner read `owner` so servers with different owners compare equal.
+ */
+async function catalogLines(client, exclude) {
+    const skip = new Set(exclude);
+    const lines = [];
+    const q = async (sql) => (await client.query(sql)).rows;
+    const keep = (table) => !skip.has(table);
+    for (const r of await q(`SELECT n.nspname AS s FROM pg_namespace n WHERE ${SYSTEM} AND ${NOT_EXT('n.oid', 'pg_namespace')}`)) {
+        if (r.s !== 'runbook')
+            lines.push(`schema ${r.s}`);
+    }
+    for (const r of await q(`SELECT extname AS e FROM pg_extension WHERE extname <> 'plpgsql'`)) {
+        lines.push(`extension ${r.e}`);
+    }
+    const rels = await q(`SELECT n.nspname || '.' || c.relname AS t, c.relkind AS k,
+            CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid) END AS def
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE ${SYSTEM} AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND ${NOT_EXT('c.oid', 'pg_class')}`);
+    const kinds = {
+        r: 'table',
+        p: 'table',
+        v: 'view',
+        m: 'materialized view',
+        S: 'sequence',
+        f: 'foreign table',
+    };
+    for (const r of rels) {
+        if (!keep(r.t))
+            continue;
+        const def = r.def ? `: ${r.def.replace(/\s+/g, ' ').trim()}` : '';
+        lines.push(`${kinds[r.k]} ${r.t}${r.k === 'p' ? ' (partitioned)' : ''}${def}`);
+    }
+    for (const r of await q(`SELECT n.nspname || '.' || c.relname AS t, a.attname AS c, format_type(a.atttypid, a.atttypmod) AS type,
+            a.attnotnull AS nn, pg_get_expr(ad.adbin, ad.adrelid) AS def, a.attidentity AS ident, a.attgenerated AS gen
+       FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+      WHERE ${SYSTEM} AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND a.attnum > 0 AND NOT a.attisdropped
+        AND ${NOT_EXT('c.oid', 'pg_class')}`)) {
+        if (!keep(r.t))
+            continue;
+        const extra = [
+            r.nn ? 'NOT NULL' : '',
+            r.ident === 'a'
+                ? 'GENERATED ALWAYS AS IDENTITY'
+                : r.ident === 'd'
+                    ? 'GENERATED BY DEFAULT AS IDENTITY'
+                    : '',
+            r.def ? (r.gen === 's' ? `GENERATED ALWAYS AS (${r.def}) STORED` : `DEFAULT ${r.def}`) : '',
+        ].filter(Boolean);
+        lines.push(`column ${r.t}.${r.c} ${r.type}${extra.length ? ' ' + extra.join(' ') : ''}`);
+    }
+    for (const r of await q(`SELECT n.nspname || '.' || t.relname AS t, ci.relname AS i, pg_get_indexdef(x.indexrelid) AS def, x.indisvalid AS valid
+       FROM pg_index x JOIN pg_class ci ON ci.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+       JOIN pg_namespace n ON n.oid = t.relnamespace
+      WHERE ${SYSTEM} AND ${NOT_EXT('t.oid', 'pg_class')}`)) {
+        if (!keep(r.t))
+            continue;
+        lines.push(`index ${r.t} ${r.i}: ${r.def.replace(/^CREATE (UNIQUE )?INDEX \S+ ON /, 'CREATE $1INDEX ON ')}${r.valid ? '' : ' (INVALID)'}`);
+    }
+    for (const r of await q(`SELECT n.nspname || '.' || COALESCE(t.relname, ty.typname) AS t, co.conname AS c, pg_get_constraintdef(co.oid) AS def
+       FROM pg_constraint co JOIN pg_namespace n ON n.oid = co.connamespace
+       LEFT JOIN pg_class t ON t.oid = co.conrelid LEFT JOIN pg_type ty ON ty.oid = co.contypid
+      WHERE ${SYSTEM} AND co.contype <> 'n'`)) {
+        if (!keep(r.t))
+            continue;
+        lines.push(`constraint ${r.t} ${r.c}: ${r.def}`);
+    }
+    for (const r of await q(`SELECT n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS f,
+            CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END AS kind,
+            pg_get_function_result(p.oid) AS res, md5(p.prosrc) AS body, p.provolatile AS vol, l.lanname AS lang
+       FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_language l ON l.oid = p.prolang
+      WHERE ${SYSTEM} AND ${NOT_EXT('p.oid', 'pg_proc')}`)) {
+        const vol = { i: 'IMMUTABLE', s: 'STABLE', v: 'VOLATILE' }[r.vol] ?? r.vol;
+        lines.push(`${r.kind} ${r.f}${r.res ? ` RETURNS ${r.res}` : ''} LANGUAGE ${r.lang} ${vol} (body md5 ${r.body.slice(0, 12)})`);
+    }
+    for (const r of await q(`SELECT n.nspname || '.' || t.typname AS t, t.typtype AS k,
+            CASE t.typtype
+              WHEN 'e' THEN (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid)
+              WHEN 'd' THEN format_type(t.typbasetype, t.typtypmod) || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END
+              WHEN 'c' THEN (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod), ', ' ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped)
+              WHEN 'r' THEN format_type((SELECT rngsubtype FROM pg_range WHERE rngtypid = t.oid), NULL)
+            END AS def
+       FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+       LEFT JOIN pg_class c ON c.oid = t.typrelid
+      WHERE ${SYSTEM} AND t.typtype IN ('e', 'd', 'c', 'r') AND (t.typtype <> 'c' OR c.relkind = 'c')
+        AND ${NOT_EXT('t.oid', 'pg_type')}`)) {
+        const kind = { e: 'enum', d: 'domain', c: 'composite type', r: 'range type' }[r.k] ?? 'type';
+        lines.push(`${kind} ${r.t}: ${r.def}`);
+    }
+    for (const r of await q(`SELECT n.nspname || '.' || c.relname AS t, tg.tgname AS g, pg_get_triggerdef(tg.oid) AS def
+       FROM pg_trigger tg JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE ${SYSTEM} AND NOT tg.tgisinternal`)) {
+        if (!keep(r.t))
+            continue;
+        lines.push(`trigger ${r.t} ${r.g}: ${r.def.replace(/^CREATE (CONSTRAINT )?TRIGGER \S+ /, '')}`);
+    }
+    for (const r of await q(`SELECT kind, obj, CASE WHEN a.grantee = 0 THEN 'PUBLIC' WHEN a.grantee = owner THEN 'owner' ELSE pg_get_userbyid(a.grantee) END AS grantee,
+            a.privilege_type AS priv, a.is_grantable AS opt
+       FROM (SELECT CASE c.relkind WHEN 'S' THEN 'sequence' ELSE 'table' END AS kind, n.nspname || '.' || c.relname AS obj,
+                    c.relowner AS owner, c.relacl AS acl
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE ${SYSTEM} AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND c.relacl IS NOT NULL
+             UNION ALL
+             SELECT 'function', n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')', p.proowner, p.proacl
+               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${SYSTEM} AND p.proacl IS NOT NULL
+             UNION ALL
+             SELECT 'schema', n.nspname, n.nspowner, n.nspacl FROM pg_namespace n
+              WHERE ${SYSTEM} AND n.nspacl IS NOT NULL AND n.nspname NOT IN ('public', 'runbook')) o,
+            LATERAL aclexplode(o.acl) a`)) {
+        if (r.kind !== 'schema' && r.kind !== 'function' && !keep(r.obj))
+            continue;
+        if (r.grantee === 'owner')
+            continue;
+        lines.push(`grant ${r.priv} on ${r.kind} ${r.obj} to ${r.grantee}${r.opt ? ' WITH GRANT OPTION' : ''}`);
+    }
+    return [...new Set(lines)].sort();
+}
+/**
+ * A unified-style diff of two sorted line sets: `- line` only in `expected` (what the
+ * migrations build), `+ line` only in `actual` (the live database), ordered by object.
+ */
+function diffLines(expected, actual) {
+    const e = new Set(expected);
+    const a = new Set(actual);
+    const out = [];
+    for (const l of expected)
+        if (!a.has(l))
+            out.push([l, `- ${l}`]);
+    for (const l of actual)
+        if (!e.has(l))
+            out.push([l, `+ ${l}`]);
+    return out
+        .sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : x[1] < y[1] ? -1 : 1))
+        .map((x) => x[1]);
+}
+/** A logger that keeps the shadow run's messages out of the way (debug only). */
+function quiet(logger) {
+    return {
+        info: (m) => logger.debug(`shadow: ${m}`),
+        warning: (m) => logger.debug(`shadow: ${m}`),
+        error: (m) => logger.debug(`shadow: ${m}`),
+        debug: (m) => logger.debug(`shadow: ${m}`),
+        group: (_t, fn) => fn(),
+    };
+}
+/** Tables that hold migration history, qualified as the catalog query names them. */
+function historyTables(options) {
+    const own = options.historyTable ?? history_DEFAULT_HISTORY_TABLE;
+    const natives = Object.values(NATIVE_TABLES).map((t) => `public.${t}`);
+    return [own.includes('.') ? own : `public.${own}`, history_DEFAULT_HISTORY_TABLE, ...natives];
+}
+/**
+ * Applies the migrations to a shadow database and compares its schema with the live one.
+ * Roles that exist on the live server are created (NOLOGIN) in the shadow server first, so
+ * the migrations' GRANTs run there too.
+ * @returns the differences (see {@link diffLines}); empty when the schemas match
+ * @throws ConfigError when no shadow server can be started or reached, or a migration fails
+ *   on the shadow database (its file and line)
+ */
+async function schemaDrift(options, logger) {
+    let stop = async () => { };
+    let serverUrl = options.shadowDatabaseUrl;
+    if (!serverUrl) {
+        try {
+            const mod = './../db/embedded.js';
+            const { startEmbeddedPostgres } = (await __nccwpck_require__(1030)(mod));
+            const server = await startEmbeddedPostgres();
+            serverUrl = server.url;
+            stop = server.stop;
+        }
+        catch (e) {
+            throw new errors/* ConfigError */.xL(`cannot start a throwaway PostgreSQL for the shadow database (${e.message.split('\n')[0]}); pass an empty server to build it on`, undefined, 'shadow-database-url');
+        }
+    }
+    const name = `runbook_shadow_${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    const admin = await (0,connect/* connect */.Ng)(serverUrl, { input: 'shadow-database-url' });
+    try {
+        await admin.query(`CREATE DATABASE ${(0,connect/* ident */.bD)(name)}`);
+        const live = await (0,connect/* connect */.Ng)(options.databaseUrl, { caCert: options.caCert || undefined });
+        let liveLines;
+        try {
+            const roles = await live.query(`SELECT rolname FROM pg_roles WHERE rolname !~ '^pg_' AND NOT rolsuper`);
+            for (const r of roles.rows) {
+                await admin.query(`CREATE ROLE ${(0,connect/* ident */.bD)(r.rolname)} NOLOGIN`).catch(() => { });
+            }
+            liveLines = await catalogLines(live, historyTables(options));
+        }
+        finally {
+            await live.end().catch(() => { });
+        }
+        const u = new URL(serverUrl);
+        u.pathname = `/${name}`;
+        const shadowUrl = u.toString();
+        logger.info(`schema check: applying the migrations to a shadow database`);
+        await applyMigrations({
+            ...options,
+            databaseUrl: shadowUrl,
+            caCert: undefined,
+            target: undefined,
+            lockWaitMs: 5_000,
+        }, quiet(logger));
+        const shadow = await (0,connect/* connect */.Ng)(shadowUrl, { input: 'shadow-database-url' });
+        let shadowLines;
+        try {
+            shadowLines = await catalogLines(shadow, historyTables(options));
+        }
+        finally {
+            await shadow.end().catch(() => { });
+        }
+        const diff = diffLines(shadowLines, liveLines);
+        for (const d of diff)
+            logger.warning(`schema drift: ${d}`);
+        logger.info(diff.length
+            ? `schema check: ${diff.length} difference(s) between the live database and the migrations`
+            : `schema check: the live schema matches the migrations (${shadowLines.length} objects)`);
+        return diff;
+    }
+    finally {
+        await admin.query(`DROP DATABASE IF EXISTS ${(0,connect/* ident */.bD)(name)} WITH (FORCE)`).catch(() => { });
+        await admin.end().catch(() => { });
+        await stop();
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/report/markdown.ts
@@ -39970,6 +41877,9 @@ const ICON = {
     'missing file': '⚠️ missing file',
     'checksum changed': '❌ checksum changed',
     'out of order': '❌ out of order',
+    'recorded as failed': '❌ recorded as failed',
+    'rolled back': '↩️ rolled back',
+    repaired: '🔧 repaired',
 };
 /**
  * Markdown for the job summary: a heading, counts, and a table of version, name, duration and
@@ -39979,6 +41889,8 @@ function migrateSummary(res, title = 'Database migrations') {
     const counts = [
         `${res.applied.length} applied by this run`,
         res.baselined.length ? `${res.baselined.length} baselined` : '',
+        res.rolledBack ? `${res.rolledBack.length} rolled back` : '',
+        res.repaired ? `${res.repaired.length} repaired` : '',
         `${res.pending.length} pending`,
         res.warnings.length ? `${res.warnings.length} warning(s)` : '',
         res.problems.length ? `${res.problems.length} problem(s)` : '',
@@ -39996,11 +41908,42 @@ function migrateSummary(res, title = 'Database migrations') {
     const warnings = res.warnings.length
         ? '\n**Warnings**\n\n' + res.warnings.map((p) => `- ${p}`).join('\n') + '\n'
         : '';
+    const context = [
+        res.format ? `Format: **${res.format}** (${res.formatReason ?? ''})` : '',
+        res.historyTable
+            ? `History table: \`${res.historyTable}\`${res.historyTool ? ` (${res.historyTool}'s own table, used in place)` : ''}`
+            : '',
+    ].filter(Boolean);
+    const planned = res.rows.filter((r) => r.sql !== undefined);
+    const plan = planned.length
+        ? '\n**SQL to run**\n\n' +
+            planned
+                .map((r) => `<details><summary>${r.version === 'repeatable' ? 'repeatable' : r.version} ${r.name}: ${r.statements} statement(s), ${r.runs}</summary>\n\n\`\`\`sql\n${r.sql.replace(/```/g, '` ` `')}\n\`\`\`\n\n</details>\n`)
+                .join('\n')
+        : '';
+    const indexes = res.invalidIndexes?.length
+        ? '\n**Invalid indexes** (left by interrupted CREATE INDEX CONCURRENTLY builds)\n\n' +
+            table(['Index', 'Table', 'Definition', 'Note'], res.invalidIndexes.map((i) => [
+                `${i.schema}.${i.name}`,
+                i.table,
+                i.definition,
+                i.buildingPid !== undefined ? `being built by pid ${i.buildingPid}` : 'interrupted build',
+            ]))
+        : '';
+    const drift = res.schemaDiff
+        ? res.schemaDiff.length
+            ? `\n**Schema drift**: the live database differs from the schema the migrations build (\`-\` expected by the migrations, \`+\` only in the live database)\n\n\`\`\`diff\n${res.schemaDiff.join('\n')}\n\`\`\`\n`
+            : '\n**Schema drift**: none, the live schema matches the migrations\n'
+        : '';
     return (heading(`${title}: ${res.command}`) +
         '\n' +
+        (context.length ? context.join(' · ') + '\n\n' : '') +
         counts.join(' · ') +
         '\n\n' +
         table(['Version', 'Name', 'Duration', 'Status'], rows) +
+        plan +
+        indexes +
+        drift +
         problems +
         warnings);
 }
@@ -40033,9 +41976,12 @@ function textTable(res) {
     return [line(head), ...data.map(line)].join('\n');
 }
 
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
 ;// CONCATENATED MODULE: ./src/migrate/command.ts
 /**
- * One migrate command (`plan`, `apply`, `status`, `verify`, `baseline`, `lint`) run the same way
+ * One migrate command (`plan`, `apply`, `status`, `verify`, `baseline`, `lint`, `rollback`,
+ * `repair`) run the same way
  * for the `migrate` action and `runbook migrate`: the dispatch to the engine and the shaping of
  * its outcome into one result that both turn into outputs, a job summary or an exit code.
  */
@@ -40043,8 +41989,56 @@ function textTable(res) {
 
 
 
+
+
 /** Every migrate command, in the order the usage and the action's `command` input list them. */
-const MIGRATE_COMMANDS = ['plan', 'apply', 'status', 'verify', 'baseline', 'lint'];
+const MIGRATE_COMMANDS = [
+    'plan',
+    'apply',
+    'status',
+    'verify',
+    'baseline',
+    'lint',
+    'rollback',
+    'repair',
+];
+
+/**
+ * Parses placeholder values (Flyway `${name}` syntax): a YAML / JSON mapping
+ * (`schema: billing`) or one `name=value` per line. Values are used as strings.
+ * @throws ConfigError naming `input` for a line that is neither, or a nested value
+ */
+function parsePlaceholders(text, input = 'placeholders') {
+    const out = {};
+    const src = (text ?? '').trim();
+    if (!src)
+        return out;
+    const lines = src.split(/\r?\n/).filter((l) => l.trim() && !l.trim().startsWith('#'));
+    if (lines.every((l) => /^[A-Za-z0-9_.:-]+=/.test(l.trim()))) {
+        for (const l of lines) {
+            const i = l.indexOf('=');
+            out[l.slice(0, i).trim()] = l.slice(i + 1);
+        }
+        return out;
+    }
+    let doc;
+    try {
+        doc = (0,dist/* parse */.qg)(src);
+    }
+    catch (e) {
+        throw new errors/* ConfigError */.xL(`expected name: value lines (YAML) or name=value lines: ${e.message}`, undefined, input);
+    }
+    if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
+        throw new errors/* ConfigError */.xL('expected a mapping of placeholder names to values', undefined, input);
+    }
+    for (const [k, v] of Object.entries(doc)) {
+        if (v !== null && typeof v === 'object') {
+            throw new errors/* ConfigError */.xL(`placeholder '${k}' must be a plain value, not a list or mapping`, undefined, input);
+        }
+        out[k] = v === null ? '' : String(v);
+    }
+    return out;
+}
 /** Whether `name` is one of {@link MIGRATE_COMMANDS}. */
 function isMigrateCommand(name) {
     return MIGRATE_COMMANDS.includes(name);
@@ -40058,7 +42052,7 @@ function isMigrateCommand(name) {
  *   `baseline-version`; a missing migrations directory; a bad database URL)
  */
 async function runMigrateCommand(command, options, logger) {
-    const { baselineVersion, failOn, all, logFindings, ...migrate } = options;
+    const { baselineVersion, failOn, all, logFindings, schema, shadowDatabaseUrl, ...migrate } = options;
     try {
         if (command === 'lint') {
             const lint = await lintMigrations({ ...migrate, databaseUrl: migrate.databaseUrl || undefined, failOn, all, logFindings }, logger);
@@ -40082,7 +42076,17 @@ async function runMigrateCommand(command, options, logger) {
                     ? await migrationStatus(migrate, logger)
                     : command === 'verify'
                         ? await verifyMigrations(migrate, logger)
-                        : await baselineMigrations({ ...migrate, baselineVersion: baselineVersion ?? '' }, logger);
+                        : command === 'rollback'
+                            ? await rollbackMigrations(migrate, logger)
+                            : command === 'repair'
+                                ? await repairMigrations(migrate, logger)
+                                : await baselineMigrations({ ...migrate, baselineVersion: baselineVersion ?? '' }, logger);
+        if (command === 'verify' && schema) {
+            result.schemaDiff = await schemaDrift({ ...migrate, shadowDatabaseUrl }, logger);
+            if (result.schemaDiff.length) {
+                result.problems.push(`the live schema differs from the migrations in ${result.schemaDiff.length} place(s): ${result.schemaDiff.slice(0, 3).join('; ')}${result.schemaDiff.length > 3 ? '; ...' : ''}`);
+            }
+        }
         return {
             command,
             result,
@@ -40098,7 +42102,10 @@ async function runMigrateCommand(command, options, logger) {
     catch (e) {
         if (e instanceof MigrationFailedError) {
             const result = {
-                command: 'apply',
+                command: command === 'rollback' ? 'rollback' : 'apply',
+                format: e.context.format,
+                formatReason: e.context.formatReason,
+                historyTable: e.context.historyTable,
                 rows: e.rows,
                 applied: e.applied,
                 baselined: [],
@@ -40151,6 +42158,121 @@ async function runMigrateCommand(command, options, logger) {
 
 
 
+
+
+
+
+/***/ }),
+
+/***/ 6670:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $p: () => (/* binding */ redactor),
+/* harmony export */   dm: () => (/* binding */ maskable),
+/* harmony export */   fp: () => (/* binding */ redactSecrets),
+/* harmony export */   vb: () => (/* binding */ MIN_SECRET_LENGTH)
+/* harmony export */ });
+/* unused harmony exports REDACTED, secretForms, redactCredentials */
+/**
+ * The one secret redactor of the project. Every piece of outside text (a server's error body, a
+ * driver's message, a Kubernetes status, a provider's answer) passes through it before it reaches
+ * a log line, a job summary, a step output or a file we write.
+ *
+ * Two kinds of redaction:
+ * - {@link redactSecrets} / {@link redactor}: known secret values (tokens, passwords, keys), in
+ *   every form a server may echo them: raw, percent-encoded (upper- and lower-case hex, as
+ *   `encodeURIComponent` and `encodeURI` write them, and with `+` for spaces as HTML forms do),
+ *   JSON-escaped and base64 (standard and URL-safe alphabets).
+ * - {@link redactCredentials}: credentials recognisable by their shape, whatever their value: the
+ *   password in a URL's user information (`scheme://user:password@host`, also when the password
+ *   holds an unencoded `@`, `/` or `:`), `password=` / `token=` style parameters of a conninfo
+ *   string or query string, and `Authorization` header values.
+ *
+ * Sources: RFC 3986 §2.1 (percent-encoding, hex digits in either case), RFC 4648 §4–5 (base64 and
+ * base64url), WHATWG URL §application/x-www-form-urlencoded (`+` for space), PostgreSQL docs
+ * §34.1.1 "Connection Strings" (keyword/value and URI forms).
+ */
+/** What replaces a redacted value. */
+const REDACTED = '***';
+/**
+ * Secrets shorter than this many characters are neither masked (`::add-mask::`) nor replaced by
+ * {@link redactor}: replacing a one- to three-character value would blank those letters or
+ * digits wherever they occur (`a`, `db`, `123`), wrecking every later line and revealing the
+ * value by its gaps. Such a value gives no protection anyway; a credential that short should be
+ * rotated. Credentials recognisable by their shape (a URL's password, `password=`) are still
+ * redacted whatever their length ({@link redactCredentials}).
+ */
+const MIN_SECRET_LENGTH = 4;
+/** Whether `value` is long enough to mask and redact (see {@link MIN_SECRET_LENGTH}). */
+function maskable(value) {
+    return !!value && value.trim().length >= MIN_SECRET_LENGTH;
+}
+/**
+ * Every form in which `secret` may appear in outside text, longest first. Empty for an empty
+ * secret.
+ */
+function secretForms(secret) {
+    if (!secret)
+        return [];
+    const forms = new Set([secret]);
+    const component = encodeURIComponent(secret);
+    forms.add(component);
+    forms.add(component.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()));
+    forms.add(component.replace(/%20/g, '+'));
+    // application/x-www-form-urlencoded also leaves fewer characters bare than encodeURIComponent.
+    forms.add(component
+        .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+        .replace(/%20/g, '+'));
+    const uri = encodeURI(secret);
+    forms.add(uri);
+    forms.add(uri.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()));
+    forms.add(JSON.stringify(secret).slice(1, -1));
+    const b64 = Buffer.from(secret, 'utf8').toString('base64');
+    forms.add(b64);
+    forms.add(b64.replace(/=+$/, ''));
+    forms.add(Buffer.from(secret, 'utf8').toString('base64url'));
+    return [...forms].filter((f) => f.length > 0).sort((a, b) => b.length - a.length);
+}
+/**
+ * A function that replaces every form (see {@link secretForms}) of every secret in `text` with
+ * `***` (secrets shorter than {@link MIN_SECRET_LENGTH} are skipped, see there). Longer forms are replaced first, so a secret that contains another is hidden
+ * whole. The returned function also applies {@link redactCredentials}.
+ */
+function redactor(secrets) {
+    const forms = [...new Set(secrets.flatMap((s) => (maskable(s) ? secretForms(s) : [])))].sort((a, b) => b.length - a.length);
+    return (text) => {
+        let out = text;
+        for (const f of forms)
+            out = out.split(f).join(REDACTED);
+        return redactCredentials(out);
+    };
+}
+/** `redactor(secrets)(text)`, for one-off use. */
+function redactSecrets(text, secrets = []) {
+    return redactor(secrets)(text);
+}
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"<>]*:)(\S*)@(?=[^\s@]*(?:[\s'"<>]|$))/gi;
+const KEY_VALUE = /\b((?:password|passwd|pwd|token|access_token|api[_-]?key|app[_-]?key|secret|client_secret|sslpassword)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;,'"]+)/gi;
+const JSON_KEY_VALUE = /("(?:password|passwd|token|access_token|api[_-]?key|app[_-]?key|secret|client_secret|authorization)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
+const AUTH_HEADER = /\b(authorization\s*[:=]\s*)((?:bearer|basic|token|api-key)\s+)?([^\s,;'"<>]+)/gi;
+/** A bare header value that looks like a credential, not a word (`expected`, `missing`). */
+const CREDENTIAL_LIKE = /^(?=.*[0-9_.=+/-]).{8,}$/;
+/**
+ * Redacts credentials recognisable by their shape: a URL's password (up to the last `@` before
+ * the host, so an unencoded `@` or `/` in the password is covered), `password=` and similar
+ * keyword/value or query parameters, JSON fields named like a secret, and `Authorization` header
+ * values. Safe on text that holds none of them.
+ */
+function redactCredentials(text) {
+    return text
+        .replace(URL_USERINFO, `$1${REDACTED}@`)
+        .replace(JSON_KEY_VALUE, `$1"${REDACTED}"`)
+        .replace(AUTH_HEADER, (m, key, scheme, value) => scheme || CREDENTIAL_LIKE.test(value) ? `${key}${scheme ?? ''}${REDACTED}` : m)
+        .replace(KEY_VALUE, `$1${REDACTED}`);
+}
+
+
 /***/ }),
 
 /***/ 4390:
@@ -40158,6 +42280,25 @@ async function runMigrateCommand(command, options, logger) {
 
 module.exports = eval("require")("pg-native");
 
+
+/***/ }),
+
+/***/ 1030:
+/***/ ((module) => {
+
+function webpackEmptyAsyncContext(req) {
+	// Here Promise.resolve().then() is used instead of new Promise() to prevent
+	// uncaught exception popping up in devtools
+	return Promise.resolve().then(() => {
+		var e = new Error("Cannot find module '" + req + "'");
+		e.code = 'MODULE_NOT_FOUND';
+		throw e;
+	});
+}
+webpackEmptyAsyncContext.keys = () => ([]);
+webpackEmptyAsyncContext.resolve = webpackEmptyAsyncContext;
+webpackEmptyAsyncContext.id = 1030;
+module.exports = webpackEmptyAsyncContext;
 
 /***/ }),
 
@@ -43076,7 +45217,7 @@ __webpack_unused_export__ = cst;
 __webpack_unused_export__ = lexer.Lexer;
 __webpack_unused_export__ = lineCounter.LineCounter;
 __webpack_unused_export__ = parser.Parser;
-__webpack_unused_export__ = publicApi.parse;
+exports.qg = publicApi.parse;
 __webpack_unused_export__ = publicApi.parseAllDocuments;
 __webpack_unused_export__ = publicApi.parseDocument;
 __webpack_unused_export__ = publicApi.stringify;

@@ -35008,7 +35008,7 @@ await (0,_src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .runAction */ .Cs)
         variables.base_url = baseUrl.replace(/\/+$/, '');
     if (env)
         variables.env = env;
-    const file = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.string('checks', { required: true });
+    const file = _src_github_action_js__WEBPACK_IMPORTED_MODULE_0__/* .inputs */ .QL.path('checks', { required: true });
     const run = await (0,_src_smoke_index_js__WEBPACK_IMPORTED_MODULE_1__/* .runSmokeChecks */ .mF)({
         file,
         variables,
@@ -35041,7 +35041,7 @@ __webpack_async_result__();
 /* harmony export */   E9: () => (/* binding */ parseDuration),
 /* harmony export */   yv: () => (/* binding */ loadYaml)
 /* harmony export */ });
-/* unused harmony export parseYaml */
+/* unused harmony exports MAX_ALIAS_COUNT, parseYaml */
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(3024);
 /* harmony import */ var node_fs__WEBPACK_IMPORTED_MODULE_0___default = /*#__PURE__*/__nccwpck_require__.n(node_fs__WEBPACK_IMPORTED_MODULE_0__);
 /* harmony import */ var yaml__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(8815);
@@ -35056,6 +35056,11 @@ __webpack_async_result__();
 
 
 
+/**
+ * Most alias expansions a document may make (yaml's `maxAliasCount`); more is taken as an alias
+ * bomb ("billion laughs") rather than a configuration file.
+ */
+const MAX_ALIAS_COUNT = 100;
 /**
  * Reads `file`, parses it as YAML and validates it with `schema`.
  *
@@ -35108,13 +35113,27 @@ function parseYaml(text, file, schema, input) {
         }
         return best;
     };
-    const raw = doc.toJS();
+    let raw;
+    try {
+        // yaml refuses to expand more aliases than this (a "billion laughs" alias bomb).
+        raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    }
+    catch (e) {
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ConfigError */ .xL(`invalid YAML: ${e.message.split('\n')[0]} (more than ${MAX_ALIAS_COUNT} alias expansions)`, { file }, input);
+    }
     const result = schema.safeParse(raw);
     if (!result.success) {
         const issue = result.error.issues[0];
-        const path = issue.path.filter((p) => typeof p === 'string' || typeof p === 'number');
+        let path = issue.path.filter((p) => typeof p === 'string' || typeof p === 'number');
+        let message = issue.message;
+        // An unknown key is reported at its own line, not at the line of the object holding it.
+        const keys = issue.keys;
+        if (issue.code === 'unrecognized_keys' && Array.isArray(keys) && keys.length > 0) {
+            path = [...path, String(keys[0])];
+            message = `unknown key${keys.length > 1 ? 's' : ''} ${keys.map((k) => `'${String(k)}'`).join(', ')}`;
+        }
         const dotted = path.length ? path.join('.') : '(top level)';
-        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ConfigError */ .xL(`${dotted}: ${issue.message}`, { file, line: lineOf(path) }, input);
+        throw new _errors_js__WEBPACK_IMPORTED_MODULE_2__/* .ConfigError */ .xL(`${dotted}: ${message}`, { file, line: lineOf(path) }, input);
     }
     return {
         file,
@@ -35155,7 +35174,7 @@ function parseDuration(text, what = 'duration') {
 
 /***/ }),
 
-/***/ 920:
+/***/ 3894:
 /***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
 
 
@@ -35163,11 +35182,13 @@ function parseDuration(text, what = 'duration') {
 __nccwpck_require__.d(__webpack_exports__, {
   yO: () => (/* binding */ clientConfig),
   Ng: () => (/* binding */ connect),
+  mx: () => (/* binding */ parseDatabaseUrl),
   BO: () => (/* binding */ redactUrl),
-  Ds: () => (/* binding */ urlPassword)
+  Ds: () => (/* binding */ urlPassword),
+  Dd: () => (/* binding */ urlPasswordCandidates)
 });
 
-// UNUSED EXPORTS: ident
+// UNUSED EXPORTS: SSL_MODES, ident
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
@@ -35195,93 +35216,260 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
+// EXTERNAL MODULE: ./node_modules/pg-connection-string/index.js
+var pg_connection_string = __nccwpck_require__(6122);
+;// CONCATENATED MODULE: ./node_modules/pg-connection-string/esm/index.mjs
+// ESM wrapper for pg-connection-string
+
+
+// Re-export the parse function
+/* harmony default export */ const pg_connection_string_esm = (pg_connection_string.parse);
+const parse = pg_connection_string.parse
+const toClientConfig = pg_connection_string.toClientConfig
+const parseIntoClientConfig = pg_connection_string.parseIntoClientConfig
+
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
+// EXTERNAL MODULE: ./src/redact.ts
+var redact = __nccwpck_require__(6670);
 ;// CONCATENATED MODULE: ./src/db/connect.ts
 /**
- * PostgreSQL connections: URL parsing with clear errors, TLS options, and password redaction.
+ * PostgreSQL connections: URL parsing as libpq reads it, TLS as libpq's `sslmode` means it, and
+ * clear errors that never echo a password.
  *
- * Follows libpq's connection URI format (PostgreSQL docs, "Connection Strings") as implemented by
- * `pg-connection-string`: `postgres://user:password@host:port/db?sslmode=require`.
+ * Sources: PostgreSQL docs §34.1.1 "Connection Strings" (URI form, `connect_timeout`,
+ * `sslmode`), §34.19 "SSL Support" (what each `sslmode` checks), and `pg-connection-string`,
+ * the parser `pg` itself uses for the URI form.
  */
 
 
 
+
+
+/** libpq's `sslmode` values (PostgreSQL docs §34.19.1, table "SSL Mode Descriptions"). */
+const SSL_MODES = [
+    'disable',
+    'allow',
+    'prefer',
+    'require',
+    'verify-ca',
+    'verify-full',
+];
 /**
  * Replaces the password in a connection URL (or a `key=value` conninfo string) with `***`.
- * Safe on text that contains no URL.
+ * Safe on text that contains no URL. Kept for its callers; it is {@link redactCredentials}.
  */
 function redactUrl(text) {
-    return text
-        .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^@\s]*)@/gi, '$1***@')
-        .replace(/(password=)([^&\s]+)/gi, '$1***');
+    return (0,redact/* redactCredentials */.UY)(text);
 }
-/** The password in a connection URL, if any, so callers can mask it (`core.setSecret`). */
+const FORMAT = 'expected postgres://user:password@host:port/database?sslmode=require; percent-encode @, /, :, ?, # and spaces in the user name and password (encodeURIComponent)';
+/**
+ * Parses a PostgreSQL URL the way libpq does (via `pg-connection-string`): user name and password
+ * percent-decoded, `password`, `sslmode`, `connect_timeout` (seconds; values 1 and 2 mean 2 s, 0
+ * or negative waits forever, as libpq), `sslrootcert`, `application_name` and `options` from the
+ * query string.
+ * @throws ConfigError naming `input` for an empty URL, a URL that does not parse, a scheme other
+ *   than postgres:// or postgresql://, an unknown `sslmode` or a `connect_timeout` that is not an
+ *   integer. The message never contains the URL (it may hold a password in a shape we could not
+ *   recognise).
+ */
+function parseDatabaseUrl(url, input = 'database-url') {
+    if (!url)
+        throw new errors/* ConfigError */.xL('a PostgreSQL connection URL is required', undefined, input);
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
+    if (!scheme)
+        throw new errors/* ConfigError */.xL(`is not a URL: ${FORMAT}`, undefined, input);
+    if (!/^postgres(ql)?$/i.test(scheme)) {
+        throw new errors/* ConfigError */.xL(`expected a postgres:// or postgresql:// URL, got '${scheme}://'`, undefined, input);
+    }
+    // The TLS parameters are read here, not by the parser (which would read certificate files and
+    // warn that it gives `sslmode` a meaning other than libpq's).
+    const q = url.indexOf('?');
+    const query = new URLSearchParams(q < 0 ? '' : url.slice(q + 1).split('#')[0]);
+    const tls = Object.fromEntries(['sslmode', 'sslrootcert', 'sslcert', 'sslkey'].map((k) => [k, query.get(k) ?? undefined]));
+    for (const k of Object.keys(tls))
+        query.delete(k);
+    const stripped = q < 0 ? url : `${url.slice(0, q)}?${query.toString()}`;
+    let c;
+    try {
+        c = parse(stripped);
+        new URL(stripped.replace(/ /g, '%20'));
+    }
+    catch {
+        throw new errors/* ConfigError */.xL(`is not a valid PostgreSQL URL: ${FORMAT}`, undefined, input);
+    }
+    const host = c.host ?? '';
+    const port = c.port ? Number(c.port) : 5432;
+    if (!host || !Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new errors/* ConfigError */.xL(`is not a valid PostgreSQL URL (no host or a bad port): ${FORMAT}`, undefined, input);
+    }
+    const rawMode = tls.sslmode || 'prefer';
+    if (!SSL_MODES.includes(rawMode)) {
+        throw new errors/* ConfigError */.xL(`sslmode '${rawMode.slice(0, 40)}' is not one of ${SSL_MODES.join(', ')}`, undefined, input);
+    }
+    let connectTimeoutMs;
+    if (c.connect_timeout !== undefined && c.connect_timeout !== '') {
+        const s = Number(c.connect_timeout);
+        if (!Number.isInteger(s)) {
+            throw new errors/* ConfigError */.xL(`connect_timeout must be a whole number of seconds, got '${String(c.connect_timeout).slice(0, 40)}'`, undefined, input);
+        }
+        // libpq: "Zero, negative, or not specified means wait indefinitely. The minimum allowed
+        // timeout is 2 seconds, therefore a value of 1 is interpreted as 2."
+        connectTimeoutMs = s <= 0 ? 0 : Math.max(s, 2) * 1000;
+    }
+    const str = (v) => (typeof v === 'string' && v ? v : undefined);
+    return {
+        host,
+        port,
+        database: c.database ?? '',
+        user: c.user ?? '',
+        password: str(c.password),
+        sslmode: rawMode,
+        connectTimeoutMs,
+        sslrootcert: str(tls.sslrootcert),
+        applicationName: str(c.application_name),
+        options: str(c.options),
+    };
+}
+/**
+ * The whole password of a connection URL, decoded, so callers can mask it (`core.setSecret`);
+ * `undefined` when the URL has none or does not parse.
+ */
 function urlPassword(url) {
     try {
-        const u = new URL(url);
-        return u.password ? decodeURIComponent(u.password) : undefined;
+        return parseDatabaseUrl(url).password;
     }
     catch {
         return undefined;
     }
 }
 /**
- * Builds `pg` client configuration from a URL.
- * @throws ConfigError when the URL is empty or not a postgres:// URL (the message never contains
- *   the password)
+ * Every string that may be (part of) the password of `url` as written, for masking: the decoded
+ * password, its percent-encoded spelling as written, and, for a URL that does not parse (an
+ * unencoded `@`, `/` or space in the password), everything between the user name's `:` and the
+ * last `@` before the host. Empty when the URL has no password.
  */
-function clientConfig(url, options = {}) {
-    const input = options.input ?? 'database-url';
-    if (!url)
-        throw new errors/* ConfigError */.xL('a PostgreSQL connection URL is required', undefined, input);
-    let parsed;
-    try {
-        parsed = new URL(url);
+function urlPasswordCandidates(url) {
+    const out = new Set();
+    const pw = urlPassword(url);
+    if (pw)
+        out.add(pw);
+    const m = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:(.*)@[^@]*$/is.exec(url);
+    if (m?.[1])
+        out.add(m[1]);
+    const short = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@]*)@/i.exec(url);
+    if (short?.[1])
+        out.add(short[1]);
+    const query = /[?&]password=([^&#]*)/i.exec(url);
+    if (query?.[1]) {
+        out.add(query[1]);
+        try {
+            out.add(decodeURIComponent(query[1].replace(/\+/g, ' ')));
+        }
+        catch {
+            // kept as written
+        }
     }
-    catch {
-        throw new errors/* ConfigError */.xL(`not a valid URL: ${redactUrl(url)}`, undefined, input);
-    }
-    if (!/^postgres(ql)?:$/.test(parsed.protocol)) {
-        throw new errors/* ConfigError */.xL(`expected a postgres:// or postgresql:// URL, got '${parsed.protocol}' in ${redactUrl(url)}`, undefined, input);
-    }
-    const sslmode = parsed.searchParams.get('sslmode');
-    const ca = options.caCert ?? (options.caFile ? (0,external_node_fs_.readFileSync)(options.caFile, 'utf8') : undefined);
-    parsed.searchParams.delete('sslmode');
-    const config = {
-        connectionString: parsed.toString(),
-        application_name: options.applicationName ?? 'runbook-actions',
-        connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
-    };
-    if (ca)
-        config.ssl = { ca, rejectUnauthorized: true };
-    else if (sslmode === 'verify-full' || sslmode === 'verify-ca')
-        config.ssl = { rejectUnauthorized: true };
-    else if (sslmode === 'require' || sslmode === 'prefer')
-        config.ssl = { rejectUnauthorized: false };
-    // libpq's verify-ca checks the certificate chain but not that the host name matches it.
-    if (typeof config.ssl === 'object' && sslmode === 'verify-ca') {
-        config.ssl.checkServerIdentity = () => undefined;
-    }
-    return config;
+    return [...out].filter(Boolean);
 }
 /**
- * Opens one connected `pg.Client`.
- * @throws ConfigError for a bad URL; for a connection failure, an Error whose message names the
- *   host and port and never the password
+ * Builds `pg` client configuration from a URL; `prefer` and `allow` are resolved to their first
+ * attempt (TLS for `prefer`, plain for `allow`); {@link connect} makes the second.
+ * @throws ConfigError as {@link parseDatabaseUrl} (the message never contains the password)
+ */
+function clientConfig(url, options = {}) {
+    return attempts(url, options)[0];
+}
+function attempts(url, options) {
+    const input = options.input ?? 'database-url';
+    const u = parseDatabaseUrl(url, input);
+    let ca = options.caCert ?? (options.caFile ? (0,external_node_fs_.readFileSync)(options.caFile, 'utf8') : undefined);
+    if (!ca && u.sslrootcert && u.sslrootcert !== 'system') {
+        try {
+            ca = (0,external_node_fs_.readFileSync)(u.sslrootcert, 'utf8');
+        }
+        catch (e) {
+            throw new errors/* ConfigError */.xL(`sslrootcert: cannot read ${u.sslrootcert}: ${e.code ?? e.message}`, undefined, input);
+        }
+    }
+    const base = {
+        host: u.host,
+        port: u.port,
+        database: u.database || undefined,
+        user: u.user || undefined,
+        password: u.password,
+        application_name: options.applicationName ?? u.applicationName ?? 'runbook-actions',
+        connectionTimeoutMillis: u.connectTimeoutMs ?? options.connectTimeoutMs ?? 10_000,
+        ...(u.options ? { options: u.options } : {}),
+    };
+    // PostgreSQL docs §34.19.1: require encrypts without checking the certificate (unless a root
+    // certificate is given, then it acts as verify-ca); verify-ca checks the chain; verify-full
+    // also checks the host name. A CA given by the caller turns certificate checks on.
+    const verify = ca ? { ca, rejectUnauthorized: true } : { rejectUnauthorized: true };
+    const chainOnly = { ...verify, checkServerIdentity: () => undefined };
+    const encrypt = ca ? verify : { rejectUnauthorized: false };
+    Object.assign(base, options.client);
+    const plain = { ...base, ssl: false };
+    // A CA certificate given to us (the ca-cert input) asks for verified TLS: never fall back to
+    // plain text, whatever the URL's (or libpq's default) sslmode says.
+    const callerCa = options.caCert !== undefined || options.caFile !== undefined;
+    if (callerCa && (u.sslmode === 'prefer' || u.sslmode === 'allow' || u.sslmode === 'require')) {
+        return [{ ...base, ssl: verify }];
+    }
+    switch (u.sslmode) {
+        case 'disable':
+            return [plain];
+        case 'allow':
+            return [plain, { ...base, ssl: encrypt }];
+        case 'prefer':
+            return [{ ...base, ssl: encrypt }, plain];
+        case 'require':
+            return [{ ...base, ssl: encrypt }];
+        case 'verify-ca':
+            return [{ ...base, ssl: chainOnly }];
+        case 'verify-full':
+            return [{ ...base, ssl: verify }];
+    }
+}
+/** Errors after which `prefer` / `allow` make their second attempt: the server refused or broke the first mode. */
+function retryOtherMode(e) {
+    const msg = e.message ?? '';
+    const code = e.code ?? '';
+    if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ETIMEDOUT'].includes(code))
+        return false;
+    if (code === '28P01' || code === '3D000')
+        return false;
+    return /ssl|tls|certificate|encryption|pg_hba|socket hang up|ECONNRESET|terminated/i.test(`${msg} ${code}`);
+}
+/**
+ * Opens one connected `pg.Client`. `sslmode=prefer` (the default, as in libpq) tries TLS, then
+ * plain when the server does not offer TLS; `allow` tries plain, then TLS.
+ * @throws ConfigError for a bad URL; for a connection failure, a ConfigError whose message names
+ *   the host and port and never the password
  */
 async function connect(url, options = {}) {
-    const client = new esm.Client(clientConfig(url, options));
-    try {
-        await client.connect();
+    const input = options.input ?? 'database-url';
+    const configs = attempts(url, options);
+    let last;
+    for (const [i, config] of configs.entries()) {
+        const client = new esm.Client(config);
+        try {
+            await client.connect();
+            // A failed idle client must not crash the process; the next query reports the error.
+            client.on('error', () => { });
+            return client;
+        }
+        catch (e) {
+            last = e;
+            await client.end().catch(() => { });
+            if (i + 1 < configs.length && retryOtherMode(e))
+                continue;
+            break;
+        }
     }
-    catch (e) {
-        const u = new URL(url);
-        throw new errors/* ConfigError */.xL(`cannot connect to PostgreSQL at ${u.hostname}:${u.port || 5432}/${u.pathname.slice(1)}: ${redactUrl(e.message)}`, undefined, options.input ?? 'database-url');
-    }
-    // A failed idle client must not crash the process; the next query reports the error.
-    client.on('error', () => { });
-    return client;
+    const u = parseDatabaseUrl(url, input);
+    const msg = (0,redact/* redactSecrets */.fp)(last.message ?? String(last), [u.password]);
+    throw new errors/* ConfigError */.xL(`cannot connect to PostgreSQL at ${u.host}:${u.port}/${u.database}: ${msg}`, undefined, input);
 }
 /** Quotes an SQL identifier (`schema.table` is split on the dot). */
 function ident(name) {
@@ -35393,7 +35581,7 @@ __nccwpck_require__.d(__webpack_exports__, {
   z: () => (/* binding */ action_summary)
 });
 
-// UNUSED EXPORTS: annotationPath
+// UNUSED EXPORTS: annotationPath, clean, confinedPath
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
@@ -38348,8 +38536,10 @@ function getIDToken(aud) {
 var load = __nccwpck_require__(1036);
 // EXTERNAL MODULE: ./src/errors.ts
 var errors = __nccwpck_require__(3916);
-// EXTERNAL MODULE: ./src/db/connect.ts + 1 modules
-var connect = __nccwpck_require__(920);
+// EXTERNAL MODULE: ./src/db/connect.ts + 2 modules
+var connect = __nccwpck_require__(3894);
+// EXTERNAL MODULE: ./src/redact.ts
+var redact = __nccwpck_require__(6670);
 ;// CONCATENATED MODULE: ./src/github/action.ts
 /**
  * The one place that touches `@actions/core` (with `src/github/deployments.ts` for the GitHub
@@ -38366,6 +38556,19 @@ var connect = __nccwpck_require__(920);
 
 
 
+
+/** Every value masked in this process (see {@link mask}). */
+const masked = new Set();
+let redactMasked = (0,redact/* redactor */.$p)([]);
+/**
+ * `text` with every masked value (in each of its encoded forms) and every credential-shaped
+ * value (a URL's password, `password=`, `Authorization`) replaced by `***`. Applied to everything
+ * this module writes: log lines, annotations, step outputs and the job summary, because outputs
+ * and the summary file are not covered by the runner's log masking.
+ */
+function clean(text) {
+    return redactMasked(text);
+}
 /**
  * The path GitHub needs to attach an annotation to a file: relative to the checkout
  * (`GITHUB_WORKSPACE`). Engines report the path they were given; an absolute path inside the
@@ -38387,25 +38590,89 @@ function props(location, title) {
 }
 /** A {@link Logger} backed by `@actions/core`: warnings and errors become annotations. */
 const actionsLogger = {
-    info: (m) => info(m),
-    warning: (m, l) => warning(m, props(l)),
-    error: (m, l) => error(m, props(l)),
-    debug: (m) => core_debug(m),
+    info: (m) => info(clean(m)),
+    warning: (m, l) => warning(clean(m), props(l)),
+    error: (m, l) => error(clean(m), props(l)),
+    debug: (m) => core_debug(clean(m)),
     group: (title, fn) => group(title, fn),
 };
 /** Emits annotations (lint findings, failed checks) at their file and line. */
 function annotate(annotations) {
     for (const a of annotations) {
         const p = props(a.location, a.title);
+        const message = clean(a.message);
         if (a.level === 'error')
-            error(a.message, p);
+            error(message, p);
         else if (a.level === 'warning')
-            warning(a.message, p);
+            warning(message, p);
         else
-            notice(a.message, p);
+            notice(message, p);
     }
 }
 const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
+/** The real path of `path`, or of its nearest existing ancestor joined with the rest. */
+function realPathOf(path) {
+    let p = path;
+    const rest = [];
+    for (;;) {
+        try {
+            return (0,external_node_path_namespaceObject.join)((0,external_node_fs_.realpathSync)(p), ...rest.reverse());
+        }
+        catch {
+            const parent = (0,external_node_path_namespaceObject.dirname)(p);
+            if (parent === p)
+                return path;
+            rest.push((0,external_node_path_namespaceObject.basename)(p));
+            p = parent;
+        }
+    }
+}
+function inside(root, path) {
+    const rel = (0,external_node_path_namespaceObject.relative)(root, path);
+    return rel === '' || (!rel.startsWith('..') && !(0,external_node_path_namespaceObject.isAbsolute)(rel));
+}
+/**
+ * Refuses a path input that resolves outside the checkout (`GITHUB_WORKSPACE`, else the working
+ * directory), after following symbolic links (`..`, an absolute path, or a link to `/etc` all
+ * count). An `output` may also go to the runner's temporary directory (`RUNNER_TEMP`). For a
+ * `dir`, every symbolic link inside it (recursively) must stay inside too. A self-hosted runner
+ * that keeps shared files elsewhere lists those directories in `RUNBOOK_ALLOWED_PATHS`
+ * (separated by `:`), set by whoever controls the runner's environment. The command line does
+ * not call this: a local run may read anything its user can.
+ * @param value - the path as given (relative to the working directory, which the runner sets to
+ *   the workspace, or absolute)
+ * @returns `value` unchanged (engines report the path as the user wrote it)
+ * @throws ConfigError naming the input when the path, or a link in the directory, leaves the
+ *   workspace
+ */
+function confinedPath(name, value, kind = 'file') {
+    if (!value)
+        return value;
+    const workspace = (0,external_node_path_namespaceObject.resolve)(process.env.GITHUB_WORKSPACE || process.cwd());
+    const roots = [realPathOf(workspace)];
+    if (kind === 'output' && process.env.RUNNER_TEMP)
+        roots.push(realPathOf(process.env.RUNNER_TEMP));
+    for (const extra of (process.env.RUNBOOK_ALLOWED_PATHS ?? '').split(':').filter(Boolean)) {
+        roots.push(realPathOf((0,external_node_path_namespaceObject.resolve)(extra)));
+    }
+    // Engines read a relative path from the working directory (the workspace on the runner).
+    const real = realPathOf((0,external_node_path_namespaceObject.resolve)(value));
+    const where = kind === 'output' && roots.length > 1 ? 'the workspace or RUNNER_TEMP' : 'the workspace';
+    if (!roots.some((r) => inside(r, real))) {
+        throw new errors/* ConfigError */.xL(`'${value}' resolves outside ${where} (${workspace}); use a path inside the checkout`, undefined, name);
+    }
+    if (kind === 'dir' && (0,external_node_fs_.existsSync)(real) && (0,external_node_fs_.statSync)(real).isDirectory()) {
+        for (const e of (0,external_node_fs_.readdirSync)(real, { recursive: true, withFileTypes: true })) {
+            const p = (0,external_node_path_namespaceObject.join)(e.parentPath, e.name);
+            if (!(0,external_node_fs_.lstatSync)(p).isSymbolicLink())
+                continue;
+            if (!roots.some((r) => inside(r, realPathOf(p)))) {
+                throw new errors/* ConfigError */.xL(`'${(0,external_node_path_namespaceObject.relative)(real, p)}' in '${value}' is a symbolic link to a path outside ${where}`, undefined, name);
+            }
+        }
+    }
+    return value;
+}
 /** Typed readers for action inputs; every error names the input. */
 const inputs = {
     /** A string input; `''` when unset and not required. @throws ConfigError when required and empty */
@@ -38415,25 +38682,31 @@ const inputs = {
             throw new errors/* ConfigError */.xL('is required', undefined, name);
         return v || options.default || '';
     },
-    /** A secret input: masked with `core.setSecret` before anything can print it. */
+    /**
+     * A secret input: masked with `core.setSecret` before anything can print it (a value shorter
+     * than {@link MIN_SECRET_LENGTH} characters is not masked, see there, and gets a warning).
+     */
     secret(name, options = {}) {
         const v = getInput(name);
         if (v)
-            mask(v);
+            mask(v, name);
         if (!v && options.required)
             throw new errors/* ConfigError */.xL('is required', undefined, name);
         return v;
     },
-    /** A PostgreSQL URL: its password is masked, decoded and as written (percent-encoded). */
+    /**
+     * A PostgreSQL URL, parsed as libpq reads it (`pg-connection-string`). Every spelling of its
+     * password is masked before anything else happens: decoded, as written (percent-encoded), a
+     * `?password=` parameter, and for a URL that does not parse, everything up to the last `@`.
+     * @throws ConfigError naming the input when it is required and empty, or does not parse (the
+     *   message never echoes the URL)
+     */
     databaseUrl(name = 'database-url', options = { required: true }) {
         const v = getInput(name);
         if (v) {
-            const pw = (0,connect/* urlPassword */.Ds)(v);
-            if (pw)
-                mask(pw);
-            const raw = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:([^@\s]*)@/i.exec(v)?.[1];
-            if (raw && raw !== pw)
-                mask(raw);
+            for (const candidate of (0,connect/* urlPasswordCandidates */.Dd)(v))
+                mask(candidate, name);
+            (0,connect/* parseDatabaseUrl */.mx)(v, name);
         }
         if (!v && options.required)
             throw new errors/* ConfigError */.xL('is required', undefined, name);
@@ -38457,6 +38730,7 @@ const inputs = {
             throw new errors/* ConfigError */.xL(`expected a PEM certificate (${PEM_BEGIN})`, undefined, name);
         }
         const shown = raw.length > 200 || raw.includes('\n') ? 'the value' : `'${raw}'`;
+        confinedPath(name, (0,external_node_path_namespaceObject.resolve)(process.env.GITHUB_WORKSPACE || process.cwd(), raw));
         const path = (0,external_node_path_namespaceObject.resolve)(process.env.GITHUB_WORKSPACE || process.cwd(), raw);
         if (!(0,external_node_fs_.existsSync)(path) || !(0,external_node_fs_.statSync)(path).isFile()) {
             throw new errors/* ConfigError */.xL(`${shown} is neither PEM text (${PEM_BEGIN}) nor the path of an existing file`, undefined, name);
@@ -38466,6 +38740,14 @@ const inputs = {
             throw new errors/* ConfigError */.xL(`${shown} is not a PEM certificate file (no ${PEM_BEGIN})`, undefined, name);
         }
         return text;
+    },
+    /**
+     * A path input (a file or directory read, or a file written) that must stay inside the
+     * workspace; see {@link confinedPath}. `''` when unset and not required.
+     * @throws ConfigError naming the input when required and empty, or outside the workspace
+     */
+    path(name, options = {}) {
+        return confinedPath(name, inputs.string(name, options), options.kind ?? 'file');
     },
     /** A boolean input: true/false/yes/no/1/0 (case-insensitive). */
     bool(name, fallback = false) {
@@ -38522,22 +38804,37 @@ const inputs = {
         return v;
     },
 };
-/** Masks a secret value in every later log line. */
-function mask(value) {
-    if (value)
-        core_setSecret(value);
+/**
+ * Masks a secret value in every later log line (`::add-mask::`). A value shorter than
+ * {@link MIN_SECRET_LENGTH} characters is not masked (masking it would blank those characters in
+ * every later line); `input`, when given, is named in a warning instead.
+ */
+function mask(value, input) {
+    if (!value)
+        return;
+    if (!(0,redact/* maskable */.dm)(value)) {
+        if (input) {
+            warning(`input '${input}': a secret shorter than ${redact/* MIN_SECRET_LENGTH */.vb} characters is not masked in the log (masking it would blank those characters everywhere); use a longer one`);
+        }
+        return;
+    }
+    core_setSecret(value);
+    if (!masked.has(value)) {
+        masked.add(value);
+        redactMasked = (0,redact/* redactor */.$p)([...masked]);
+    }
 }
 /** Sets an output; objects and arrays are written as JSON. */
 function output(name, value) {
-    setOutput(name, typeof value === 'string' ? value : JSON.stringify(value));
+    setOutput(name, clean(typeof value === 'string' ? value : JSON.stringify(value)));
 }
 /** Appends Markdown to the job summary (GITHUB_STEP_SUMMARY); a no-op outside the runner. */
 async function action_summary(markdown) {
     if (!process.env.GITHUB_STEP_SUMMARY) {
-        info(markdown);
+        info(clean(markdown));
         return;
     }
-    await summary.addRaw(markdown, true).write();
+    await summary.addRaw(clean(markdown), true).write();
 }
 /**
  * Runs an action body. A {@link ConfigError} becomes an error annotation at its file and line
@@ -38550,15 +38847,127 @@ async function runAction(body) {
     catch (e) {
         if (e instanceof errors/* ConfigError */.xL) {
             // One annotation, at the file and line; setFailed would print a second, location-less one.
-            error(e.message, props(e.location));
+            error(clean(e.message), props(e.location));
             process.exitCode = ExitCode.Failure;
         }
         else {
             const err = e;
-            core_debug(err.stack ?? String(err));
-            setFailed(err.message ?? String(err));
+            core_debug(clean(err.stack ?? String(err)));
+            setFailed(clean(err.message ?? String(err)));
         }
     }
+}
+
+
+/***/ }),
+
+/***/ 6670:
+/***/ ((__unused_webpack_module, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   $p: () => (/* binding */ redactor),
+/* harmony export */   UY: () => (/* binding */ redactCredentials),
+/* harmony export */   dm: () => (/* binding */ maskable),
+/* harmony export */   fp: () => (/* binding */ redactSecrets),
+/* harmony export */   vb: () => (/* binding */ MIN_SECRET_LENGTH)
+/* harmony export */ });
+/* unused harmony exports REDACTED, secretForms */
+/**
+ * The one secret redactor of the project. Every piece of outside text (a server's error body, a
+ * driver's message, a Kubernetes status, a provider's answer) passes through it before it reaches
+ * a log line, a job summary, a step output or a file we write.
+ *
+ * Two kinds of redaction:
+ * - {@link redactSecrets} / {@link redactor}: known secret values (tokens, passwords, keys), in
+ *   every form a server may echo them: raw, percent-encoded (upper- and lower-case hex, as
+ *   `encodeURIComponent` and `encodeURI` write them, and with `+` for spaces as HTML forms do),
+ *   JSON-escaped and base64 (standard and URL-safe alphabets).
+ * - {@link redactCredentials}: credentials recognisable by their shape, whatever their value: the
+ *   password in a URL's user information (`scheme://user:password@host`, also when the password
+ *   holds an unencoded `@`, `/` or `:`), `password=` / `token=` style parameters of a conninfo
+ *   string or query string, and `Authorization` header values.
+ *
+ * Sources: RFC 3986 §2.1 (percent-encoding, hex digits in either case), RFC 4648 §4–5 (base64 and
+ * base64url), WHATWG URL §application/x-www-form-urlencoded (`+` for space), PostgreSQL docs
+ * §34.1.1 "Connection Strings" (keyword/value and URI forms).
+ */
+/** What replaces a redacted value. */
+const REDACTED = '***';
+/**
+ * Secrets shorter than this many characters are neither masked (`::add-mask::`) nor replaced by
+ * {@link redactor}: replacing a one- to three-character value would blank those letters or
+ * digits wherever they occur (`a`, `db`, `123`), wrecking every later line and revealing the
+ * value by its gaps. Such a value gives no protection anyway; a credential that short should be
+ * rotated. Credentials recognisable by their shape (a URL's password, `password=`) are still
+ * redacted whatever their length ({@link redactCredentials}).
+ */
+const MIN_SECRET_LENGTH = 4;
+/** Whether `value` is long enough to mask and redact (see {@link MIN_SECRET_LENGTH}). */
+function maskable(value) {
+    return !!value && value.trim().length >= MIN_SECRET_LENGTH;
+}
+/**
+ * Every form in which `secret` may appear in outside text, longest first. Empty for an empty
+ * secret.
+ */
+function secretForms(secret) {
+    if (!secret)
+        return [];
+    const forms = new Set([secret]);
+    const component = encodeURIComponent(secret);
+    forms.add(component);
+    forms.add(component.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()));
+    forms.add(component.replace(/%20/g, '+'));
+    // application/x-www-form-urlencoded also leaves fewer characters bare than encodeURIComponent.
+    forms.add(component
+        .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+        .replace(/%20/g, '+'));
+    const uri = encodeURI(secret);
+    forms.add(uri);
+    forms.add(uri.replace(/%[0-9A-F]{2}/g, (m) => m.toLowerCase()));
+    forms.add(JSON.stringify(secret).slice(1, -1));
+    const b64 = Buffer.from(secret, 'utf8').toString('base64');
+    forms.add(b64);
+    forms.add(b64.replace(/=+$/, ''));
+    forms.add(Buffer.from(secret, 'utf8').toString('base64url'));
+    return [...forms].filter((f) => f.length > 0).sort((a, b) => b.length - a.length);
+}
+/**
+ * A function that replaces every form (see {@link secretForms}) of every secret in `text` with
+ * `***` (secrets shorter than {@link MIN_SECRET_LENGTH} are skipped, see there). Longer forms are replaced first, so a secret that contains another is hidden
+ * whole. The returned function also applies {@link redactCredentials}.
+ */
+function redactor(secrets) {
+    const forms = [...new Set(secrets.flatMap((s) => (maskable(s) ? secretForms(s) : [])))].sort((a, b) => b.length - a.length);
+    return (text) => {
+        let out = text;
+        for (const f of forms)
+            out = out.split(f).join(REDACTED);
+        return redactCredentials(out);
+    };
+}
+/** `redactor(secrets)(text)`, for one-off use. */
+function redactSecrets(text, secrets = []) {
+    return redactor(secrets)(text);
+}
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@'"<>]*:)(\S*)@(?=[^\s@]*(?:[\s'"<>]|$))/gi;
+const KEY_VALUE = /\b((?:password|passwd|pwd|token|access_token|api[_-]?key|app[_-]?key|secret|client_secret|sslpassword)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;,'"]+)/gi;
+const JSON_KEY_VALUE = /("(?:password|passwd|token|access_token|api[_-]?key|app[_-]?key|secret|client_secret|authorization)"\s*:\s*)"(?:[^"\\]|\\.)*"/gi;
+const AUTH_HEADER = /\b(authorization\s*[:=]\s*)((?:bearer|basic|token|api-key)\s+)?([^\s,;'"<>]+)/gi;
+/** A bare header value that looks like a credential, not a word (`expected`, `missing`). */
+const CREDENTIAL_LIKE = /^(?=.*[0-9_.=+/-]).{8,}$/;
+/**
+ * Redacts credentials recognisable by their shape: a URL's password (up to the last `@` before
+ * the host, so an unencoded `@` or `/` in the password is covered), `password=` and similar
+ * keyword/value or query parameters, JSON fields named like a secret, and `Authorization` header
+ * values. Safe on text that holds none of them.
+ */
+function redactCredentials(text) {
+    return text
+        .replace(URL_USERINFO, `$1${REDACTED}@`)
+        .replace(JSON_KEY_VALUE, `$1"${REDACTED}"`)
+        .replace(AUTH_HEADER, (m, key, scheme, value) => scheme || CREDENTIAL_LIKE.test(value) ? `${key}${scheme ?? ''}${REDACTED}` : m)
+        .replace(KEY_VALUE, `$1${REDACTED}`);
 }
 
 
@@ -48249,11 +48658,14 @@ const smokeFileSchema = strictObject({
     });
 });
 
+// EXTERNAL MODULE: ./src/redact.ts
+var redact = __nccwpck_require__(6670);
 ;// CONCATENATED MODULE: ./src/smoke/template.ts
 /**
  * `{{name}}` templating for smoke checks, `name=value` assignment lists, secret redaction and
  * `/regex/` literals.
  */
+
 
 const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}/g;
 /**
@@ -48312,23 +48724,10 @@ function parseAssignments(text, input, secret = false) {
     return out;
 }
 /**
- * A function that replaces every secret value in `text` with `***`, also in its JSON-escaped and
- * percent-encoded forms. Longer values are replaced first so a secret that contains another is
- * fully hidden.
+ * A function that replaces every secret value in `text` with `***`, in every form a server may
+ * echo it (see `secretForms` in src/redact.ts), plus credential-shaped values.
  */
-function redactor(secretValues) {
-    // Also the forms a server may echo a secret in: JSON-escaped and percent-encoded.
-    const forms = secretValues
-        .filter((v) => v.length > 0)
-        .flatMap((v) => [v, JSON.stringify(v).slice(1, -1), encodeURIComponent(v)]);
-    const values = [...new Set(forms)].sort((a, b) => b.length - a.length);
-    return (text) => {
-        let out = text;
-        for (const v of values)
-            out = out.split(v).join('***');
-        return out;
-    };
-}
+const redactor = redact/* redactor */.$p;
 /** `'/regex/flags'` → RegExp; any other string → undefined. */
 function regexLiteral(text) {
     const m = /^\/(.*)\/([dgimsuvy]*)$/s.exec(text);
@@ -48364,6 +48763,22 @@ function checkRegex(text, what, location) {
 
 /** Default time one request may take before it is aborted, in milliseconds. */
 const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * Why `query` cannot be an SQL assertion, or `undefined` when it can: the assertion runs one
+ * statement (extended protocol) in a READ ONLY transaction, so it must be a query (`SELECT`,
+ * `WITH ... SELECT`, `VALUES`, `TABLE`), never transaction control (`COMMIT`, `ROLLBACK`,
+ * `BEGIN`, `SET`) that would end or change that transaction.
+ */
+function readOnlyQueryProblem(query) {
+    const head = query
+        .replace(/^(\s+|--[^\n]*\n?|\/\*[\s\S]*?\*\/|\()+/, '')
+        .slice(0, 20)
+        .toUpperCase();
+    const word = /^[A-Z]+/.exec(head)?.[0] ?? '';
+    if (['SELECT', 'WITH', 'VALUES', 'TABLE'].includes(word))
+        return undefined;
+    return `only one read-only query (SELECT, WITH, VALUES or TABLE) is allowed, got ${word ? `'${word}'` : 'no statement'}; it runs in a READ ONLY transaction that it cannot end`;
+}
 function headerMatcher(name, expectation, location) {
     if (expectation === true)
         return { name, describe: 'present', test: (v) => v !== null };
@@ -48381,6 +48796,9 @@ function headerMatchers(map, ctx) {
 }
 function prepareCheck(check, index, locate, variables, secrets, defaults, options) {
     const at = (...path) => locate(['checks', index, ...path]);
+    // The check's own timeout, then the file's defaults, then the caller's (the action input or CLI
+    // flag, which always has a value), then 10 s. Milliseconds.
+    const timeoutMs = check['timeout-ms'] ?? defaults['timeout-ms'] ?? options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const idempotencyKey = check.idempotency
         ? check.idempotency.key
             ? fill(check.idempotency.key, {
@@ -48460,8 +48878,12 @@ function prepareCheck(check, index, locate, variables, secrets, defaults, option
                     ? fill(p, ctx(`idempotency.sql.params.${n}`, false, 'idempotency', 'sql', 'params', n))
                     : p),
                 expectRows: i.sql['expect-rows'],
+                timeoutMs,
                 location: at('idempotency', 'sql'),
             };
+            const refused = readOnlyQueryProblem(i.sql.query);
+            if (refused)
+                throw new errors/* ConfigError */.xL(`idempotency.sql.query: ${refused}`, at('idempotency', 'sql', 'query'));
         }
         const header = i.header === false ? undefined : i.header;
         if (header)
@@ -48482,7 +48904,7 @@ function prepareCheck(check, index, locate, variables, secrets, defaults, option
         url,
         headers,
         body,
-        timeoutMs: check['timeout-ms'] ?? options.timeoutMs ?? defaults['timeout-ms'] ?? DEFAULT_TIMEOUT_MS,
+        timeoutMs,
         followRedirects: check['follow-redirects'],
         expect: {
             status: e.status === undefined ? undefined : Array.isArray(e.status) ? e.status : [e.status],
@@ -48533,9 +48955,10 @@ function loadSmokeChecks(options) {
     return { file: options.file, checks };
 }
 
-// EXTERNAL MODULE: ./src/db/connect.ts + 1 modules
-var connect = __nccwpck_require__(920);
+// EXTERNAL MODULE: ./src/db/connect.ts + 2 modules
+var connect = __nccwpck_require__(3894);
 ;// CONCATENATED MODULE: ./src/smoke/run.ts
+
 
 
 
@@ -48722,9 +49145,19 @@ class SqlAsserter {
                 applicationName: 'runbook-smoke',
                 input: 'database-url',
             });
+            const refused = readOnlyQueryProblem(sql.query);
+            if (refused)
+                return `sql: ${refused}`;
             await this.client.query('BEGIN READ ONLY');
             try {
-                const r = await this.client.query(sql.query, sql.params);
+                // One statement through the extended protocol (Parse refuses a second one), inside a
+                // read-only transaction, bounded by the check's timeout.
+                await this.client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(sql.timeoutMs))}`);
+                const r = await this.client.query({
+                    text: sql.query,
+                    values: sql.params,
+                    queryMode: 'extended',
+                });
                 if (r.rows.length !== sql.expectRows) {
                     return `sql: expected ${sql.expectRows} row${sql.expectRows === 1 ? '' : 's'}, got ${r.rows.length} (${excerpt(sql.query, 120)})`;
                 }
@@ -48735,7 +49168,11 @@ class SqlAsserter {
             }
         }
         catch (e) {
-            return `sql: ${(0,connect/* redactUrl */.BO)(e.message)}`;
+            const code = e.code;
+            if (code === '42601' && /multiple commands/.test(e.message)) {
+                return 'sql: exactly one statement is allowed (a read-only SELECT); nothing was run';
+            }
+            return `sql: ${(0,connect/* redactUrl */.BO)(e.message)}${code ? ` (SQLSTATE ${code})` : ''}`;
         }
     }
     async close() {
@@ -48746,6 +49183,16 @@ class SqlAsserter {
 const IDEMPOTENT_METHODS = ['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'];
 /** Statuses that say the server did not process the request (RFC 9110 15.6.4, RFC 6585 4). */
 const NOT_PROCESSED_STATUS = [429, 503];
+/**
+ * Answers that another attempt cannot change (RFC 9110 §15.5–15.6: the request itself or its
+ * credentials are wrong, or the server cannot do it): a check that did not expect them fails at
+ * once instead of spending its retries.
+ */
+const PERMANENT_STATUS = [
+    400, 401, 403, 405, 406, 407, 410, 411, 413, 414, 415, 422, 426, 431, 451, 501, 505,
+];
+/** Network errors another attempt cannot change: no such host, a certificate the client refuses. */
+const PERMANENT_CODE = /^(ENOTFOUND|ERR_INVALID_URL|ERR_TLS_CERT_ALTNAME_INVALID|CERT_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT)/;
 /** Connection errors raised before any byte of the request reached a server. */
 const NOT_SENT_CODES = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN'];
 /**
@@ -48769,9 +49216,13 @@ async function runHttpCheck(check, doFetch, logger, redact) {
     const repeatable = isRepeatable(check);
     for (let attempt = 1; attempt <= attempts; attempt++) {
         let notProcessed;
+        let permanent;
         try {
             const res = await send(check, doFetch, redact);
             notProcessed = NOT_PROCESSED_STATUS.includes(res.status);
+            if (PERMANENT_STATUS.includes(res.status) && !check.expect.status?.includes(res.status)) {
+                permanent = `HTTP ${res.status} does not change by retrying${res.status === 401 || res.status === 403 ? ' (check the credentials in the headers)' : ''}`;
+            }
             last = {
                 status: res.status,
                 latencyMs: res.latencyMs,
@@ -48781,10 +49232,16 @@ async function runHttpCheck(check, doFetch, logger, redact) {
         catch (e) {
             const code = e?.cause?.code;
             notProcessed = code !== undefined && NOT_SENT_CODES.includes(code);
+            if (code && PERMANENT_CODE.test(code))
+                permanent = `${code} does not change by retrying`;
             last = { status: null, latencyMs: null, failures: [requestError(e, check.timeoutMs)] };
         }
         if (last.failures.length === 0 || attempt === attempts)
             return { ...last, attempts: attempt };
+        if (permanent) {
+            logger.info(`  ${check.name}: attempt ${attempt}/${attempts} failed (${redact(last.failures[0])}); not retried: ${permanent}`);
+            return { ...last, attempts: attempt };
+        }
         if (!repeatable && !notProcessed) {
             logger.info(`  ${check.name}: attempt ${attempt}/${attempts} failed (${redact(last.failures[0])}); not retried: ${check.method} is not idempotent and the server may have processed the request (retried only on connection refused, 429 or 503, or with an Idempotency-Key header)`);
             return { ...last, attempts: attempt };

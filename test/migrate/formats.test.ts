@@ -17,33 +17,11 @@ import {
   planMigrations,
   repairMigrations,
   rollbackMigrations,
-  type MigrateOptions,
 } from '../../src/migrate/index.js';
-import { freshDatabase, withClient, type TestDatabase } from '../support/postgres.js';
-import { migrationsDir, removeDir } from './helpers.js';
+import { migrateTestKit } from './helpers.js';
 
-const info = { actor: 'jest', via: 'cli' as const };
-let db: TestDatabase;
-const dirs: string[] = [];
-beforeEach(async () => {
-  db = await freshDatabase('formats');
-});
-afterEach(async () => {
-  await db.dispose();
-  for (const d of dirs.splice(0)) removeDir(d);
-});
-
-function dirOf(files: Record<string, string>): string {
-  const d = migrationsDir(files);
-  dirs.push(d);
-  return d;
-}
-function opts(dir: string, extra: Partial<MigrateOptions> = {}): MigrateOptions {
-  return { databaseUrl: db.url, dir, runInfo: info, retryBackoffMs: 10, ...extra };
-}
-async function q<T = Record<string, unknown>>(sql: string): Promise<T[]> {
-  return withClient(db.url, async (c) => (await c.query(sql)).rows as T[]);
-}
+const kit = migrateTestKit('formats');
+const { dirOf, opts, q } = kit;
 async function columns(table: string): Promise<string[]> {
   const r = await q<{ c: string }>(
     `SELECT attname AS c FROM pg_attribute WHERE attrelid = to_regclass('${table}') AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,

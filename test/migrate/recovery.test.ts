@@ -12,32 +12,12 @@ import {
   migrationStatus,
   MigrationFailedError,
   runMigrateCommand,
-  type MigrateOptions,
 } from '../../src/migrate/index.js';
-import { adminUrl, freshDatabase, withClient, type TestDatabase } from '../support/postgres.js';
-import { migrationsDir, removeDir } from './helpers.js';
+import { adminUrl } from '../support/postgres.js';
+import { migrateTestKit } from './helpers.js';
 
-const info = { actor: 'jest', via: 'cli' as const };
-let db: TestDatabase;
-const dirs: string[] = [];
-beforeEach(async () => {
-  db = await freshDatabase('recovery');
-});
-afterEach(async () => {
-  await db.dispose();
-  for (const d of dirs.splice(0)) removeDir(d);
-});
-function dirOf(files: Record<string, string>): string {
-  const d = migrationsDir(files);
-  dirs.push(d);
-  return d;
-}
-function opts(dir: string, extra: Partial<MigrateOptions> = {}): MigrateOptions {
-  return { databaseUrl: db.url, dir, runInfo: info, retryBackoffMs: 10, ...extra };
-}
-async function q<T = Record<string, unknown>>(sql: string): Promise<T[]> {
-  return withClient(db.url, async (c) => (await c.query(sql)).rows as T[]);
-}
+const kit = migrateTestKit('recovery');
+const { dirOf, opts, q } = kit;
 
 it('lists invalid indexes in status; apply drops the unnamed one its statement left and says why it keeps another', async () => {
   const dir = dirOf({ '1_t.sql': 'CREATE TABLE dup (a int, b int);' });
@@ -88,7 +68,7 @@ it('a connection lost mid-run names the file, what is committed and the command 
     '2_slow.sql': 'CREATE TABLE lost_b (id int);\nSELECT pg_sleep(30);',
     '3_c.sql': 'CREATE TABLE lost_c (id int);',
   });
-  const killer = new pg.Client(db.url);
+  const killer = new pg.Client(kit.db.url);
   await killer.connect();
   const killing = (async () => {
     for (let i = 0; i < 200; i++) {
